@@ -1,0 +1,138 @@
+"""The reference backend: interprets a program with numpy, one primitive at a time.
+
+Each primitive maps to a numpy function in ``IMPLS``. Compiling a program resolves those functions and
+works out when each intermediate is used for the last time, so running it frees memory as it goes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from lazygrad.dtypes import DType
+from lazygrad.program import Program
+
+
+def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.dtype.kind == "f":
+        return np.true_divide(a, b)
+    # Integer division truncates toward zero (C and XLA semantics); floor division is built on top.
+    quotient = np.floor_divide(a, b)
+    return quotient + ((quotient < 0) & (quotient * b != a))
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    # tanh form: no overflow for large |x|, unlike 1 / (1 + exp(-x)).
+    return (np.tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _reduce(fn: Callable) -> Callable:
+    return lambda x, axes: fn(x, axis=axes, dtype=x.dtype)
+
+
+def _slice(x: np.ndarray, starts: tuple, stops: tuple, steps: tuple) -> np.ndarray:
+    return x[tuple(map(slice, starts, stops, steps))]
+
+
+def _pad(x: np.ndarray, low: tuple, high: tuple, interior: tuple) -> np.ndarray:
+    shape = tuple(lo + hi + d + max(d - 1, 0) * it for lo, hi, it, d in zip(low, high, interior, x.shape))
+    out = np.zeros(shape, dtype=x.dtype)
+    out[tuple(slice(lo, lo + (d - 1) * (it + 1) + 1, it + 1) for lo, it, d in zip(low, interior, x.shape))] = x
+    return out
+
+
+def _dot_general(lhs: np.ndarray, rhs: np.ndarray, lhs_contract: tuple, rhs_contract: tuple,
+                 lhs_batch: tuple, rhs_batch: tuple) -> np.ndarray:
+    # Lay both operands out as (batch, free, contract) / (batch, contract, free) and use BLAS matmul.
+    lhs_free = [i for i in range(lhs.ndim) if i not in lhs_contract and i not in lhs_batch]
+    rhs_free = [i for i in range(rhs.ndim) if i not in rhs_contract and i not in rhs_batch]
+    batch = [lhs.shape[i] for i in lhs_batch]
+    free_l = [lhs.shape[i] for i in lhs_free]
+    free_r = [rhs.shape[i] for i in rhs_free]
+    k = math.prod(lhs.shape[i] for i in lhs_contract)
+    a = lhs.transpose(*lhs_batch, *lhs_free, *lhs_contract).reshape((*batch, math.prod(free_l), k))
+    b = rhs.transpose(*rhs_batch, *rhs_contract, *rhs_free).reshape((*batch, k, math.prod(free_r)))
+    return np.matmul(a, b).reshape((*batch, *free_l, *free_r))
+
+
+def _iota(shape: tuple, axis: int, dtype: DType) -> np.ndarray:
+    line = np.arange(shape[axis], dtype=dtype.np)
+    return np.broadcast_to(line.reshape([-1 if i == axis else 1 for i in range(len(shape))]), shape)
+
+
+def _random(seed: np.ndarray, shape: tuple, dtype: DType, distribution: str) -> np.ndarray:
+    rng = np.random.default_rng(int(seed))
+    draw = rng.standard_normal if distribution == "normal" else rng.random
+    work = dtype.np if dtype.np in (np.float32, np.float64) else np.float32
+    return draw(shape, dtype=work).astype(dtype.np, copy=False)
+
+
+IMPLS: dict[str, Callable[..., Any]] = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
+    "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "logistic": _logistic, "log1p": np.log1p,
+    "expm1": np.expm1, "erf": lambda x: _erf(x).astype(x.dtype), "abs": np.abs, "sign": np.sign,
+    "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _divide, "rem": np.fmod, "pow": np.power,
+    "max": np.maximum, "min": np.minimum, "atan2": np.arctan2,
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
+    "ge": np.greater_equal, "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
+    "select": np.where,
+    "reduce_sum": _reduce(np.sum), "reduce_prod": _reduce(np.prod),
+    "reduce_max": lambda x, axes: np.max(x, axis=axes), "reduce_min": lambda x, axes: np.min(x, axis=axes),
+    "argmax": lambda x, axis: np.argmax(x, axis=axis), "argmin": lambda x, axis: np.argmin(x, axis=axis),
+    "cumsum": lambda x, axis: np.cumsum(x, axis=axis, dtype=x.dtype),
+    "broadcast": np.broadcast_to, "reshape": np.reshape, "permute": np.transpose, "slice": _slice,
+    "pad": _pad, "rev": lambda x, axes: np.flip(x, axes), "concat": lambda *args: np.concatenate(args[:-1], axis=args[-1]),
+    "dot_general": _dot_general, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
+    "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota, "random": _random,
+}
+
+
+class NumpyBackend:
+    """Runs programs on the host CPU with numpy; buffers are numpy arrays."""
+
+    name = "numpy"
+
+    def compile(self, program: Program) -> Callable[[Sequence[Any]], list[Any]]:
+        n_inputs = len(program.inputs)
+
+        def slot(ref: int) -> int:
+            return -ref - 1 if ref < 0 else n_inputs + ref
+
+        last_use: dict[int, int] = {}
+        for i, ins in enumerate(program.instrs):
+            for a in ins.args:
+                last_use[slot(a)] = i
+        keep = {slot(o) for o in program.outputs}
+        frees: list[list[int]] = [[] for _ in program.instrs]
+        for s, i in last_use.items():
+            if s >= n_inputs and s not in keep:
+                frees[i].append(s)
+        steps = [(IMPLS[ins.op], [slot(a) for a in ins.args], ins.params, frees[i])
+                 for i, ins in enumerate(program.instrs)]
+        outputs = [slot(o) for o in program.outputs]
+        dtypes = [program.instrs[o].dtype.np if o >= 0 else program.inputs[-o - 1][1].np
+                  for o in program.outputs]
+
+        def run(inputs: Sequence[Any]) -> list[Any]:
+            env: list[Any] = [*inputs, *([None] * len(steps))]
+            with np.errstate(all="ignore"):
+                for i, (fn, args, params, free) in enumerate(steps):
+                    env[n_inputs + i] = fn(*[env[a] for a in args], *params)
+                    for s in free:
+                        env[s] = None
+            return [np.asarray(env[s], dtype=dt) for s, dt in zip(outputs, dtypes)]
+
+        return run
+
+    def from_numpy(self, array: np.ndarray) -> np.ndarray:
+        return array
+
+    def to_numpy(self, buffer: Any) -> np.ndarray:
+        return np.asarray(buffer)

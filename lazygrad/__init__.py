@@ -1,0 +1,98 @@
+"""lazygrad: PyTorch's API over a lazy graph that runs as one compiled program per realization.
+
+``import lazygrad as torch`` and write ordinary PyTorch code. Operations only build a graph;
+``backward()`` extends the same graph with gradient nodes; values are computed when something reads
+them, by the backend chosen with ``LAZYGRAD_BACKEND`` (``numpy`` by default, or ``jax``).
+"""
+
+from __future__ import annotations
+
+from . import dtypes
+from .creation import (
+    Generator,
+    arange,
+    as_tensor,
+    default_generator,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    initial_seed,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import DType as dtype
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .metrics import metrics, reset_metrics
+from .printing import set_printoptions
+from .realize import clear_cache, set_backend
+from .realize import realize as _realize_all
+from .tensor import Size, Tensor, cat, dot, matmul, stack, where
+
+float32 = float = dtypes.float32
+float64 = double = dtypes.float64
+float16 = half = dtypes.float16
+int64 = long = dtypes.int64
+int32 = int = dtypes.int32
+int16 = short = dtypes.int16
+int8 = dtypes.int8
+uint8 = dtypes.uint8
+bool = dtypes.bool_
+
+
+def realize(*tensors: Tensor) -> None:
+    """Compute the given tensors now (and every other pending tensor) in one backend program."""
+    _realize_all(tensors)
+
+
+def get_backend() -> str:
+    """The name of the backend that runs programs."""
+    from .realize import backend
+
+    return backend().name
+
+
+def is_tensor(obj: object) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def get_default_dtype() -> dtype:
+    return dtypes.default_float()
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    return dtypes.promote_types(a, b)
+
+
+# Functions that torch also offers as methods: torch.exp(x) is x.exp(), torch.sum(x, 0) is x.sum(0).
+_METHODS = ["abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "log1p", "expm1", "erf", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square", "clamp", "clip", "maximum", "minimum", "remainder", "fmod", "floor_divide", "atan2", "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "norm", "var", "std", "logsumexp", "softmax", "log_softmax", "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose", "swapaxes", "t", "expand", "broadcast_to", "repeat", "flip", "split", "chunk", "unbind", "narrow", "select", "clone", "detach", "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not", "logical_and", "logical_or", "mm", "bmm", "mv"]
+for _name in _METHODS:
+    globals()[_name] = getattr(Tensor, _name)
+del _name
+
+__all__ = [
+    "DType", "Generator", "Size", "Tensor", "arange", "as_tensor", "bool", "cat", "clear_cache", "default_generator",
+    "dot", "double", "dtype", "dtypes", "empty", "empty_like", "enable_grad", "eye", "float", "float16", "float32",
+    "float64", "from_numpy", "full", "full_like", "get_backend", "get_default_dtype", "half", "inference_mode",
+    "initial_seed", "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "is_tensor", "linspace", "long",
+    "manual_seed", "matmul", "metrics", "no_grad", "numel", "ones", "ones_like", "promote_types", "rand",
+    "rand_like", "randint", "randn", "randn_like", "realize", "reset_metrics", "set_backend", "set_grad_enabled",
+    "set_printoptions", "short", "stack", "tensor", "uint8", "where", "zeros", "zeros_like", *_METHODS,
+]
+DType = dtype

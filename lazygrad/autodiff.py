@@ -1,0 +1,314 @@
+"""Reverse mode as a graph transformation: one vector-Jacobian rule per primitive.
+
+A rule receives the cotangent of a node's output and the node, and returns one cotangent per argument
+(``None`` where no gradient flows). Rules only build nodes, so the gradient graph is as lazy, cacheable
+and differentiable as the forward graph. ``vjp`` walks the part of the graph between an output and a
+set of input nodes and applies the rules; it never names a primitive.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from .ir import Node, apply, toposort
+from .ops import (
+    add,
+    broadcast_to,
+    cast,
+    const,
+    div,
+    iota,
+    keep_dims_shape,
+    mul,
+    neg,
+    pad,
+    permute,
+    reduce,
+    reshape,
+    scale,
+    select,
+    slice_,
+    sum_to,
+)
+
+Cotangents = tuple["Node | None", ...]
+VJP: dict[str, Callable[[Node, Node], Cotangents]] = {}
+
+
+def _rule(*names: str) -> Callable:
+    def register(fn: Callable[[Node, Node], Cotangents]) -> Callable[[Node, Node], Cotangents]:
+        for name in names:
+            VJP[name] = fn
+        return fn
+    return register
+
+
+def _u(op: str, x: Node) -> Node:
+    return apply(op, (x,))
+
+
+def _one_minus(x: Node) -> Node:
+    return apply("sub", (const(1, x.dtype), x))
+
+
+# ---- elementwise unary -----------------------------------------------------------------------------
+
+_rule("neg")(lambda ct, n: (neg(ct),))
+_rule("exp")(lambda ct, n: (mul(ct, n),))
+_rule("log")(lambda ct, n: (div(ct, n.args[0]),))
+_rule("sqrt")(lambda ct, n: (div(ct, scale(n, 2.0)),))
+_rule("rsqrt")(lambda ct, n: (mul(ct, scale(div(n, n.args[0]), -0.5)),))
+_rule("sin")(lambda ct, n: (mul(ct, _u("cos", n.args[0])),))
+_rule("cos")(lambda ct, n: (neg(mul(ct, _u("sin", n.args[0]))),))
+_rule("tanh")(lambda ct, n: (mul(ct, _one_minus(mul(n, n))),))
+_rule("logistic")(lambda ct, n: (mul(ct, mul(n, _one_minus(n))),))
+_rule("log1p")(lambda ct, n: (div(ct, add(n.args[0], const(1, n.dtype))),))
+_rule("expm1")(lambda ct, n: (mul(ct, add(n, const(1, n.dtype))),))
+_rule("erf")(lambda ct, n: (mul(ct, scale(_u("exp", neg(mul(n.args[0], n.args[0]))), 2 / math.sqrt(math.pi))),))
+_rule("abs")(lambda ct, n: (mul(ct, _u("sign", n.args[0])),))
+_rule("sign", "floor", "ceil", "round", "logical_not", "argmax", "argmin")(lambda ct, n: (None,))
+_rule("eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor")(lambda ct, n: (None, None))
+
+
+# ---- elementwise binary (arguments may broadcast, so cotangents are summed back) ---------------------
+
+def _back(ct: Node | None, arg: Node) -> Node | None:
+    return None if ct is None or not arg.dtype.is_floating_point else sum_to(ct, arg.shape)
+
+
+@_rule("add")
+def _add(ct: Node, n: Node) -> Cotangents:
+    a, b = n.args
+    return _back(ct, a), _back(ct, b)
+
+
+@_rule("sub")
+def _sub(ct: Node, n: Node) -> Cotangents:
+    a, b = n.args
+    return _back(ct, a), _back(neg(ct), b)
+
+
+@_rule("mul")
+def _mul(ct: Node, n: Node) -> Cotangents:
+    a, b = n.args
+    return _back(mul(ct, b), a), _back(mul(ct, a), b)
+
+
+@_rule("div")
+def _div(ct: Node, n: Node) -> Cotangents:
+    a, b = n.args
+    ct_a = div(ct, b)
+    return _back(ct_a, a), _back(neg(mul(ct_a, n)), b)
+
+
+@_rule("pow")
+def _pow(ct: Node, n: Node) -> Cotangents:
+    x, y = n.args
+    if not n.dtype.is_floating_point:
+        return None, None
+    zero = const(0, n.dtype)
+    # d/dx x**y = y * x**(y-1), taken as 0 where y == 0 (so 0**0 does not produce nan), as torch does.
+    dx = mul(y, apply("pow", (x, apply("sub", (y, const(1, y.dtype))))))
+    dx = select(apply("eq", (y, zero)), zero, dx)
+    # d/dy x**y = x**y * log(x), taken as 0 where x == 0 and y >= 0.
+    dy = mul(n, _u("log", x))
+    dy = select(apply("and", (apply("eq", (x, zero)), apply("ge", (y, zero)))), zero, dy)
+    return _back(mul(ct, dx), x), _back(mul(ct, dy), y)
+
+
+@_rule("max", "min")
+def _extremum(ct: Node, n: Node) -> Cotangents:
+    a, b = n.args
+    # Ties split the gradient evenly, like torch.maximum / torch.minimum.
+    zero = const(0, n.dtype)
+    half = scale(ct, 0.5)
+    wins = "gt" if n.op == "max" else "lt"
+    tie = apply("eq", (a, b))
+    ct_a = select(apply(wins, (a, b)), ct, select(tie, half, zero))
+    ct_b = select(apply(wins, (b, a)), ct, select(tie, half, zero))
+    return _back(ct_a, a), _back(ct_b, b)
+
+
+@_rule("rem")
+def _rem(ct: Node, n: Node) -> Cotangents:
+    a, b = n.args
+    quotient = div(apply("sub", (a, n)), b)  # trunc(a / b), recovered exactly from the remainder
+    return _back(ct, a), _back(neg(mul(ct, quotient)), b)
+
+
+@_rule("atan2")
+def _atan2(ct: Node, n: Node) -> Cotangents:
+    a, b = n.args
+    denom = add(mul(a, a), mul(b, b))
+    return _back(mul(ct, div(b, denom)), a), _back(neg(mul(ct, div(a, denom))), b)
+
+
+@_rule("select")
+def _select(ct: Node, n: Node) -> Cotangents:
+    pred, on_true, on_false = n.args
+    zero = const(0, n.dtype)
+    return None, _back(select(pred, ct, zero), on_true), _back(select(pred, zero, ct), on_false)
+
+
+@_rule("cast")
+def _cast(ct: Node, n: Node) -> Cotangents:
+    x = n.args[0]
+    differentiable = x.dtype.is_floating_point and n.dtype.is_floating_point
+    return (cast(ct, x.dtype) if differentiable else None),
+
+
+# ---- reductions --------------------------------------------------------------------------------------
+
+def _expand_back(ct: Node, x: Node, axes: Sequence[int]) -> Node:
+    return broadcast_to(reshape(ct, keep_dims_shape(x.shape, axes)), x.shape)
+
+
+@_rule("reduce_sum")
+def _reduce_sum(ct: Node, n: Node) -> Cotangents:
+    return _expand_back(ct, n.args[0], n.params[0]),
+
+
+@_rule("reduce_max", "reduce_min")
+def _reduce_extremum(ct: Node, n: Node) -> Cotangents:
+    x = n.args[0]
+    axes = n.params[0]
+    # Every element equal to the extremum shares the gradient evenly (torch's amax/amin rule).
+    hit = cast(apply("eq", (x, _expand_back(n, x, axes))), x.dtype)
+    count = reduce("reduce_sum", hit, axes, keepdims=True)
+    return mul(_expand_back(ct, x, axes), div(hit, count)),
+
+
+@_rule("reduce_prod")
+def _reduce_prod(ct: Node, n: Node) -> Cotangents:
+    x = n.args[0]
+    axes = n.params[0]
+    # The product of all the other elements, built without dividing so zeros are handled exactly:
+    # lay the reduced elements out as a row, repeat it into a square, put ones on the diagonal and
+    # multiply along the rows. Memory grows with the square of the reduced size.
+    kept = [i for i in range(len(x.shape)) if i not in axes]
+    kept_shape = tuple(x.shape[i] for i in kept)
+    size = math.prod(x.shape[i] for i in axes)
+    rows = reshape(permute(x, kept + list(axes)), (*kept_shape, 1, size))
+    square = broadcast_to(rows, (*kept_shape, size, size))
+    diagonal = apply("eq", (iota((size, size), 0), iota((size, size), 1)))
+    others = reduce("reduce_prod", select(diagonal, const(1, x.dtype), square), (len(kept) + 1,))
+    grad = mul(others, reshape(ct, (*kept_shape, 1)))
+    grad = reshape(grad, kept_shape + tuple(x.shape[i] for i in axes))
+    inverse = sorted(range(len(x.shape)), key=lambda i: (kept + list(axes))[i])
+    return permute(grad, inverse),
+
+
+@_rule("cumsum")
+def _cumsum(ct: Node, n: Node) -> Cotangents:
+    (axis,) = n.params
+    # The reverse cumulative sum: total minus the running sum before each position.
+    total = reduce("reduce_sum", ct, (axis,), keepdims=True)
+    return add(apply("sub", (broadcast_to(total, ct.shape), apply("cumsum", (ct,), (axis,)))), ct),
+
+
+# ---- shape primitives ----------------------------------------------------------------------------------
+
+_rule("broadcast")(lambda ct, n: (sum_to(ct, n.args[0].shape),))
+_rule("reshape")(lambda ct, n: (reshape(ct, n.args[0].shape),))
+
+
+_rule("rev")(lambda ct, n: (apply("rev", (ct,), n.params),))
+
+
+@_rule("permute")
+def _permute(ct: Node, n: Node) -> Cotangents:
+    perm = n.params[0]
+    return permute(ct, sorted(range(len(perm)), key=perm.__getitem__)),
+
+
+@_rule("slice")
+def _slice(ct: Node, n: Node) -> Cotangents:
+    starts, _, steps = n.params
+    x = n.args[0]
+    high = tuple(dim - start - ((out - 1) * step + 1 if out else 0)
+                 for dim, start, step, out in zip(x.shape, starts, steps, n.shape))
+    return pad(ct, starts, high, tuple(s - 1 for s in steps)),
+
+
+@_rule("pad")
+def _pad(ct: Node, n: Node) -> Cotangents:
+    low, _, interior = n.params
+    x = n.args[0]
+    stops = tuple(lo + ((d - 1) * (it + 1) + 1 if d else 0) for lo, it, d in zip(low, interior, x.shape))
+    return slice_(ct, low, stops, tuple(it + 1 for it in interior)),
+
+
+@_rule("concat")
+def _concat(ct: Node, n: Node) -> Cotangents:
+    *args, axis = (*n.args, n.params[0])
+    out, offset = [], 0
+    for arg in args:
+        starts = tuple(offset if i == axis else 0 for i in range(len(ct.shape)))
+        stops = tuple(offset + arg.shape[axis] if i == axis else d for i, d in enumerate(ct.shape))
+        out.append(slice_(ct, starts, stops, (1,) * len(ct.shape)))
+        offset += arg.shape[axis]
+    return tuple(out)
+
+
+@_rule("dot_general")
+def _dot_general(ct: Node, n: Node) -> Cotangents:
+    lhs, rhs = n.args
+    lhs_contract, rhs_contract, lhs_batch, rhs_batch = n.params
+    lhs_free = [i for i in range(len(lhs.shape)) if i not in lhs_contract and i not in lhs_batch]
+    rhs_free = [i for i in range(len(rhs.shape)) if i not in rhs_contract and i not in rhs_batch]
+    nb, nl = len(lhs_batch), len(lhs_free)
+    ct_batch = tuple(range(nb))
+    ct_lhs_free = tuple(range(nb, nb + nl))
+    ct_rhs_free = tuple(range(nb + nl, len(ct.shape)))
+
+    # Contract the cotangent with the other operand over that operand's free axes; what remains is
+    # (batch, own free, own contracted axes in the other operand's order), permuted back into place.
+    def grad(other: Node, ct_other_free: tuple, other_free: list, other_batch: tuple,
+             own_batch: tuple, own_free: list, own_contract: tuple, other_contract: tuple, ndim: int) -> Node:
+        g = apply("dot_general", (ct, other), (ct_other_free, tuple(other_free), ct_batch, tuple(other_batch)))
+        paired = [own for _, own in sorted(zip(other_contract, own_contract))]
+        labels = list(own_batch) + own_free + paired
+        return permute(g, [labels.index(i) for i in range(ndim)])
+
+    ct_lhs = grad(rhs, ct_rhs_free, rhs_free, rhs_batch, lhs_batch, lhs_free, lhs_contract, rhs_contract,
+                  len(lhs.shape))
+    ct_rhs = grad(lhs, ct_lhs_free, lhs_free, lhs_batch, rhs_batch, rhs_free, rhs_contract, lhs_contract,
+                  len(rhs.shape))
+    return _back(ct_lhs, lhs), _back(ct_rhs, rhs)
+
+
+# ---- the transformation ------------------------------------------------------------------------------
+
+
+def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
+    """Cotangents of ``inputs`` given the cotangent ``ct`` of ``out``, as new (lazy) nodes.
+
+    Only the subgraph between ``out`` and ``inputs`` is walked; an input that appears twice receives
+    its cotangent at its first position only, so a caller that sums per position does not double it.
+    """
+    input_ids = {id(node) for node in inputs}
+    order = toposort([out], stop=lambda node: id(node) in input_ids)
+    on_path = set(input_ids)
+    for node in order:
+        if any(id(a) in on_path for a in node.args):
+            on_path.add(id(node))
+    cts: dict[int, Node] = {id(out): ct}
+    for node in reversed(order):
+        if id(node) in input_ids:
+            continue
+        g = cts.pop(id(node), None)
+        if g is None:
+            continue
+        for arg, arg_ct in zip(node.args, VJP[node.op](g, node)):
+            if arg_ct is None or id(arg) not in on_path:
+                continue
+            previous = cts.get(id(arg))
+            cts[id(arg)] = arg_ct if previous is None else add(previous, arg_ct)
+    result: list[Node | None] = []
+    given: set[int] = set()
+    for node in inputs:
+        result.append(None if id(node) in given else cts.get(id(node)))
+        given.add(id(node))
+    return result
+

@@ -1,0 +1,225 @@
+"""Tensor factories: from data, constants, ranges and random draws.
+
+Data from the user becomes a buffer at once (it has to be copied somewhere); constants and random
+draws are graph nodes like any other, so a jax program creates them on the device, fused.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import dtypes, ops, realize
+from .dtypes import DType
+from .ir import apply, leaf
+from .tensor import Tensor, _sizes, _wrap
+
+
+def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        if not t.dtype.is_floating_point:
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        t.requires_grad = True
+    return t
+
+
+def _from_host(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    dtype = dtypes.from_numpy(array.dtype)
+    return _finish(_wrap(leaf(realize.from_numpy(array), array.shape, dtype)), requires_grad)
+
+
+def _host_data(data: Any) -> np.ndarray:
+    """numpy view of user data; Python floats default to float32 and ints to int64, as in torch."""
+    if isinstance(data, Tensor):
+        return data.detach().numpy()
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError as error:
+        raise ValueError(f"expected a rectangular nested sequence of numbers: {error}") from None
+    if array.dtype == object or array.dtype.kind in "USV":
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if array.dtype.kind == "f":
+        return array.astype(dtypes.default_float().np)
+    if array.dtype.kind in "iu":
+        return array.astype(np.int64)
+    return array
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, tensors)."""
+    array = _host_data(data)
+    if dtype is not None:
+        array = array.astype(dtypes.to_dtype(dtype).np)
+    return _from_host(np.array(array, copy=True), requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or dtypes.to_dtype(dtype) is data.dtype):
+        return data
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    return _from_host(array)
+
+
+def _resolve(dtype: Any, default: DType | None = None) -> DType:
+    return dtypes.to_dtype(dtype) if dtype is not None else (default or dtypes.default_float())
+
+
+def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    default = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
+    dtype = _resolve(dtype, default)
+    shape = _sizes((size,))
+    return _finish(_wrap(ops.broadcast_to(ops.scalar(fill_value, dtype), shape)), requires_grad)
+
+
+def _constant(size: tuple, value: int, dtype: Any, requires_grad: bool) -> Tensor:
+    shape = _sizes(size)
+    if any(d < 0 for d in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+    return _finish(_wrap(ops.full(shape, value, _resolve(dtype))), requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _constant(size, 0, dtype, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _constant(size, 1, dtype, requires_grad)
+
+
+empty = zeros
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+empty_like = zeros_like
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False,
+              device: Any = None) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    start, end, step = values
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    is_float = any(isinstance(v, float) for v in values)
+    dtype = _resolve(dtype, dtypes.default_float() if is_float else dtypes.int64)
+    count = math.ceil((end - start) / step)
+    # Computed in double (or int64) and cast once, so float32 ranges match torch element for element.
+    work = np.float64 if is_float or dtype.is_floating_point else np.int64
+    array = (start + np.arange(count, dtype=work) * step).astype(dtype.np)
+    return _from_host(array, requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    dtype = _resolve(dtype)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    index = np.arange(steps, dtype=np.float64)
+    step = (end - start) / (steps - 1) if steps > 1 else 0.0
+    # Fill from both ends toward the middle, as torch does, so the last element is exactly ``end``.
+    values = np.where(index < steps // 2, start + index * step, end - (steps - 1 - index) * step)
+    return _from_host(values.astype(dtype.np), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    dtype = _resolve(dtype)
+    m = n if m is None else m
+    node = ops.cast(apply("eq", (ops.iota((n, m), 0), ops.iota((n, m), 1))), dtype)
+    return _finish(_wrap(node), requires_grad)
+
+
+# ---- random draws ---------------------------------------------------------------------------------------
+
+
+class Generator:
+    """Host-side seed stream: each draw takes the next seed, which enters the program as an input."""
+
+    def __init__(self) -> None:
+        self._initial = int(np.random.SeedSequence().entropy % (2**63))
+        self._rng = np.random.default_rng(self._initial)
+
+    def manual_seed(self, seed: int) -> Generator:
+        self._initial = int(seed)
+        self._rng = np.random.default_rng(self._initial)
+        return self
+
+    def initial_seed(self) -> int:
+        return self._initial
+
+    def next_seed(self) -> int:
+        return int(self._rng.integers(0, 2**62))
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    return default_generator.manual_seed(seed)
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def _draw(size: tuple, distribution: str, dtype: Any, requires_grad: bool, generator: Generator | None,
+          keyword_size: Any) -> Tensor:
+    shape = _sizes((keyword_size,)) if keyword_size is not None else _sizes(size)
+    dtype = _resolve(dtype)
+    seed = ops.scalar((generator or default_generator).next_seed(), dtypes.int64)
+    return _finish(_wrap(apply("random", (seed,), (shape, dtype, distribution))), requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
+          device: Any = None, **kwargs: Any) -> Tensor:
+    """Standard normal draws (lazy: computed inside the program that needs them)."""
+    return _draw(size, "normal", dtype, requires_grad, generator, kwargs.get("size"))
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
+         device: Any = None, **kwargs: Any) -> Tensor:
+    """Uniform draws on [0, 1)."""
+    return _draw(size, "uniform", dtype, requires_grad, generator, kwargs.get("size"))
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = None, *, dtype: Any = None,
+            generator: Generator | None = None, device: Any = None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    u = rand(size, dtype=dtypes.float64, generator=generator)
+    return (u * (high - low) + low).floor().to(_resolve(dtype, dtypes.int64))

@@ -1,0 +1,117 @@
+"""Basic indexing (ints, slices, None, Ellipsis) for reading and for in-place assignment.
+
+Reading is a ``slice`` plus a ``reshape``. Writing is functional: the new value is padded out to the
+full shape and chosen with a mask, so ``x[1:3] = v`` just rebinds ``x`` to a new node.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import dtypes, ops
+from .ir import Node
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class _Plan:
+    """What a basic index selects: a strided box of the tensor, and the shape it is viewed as."""
+
+    def __init__(self, shape: tuple[int, ...], index: Any) -> None:
+        items = list(index) if isinstance(index, tuple) else [index]
+        for item in items:
+            if not (item is None or item is Ellipsis or isinstance(item, (int, slice))) or isinstance(item, bool):
+                raise IndexError("only integers, slices (`:`), ellipsis (`...`) and None are valid indices here; "
+                                 "indexing with tensors, lists or masks is not supported yet")
+        used = sum(1 for item in items if item is not None and item is not Ellipsis)
+        if used > len(shape):
+            raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+        if sum(1 for item in items if item is Ellipsis) > 1:
+            raise IndexError("an index can only have a single ellipsis ('...')")
+        if Ellipsis in items:
+            at = items.index(Ellipsis)
+            items[at:at + 1] = [slice(None)] * (len(shape) - used)
+        items += [slice(None)] * (len(shape) - used)
+        self.starts: list[int] = []
+        self.stops: list[int] = []
+        self.steps: list[int] = []
+        self.view: list[int] = []
+        self.names: list[str] = []
+        axis = 0
+        for item in items:
+            if item is None:
+                self.view.append(1)
+                self.names.append("UnsqueezeBackward0")
+                continue
+            size = shape[axis]
+            if isinstance(item, int):
+                if not -size <= item < size:
+                    raise IndexError(f"index {item} is out of bounds for dimension {axis} with size {size}")
+                start = item % size
+                self.starts.append(start)
+                self.stops.append(start + 1)
+                self.steps.append(1)
+                self.names.append("SelectBackward0")
+            else:
+                if item.step is not None and item.step <= 0:
+                    raise ValueError("step must be greater than zero")
+                start, stop, step = item.indices(size)
+                stop = max(stop, start)
+                self.starts.append(start)
+                self.stops.append(stop)
+                self.steps.append(step)
+                self.view.append(-(-(stop - start) // step))
+                if item != slice(None):
+                    self.names.append("SliceBackward0")
+            axis += 1
+        if not items or index is Ellipsis:
+            self.names.append("AliasBackward0")
+        self.name = self.names[-1] if self.names else "SliceBackward0"
+
+    def read(self, node: Node) -> Node:
+        box = ops.slice_(node, tuple(self.starts), tuple(self.stops), tuple(self.steps))
+        return ops.reshape(box, tuple(self.view))
+
+    def write(self, node: Node, value: Node) -> Node:
+        """``node`` with the selected box replaced by ``value`` (already broadcast to the view)."""
+        box_shape = tuple(-(-(b - a) // s) for a, b, s in zip(self.starts, self.stops, self.steps))
+        if 0 in box_shape:
+            return node
+        interior = tuple(s - 1 for s in self.steps)
+        high = tuple(d - a - (n - 1) * s - 1
+                     for d, a, s, n in zip(node.shape, self.starts, self.steps, box_shape))
+        low = tuple(self.starts)
+        placed = ops.pad(ops.reshape(value, box_shape), low, high, interior)
+        mask = ops.pad(ops.full(box_shape, True, dtypes.bool_), low, high, interior)
+        return ops.select(mask, placed, node)
+
+
+def getitem(t: Tensor, index: Any) -> Tensor:
+    from .tensor import Tensor, _record
+
+    if isinstance(index, Tensor) or isinstance(index, list):
+        raise IndexError("indexing with tensors, lists or masks is not supported yet")
+    plan = _Plan(t.node.shape, index)
+    return _record(plan.name, plan.read(t.node), t)
+
+
+def setitem(t: Tensor, index: Any, value: Any) -> None:
+    from .tensor import Tensor, _record
+
+    t._check_inplace()
+    plan = _Plan(t.node.shape, index)
+    view = tuple(plan.view)
+    if isinstance(value, Tensor):
+        source = ops.cast(value.node, t.dtype)
+        inputs = (t, value)
+    else:
+        source = ops.scalar(value, t.dtype)
+        inputs = (t,)
+    try:
+        source = ops.broadcast_to(source, view)
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(source.shape)} cannot be broadcast to "
+                           f"indexing result of shape {list(view)}") from None
+    t._assign(_record("CopySlices", plan.write(t.node, source), *inputs), cast=True)
+

@@ -1,0 +1,312 @@
+"""The IR: nodes of a small primitive set, the table of their shape rules, and graph traversal.
+
+A node is one primitive applied to argument nodes with static parameters. Its shape and dtype are
+inferred when it is built, so a bad shape fails on the line that built it. A node whose ``buffer`` is
+set holds a computed value; to the scheduler it is an input, whatever ``args`` it still remembers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import dtypes
+from .dtypes import DType
+
+Shape = tuple[int, ...]
+
+
+class Node:
+    """One value in the graph: a primitive over argument nodes, or a buffer leaf."""
+
+    __slots__ = ("args", "buffer", "dtype", "op", "params", "shape")
+    built = 0  # nodes created since the last reset; read through lazygrad.metrics()
+
+    def __init__(self, op: str, args: tuple[Node, ...], params: tuple, shape: Shape, dtype: DType,
+                 buffer: Any = None) -> None:
+        self.op = op
+        self.args = args
+        self.params = params
+        self.shape = shape
+        self.dtype = dtype
+        self.buffer = buffer
+        Node.built += 1
+
+    def __repr__(self) -> str:
+        state = "buffer" if self.buffer is not None else f"{len(self.args)} args"
+        return f"Node({self.op}, {self.shape}, {self.dtype.name}, {self.params}, {state})"
+
+
+def leaf(buffer: Any, shape: Shape, dtype: DType) -> Node:
+    """A node that already holds its value: data from the user, or a realized result."""
+    return Node("buffer", (), (), shape, dtype, buffer)
+
+
+# --------------------------------------------------------------------------------------------------
+# The primitive table: every primitive's shape/dtype rule, keyed by name.
+
+
+@dataclass(frozen=True)
+class Primitive:
+    name: str
+    rule: Callable[..., tuple[Shape, DType]]  # rule(*arg_nodes, *params) -> (shape, dtype)
+    kind: str  # "elementwise", "reduce", "shape", "source", "other": lets passes treat families alike
+
+
+PRIMITIVES: dict[str, Primitive] = {}
+
+
+def _register(names: Iterable[str], rule: Callable[..., tuple[Shape, DType]], kind: str) -> None:
+    for name in names:
+        PRIMITIVES[name] = Primitive(name, rule, kind)
+
+
+def broadcast_shapes(*shapes: Shape) -> Shape:
+    """numpy/torch broadcasting; torch's message when two sizes disagree."""
+    ndim = max(len(s) for s in shapes)
+    out = []
+    for axis in range(-ndim, 0):
+        size = 1
+        for index, shape in enumerate(shapes):
+            if -axis > len(shape):
+                continue
+            dim = shape[axis]
+            if dim != 1:
+                if size != 1 and dim != size:
+                    first = next(i for i, s in enumerate(shapes) if -axis <= len(s) and s[axis] == size)
+                    names = "abcdefgh"
+                    raise RuntimeError(
+                        f"The size of tensor {names[first]} ({size}) must match the size of tensor "
+                        f"{names[index]} ({dim}) at non-singleton dimension {ndim + axis}")
+                size = dim
+        out.append(size)
+    return tuple(out)
+
+
+def _same_dtype(op: str, *nodes: Node) -> DType:
+    dtype = nodes[0].dtype
+    for node in nodes[1:]:
+        if node.dtype is not dtype:
+            raise TypeError(f"[{op}] arguments must share a dtype, got "
+                            + ", ".join(n.dtype.name for n in nodes))
+    return dtype
+
+
+def _float_unary(op: str) -> Callable[..., tuple[Shape, DType]]:
+    def rule(x: Node) -> tuple[Shape, DType]:
+        if not x.dtype.is_floating_point:
+            raise TypeError(f"[{op}] expects a floating-point input, got {x.dtype.name}")
+        return x.shape, x.dtype
+    return rule
+
+
+def _any_unary(x: Node) -> tuple[Shape, DType]:
+    return x.shape, x.dtype
+
+
+def _logical_not(x: Node) -> tuple[Shape, DType]:
+    if x.dtype is not dtypes.bool_:
+        raise TypeError(f"[logical_not] expects bool, got {x.dtype.name}")
+    return x.shape, x.dtype
+
+
+def _binary(op: str, out_bool: bool) -> Callable[..., tuple[Shape, DType]]:
+    def rule(a: Node, b: Node) -> tuple[Shape, DType]:
+        dtype = _same_dtype(op, a, b)
+        shape = a.shape if a.shape == b.shape else broadcast_shapes(a.shape, b.shape)
+        return shape, dtypes.bool_ if out_bool else dtype
+    return rule
+
+
+def _bitwise(op: str) -> Callable[..., tuple[Shape, DType]]:
+    def rule(a: Node, b: Node) -> tuple[Shape, DType]:
+        dtype = _same_dtype(op, a, b)
+        if dtype.is_floating_point:
+            raise TypeError(f"[{op}] is only defined for bool and integer tensors, got {dtype.name}")
+        return broadcast_shapes(a.shape, b.shape), dtype
+    return rule
+
+
+def _select(pred: Node, on_true: Node, on_false: Node) -> tuple[Shape, DType]:
+    if pred.dtype is not dtypes.bool_:
+        raise TypeError(f"[select] predicate must be bool, got {pred.dtype.name}")
+    return broadcast_shapes(pred.shape, on_true.shape, on_false.shape), _same_dtype("select", on_true, on_false)
+
+
+def _check_axes(op: str, shape: Shape, axes: Sequence[int]) -> None:
+    if any(not 0 <= a < len(shape) for a in axes) or len(set(axes)) != len(axes):
+        raise ValueError(f"[{op}] invalid axes {tuple(axes)} for shape {shape}")
+
+
+def _reduce(op: str) -> Callable[..., tuple[Shape, DType]]:
+    def rule(x: Node, axes: tuple[int, ...]) -> tuple[Shape, DType]:
+        _check_axes(op, x.shape, axes)
+        return tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype
+    return rule
+
+
+def _arg_reduce(op: str) -> Callable[..., tuple[Shape, DType]]:
+    def rule(x: Node, axis: int) -> tuple[Shape, DType]:
+        _check_axes(op, x.shape, (axis,))
+        if x.shape[axis] == 0:
+            raise ValueError(f"[{op}] cannot reduce an empty axis {axis} of shape {x.shape}")
+        return x.shape[:axis] + x.shape[axis + 1:], dtypes.int64
+    return rule
+
+
+def _cumsum(x: Node, axis: int) -> tuple[Shape, DType]:
+    _check_axes("cumsum", x.shape, (axis,))
+    return x.shape, x.dtype
+
+
+def _broadcast(x: Node, shape: Shape) -> tuple[Shape, DType]:
+    if len(shape) < len(x.shape) or broadcast_shapes(x.shape, shape) != shape:
+        raise ValueError(f"[broadcast] cannot broadcast shape {x.shape} to {shape}")
+    return shape, x.dtype
+
+
+def _reshape(x: Node, shape: Shape) -> tuple[Shape, DType]:
+    if math.prod(shape) != math.prod(x.shape):
+        raise ValueError(f"[reshape] cannot reshape {x.shape} to {shape}")
+    return shape, x.dtype
+
+
+def _permute(x: Node, perm: tuple[int, ...]) -> tuple[Shape, DType]:
+    if sorted(perm) != list(range(len(x.shape))):
+        raise ValueError(f"[permute] {perm} is not a permutation of the axes of {x.shape}")
+    return tuple(x.shape[p] for p in perm), x.dtype
+
+
+def _slice(x: Node, starts: Shape, stops: Shape, steps: Shape) -> tuple[Shape, DType]:
+    if not len(starts) == len(stops) == len(steps) == len(x.shape):
+        raise ValueError(f"[slice] needs one (start, stop, step) per axis of {x.shape}")
+    out = []
+    for start, stop, step, dim in zip(starts, stops, steps, x.shape):
+        if not (0 <= start <= stop <= dim and step >= 1):
+            raise ValueError(f"[slice] invalid slice {start}:{stop}:{step} of an axis of size {dim}")
+        out.append(-(-(stop - start) // step))
+    return tuple(out), x.dtype
+
+
+def _pad(x: Node, low: Shape, high: Shape, interior: Shape) -> tuple[Shape, DType]:
+    if not len(low) == len(high) == len(interior) == len(x.shape) or min((*low, *high, *interior), default=0) < 0:
+        raise ValueError(f"[pad] needs non-negative (low, high, interior) per axis of {x.shape}")
+    shape = tuple(lo + hi + d + max(d - 1, 0) * it for lo, hi, it, d in zip(low, high, interior, x.shape))
+    return shape, x.dtype
+
+
+def _concat(*args: Any) -> tuple[Shape, DType]:
+    *nodes, axis = args
+    dtype = _same_dtype("concat", *nodes)
+    first = nodes[0].shape
+    for node in nodes[1:]:
+        if len(node.shape) != len(first) or any(
+                a != b for i, (a, b) in enumerate(zip(node.shape, first)) if i != axis):
+            raise ValueError(f"[concat] shapes {first} and {node.shape} differ outside axis {axis}")
+    return first[:axis] + (sum(n.shape[axis] for n in nodes),) + first[axis + 1:], dtype
+
+
+def _rev(x: Node, axes: tuple[int, ...]) -> tuple[Shape, DType]:
+    _check_axes("rev", x.shape, axes)
+    return x.shape, x.dtype
+
+
+def _dot_general(lhs: Node, rhs: Node, lhs_contract: Shape, rhs_contract: Shape,
+                 lhs_batch: Shape, rhs_batch: Shape) -> tuple[Shape, DType]:
+    dtype = _same_dtype("dot_general", lhs, rhs)
+    for l_axes, r_axes in ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch)):
+        if [lhs.shape[a] for a in l_axes] != [rhs.shape[a] for a in r_axes]:
+            raise ValueError(f"[dot_general] sizes differ: {lhs.shape} axes {l_axes} vs {rhs.shape} axes {r_axes}")
+    l_free = [d for i, d in enumerate(lhs.shape) if i not in lhs_contract and i not in lhs_batch]
+    r_free = [d for i, d in enumerate(rhs.shape) if i not in rhs_contract and i not in rhs_batch]
+    return tuple(lhs.shape[a] for a in lhs_batch) + tuple(l_free) + tuple(r_free), dtype
+
+
+def _cast(x: Node, dtype: DType) -> tuple[Shape, DType]:
+    return x.shape, dtype
+
+
+def _const(value: float | int | bool, dtype: DType) -> tuple[Shape, DType]:
+    return (), dtype
+
+
+def _iota(shape: Shape, axis: int, dtype: DType) -> tuple[Shape, DType]:
+    _check_axes("iota", shape, (axis,))
+    return shape, dtype
+
+
+def _random(seed: Node, shape: Shape, dtype: DType, distribution: str) -> tuple[Shape, DType]:
+    if seed.shape != () or seed.dtype is not dtypes.int64:
+        raise TypeError("[random] the seed must be an int64 scalar")
+    if distribution not in ("uniform", "normal") or not dtype.is_floating_point:
+        raise ValueError(f"[random] unsupported {distribution} draw of {dtype.name}")
+    return shape, dtype
+
+
+_FLOAT_UNARY = ("exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "logistic", "log1p", "expm1", "erf")
+for _name in _FLOAT_UNARY:
+    PRIMITIVES[_name] = Primitive(_name, _float_unary(_name), "elementwise")
+_register(("neg", "abs", "sign", "floor", "ceil", "round"), _any_unary, "elementwise")
+_register(("logical_not",), _logical_not, "elementwise")
+for _name in ("add", "sub", "mul", "div", "rem", "pow", "max", "min", "atan2"):
+    PRIMITIVES[_name] = Primitive(_name, _binary(_name, False), "elementwise")
+for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+    PRIMITIVES[_name] = Primitive(_name, _binary(_name, True), "elementwise")
+for _name in ("and", "or", "xor"):
+    PRIMITIVES[_name] = Primitive(_name, _bitwise(_name), "elementwise")
+_register(("select",), _select, "elementwise")
+for _name in ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod"):
+    PRIMITIVES[_name] = Primitive(_name, _reduce(_name), "reduce")
+for _name in ("argmax", "argmin"):
+    PRIMITIVES[_name] = Primitive(_name, _arg_reduce(_name), "reduce")
+_register(("cumsum",), _cumsum, "other")
+_register(("broadcast",), _broadcast, "shape")
+_register(("reshape",), _reshape, "shape")
+_register(("permute",), _permute, "shape")
+_register(("slice",), _slice, "shape")
+_register(("pad",), _pad, "shape")
+_register(("concat",), _concat, "shape")
+_register(("rev",), _rev, "shape")
+_register(("dot_general",), _dot_general, "other")
+_register(("cast",), _cast, "elementwise")
+_register(("const",), _const, "source")
+_register(("iota",), _iota, "source")
+_register(("random",), _random, "source")
+
+
+def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
+    """Build a node, inferring its shape and dtype from the primitive's rule (which raises on misuse)."""
+    shape, dtype = PRIMITIVES[op].rule(*args, *params)
+    return Node(op, args, params, shape, dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# Traversal. Everything is iterative: a 100k-node chain must not touch Python's recursion limit.
+
+
+def toposort(roots: Iterable[Node], stop: Callable[[Node], bool]) -> list[Node]:
+    """Nodes reachable from ``roots`` in dependency order; ``stop(node)`` nodes are kept but not entered."""
+    seen: set[int] = set()
+    order: list[Node] = []
+    for root in roots:
+        if id(root) in seen:
+            continue
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            if not stop(node):
+                stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
+    return order
+
+
+def is_computed(node: Node) -> bool:
+    return node.buffer is not None

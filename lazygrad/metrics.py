@@ -1,0 +1,22 @@
+"""Counters that make laziness and caching observable (tests and the benchmark harness read them)."""
+
+from __future__ import annotations
+
+from .ir import Node
+
+_counters = {"compiles": 0, "cache_hits": 0, "executions": 0}
+
+
+def bump(name: str) -> None:
+    _counters[name] += 1
+
+
+def metrics() -> dict[str, int]:
+    """``nodes_built``, ``compiles``, ``cache_hits`` and ``executions`` (backend programs run) so far."""
+    return {"nodes_built": Node.built, **_counters}
+
+
+def reset_metrics() -> None:
+    Node.built = 0
+    for name in _counters:
+        _counters[name] = 0

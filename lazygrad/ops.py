@@ -1,0 +1,116 @@
+"""Node-level building blocks shared by the Tensor front end and the VJP rules.
+
+Each helper returns its input unchanged when the operation would be the identity, so neither the
+front end nor the autodiff rules fill the graph with no-op nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import dtypes
+from .dtypes import DType
+from .ir import Node, Shape, apply, leaf
+
+
+def const(value: float | int | bool, dtype: DType) -> Node:
+    """A constant that is part of the program's structure (cache key): for values the code fixes."""
+    return Node("const", (), (value, dtype), (), dtype)
+
+
+def scalar(value: float | int | bool, dtype: DType) -> Node:
+    """A Python number from the user: an input, so a new value never recompiles."""
+    return leaf(np.asarray(value, dtype=dtype.np), (), dtype)
+
+
+def full(shape: Shape, value: float | int | bool, dtype: DType) -> Node:
+    return broadcast_to(const(value, dtype), shape)
+
+
+def zeros_like(x: Node) -> Node:
+    return full(x.shape, 0, x.dtype)
+
+
+def binary(op: str, a: Node, b: Node) -> Node:
+    return apply(op, (a, b))
+
+
+def add(a: Node, b: Node) -> Node:
+    return apply("add", (a, b))
+
+
+def mul(a: Node, b: Node) -> Node:
+    return apply("mul", (a, b))
+
+
+def neg(a: Node) -> Node:
+    return apply("neg", (a,))
+
+
+def div(a: Node, b: Node) -> Node:
+    return apply("div", (a, b))
+
+
+def select(pred: Node, on_true: Node, on_false: Node) -> Node:
+    return apply("select", (pred, on_true, on_false))
+
+
+def scale(x: Node, factor: float) -> Node:
+    return mul(x, const(factor, x.dtype))
+
+
+def cast(x: Node, dtype: DType) -> Node:
+    return x if x.dtype is dtype else apply("cast", (x,), (dtype,))
+
+
+def reshape(x: Node, shape: Shape) -> Node:
+    return x if x.shape == shape else apply("reshape", (x,), (tuple(shape),))
+
+
+def broadcast_to(x: Node, shape: Shape) -> Node:
+    return x if x.shape == shape else apply("broadcast", (x,), (tuple(shape),))
+
+
+def permute(x: Node, perm: Sequence[int]) -> Node:
+    perm = tuple(perm)
+    return x if perm == tuple(range(len(perm))) else apply("permute", (x,), (perm,))
+
+
+def reduce(op: str, x: Node, axes: Sequence[int], keepdims: bool = False) -> Node:
+    axes = tuple(sorted(axes))
+    if not axes:
+        return x
+    out = apply(op, (x,), (axes,))
+    return reshape(out, keep_dims_shape(x.shape, axes)) if keepdims else out
+
+
+def keep_dims_shape(shape: Shape, axes: Sequence[int]) -> Shape:
+    return tuple(1 if i in axes else d for i, d in enumerate(shape))
+
+
+def sum_to(x: Node, shape: Shape) -> Node:
+    """Sum a broadcast result back to ``shape``: the transpose of implicit broadcasting."""
+    if x.shape == shape:
+        return x
+    lead = len(x.shape) - len(shape)
+    axes = list(range(lead))
+    axes += [lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1]
+    return reshape(reduce("reduce_sum", x, axes), shape)
+
+
+def iota(shape: Shape, axis: int, dtype: DType = dtypes.int64) -> Node:
+    return apply("iota", (), (tuple(shape), axis, dtype))
+
+
+def pad(x: Node, low: Shape, high: Shape, interior: Shape) -> Node:
+    if not any(low) and not any(high) and not any(interior):
+        return x
+    return apply("pad", (x,), (tuple(low), tuple(high), tuple(interior)))
+
+
+def slice_(x: Node, starts: Shape, stops: Shape, steps: Shape) -> Node:
+    if tuple(starts) == (0,) * len(x.shape) and tuple(stops) == x.shape and set(steps) <= {1}:
+        return x
+    return apply("slice", (x,), (tuple(starts), tuple(stops), tuple(steps)))

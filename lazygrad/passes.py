@@ -1,0 +1,100 @@
+"""Graph passes over a linearized program: plain functions from Program to Program.
+
+They run only when a program is compiled (a cache miss), never on the per-step path, and they keep
+the program's inputs and the order of its outputs, so the caller's buffers still line up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .ir import PRIMITIVES
+from .program import Instr, Program
+
+# Elementwise arithmetic evaluated on constants at compile time; anything else is left to the backend.
+_FOLD: dict[str, Callable] = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs,
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum, "min": np.minimum,
+}
+
+
+def _rebuild(program: Program, keep: list[Instr | None], remap: list[int]) -> Program:
+    """Drop instructions marked ``None`` and renumber references through ``remap``."""
+    new_index: list[int] = []
+    instrs: list[Instr] = []
+    for ins in keep:
+        if ins is None:
+            new_index.append(-1)
+            continue
+        new_index.append(len(instrs))
+        instrs.append(ins)
+
+    def resolve(ref: int) -> int:
+        target = remap[ref] if ref >= 0 else ref
+        return new_index[target] if target >= 0 else target
+
+    instrs = [ins._replace(args=tuple(resolve(a) for a in ins.args)) for ins in instrs]
+    return Program(program.inputs, tuple(instrs), tuple(resolve(o) for o in program.outputs))
+
+
+def eliminate_common_subexpressions(program: Program) -> Program:
+    """Merge instructions that apply the same primitive to the same arguments with the same parameters."""
+    seen: dict[tuple, int] = {}
+    remap: list[int] = []
+    keep: list[Instr | None] = []
+    for i, ins in enumerate(program.instrs):
+        args = tuple(remap[a] if a >= 0 else a for a in ins.args)
+        ins = ins._replace(args=args)
+        key = (ins.op, args, ins.params, ins.shape, ins.dtype)
+        # Random draws are never merged: two draws with the same seed are still two requests.
+        if ins.op != "random" and key in seen:
+            remap.append(seen[key])
+            keep.append(None)
+            continue
+        seen[key] = i
+        remap.append(i)
+        keep.append(ins)
+    return _rebuild(program, keep, remap)
+
+
+def fold_constants(program: Program) -> Program:
+    """Evaluate elementwise arithmetic whose arguments are all scalar constants."""
+    instrs = list(program.instrs)
+    for i, ins in enumerate(instrs):
+        fn = _FOLD.get(ins.op)
+        if fn is None or ins.shape != () or not ins.args:
+            continue
+        if all(a >= 0 and instrs[a].op == "const" for a in ins.args):
+            values = [np.asarray(instrs[a].params[0], dtype=ins.dtype.np) for a in ins.args]
+            with np.errstate(all="ignore"):
+                value = fn(*values).item()
+            if isinstance(value, float) and math.isnan(value):
+                value = math.nan
+            instrs[i] = Instr("const", (), (value, ins.dtype), (), ins.dtype)
+    return eliminate_dead_code(program._replace(instrs=tuple(instrs)))
+
+
+def eliminate_dead_code(program: Program) -> Program:
+    """Drop instructions no output depends on."""
+    live = [False] * len(program.instrs)
+    for out in program.outputs:
+        if out >= 0:
+            live[out] = True
+    for i in range(len(program.instrs) - 1, -1, -1):
+        if live[i]:
+            for a in program.instrs[i].args:
+                if a >= 0:
+                    live[a] = True
+    keep = [ins if alive else None for ins, alive in zip(program.instrs, live)]
+    return _rebuild(program, keep, list(range(len(program.instrs))))
+
+
+def optimize(program: Program) -> Program:
+    """The default pipeline run before a backend compiles a program."""
+    return eliminate_dead_code(fold_constants(eliminate_common_subexpressions(program)))
+
+
+assert set(_FOLD) <= set(PRIMITIVES)
