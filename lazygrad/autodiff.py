@@ -1,7 +1,7 @@
 """Reverse mode as a graph transformation: one vector-Jacobian rule per primitive.
 
-A rule receives the cotangent of a node's output and the node, and returns one cotangent per argument
-(``None`` where no gradient flows). Rules only build nodes, so the gradient graph is as lazy, cacheable
+A rule receives the cotangent of a node's output, the node, and which arguments need a cotangent; it
+returns one cotangent per argument (``None`` where no gradient flows or none is needed). Rules only build nodes, so the gradient graph is as lazy, cacheable
 and differentiable as the forward graph. ``vjp`` walks the part of the graph between an output and a
 set of input nodes and applies the rules; it never names a primitive.
 """
@@ -33,11 +33,12 @@ from .ops import (
 )
 
 Cotangents = tuple["Node | None", ...]
-VJP: dict[str, Callable[[Node, Node], Cotangents]] = {}
+Rule = Callable[[Node, Node, tuple[bool, ...]], Cotangents]
+VJP: dict[str, Rule] = {}
 
 
 def _rule(*names: str) -> Callable:
-    def register(fn: Callable[[Node, Node], Cotangents]) -> Callable[[Node, Node], Cotangents]:
+    def register(fn: Rule) -> Rule:
         for name in names:
             VJP[name] = fn
         return fn
@@ -54,21 +55,21 @@ def _one_minus(x: Node) -> Node:
 
 # ---- elementwise unary -----------------------------------------------------------------------------
 
-_rule("neg")(lambda ct, n: (neg(ct),))
-_rule("exp")(lambda ct, n: (mul(ct, n),))
-_rule("log")(lambda ct, n: (div(ct, n.args[0]),))
-_rule("sqrt")(lambda ct, n: (div(ct, scale(n, 2.0)),))
-_rule("rsqrt")(lambda ct, n: (mul(ct, scale(div(n, n.args[0]), -0.5)),))
-_rule("sin")(lambda ct, n: (mul(ct, _u("cos", n.args[0])),))
-_rule("cos")(lambda ct, n: (neg(mul(ct, _u("sin", n.args[0]))),))
-_rule("tanh")(lambda ct, n: (mul(ct, _one_minus(mul(n, n))),))
-_rule("logistic")(lambda ct, n: (mul(ct, mul(n, _one_minus(n))),))
-_rule("log1p")(lambda ct, n: (div(ct, add(n.args[0], const(1, n.dtype))),))
-_rule("expm1")(lambda ct, n: (mul(ct, add(n, const(1, n.dtype))),))
-_rule("erf")(lambda ct, n: (mul(ct, scale(_u("exp", neg(mul(n.args[0], n.args[0]))), 2 / math.sqrt(math.pi))),))
-_rule("abs")(lambda ct, n: (mul(ct, _u("sign", n.args[0])),))
-_rule("sign", "floor", "ceil", "round", "logical_not", "argmax", "argmin")(lambda ct, n: (None,))
-_rule("eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor")(lambda ct, n: (None, None))
+_rule("neg")(lambda ct, n, needs: (neg(ct),))
+_rule("exp")(lambda ct, n, needs: (mul(ct, n),))
+_rule("log")(lambda ct, n, needs: (div(ct, n.args[0]),))
+_rule("sqrt")(lambda ct, n, needs: (div(ct, scale(n, 2.0)),))
+_rule("rsqrt")(lambda ct, n, needs: (mul(ct, scale(div(n, n.args[0]), -0.5)),))
+_rule("sin")(lambda ct, n, needs: (mul(ct, _u("cos", n.args[0])),))
+_rule("cos")(lambda ct, n, needs: (neg(mul(ct, _u("sin", n.args[0]))),))
+_rule("tanh")(lambda ct, n, needs: (mul(ct, _one_minus(mul(n, n))),))
+_rule("logistic")(lambda ct, n, needs: (mul(ct, mul(n, _one_minus(n))),))
+_rule("log1p")(lambda ct, n, needs: (div(ct, add(n.args[0], const(1, n.dtype))),))
+_rule("expm1")(lambda ct, n, needs: (mul(ct, add(n, const(1, n.dtype))),))
+_rule("erf")(lambda ct, n, needs: (mul(ct, scale(_u("exp", neg(mul(n.args[0], n.args[0]))), 2 / math.sqrt(math.pi))),))
+_rule("abs")(lambda ct, n, needs: (mul(ct, _u("sign", n.args[0])),))
+_rule("sign", "floor", "ceil", "round", "logical_not", "argmax", "argmin")(lambda ct, n, needs: (None,))
+_rule("eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor")(lambda ct, n, needs: (None, None))
 
 
 # ---- elementwise binary (arguments may broadcast, so cotangents are summed back) ---------------------
@@ -77,33 +78,35 @@ def _back(ct: Node | None, arg: Node) -> Node | None:
     return None if ct is None or not arg.dtype.is_floating_point else sum_to(ct, arg.shape)
 
 
+def _each(n: Node, needs: tuple[bool, ...], *makers: Callable[[], Node | None]) -> Cotangents:
+    """Build only the cotangents that are needed; each maker builds one argument's cotangent."""
+    return tuple(_back(make(), arg) if need else None for need, make, arg in zip(needs, makers, n.args))
+
+
 @_rule("add")
-def _add(ct: Node, n: Node) -> Cotangents:
-    a, b = n.args
-    return _back(ct, a), _back(ct, b)
+def _add(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    return _each(n, needs, lambda: ct, lambda: ct)
 
 
 @_rule("sub")
-def _sub(ct: Node, n: Node) -> Cotangents:
-    a, b = n.args
-    return _back(ct, a), _back(neg(ct), b)
+def _sub(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    return _each(n, needs, lambda: ct, lambda: neg(ct))
 
 
 @_rule("mul")
-def _mul(ct: Node, n: Node) -> Cotangents:
+def _mul(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     a, b = n.args
-    return _back(mul(ct, b), a), _back(mul(ct, a), b)
+    return _each(n, needs, lambda: mul(ct, b), lambda: mul(ct, a))
 
 
 @_rule("div")
-def _div(ct: Node, n: Node) -> Cotangents:
-    a, b = n.args
-    ct_a = div(ct, b)
-    return _back(ct_a, a), _back(neg(mul(ct_a, n)), b)
+def _div(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    b = n.args[1]
+    return _each(n, needs, lambda: div(ct, b), lambda: neg(mul(div(ct, b), n)))
 
 
 @_rule("pow")
-def _pow(ct: Node, n: Node) -> Cotangents:
+def _pow(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     x, y = n.args
     if not n.dtype.is_floating_point:
         return None, None
@@ -118,7 +121,7 @@ def _pow(ct: Node, n: Node) -> Cotangents:
 
 
 @_rule("max", "min")
-def _extremum(ct: Node, n: Node) -> Cotangents:
+def _extremum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     a, b = n.args
     # Ties split the gradient evenly, like torch.maximum / torch.minimum.
     zero = const(0, n.dtype)
@@ -131,28 +134,28 @@ def _extremum(ct: Node, n: Node) -> Cotangents:
 
 
 @_rule("rem")
-def _rem(ct: Node, n: Node) -> Cotangents:
+def _rem(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     a, b = n.args
     quotient = div(apply("sub", (a, n)), b)  # trunc(a / b), recovered exactly from the remainder
     return _back(ct, a), _back(neg(mul(ct, quotient)), b)
 
 
 @_rule("atan2")
-def _atan2(ct: Node, n: Node) -> Cotangents:
+def _atan2(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     a, b = n.args
     denom = add(mul(a, a), mul(b, b))
     return _back(mul(ct, div(b, denom)), a), _back(neg(mul(ct, div(a, denom))), b)
 
 
 @_rule("select")
-def _select(ct: Node, n: Node) -> Cotangents:
-    pred, on_true, on_false = n.args
+def _select(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    pred = n.args[0]
     zero = const(0, n.dtype)
-    return None, _back(select(pred, ct, zero), on_true), _back(select(pred, zero, ct), on_false)
+    return _each(n, needs, lambda: None, lambda: select(pred, ct, zero), lambda: select(pred, zero, ct))
 
 
 @_rule("cast")
-def _cast(ct: Node, n: Node) -> Cotangents:
+def _cast(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     x = n.args[0]
     differentiable = x.dtype.is_floating_point and n.dtype.is_floating_point
     return (cast(ct, x.dtype) if differentiable else None),
@@ -165,12 +168,12 @@ def _expand_back(ct: Node, x: Node, axes: Sequence[int]) -> Node:
 
 
 @_rule("reduce_sum")
-def _reduce_sum(ct: Node, n: Node) -> Cotangents:
+def _reduce_sum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     return _expand_back(ct, n.args[0], n.params[0]),
 
 
 @_rule("reduce_max", "reduce_min")
-def _reduce_extremum(ct: Node, n: Node) -> Cotangents:
+def _reduce_extremum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     x = n.args[0]
     axes = n.params[0]
     # Every element equal to the extremum shares the gradient evenly (torch's amax/amin rule).
@@ -180,7 +183,7 @@ def _reduce_extremum(ct: Node, n: Node) -> Cotangents:
 
 
 @_rule("reduce_prod")
-def _reduce_prod(ct: Node, n: Node) -> Cotangents:
+def _reduce_prod(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     x = n.args[0]
     axes = n.params[0]
     # The product of all the other elements, built without dividing so zeros are handled exactly:
@@ -200,7 +203,7 @@ def _reduce_prod(ct: Node, n: Node) -> Cotangents:
 
 
 @_rule("cumsum")
-def _cumsum(ct: Node, n: Node) -> Cotangents:
+def _cumsum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     (axis,) = n.params
     # The reverse cumulative sum: total minus the running sum before each position.
     total = reduce("reduce_sum", ct, (axis,), keepdims=True)
@@ -209,21 +212,21 @@ def _cumsum(ct: Node, n: Node) -> Cotangents:
 
 # ---- shape primitives ----------------------------------------------------------------------------------
 
-_rule("broadcast")(lambda ct, n: (sum_to(ct, n.args[0].shape),))
-_rule("reshape")(lambda ct, n: (reshape(ct, n.args[0].shape),))
+_rule("broadcast")(lambda ct, n, needs: (sum_to(ct, n.args[0].shape),))
+_rule("reshape")(lambda ct, n, needs: (reshape(ct, n.args[0].shape),))
 
 
-_rule("rev")(lambda ct, n: (apply("rev", (ct,), n.params),))
+_rule("rev")(lambda ct, n, needs: (apply("rev", (ct,), n.params),))
 
 
 @_rule("permute")
-def _permute(ct: Node, n: Node) -> Cotangents:
+def _permute(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     perm = n.params[0]
     return permute(ct, sorted(range(len(perm)), key=perm.__getitem__)),
 
 
 @_rule("slice")
-def _slice(ct: Node, n: Node) -> Cotangents:
+def _slice(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     starts, _, steps = n.params
     x = n.args[0]
     high = tuple(dim - start - ((out - 1) * step + 1 if out else 0)
@@ -232,7 +235,7 @@ def _slice(ct: Node, n: Node) -> Cotangents:
 
 
 @_rule("pad")
-def _pad(ct: Node, n: Node) -> Cotangents:
+def _pad(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     low, _, interior = n.params
     x = n.args[0]
     stops = tuple(lo + ((d - 1) * (it + 1) + 1 if d else 0) for lo, it, d in zip(low, interior, x.shape))
@@ -240,7 +243,7 @@ def _pad(ct: Node, n: Node) -> Cotangents:
 
 
 @_rule("concat")
-def _concat(ct: Node, n: Node) -> Cotangents:
+def _concat(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     *args, axis = (*n.args, n.params[0])
     out, offset = [], 0
     for arg in args:
@@ -252,7 +255,7 @@ def _concat(ct: Node, n: Node) -> Cotangents:
 
 
 @_rule("dot_general")
-def _dot_general(ct: Node, n: Node) -> Cotangents:
+def _dot_general(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     lhs, rhs = n.args
     lhs_contract, rhs_contract, lhs_batch, rhs_batch = n.params
     lhs_free = [i for i in range(len(lhs.shape)) if i not in lhs_contract and i not in lhs_batch]
@@ -281,6 +284,14 @@ def _dot_general(ct: Node, n: Node) -> Cotangents:
 # ---- the transformation ------------------------------------------------------------------------------
 
 
+def _send(cts: dict[int, Node], args: tuple[Node, ...], arg_cts: Cotangents, needs: tuple[bool, ...]) -> None:
+    """Add each needed argument's cotangent into ``cts`` (an argument may appear more than once)."""
+    for arg, arg_ct, need in zip(args, arg_cts, needs):
+        if need and arg_ct is not None:
+            previous = cts.get(id(arg))
+            cts[id(arg)] = arg_ct if previous is None else add(previous, arg_ct)
+
+
 def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
     """Cotangents of ``inputs`` given the cotangent ``ct`` of ``out``, as new (lazy) nodes.
 
@@ -288,27 +299,30 @@ def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
     its cotangent at its first position only, so a caller that sums per position does not double it.
     """
     input_ids = {id(node) for node in inputs}
-    order = toposort([out], stop=lambda node: id(node) in input_ids)
-    on_path = set(input_ids)
-    for node in order:
-        if any(id(a) in on_path for a in node.args):
-            on_path.add(id(node))
-    cts: dict[int, Node] = {id(out): ct}
-    for node in reversed(order):
-        if id(node) in input_ids:
-            continue
-        g = cts.pop(id(node), None)
-        if g is None:
-            continue
-        for arg, arg_ct in zip(node.args, VJP[node.op](g, node)):
-            if arg_ct is None or id(arg) not in on_path:
+    cts: dict[int, Node] = {}
+    if id(out) in input_ids:
+        cts[id(out)] = ct
+    elif all(id(a) in input_ids or not a.args for a in out.args):
+        # The common case, one primitive applied to the inputs: no walk needed.
+        needs = tuple(id(a) in input_ids for a in out.args)
+        _send(cts, out.args, VJP[out.op](ct, out, needs), needs)
+    else:
+        order = toposort([out], stop=lambda node: id(node) in input_ids)
+        on_path = set(input_ids)
+        for node in order:
+            if any(id(a) in on_path for a in node.args):
+                on_path.add(id(node))
+        cts[id(out)] = ct
+        for node in reversed(order):
+            if id(node) in input_ids:
                 continue
-            previous = cts.get(id(arg))
-            cts[id(arg)] = arg_ct if previous is None else add(previous, arg_ct)
+            g = cts.pop(id(node), None)
+            if g is not None:
+                needs = tuple(id(a) in on_path for a in node.args)
+                _send(cts, node.args, VJP[node.op](g, node, needs), needs)
     result: list[Node | None] = []
     given: set[int] = set()
     for node in inputs:
         result.append(None if id(node) in given else cts.get(id(node)))
         given.add(id(node))
     return result
-

@@ -114,8 +114,11 @@ def _logical_not(x: Node) -> tuple[Shape, DType]:
 
 def _binary(op: str, out_bool: bool) -> Callable[..., tuple[Shape, DType]]:
     def rule(a: Node, b: Node) -> tuple[Shape, DType]:
-        dtype = _same_dtype(op, a, b)
-        shape = a.shape if a.shape == b.shape else broadcast_shapes(a.shape, b.shape)
+        dtype = a.dtype
+        if b.dtype is not dtype:
+            _same_dtype(op, a, b)
+        sa, sb = a.shape, b.shape
+        shape = sa if sa == sb or not sb else sb if not sa else broadcast_shapes(sa, sb)
         return shape, dtypes.bool_ if out_bool else dtype
     return rule
 
