@@ -88,7 +88,8 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "argmax": lambda x, axis: np.argmax(x, axis=axis), "argmin": lambda x, axis: np.argmin(x, axis=axis),
     "cumsum": lambda x, axis: np.cumsum(x, axis=axis, dtype=x.dtype),
     "broadcast": np.broadcast_to, "reshape": np.reshape, "permute": np.transpose, "slice": _slice,
-    "pad": _pad, "rev": lambda x, axes: np.flip(x, axes), "concat": lambda *args: np.concatenate(args[:-1], axis=args[-1]),
+    "pad": _pad, "rev": lambda x, axes: np.flip(x, axes),
+    "concat": lambda *args: np.concatenate(args[:-1], axis=args[-1]),
     "dot_general": _dot_general, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
     "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota, "random": _random,
 }

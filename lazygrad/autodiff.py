@@ -1,7 +1,8 @@
 """Reverse mode as a graph transformation: one vector-Jacobian rule per primitive.
 
 A rule receives the cotangent of a node's output, the node, and which arguments need a cotangent; it
-returns one cotangent per argument (``None`` where no gradient flows or none is needed). Rules only build nodes, so the gradient graph is as lazy, cacheable
+returns one cotangent per argument (``None`` where no gradient flows or none is needed). Rules only
+build nodes, so the gradient graph is as lazy, cacheable
 and differentiable as the forward graph. ``vjp`` walks the part of the graph between an output and a
 set of input nodes and applies the rules; it never names a primitive.
 """

@@ -90,7 +90,7 @@ class _Plan:
 def getitem(t: Tensor, index: Any) -> Tensor:
     from .tensor import Tensor, _record
 
-    if isinstance(index, Tensor) or isinstance(index, list):
+    if isinstance(index, (Tensor, list)):
         raise IndexError("indexing with tensors, lists or masks is not supported yet")
     plan = _Plan(t.node.shape, index)
     return _record(plan.name, plan.read(t.node), t)

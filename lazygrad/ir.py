@@ -208,7 +208,7 @@ def _concat(*args: Any) -> tuple[Shape, DType]:
         if len(node.shape) != len(first) or any(
                 a != b for i, (a, b) in enumerate(zip(node.shape, first)) if i != axis):
             raise ValueError(f"[concat] shapes {first} and {node.shape} differ outside axis {axis}")
-    return first[:axis] + (sum(n.shape[axis] for n in nodes),) + first[axis + 1:], dtype
+    return (*first[:axis], sum(n.shape[axis] for n in nodes), *first[axis + 1:]), dtype
 
 
 def _rev(x: Node, axes: tuple[int, ...]) -> tuple[Shape, DType]:
