@@ -2,9 +2,9 @@
 
 A rule receives the cotangent of a node's output, the node, and which arguments need a cotangent; it
 returns one cotangent per argument (``None`` where no gradient flows or none is needed). Rules only
-build nodes, so the gradient graph is as lazy, cacheable
-and differentiable as the forward graph. ``vjp`` walks the part of the graph between an output and a
-set of input nodes and applies the rules; it never names a primitive.
+build nodes, so the gradient graph is as lazy, cacheable and differentiable as the forward graph.
+``vjp`` walks the part of the graph between an output and a set of input nodes and applies the rules;
+it never names a primitive.
 """
 
 from __future__ import annotations
