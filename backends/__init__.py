@@ -24,6 +24,7 @@ class Backend(Protocol):
     """What lazygrad asks of a backend."""
 
     name: str
+    buffer_type: type  # the class of this backend's buffers: tells which backend made a buffer
 
     def compile(self, program: Program) -> Executable:
         """Prepare ``program`` to run; the result maps input buffers to output buffers, in order."""
@@ -49,6 +50,11 @@ def _entry_points() -> dict[str, Any]:
 def available() -> list[str]:
     """Names of every backend that can be asked for: the built-ins and the registered plug-ins."""
     return sorted(set(_BUILTIN) | set(_entry_points()))
+
+
+def loaded() -> list[Backend]:
+    """The backends created so far (only these can own existing buffers)."""
+    return list(_instances.values())
 
 
 def get(name: str) -> Backend:

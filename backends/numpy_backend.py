@@ -99,6 +99,7 @@ class NumpyBackend:
     """Runs programs on the host CPU with numpy; buffers are numpy arrays."""
 
     name = "numpy"
+    buffer_type = np.ndarray
 
     def compile(self, program: Program) -> Callable[[Sequence[Any]], list[Any]]:
         n_inputs = len(program.inputs)

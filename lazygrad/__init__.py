@@ -7,7 +7,7 @@ them, by the backend chosen with ``LAZYGRAD_BACKEND`` (``numpy`` by default, or 
 
 from __future__ import annotations
 
-from . import dtypes
+from . import dtypes, nn, optim
 from .creation import (
     Generator,
     arange,
@@ -33,12 +33,14 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .device import device
 from .dtypes import DType as dtype
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .metrics import metrics, reset_metrics
 from .printing import set_printoptions
 from .realize import clear_cache, set_backend
 from .realize import realize as _realize_all
+from .realize import use_backend as backend
 from .tensor import Size, Tensor, cat, dot, matmul, stack, where
 
 float32 = float = dtypes.float32
@@ -59,9 +61,9 @@ def realize(*tensors: Tensor) -> None:
 
 def get_backend() -> str:
     """The name of the backend that runs programs."""
-    from .realize import backend
+    from .realize import backend as current
 
-    return backend().name
+    return current().name
 
 
 def is_tensor(obj: object) -> bool:
@@ -87,12 +89,14 @@ for _name in _METHODS:
 del _name
 
 __all__ = [
-    "DType", "Generator", "Size", "Tensor", "arange", "as_tensor", "bool", "cat", "clear_cache", "default_generator",
-    "dot", "double", "dtype", "dtypes", "empty", "empty_like", "enable_grad", "eye", "float", "float16", "float32",
+    "DType", "Generator", "Size", "Tensor", "arange", "as_tensor", "backend", "bool", "cat", "clear_cache",
+    "default_generator", "device", "dot", "double", "dtype", "dtypes", "empty", "empty_like", "enable_grad", "eye",
+    "float", "float16", "float32",
     "float64", "from_numpy", "full", "full_like", "get_backend", "get_default_dtype", "half", "inference_mode",
     "initial_seed", "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "is_tensor", "linspace", "long",
-    "manual_seed", "matmul", "metrics", "no_grad", "numel", "ones", "ones_like", "promote_types", "rand",
-    "rand_like", "randint", "randn", "randn_like", "realize", "reset_metrics", "set_backend", "set_grad_enabled",
-    "set_printoptions", "short", "stack", "tensor", "uint8", "where", "zeros", "zeros_like", *_METHODS,
+    "manual_seed", "matmul", "metrics", "nn", "no_grad", "numel", "ones", "ones_like", "optim", "promote_types",
+    "rand", "rand_like", "randint", "randn", "randn_like", "realize", "reset_metrics", "set_backend",
+    "set_grad_enabled", "set_printoptions", "short", "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
+    *_METHODS,
 ]
 DType = dtype

@@ -17,7 +17,9 @@ from .ir import apply, leaf
 from .tensor import Tensor, _sizes, _wrap
 
 
-def _finish(t: Tensor, requires_grad: bool) -> Tensor:
+def _finish(t: Tensor, requires_grad: bool, device: Any = None) -> Tensor:
+    if device is not None:
+        t = t.to(device)  # a no-op unless another backend or jax device is asked for
     if requires_grad:
         if not t.dtype.is_floating_point:
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
@@ -25,9 +27,9 @@ def _finish(t: Tensor, requires_grad: bool) -> Tensor:
     return t
 
 
-def _from_host(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+def _from_host(array: np.ndarray, requires_grad: bool = False, device: Any = None) -> Tensor:
     dtype = dtypes.from_numpy(array.dtype)
-    return _finish(_wrap(leaf(realize.from_numpy(array), array.shape, dtype)), requires_grad)
+    return _finish(_wrap(leaf(realize.from_numpy(array), array.shape, dtype)), requires_grad, device)
 
 
 def _host_data(data: Any) -> np.ndarray:
@@ -56,7 +58,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     array = _host_data(data)
     if dtype is not None:
         array = array.astype(dtypes.to_dtype(dtype).np)
-    return _from_host(np.array(array, copy=True), requires_grad)
+    return _from_host(np.array(array, copy=True), requires_grad, device)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -78,22 +80,22 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
     default = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
     dtype = _resolve(dtype, default)
     shape = _sizes((size,))
-    return _finish(_wrap(ops.broadcast_to(ops.scalar(fill_value, dtype), shape)), requires_grad)
+    return _finish(_wrap(ops.broadcast_to(ops.scalar(fill_value, dtype), shape)), requires_grad, device)
 
 
-def _constant(size: tuple, value: int, dtype: Any, requires_grad: bool) -> Tensor:
+def _constant(size: tuple, value: int, dtype: Any, requires_grad: bool, device: Any) -> Tensor:
     shape = _sizes(size)
     if any(d < 0 for d in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
-    return _finish(_wrap(ops.full(shape, value, _resolve(dtype))), requires_grad)
+    return _finish(_wrap(ops.full(shape, value, _resolve(dtype))), requires_grad, device)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _constant(size, 0, dtype, requires_grad)
+    return _constant(size, 0, dtype, requires_grad, device)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _constant(size, 1, dtype, requires_grad)
+    return _constant(size, 1, dtype, requires_grad, device)
 
 
 empty = zeros
@@ -131,7 +133,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     # Computed in double (or int64) and cast once, so float32 ranges match torch element for element.
     work = np.float64 if is_float or dtype.is_floating_point else np.int64
     array = (start + np.arange(count, dtype=work) * step).astype(dtype.np)
-    return _from_host(array, requires_grad)
+    return _from_host(array, requires_grad, device)
 
 
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
@@ -143,7 +145,7 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     step = (end - start) / (steps - 1) if steps > 1 else 0.0
     # Fill from both ends toward the middle, as torch does, so the last element is exactly ``end``.
     values = np.where(index < steps // 2, start + index * step, end - (steps - 1 - index) * step)
-    return _from_host(values.astype(dtype.np), requires_grad)
+    return _from_host(values.astype(dtype.np), requires_grad, device)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
@@ -151,7 +153,7 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
     dtype = _resolve(dtype)
     m = n if m is None else m
     node = ops.cast(apply("eq", (ops.iota((n, m), 0), ops.iota((n, m), 1))), dtype)
-    return _finish(_wrap(node), requires_grad)
+    return _finish(_wrap(node), requires_grad, device)
 
 
 # ---- random draws ---------------------------------------------------------------------------------------
@@ -188,23 +190,23 @@ def initial_seed() -> int:
 
 
 def _draw(size: tuple, distribution: str, dtype: Any, requires_grad: bool, generator: Generator | None,
-          keyword_size: Any) -> Tensor:
+          keyword_size: Any, device: Any) -> Tensor:
     shape = _sizes((keyword_size,)) if keyword_size is not None else _sizes(size)
     dtype = _resolve(dtype)
     seed = ops.scalar((generator or default_generator).next_seed(), dtypes.int64)
-    return _finish(_wrap(apply("random", (seed,), (shape, dtype, distribution))), requires_grad)
+    return _finish(_wrap(apply("random", (seed,), (shape, dtype, distribution))), requires_grad, device)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
           device: Any = None, **kwargs: Any) -> Tensor:
     """Standard normal draws (lazy: computed inside the program that needs them)."""
-    return _draw(size, "normal", dtype, requires_grad, generator, kwargs.get("size"))
+    return _draw(size, "normal", dtype, requires_grad, generator, kwargs.get("size"), device)
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
          device: Any = None, **kwargs: Any) -> Tensor:
     """Uniform draws on [0, 1)."""
-    return _draw(size, "uniform", dtype, requires_grad, generator, kwargs.get("size"))
+    return _draw(size, "uniform", dtype, requires_grad, generator, kwargs.get("size"), device)
 
 
 def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -32,7 +32,8 @@ class _Plan:
         if Ellipsis in items:
             at = items.index(Ellipsis)
             items[at:at + 1] = [slice(None)] * (len(shape) - used)
-        items += [slice(None)] * (len(shape) - used)
+        else:
+            items += [slice(None)] * (len(shape) - used)
         self.starts: list[int] = []
         self.stops: list[int] = []
         self.steps: list[int] = []

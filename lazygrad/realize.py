@@ -4,24 +4,47 @@ When any value is needed, every live tensor with pending work is computed in the
 way PyTorch/XLA syncs live tensors at a step boundary. A training step (forward, backward, update,
 then ``loss.item()``) is therefore one backend program, and afterwards every tensor holds a plain
 buffer, so the graph does not grow from step to step.
+
+A buffer belongs to the backend that made it, and the buffer's class says which one that is (each
+backend names its ``buffer_type``), so nothing extra is stored per tensor and the check costs one type
+comparison per program input. 0-d host arrays (Python numbers entering as inputs) belong to no backend:
+like torch's CPU scalars, every backend accepts them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 from . import backends, metrics
-from .ir import Node, leaf
+from .ir import Node, is_computed, leaf, toposort
 from .passes import optimize
 from .program import Program, linearize
+from .recompile import explain
 
 CACHE_SIZE = int(os.environ.get("LAZYGRAD_CACHE_SIZE", "512"))
+log = logging.getLogger("lazygrad")
+
+
+def _debugging() -> bool:
+    return os.environ.get("LAZYGRAD_DEBUG", "0") not in ("", "0")
+
+
+if _debugging() and not log.handlers:
+    # Asked for at start-up: make the explanations visible without the user configuring logging.
+    log.setLevel(logging.DEBUG)
+    log.addHandler(logging.StreamHandler())
+
+
+class BackendMismatchError(RuntimeError):
+    """A program would read a buffer that another backend made."""
 
 
 class Holder(Protocol):
@@ -34,6 +57,8 @@ _pending: list[weakref.ref] = []
 _cache: OrderedDict[tuple[str, Program], Any] = OrderedDict()
 _backend_name = os.environ.get("LAZYGRAD_BACKEND", "numpy")
 _backend = backends.get(_backend_name)
+_native: type | None = getattr(_backend, "buffer_type", None)
+_owners: dict[type, backends.Backend] = {}
 
 
 def backend() -> backends.Backend:
@@ -41,10 +66,55 @@ def backend() -> backends.Backend:
 
 
 def set_backend(name: str) -> None:
-    """Select the backend for programs compiled from now on (raises ValueError for an unknown name)."""
-    global _backend, _backend_name
-    _backend = backends.get(name)
-    _backend_name = name
+    """Select the backend for programs compiled from now on (raises ValueError for an unknown name).
+
+    Pending work is computed first, on the backend it was built for: its buffers belong there.
+    """
+    global _backend, _backend_name, _native
+    chosen = backends.get(name)
+    if chosen is _backend:
+        return
+    _flush()
+    _backend, _backend_name = chosen, name
+    _native = getattr(chosen, "buffer_type", None)
+
+
+def _flush() -> None:
+    """Compute all pending work; tensors that mix backends stay pending, to raise when they are read.
+
+    Each mismatch drops the tensors that read the foreign buffer and keeps the rest pending, so this
+    ends; a tensor nobody reads any more must not make every later switch fail.
+    """
+    while True:
+        try:
+            realize()
+            return
+        except BackendMismatchError:
+            continue
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[backends.Backend]:
+    """``with lazygrad.backend("jax"):`` runs the block on a backend, then restores the previous one."""
+    previous = _backend_name
+    set_backend(name)
+    try:
+        yield _backend
+    finally:
+        set_backend(previous)
+
+
+def owner(buffer: Any) -> backends.Backend | None:
+    """The backend that made ``buffer``; None for host scalars and buffers no loaded backend claims."""
+    kind = type(buffer)
+    if kind is np.ndarray and buffer.ndim == 0:
+        return None
+    found = _owners.get(kind)
+    if found is None:
+        found = next((b for b in backends.loaded() if getattr(b, "buffer_type", None) is kind), None)
+        if found is not None:
+            _owners[kind] = found
+    return found
 
 
 def track(holder: Holder) -> None:
@@ -66,12 +136,28 @@ def realize(targets: Iterable[Holder] = ()) -> None:
             seen.add(id(h.node))
             roots.append(h.node)
     program, buffers = linearize(roots)
+    native = _native
+    for buffer in buffers:
+        if type(buffer) is not native:
+            _check_foreign(buffer, holders)
     outputs = _executable(program)(buffers)
     metrics.bump("executions")
     for node, out in zip(roots, outputs):
         node.buffer = out
     for h in holders:
         h.node = leaf(h.node.buffer, h.node.shape, h.node.dtype)
+
+
+def _check_foreign(buffer: Any, holders: Sequence[Holder]) -> None:
+    """Raise if ``buffer`` belongs to another backend; the pending tensors that do not use it stay pending."""
+    made_by = owner(buffer)
+    if made_by is None or made_by is _backend:
+        return
+    for h in holders:
+        if not any(n.buffer is buffer for n in toposort((h.node,), stop=is_computed)):
+            track(h)
+    raise BackendMismatchError(f"a tensor on backend {made_by.name!r} is used in a program running on backend "
+                       f"{_backend_name!r}; move it first with .to({_backend_name!r})")
 
 
 def _executable(program: Program) -> Any:
@@ -81,6 +167,8 @@ def _executable(program: Program) -> Any:
         _cache.move_to_end(key)
         metrics.bump("cache_hits")
         return exe
+    if _debugging():
+        log.debug("%s: %s", _backend_name, explain(program, (p for name, p in _cache if name == _backend_name)))
     exe = _backend.compile(optimize(program))
     metrics.bump("compiles")
     _cache[key] = exe
@@ -90,10 +178,12 @@ def _executable(program: Program) -> Any:
 
 
 def to_numpy(holder: Holder) -> np.ndarray:
-    """The holder's value on the host, realizing it first if needed."""
+    """The holder's value on the host, realizing it first if needed, copied out by the backend that owns it."""
     if holder.node.buffer is None:
         realize((holder,))
-    return _backend.to_numpy(holder.node.buffer)
+    buffer = holder.node.buffer
+    made_by = _backend if type(buffer) is _native else owner(buffer)
+    return (made_by or _backend).to_numpy(buffer)
 
 
 def from_numpy(array: np.ndarray) -> Any:

@@ -17,6 +17,9 @@ import numpy as np
 
 from . import dtypes, ops, printing, realize
 from .autograd_graph import GradFn, grad_fn_class, run_backward
+from .device import device as device_
+from .device import move as move_to
+from .device import of as device_of
 from .dtypes import DType
 from .grad_mode import _state as _grad_state
 from .grad_mode import no_grad
@@ -66,9 +69,12 @@ def _fresh(node: Node) -> Node:
 
 def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
     """Wrap ``node`` as the result of a user-level op; attach a GradFn if autograd is tracking it."""
+    tracking = _grad_state.enabled and any(t.requires_grad for t in inputs)
     for t in inputs:
         if node is t.node:  # an identity op: keep node identities one per tensor (see autograd_graph)
-            node = _fresh(node)
+            # A recorded op's node must stay connected to its input for the VJP walk; _fresh of a
+            # realized node would be a new, unconnected buffer leaf.
+            node = apply("reshape", (node,), (node.shape,)) if tracking else _fresh(node)
     if _grad_state.enabled:
         for t in inputs:
             if t.requires_grad:
@@ -98,11 +104,12 @@ def _dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, int):
-        return (_dim(dim, ndim),)
+        axis = _dim(dim, ndim)
+        return (axis,) if ndim else ()  # a 0-d tensor accepts dim 0 and -1 but has no axis to reduce
     axes = tuple(_dim(d, ndim) for d in dim)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"dim {axes[0]} appears multiple times in the list of dims")
-    return axes if axes or ndim == 0 else tuple(range(ndim))
+    return axes if axes and ndim else tuple(range(ndim))
 
 
 def _sizes(args: tuple) -> tuple[int, ...]:
@@ -167,8 +174,8 @@ class Tensor:
         return self.grad_fn is None
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device_:
+        return device_of(self)
 
     @property
     def is_floating_point_type(self) -> bool:
@@ -707,7 +714,8 @@ class Tensor:
 
     def relu(self) -> Tensor:
         zero = ops.const(0, self.dtype)
-        return _record("ReluBackward0", ops.select(apply("gt", (self.node, zero)), self.node, zero), self)
+        # "x <= 0" rather than "x > 0": NaN fails both tests, and must come out as NaN, as in torch.
+        return _record("ReluBackward0", ops.select(apply("le", (self.node, zero)), zero, self.node), self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         if min is None and max is None:
@@ -1060,17 +1068,19 @@ class Tensor:
     # ---- conversion ----
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         dtype = kwargs.get("dtype")
+        target = kwargs.get("device")
         for a in args:
-            if isinstance(a, (DType, type)) or (isinstance(a, np.dtype)):
+            if isinstance(a, (DType, type, np.dtype)):
                 dtype = a
             elif isinstance(a, Tensor):
-                dtype = a.dtype
-        if dtype is None:
-            return self
-        dtype = dtypes.to_dtype(dtype)
-        if dtype is self.dtype:
-            return self
-        return _record("ToCopyBackward0", ops.cast(self.node, dtype), self)
+                dtype, target = a.dtype, a.device
+            elif isinstance(a, (str, device_)):
+                target = a
+        out = self
+        if dtype is not None and dtypes.to_dtype(dtype) is not self.dtype:
+            out = _record("ToCopyBackward0", ops.cast(self.node, dtypes.to_dtype(dtype)), self)
+        # Cast, then move: the cast runs where the data is, and the result lives entirely on the target.
+        return out if target is None else move_to(out, target)
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
@@ -1096,7 +1106,7 @@ class Tensor:
         return self.to(dtypes.bool_)
 
     def cpu(self) -> Tensor:
-        return self
+        return self.to("cpu")
 
     def new_tensor(self, data: Any) -> Tensor:
         from .creation import tensor

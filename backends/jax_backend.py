@@ -1,0 +1,215 @@
+"""The XLA backend: a whole program becomes one jitted jax function, so XLA fuses it end to end.
+
+``LOWERINGS`` holds one rule per primitive: a function of jax arrays and the instruction's static
+parameters, mirroring the numpy backend's ``IMPLS``. Compiling a program strings the rules together in
+one Python function and compiles it ahead of time with ``jax.jit``, so the trace and the XLA compile
+happen on a cache miss, are counted there, and never happen behind the cache's back on the step path.
+
+jax uses 32-bit types unless told otherwise, which would silently turn int64 and float64 tensors (and
+the int64 random seeds) into 32-bit ones. Loading this module therefore turns on jax's 64-bit mode for
+the process; every rule passes its dtype explicitly, so a float32 program still traces to float32
+throughout, and a trace-time check holds each value to the shape and dtype the IR inferred.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402  (64-bit mode must be on before jax.numpy picks its defaults)
+import numpy as np  # noqa: E402
+from jax import lax  # noqa: E402
+from jax.sharding import SingleDeviceSharding  # noqa: E402
+
+from lazygrad import metrics  # noqa: E402
+from lazygrad.dtypes import DType  # noqa: E402
+from lazygrad.ir import PRIMITIVES  # noqa: E402
+from lazygrad.program import Program  # noqa: E402
+
+# HIGHEST keeps float32 products in float32 on every platform (TPUs and GPUs may use bf16/tf32 passes).
+_HIGHEST = lax.Precision.HIGHEST
+
+
+def _integral_identity(fn: Callable) -> Callable:
+    """floor/ceil/round of an integer is the integer itself (XLA's ops accept floats only)."""
+    return lambda x: x if not jnp.issubdtype(x.dtype, jnp.inexact) else fn(x)
+
+
+def _broadcasting(fn: Callable) -> Callable:
+    """lax's binary ops want equal shapes; the IR's binary ops broadcast like numpy's."""
+    return lambda a, b: fn(*jnp.broadcast_arrays(a, b))
+
+
+def _reduce(fn: Callable) -> Callable:
+    # The explicit dtype stops jax from widening int32 and bool sums to int64, as numpy's default would.
+    return lambda x, axes: fn(x, axis=axes, dtype=x.dtype)
+
+
+def _pad(x: jax.Array, low: tuple, high: tuple, interior: tuple) -> jax.Array:
+    return lax.pad(x, jnp.zeros((), x.dtype), list(zip(low, high, interior)))
+
+
+def _dot_general(lhs: jax.Array, rhs: jax.Array, lhs_contract: tuple, rhs_contract: tuple,
+                 lhs_batch: tuple, rhs_batch: tuple) -> jax.Array:
+    return lax.dot_general(lhs, rhs, ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch)),
+                           precision=_HIGHEST, preferred_element_type=lhs.dtype)
+
+
+def _random(seed: jax.Array, shape: tuple, dtype: DType, distribution: str) -> jax.Array:
+    # The int64 seed enters as a program input, so new draws never recompile; jax's stream differs from
+    # numpy's, the distribution does not. XLA's own bit generator ("rbg") compiles in about half the time
+    # of jax's default threefry, whose unrolled rounds dominate the compile of a small program.
+    key = jax.random.key(seed, impl="rbg")
+    draw = jax.random.normal if distribution == "normal" else jax.random.uniform
+    return draw(key, shape, dtype=dtype.np)
+
+
+LOWERINGS: dict[str, Callable[..., Any]] = {
+    "neg": jnp.negative, "exp": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "rsqrt": lax.rsqrt,
+    "sin": jnp.sin, "cos": jnp.cos, "tanh": jnp.tanh, "logistic": lax.logistic, "log1p": jnp.log1p,
+    "expm1": jnp.expm1, "erf": lax.erf, "abs": jnp.abs, "sign": jnp.sign,
+    "floor": _integral_identity(jnp.floor), "ceil": _integral_identity(jnp.ceil),
+    "round": _integral_identity(jnp.round),  # jnp.round rounds half to even, like numpy and torch
+    "logical_not": jnp.logical_not,
+    "add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply,
+    "div": _broadcasting(lax.div),  # true division for floats; integers truncate toward zero (C's rule)
+    "rem": _broadcasting(lax.rem),  # C fmod: the result takes the sign of the dividend
+    "pow": jnp.power, "max": jnp.maximum, "min": jnp.minimum, "atan2": jnp.arctan2,
+    "eq": jnp.equal, "ne": jnp.not_equal, "lt": jnp.less, "le": jnp.less_equal, "gt": jnp.greater,
+    "ge": jnp.greater_equal, "and": jnp.bitwise_and, "or": jnp.bitwise_or, "xor": jnp.bitwise_xor,
+    "select": jnp.where,
+    "reduce_sum": _reduce(jnp.sum), "reduce_prod": _reduce(jnp.prod),
+    "reduce_max": lambda x, axes: jnp.max(x, axis=axes), "reduce_min": lambda x, axes: jnp.min(x, axis=axes),
+    "argmax": lambda x, axis: jnp.argmax(x, axis=axis).astype(jnp.int64),
+    "argmin": lambda x, axis: jnp.argmin(x, axis=axis).astype(jnp.int64),
+    "cumsum": lambda x, axis: jnp.cumsum(x, axis=axis, dtype=x.dtype),
+    "broadcast": jnp.broadcast_to, "reshape": jnp.reshape, "permute": jnp.transpose, "slice": lax.slice,
+    "pad": _pad, "rev": lax.rev, "concat": lambda *args: lax.concatenate(args[:-1], args[-1]),
+    "dot_general": _dot_general,
+    "cast": lambda x, dtype: lax.convert_element_type(x, dtype.np),  # to bool this is x != 0, as in numpy
+    "const": lambda value, dtype: jnp.asarray(value, dtype=dtype.np),
+    "iota": lambda shape, axis, dtype: lax.broadcasted_iota(dtype.np, shape, axis),
+    "random": _random,
+}
+
+assert set(LOWERINGS) == set(PRIMITIVES), f"jax lowerings out of step: {set(LOWERINGS) ^ set(PRIMITIVES)}"
+
+
+def _trace(program: Program) -> Callable[..., list[jax.Array]]:
+    """The program as one Python function of jax arrays: what ``jax.jit`` traces once."""
+    steps = [(LOWERINGS[ins.op], ins) for ins in program.instrs]
+    outputs = program.outputs
+
+    def run(*inputs: jax.Array) -> list[jax.Array]:
+        values: list[jax.Array] = []
+        for fn, ins in steps:
+            out = fn(*[values[a] if a >= 0 else inputs[-a - 1] for a in ins.args], *ins.params)
+            # Checked while tracing only: a rule that drifts from the IR's shape or dtype fails here, by name.
+            if out.shape != ins.shape or out.dtype != ins.dtype.np:
+                raise AssertionError(f"the jax rule for {ins.op} gave {out.dtype}{list(out.shape)} where the IR "
+                                     f"says {ins.dtype.np}{list(ins.shape)}")
+            values.append(out)
+        return [values[o] if o >= 0 else inputs[-o - 1] for o in outputs]
+
+    return run
+
+
+def _find_device(spec: str) -> jax.Device:
+    """``"gpu"``, ``"gpu:1"``, ``"cpu:0"``, ``"1"``: a platform and/or an index among its devices."""
+    platform, _, index = spec.partition(":")
+    if platform.isdigit():  # a bare index into the default platform's devices
+        platform, index = "", platform
+    try:
+        found = jax.devices(platform or None)
+    except RuntimeError as error:
+        raise ValueError(f"no jax {platform} device on this machine ({error})") from None
+    position = int(index) if index else 0
+    if not 0 <= position < len(found):
+        raise ValueError(f"jax device {spec!r} does not exist; this machine has {len(found)} {platform} device(s)")
+    return found[position]
+
+
+class _Executable:
+    """One program compiled for the backend's device, and for any other device its inputs turn up on.
+
+    The step path calls the compiled executable directly; only a call whose inputs sit on another device
+    (after ``.to("jax:1")``) takes the slow path, which compiles once more for that device.
+    """
+
+    __slots__ = ("_by_device", "_fast", "_jitted", "_program")
+
+    def __init__(self, program: Program, device: jax.Device) -> None:
+        self._program = program
+        self._jitted = _trace(program)
+        self._by_device: dict[jax.Device, Any] = {}
+        self._fast = self._compiled_for(device)
+
+    def _compiled_for(self, device: jax.Device) -> Any:
+        compiled = self._by_device.get(device)
+        if compiled is None:
+            sharding = SingleDeviceSharding(device)
+            shapes = [jax.ShapeDtypeStruct(shape, dtype.np, sharding=sharding)
+                      for shape, dtype in self._program.inputs]
+            jitted = jax.jit(self._jitted, in_shardings=sharding, out_shardings=sharding)
+            compiled = self._by_device[device] = jitted.lower(*shapes).compile()
+            if len(self._by_device) > 1:
+                metrics.bump("compiles")  # the first is counted by the cache that asked for this program
+        return compiled
+
+    def __call__(self, buffers: Sequence[Any]) -> list[Any]:
+        try:
+            return self._fast(*buffers)
+        except ValueError as error:
+            if "sharding" not in str(error):
+                raise
+        places = {d for b in buffers if isinstance(b, jax.Array) for d in b.devices()}
+        if len(places) != 1:
+            names = sorted(f"jax:{d.platform}:{jax.devices(d.platform).index(d)}" for d in places)
+            raise RuntimeError(f"a program mixes tensors on different jax devices ({', '.join(names)}); "
+                               "move them to one device with .to()")
+        return self._compiled_for(places.pop())(*buffers)
+
+
+class JaxBackend:
+    """Runs each program as one XLA executable; buffers are ``jax.Array``s and stay on their device.
+
+    The default device is the one ``LAZYGRAD_DEVICE`` names (``"gpu"``, ``"cpu:1"``, ...), else jax's first.
+    Programs are compiled for it with inputs and outputs pinned there, so a program over constants alone
+    still runs there; a program over buffers moved to another device runs on that device instead.
+    """
+
+    name = "jax"
+    buffer_type = type(jax.device_put(np.zeros((), np.float32)))
+
+    def __init__(self) -> None:
+        spec = os.environ.get("LAZYGRAD_DEVICE")
+        self.device = _find_device(spec) if spec else jax.devices()[0]
+
+    def compile(self, program: Program) -> Callable[[Sequence[Any]], list[Any]]:
+        return _Executable(program, self.device)
+
+    def from_numpy(self, array: np.ndarray, device: jax.Device | None = None) -> jax.Array:
+        return jax.device_put(array, device or self.device)
+
+    def to_numpy(self, buffer: Any) -> np.ndarray:
+        # A writable host copy: jax buffers are immutable and numpy callers expect to own the result.
+        return np.array(buffer)
+
+    # ---- several devices: used by lazygrad.device ----
+    def devices(self, platform: str | None = None) -> list[jax.Device]:
+        """jax's devices on ``platform`` (its default platform if None); empty if the machine has none."""
+        try:
+            return jax.devices(platform)
+        except RuntimeError:
+            return []
+
+    def device_of(self, buffer: jax.Array) -> jax.Device:
+        return next(iter(buffer.devices()))
+
+    def move(self, buffer: jax.Array, device: jax.Device | None) -> jax.Array:
+        return jax.device_put(buffer, device or self.device)

@@ -1,0 +1,69 @@
+"""``python -m benchmarks``: choose workloads and systems, run them, print the table, write files."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from . import harness, report, systems, workloads
+
+
+def _names(text: str | None) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else []
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("-w", "--workloads", help=f"comma-separated, default all: {', '.join(workloads.WORKLOADS)}"
+                        " ('compile' selects both compile workloads)")
+    parser.add_argument("-s", "--systems", help=f"comma-separated, default all: {', '.join(systems.SYSTEMS)}")
+    parser.add_argument("--quick", action="store_true", help="tiny shapes and few samples: a smoke run of seconds")
+    parser.add_argument("--samples", type=int, help="timed samples per system (overrides the plan)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the full results as JSON")
+    parser.add_argument("--plot", type=Path, metavar="PATH", help="also draw a bar chart (needs matplotlib)")
+    parser.add_argument("--list", action="store_true", help="list workloads and systems, then exit")
+    return parser
+
+
+def _listing() -> str:
+    lines = ["workloads:"] + [f"  {w.name:<18} {w.summary}" for w in workloads.WORKLOADS.values()]
+    lines.append("systems:")
+    for name in systems.SYSTEMS:
+        try:
+            system = systems.load(name)
+            lines.append(f"  {name:<18} {system.version}")
+        except systems.Unavailable as error:
+            lines.append(f"  {name:<18} unavailable: {error}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        print(_listing())
+        return 0
+    try:
+        chosen_workloads = workloads.select(_names(args.workloads))
+        chosen_systems = systems.select(_names(args.systems))
+    except ValueError as error:
+        parser.error(str(error))
+    if args.plot and (problem := report.plotting_unavailable()):
+        parser.error(problem)
+    plan = harness.Plan.quick_run() if args.quick else harness.Plan.full()
+    if args.samples:
+        plan = dataclasses.replace(plan, samples=args.samples,
+                                   first_call_samples=min(args.samples, plan.first_call_samples))
+    result = harness.run(chosen_workloads, chosen_systems, plan, lambda text: print(text, file=sys.stderr, flush=True))
+    print(report.markdown(result))
+    if args.json:
+        report.write_json(result, args.json)
+    if args.plot:
+        report.write_plot(result, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""The workloads written once against PyTorch's API, run by both torch and lazygrad.
+
+lazygrad is meant to be used as ``import lazygrad as torch``, so the same code serves both: a
+:class:`TorchLike` names the module, how to force pending results (nothing for eager torch, a
+realize for lazygrad) and the hooks the first-call workloads need.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from ..workloads import ChainData, CNNData, ElementwiseOp, FirstCallData, MatmulData, MLPData, SeedData
+from .base import Bench, Builder, Unsupported
+
+
+def _no_op() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class TorchLike:
+    """A module with torch's API and the few things that differ between eager and lazy execution."""
+
+    lib: ModuleType
+    force: Callable[..., None]  # make the given tensors computed
+    select: Callable[[], None] = _no_op  # make this system current (lazygrad: its backend)
+    clear_compiled: Callable[[], None] = _no_op  # empty every compile cache (cold first call)
+    close: Callable[[], None] = _no_op
+    counters: Callable[[], dict[str, int]] | None = None
+
+    def bench(self, step: Callable[[], Any], prepare: Callable[[], None] | None = None,
+              first_call: bool = False) -> Bench:
+        return Bench(step, prepare or self.select, first_call, self.close, self.counters)
+
+
+ELEMENTWISE: dict[str, Callable[[Any, float], Any]] = {
+    "mul": lambda t, c: t * c,
+    "add": lambda t, c: t + c,
+    "tanh": lambda t, _: t.tanh(),
+    "sin": lambda t, _: t.sin(),
+}
+
+
+def _apply(t: Any, ops: Sequence[ElementwiseOp]) -> Any:
+    for name, constant in ops:
+        t = ELEMENTWISE[name](t, constant)
+    return t
+
+
+def _cross_entropy(logits: Any, onehot: Any) -> Any:
+    return -(logits.log_softmax(1) * onehot).sum() / logits.shape[0]
+
+
+def seed(sys: TorchLike, data: SeedData) -> Bench:
+    lib = sys.lib
+
+    def step() -> list[float]:
+        x = lib.tensor(data.x, requires_grad=True)
+        y = 2 * lib.dot(x, x)
+        y.backward()
+        return x.grad.tolist()
+
+    sys.select()
+    return sys.bench(step)
+
+
+def _mlp_step(sys: TorchLike, data: MLPData) -> Callable[[], float]:
+    lib = sys.lib
+    weights = [lib.tensor(w, requires_grad=True) for w in data.weights]
+    biases = [lib.tensor(b, requires_grad=True) for b in data.biases]
+    x, onehot = lib.tensor(data.x), lib.tensor(data.onehot)
+    params = weights + biases
+
+    def step() -> float:
+        h = x
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            h = h @ w + b
+            if i < len(weights) - 1:
+                h = h.relu()
+        loss = _cross_entropy(h, onehot)
+        loss.backward()
+        with lib.no_grad():
+            for p in params:
+                p.add_(p.grad, alpha=-data.lr)
+                p.grad = None
+        return loss.item()
+
+    return step
+
+
+def mlp_train(sys: TorchLike, data: MLPData) -> Bench:
+    sys.select()
+    return sys.bench(_mlp_step(sys, data))
+
+
+def first_call(sys: TorchLike, data: FirstCallData) -> Bench:
+    current: list[Callable[[], float]] = []
+
+    def prepare() -> None:
+        sys.select()
+        if data.cold:
+            sys.clear_compiled()
+        current[:] = [_mlp_step(sys, data.mlp)]
+
+    return sys.bench(lambda: current[0](), prepare, first_call=True)
+
+
+def _conv2d(lib: ModuleType) -> Callable[..., Any]:
+    try:
+        return importlib.import_module(f"{lib.__name__}.nn.functional").conv2d
+    except (ImportError, AttributeError):
+        raise Unsupported("conv not supported yet") from None
+
+
+def cnn_train(sys: TorchLike, data: CNNData) -> Bench:
+    lib = sys.lib
+    conv2d = _conv2d(lib)
+    sys.select()
+    conv_weights = [lib.tensor(w, requires_grad=True) for w in data.conv_weights]
+    conv_biases = [lib.tensor(b, requires_grad=True) for b in data.conv_biases]
+    fc_weight, fc_bias = lib.tensor(data.fc_weight, requires_grad=True), lib.tensor(data.fc_bias, requires_grad=True)
+    x, onehot = lib.tensor(data.x), lib.tensor(data.onehot)
+    params = [*conv_weights, *conv_biases, fc_weight, fc_bias]
+    moments = [(lib.zeros_like(p), lib.zeros_like(p)) for p in params]
+    (beta1, beta2), t = data.betas, [0]
+
+    def step() -> float:
+        h = x
+        for w, b in zip(conv_weights, conv_biases):
+            h = conv2d(h, w, b, stride=data.stride, padding=data.padding).relu()
+        loss = _cross_entropy(h.flatten(1) @ fc_weight + fc_bias, onehot)
+        loss.backward()
+        t[0] += 1
+        with lib.no_grad():
+            for p, (m, v) in zip(params, moments):
+                g = p.grad
+                m.mul_(beta1).add_(g, alpha=1 - beta1)
+                v.mul_(beta2).add_(g * g, alpha=1 - beta2)
+                update = (m / (1 - beta1 ** t[0])) / ((v / (1 - beta2 ** t[0])).sqrt() + data.eps)
+                p.add_(update, alpha=-data.lr)
+                p.grad = None
+        return loss.item()
+
+    return sys.bench(step)
+
+
+def elementwise_chain(sys: TorchLike, data: ChainData) -> Bench:
+    sys.select()
+    x = sys.lib.tensor(data.x, requires_grad=True)
+
+    def step() -> Any:
+        loss = _apply(x, data.ops).sum()
+        loss.backward()
+        grad, x.grad = x.grad, None
+        sys.force(loss, grad)
+        return grad
+
+    return sys.bench(step)
+
+
+def matmul(sys: TorchLike, data: MatmulData) -> Bench:
+    sys.select()
+    a, b = sys.lib.tensor(data.a), sys.lib.tensor(data.b)
+
+    def step() -> Any:
+        c = a @ b
+        sys.force(c)
+        return c
+
+    return sys.bench(step)
+
+
+def dispatch(sys: TorchLike, data: ChainData) -> Bench:
+    sys.select()
+    x = sys.lib.tensor(data.x)
+    return sys.bench(lambda: _apply(x, data.ops).tolist())
+
+
+def builders(sys: TorchLike) -> dict[str, Builder]:
+    """Every workload bound to ``sys``: the adapter table shared by torch and lazygrad."""
+    table: dict[str, Callable[[TorchLike, Any], Bench]] = {
+        "seed": seed, "mlp_train": mlp_train, "cnn_train": cnn_train, "elementwise_chain": elementwise_chain,
+        "matmul": matmul, "dispatch": dispatch, "compile-cold": first_call, "compile-warm": first_call,
+    }
+    return {name: (lambda data, fn=fn: fn(sys, data)) for name, fn in table.items()}

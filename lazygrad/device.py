@@ -1,0 +1,140 @@
+"""Devices: which backend holds a tensor's buffer and, for a backend with several, which of its devices.
+
+A device is written ``backend[:platform][:index]``: ``"numpy"``, ``"jax"`` (jax's default device, or the
+one ``LAZYGRAD_DEVICE`` picks), ``"jax:1"``, ``"jax:gpu:0"``. torch's spellings work too: ``"cpu"`` is the
+CPU of the current backend, ``"cuda"``/``"gpu"``/``"tpu"`` (with an optional index) are jax's accelerators.
+
+Moving a tensor to another device is explicit (``.to(device)``) and is a sync point: the tensor is
+computed, then its buffer is copied. A move does not carry autograd history, because one program runs on
+one backend; a leaf that requires grad stays a leaf that requires grad.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from . import backends
+from .grad_mode import is_grad_enabled
+from .ir import leaf
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+# torch's device words, and the jax platform each one means.
+_ACCELERATORS = {"cuda": "gpu", "gpu": "gpu", "rocm": "gpu", "tpu": "tpu"}
+
+
+def _realize_module() -> Any:
+    # The package re-exports a function named ``realize``, which hides the module of that name.
+    return sys.modules["lazygrad.realize"]
+
+
+class device:  # lower case, like torch.device
+    """Where a tensor's buffer lives: ``backend``, and ``type``/``index`` of the device within it."""
+
+    __slots__ = ("backend", "index", "type")
+
+    def __init__(self, spec: str | device, index: int | None = None) -> None:
+        if isinstance(spec, device):
+            self.backend, self.type, self.index = spec.backend, spec.type, spec.index
+            return
+        parts = str(spec).split(":")
+        if index is not None:
+            parts.append(str(index))
+        self.backend, self.type, self.index = _parse(parts, str(spec))
+
+    @classmethod
+    def _of(cls, backend: backends.Backend, place: Any) -> device:
+        """The device of a buffer at ``place`` (a backend's own device object, or None if it has one)."""
+        d = object.__new__(cls)
+        d.backend, d.type = backend.name, getattr(place, "platform", "cpu")
+        d.index = None if place is None else backend.devices(d.type).index(place)
+        return d
+
+    def __str__(self) -> str:
+        return self.backend if self.index is None else f"{self.backend}:{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}', backend='{self.backend}'" + (
+            f", index={self.index})" if self.index is not None else ")")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except RuntimeError:  # not a device at all, so not this one
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return (self.backend, self.type, self.index) == (other.backend, other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.backend, self.type, self.index))
+
+
+def _parse(parts: list[str], spec: str) -> tuple[str, str, int | None]:
+    head, rest = parts[0], parts[1:]
+    if head == "cpu":
+        head, rest = _realize_module().backend().name, ["cpu", *rest]
+    elif head in _ACCELERATORS:
+        head, rest = "jax", [_ACCELERATORS[head], *rest]
+    try:
+        chosen = backends.get(head)
+    except ValueError:
+        raise RuntimeError(f"unknown device {spec!r}: expected a backend ({', '.join(backends.available())}) "
+                           "or one of cpu, cuda, gpu, tpu, optionally followed by :index") from None
+    if not hasattr(chosen, "devices"):
+        if rest not in ([], ["cpu"], ["cpu", "0"]):
+            raise RuntimeError(f"backend {head!r} has a single device, so {spec!r} names none")
+        return head, "cpu", None
+    platform = rest.pop(0) if rest and not rest[0].isdigit() else None
+    if len(rest) > 1 or (rest and not rest[0].isdigit()):
+        raise RuntimeError(f"malformed device {spec!r}: expected backend[:platform][:index]")
+    if platform is None and not rest:
+        default = device._of(chosen, chosen.device)
+        return default.backend, default.type, default.index
+    platform = platform or chosen.device.platform
+    index = int(rest[0]) if rest else 0
+    found = chosen.devices(platform)
+    if index >= len(found):
+        raise RuntimeError(f"device {spec!r} does not exist: backend {head!r} has {len(found)} {platform} device(s)")
+    return head, platform, index
+
+
+def of(t: Tensor) -> device:
+    """The device holding ``t``; a tensor still pending (or a host scalar) is on the current backend's default."""
+    realize = _realize_module()
+    buffer = t.node.buffer
+    made_by = realize.owner(buffer) if buffer is not None else None
+    if made_by is None:
+        made_by = realize.backend()
+        return device._of(made_by, getattr(made_by, "device", None))
+    return device._of(made_by, made_by.device_of(buffer) if hasattr(made_by, "device_of") else None)
+
+
+def move(t: Tensor, target: str | device) -> Tensor:
+    """``t`` on ``target``: ``t`` itself if it is already there, else a copy made after computing ``t``."""
+    from .tensor import _wrap
+
+    target = device(target)
+    if of(t) == target:
+        return t
+    if t.grad_fn is not None and is_grad_enabled():
+        raise RuntimeError(f"moving a tensor with autograd history to {target} would cut the history (a program "
+                           "runs on one backend); move the leaves instead, or detach() first")
+    realize = _realize_module()
+    if t.node.buffer is None:
+        realize.realize((t,))
+    buffer = t.node.buffer
+    source = realize.owner(buffer) or realize.backend()
+    dest = backends.get(target.backend)
+    place = None if target.index is None else dest.devices(target.type)[target.index]
+    if source is dest:
+        moved = dest.move(buffer, place)
+    else:
+        host = source.to_numpy(buffer)
+        moved = dest.from_numpy(host) if place is None else dest.from_numpy(host, place)
+    out = _wrap(leaf(moved, t.node.shape, t.node.dtype))
+    out.requires_grad = t.requires_grad
+    return out

@@ -1,0 +1,375 @@
+"""``nn.functional``: activations, normalization, dropout and losses composed from Tensor operations.
+
+Nothing here adds a primitive. Class-index losses select the target's column with a one-hot mask
+(``target == arange(C)``) instead of a gather, and every Python number enters the graph through Tensor
+arithmetic, so it becomes a program input: changing it (a dropout rate, a momentum) never recompiles.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from .. import dtypes
+from ..creation import arange, full, rand
+from ..grad_mode import no_grad
+from ..tensor import Tensor, cat, where
+
+_GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
+_GELU_TANH_CUBIC = 0.044715
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+
+def _inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
+    """Honour ``inplace=True`` by rebinding ``input`` to the result (autograd sees an in-place copy)."""
+    return input.copy_(result) if inplace else result
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
+    """Map the deprecated ``size_average``/``reduce`` pair to a ``reduction`` string, as torch does."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "mean" if size_average and reduce else ("sum" if reduce else "none")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+                  UserWarning, stacklevel=3)
+    return reduction
+
+
+def _reduction(reduction: str, size_average: bool | None, reduce: bool | None) -> str:
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
+def _implicit_dim(name: str, ndim: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _channel_view(t: Tensor, ndim: int, axis: int) -> Tensor:
+    """A per-channel vector shaped to broadcast along ``axis`` of an ``ndim``-dimensional tensor."""
+    return t.reshape(t.shape[0], *([1] * (ndim - axis - 1)))
+
+
+# ---- linear and activations ---------------------------------------------------------------------------
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``; leading batch axes are flattened so the product is one matmul."""
+    if input.ndim > 2:
+        out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*input.shape[:-1], weight.shape[0])
+    else:
+        out = input @ weight.t()
+    return out if bias is None else out + bias
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, input.relu(), inplace)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """Exact GELU through erf, or torch's tanh approximation with ``approximate='tanh'``."""
+    if approximate == "none":
+        return input * 0.5 * (1.0 + (input * (1 / math.sqrt(2.0))).erf())
+    if approximate == "tanh":
+        inner = (input + input * input * input * _GELU_TANH_CUBIC) * _GELU_TANH_SCALE
+        return 0.5 * input * (1.0 + inner.tanh())
+    raise RuntimeError("approximate argument must be either none or tanh.")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, input * input.sigmoid(), inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return _inplace(input, where(input > 0, input, input * negative_slope), inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))`` without overflow.
+
+    Both branches take ``exp`` of a non-positive number, and the branch is picked by the same
+    ``x >= 0`` test in both places, so the gradient at 0 is torch's 0.5 (an ``abs``/``clamp`` form
+    would give 1 there, and a naive two-branch form would leak NaN gradients from the unused branch).
+    """
+    positive = input >= 0
+    return where(positive, 0.0, input) - where(positive, -input, input).exp().log1p()
+
+
+def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    if dim is None:
+        dim = _implicit_dim("softmax", input.ndim)
+    return (input if dtype is None else input.to(dtype)).softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    if dim is None:
+        dim = _implicit_dim("log_softmax", input.ndim)
+    return (input if dtype is None else input.to(dtype)).log_softmax(dim)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
+
+    The mask is a lazy random draw whose seed is a program input, so every step runs the same program.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _inplace(input, input * 0.0, inplace)
+    keep = rand(input.shape, dtype=input.dtype if input.dtype.is_floating_point else None) < 1.0 - p
+    mask = keep.to(input.dtype) * (1.0 / (1.0 - p))
+    return _inplace(input, input * mask, inplace)
+
+
+# ---- normalization ------------------------------------------------------------------------------------
+
+
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if len(shape) > input.ndim or tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
+                           f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    centered = input - input.mean(axes, keepdim=True)
+    out = centered * ((centered * centered).mean(axes, keepdim=True) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float | Tensor = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over every axis but the channel axis (1).
+
+    In training the batch statistics are used and, if given, the running statistics are updated in
+    place under ``no_grad``: more nodes in the same lazy program, nothing is computed here. The
+    running variance uses the unbiased estimate, as in torch.
+    """
+    ndim = input.ndim
+    axes = tuple(a for a in range(ndim) if a != 1)
+    if training:
+        count = input.numel() // input.shape[1]
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+        mean = input.mean(axes, keepdim=True)
+        centered = input - mean
+        squares = (centered * centered).sum(axes, keepdim=True)
+        var = squares / count
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - momentum).add_(mean.reshape(-1) * momentum)
+                if running_var is not None:
+                    running_var.mul_(1 - momentum).add_(squares.reshape(-1) / (count - 1) * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        centered = input - _channel_view(running_mean, ndim, 1)
+        var = _channel_view(running_var, ndim, 1)
+    out = centered * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * _channel_view(weight, ndim, 1)
+    return out if bias is None else out + _channel_view(bias, ndim, 1)
+
+
+# ---- shape helpers ------------------------------------------------------------------------------------
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot rows along a new last axis. ``num_classes=-1`` reads the maximum, which realizes."""
+    if tensor.dtype is not dtypes.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        num_classes = int(tensor.max().item()) + 1 if tensor.numel() else 0
+    return (tensor.unsqueeze(-1) == arange(num_classes)).long()
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Constant padding (negative amounts crop), given as (last-axis low, high, next-axis low, high, ...)."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad mode '{mode}' is not supported yet; only 'constant' is")
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {input.ndim}")
+    out = input
+    for i in range(len(pad) // 2):
+        axis = input.ndim - 1 - i
+        low, high = pad[2 * i], pad[2 * i + 1]
+        if low < 0:
+            out = out.narrow(axis, -low, out.shape[axis] + low)
+        if high < 0:
+            out = out.narrow(axis, 0, out.shape[axis] + high)
+        fill = 0 if value is None else value
+        pieces = [full(_resized(out.shape, axis, low), fill, dtype=out.dtype)] if low > 0 else []
+        pieces.append(out)
+        if high > 0:
+            pieces.append(full(_resized(out.shape, axis, high), fill, dtype=out.dtype))
+        if len(pieces) > 1:
+            out = cat(pieces, axis)
+    return out
+
+
+def _resized(shape: Sequence[int], axis: int, size: int) -> list[int]:
+    return [size if i == axis else d for i, d in enumerate(shape)]
+
+
+# ---- losses -------------------------------------------------------------------------------------------
+
+
+def _check_broadcast(input: Tensor, target: Tensor) -> None:
+    if target.shape != input.shape:
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
+                      "same size.", UserWarning, stacklevel=3)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_broadcast(input, target)
+    loss = (input - target).square()
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+            reduction: str = "mean") -> Tensor:
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_broadcast(input, target)
+    return _reduce((input - target).abs(), reduction)
+
+
+class _ClassTargets:
+    """Per-sample terms of a class-index loss, built from a one-hot mask instead of a gather.
+
+    ``picked`` is ``-weight[y] * input[y]`` per sample and ``weights`` is ``weight[y]`` (or 1), both 0
+    where the target is ``ignore_index``; ``mean`` divides by the sum of ``weights``, as torch does.
+    """
+
+    def __init__(self, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> None:
+        if input.ndim < 1:
+            raise ValueError("Expected input to have at least 1 dimension, got 0")
+        if target.dtype.is_floating_point or target.dtype is dtypes.bool_:
+            raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+        self.axis = 1 if input.ndim >= 2 else 0
+        classes = input.shape[self.axis]
+        if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                             f"({target.shape[0]}).")
+        expected = tuple(input.shape[:self.axis]) + tuple(input.shape[self.axis + 1:])
+        if tuple(target.shape) != expected:
+            raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+        self.valid = target != ignore_index
+        index = arange(classes).reshape(classes, *([1] * (input.ndim - self.axis - 1)))
+        self.hit = (target.unsqueeze(self.axis) == index) & self.valid.unsqueeze(self.axis)
+        self.weight = None if weight is None else _channel_view(weight, input.ndim, self.axis)
+        scored = input if self.weight is None else input * self.weight
+        self.picked = where(self.hit, -scored, 0.0).sum(self.axis)
+        if self.weight is None:
+            self.weights = self.valid.to(input.dtype)
+        else:
+            self.weights = where(self.hit, self.weight, 0.0).sum(self.axis)
+
+    def reduce(self, loss: Tensor, reduction: str) -> Tensor:
+        if reduction == "mean":
+            return loss.sum() / self.weights.sum()
+        return loss.sum() if reduction == "sum" else loss
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+             ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices, given log-probabilities along axis 1 (or 0 for 1-D input)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    terms = _ClassTargets(input, target, weight, ignore_index)
+    return terms.reduce(terms.picked, reduction)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+                  ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross entropy of logits against class indices or class probabilities (same shape as ``input``)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    axis = 1 if input.ndim >= 2 else 0
+    classes = input.shape[axis]
+    logp = input.log_softmax(axis)
+    if target.dtype.is_floating_point:
+        return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, axis)
+    terms = _ClassTargets(logp, target, weight, ignore_index)
+    loss = terms.reduce(terms.picked, reduction)
+    if label_smoothing == 0.0:
+        return loss
+    scored = logp if terms.weight is None else logp * terms.weight
+    smooth = where(terms.valid, -scored.sum(axis), 0.0)
+    return (1 - label_smoothing) * loss + terms.reduce(smooth, reduction) * (label_smoothing / classes)
+
+
+def _soft_cross_entropy(logp: Tensor, target: Tensor, weight: Tensor | None, reduction: str,
+                        label_smoothing: float, axis: int) -> Tensor:
+    if target.shape != logp.shape:
+        raise RuntimeError(f"Expected target size {list(logp.shape)}, got {list(target.shape)}")
+    classes = logp.shape[axis]
+    if label_smoothing > 0.0:
+        target = target * (1 - label_smoothing) + label_smoothing / classes
+    scored = logp * target
+    if weight is not None:
+        scored = scored * _channel_view(weight, logp.ndim, axis)
+    loss = -scored.sum(axis)
+    if reduction == "mean":
+        return loss.sum() / (logp.numel() / classes)
+    return loss.sum() if reduction == "sum" else loss
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: bool | None = None, reduce: bool | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """Sigmoid + binary cross entropy in one stable expression; ``pos_weight`` scales the positive term."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    log_p = logsigmoid(input)
+    if pos_weight is None:
+        loss = (1 - target) * input - log_p
+    else:
+        loss = (1 - target) * input - ((pos_weight - 1) * target + 1) * log_p
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average: bool | None = None, reduce: bool | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """Binary cross entropy of probabilities; logs are clamped at -100 as in torch."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
+                         f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
+    return _reduce(loss if weight is None else loss * weight, reduction)

@@ -1,0 +1,60 @@
+"""``nn.Parameter``: a Tensor that a Module registers as trainable state.
+
+A Parameter is a leaf that requires grad. Like every tensor that starts its own autograd identity it
+gets its own node (``_fresh``), because the backward pass tells leaves apart by node. It joins the
+source tensor's alias group, so the two keep sharing storage as they do in torch.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from ..creation import empty
+from ..realize import track
+from ..tensor import Tensor, _fresh, _new, _wrap
+
+
+class Parameter(Tensor):
+    """A trainable tensor: ``Parameter(data, requires_grad=True)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
+        if data is None:
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Parameter expects a Tensor, got {type(data).__name__}")
+        if requires_grad and not data.dtype.is_floating_point:
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        param = _new(cls)
+        param.node = _fresh(data.node)
+        param.grad_fn = None
+        param.requires_grad = bool(requires_grad)
+        param.grad = None
+        param._retains_grad = False
+        group = data._alias
+        if group is None:
+            group = data._alias = [weakref.ref(data)]
+        group.append(weakref.ref(param))
+        param._alias = group
+        if param.node.buffer is None:
+            track(param)
+        return param
+
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
+        # Everything happens in __new__; Tensor.__init__ would rebuild the value from ``data``.
+        pass
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
+        # A copy is an independent parameter: its own node and alias group, its gradient copied too.
+        copy = Parameter(_wrap(self.node), self.requires_grad)
+        if self.grad is not None:
+            copy.grad = _wrap(_fresh(self.grad.node))
+        memo[id(self)] = copy
+        return copy

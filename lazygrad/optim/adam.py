@@ -1,0 +1,75 @@
+"""Adam and AdamW (with optional AMSGrad), following torch's update order.
+
+The step count lives on the host as a Python int, so the bias corrections are Python floats that enter
+the program as inputs: the update graph is identical from the second step on and compiles once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..creation import zeros_like
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """Adam; ``decoupled_weight_decay=True`` makes it AdamW (decay applied to the weights, not the gradient)."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
+                    "maximize": maximize, "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay = group["weight_decay"]
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            grad = -param.grad if group["maximize"] else param.grad
+            state = self.state[param]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = zeros_like(param)
+                state["exp_avg_sq"] = zeros_like(param)
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = zeros_like(param)
+            state["step"] += 1
+            step = state["step"]
+            if weight_decay != 0:
+                if group["decoupled_weight_decay"]:
+                    param.mul_(1 - lr * weight_decay)
+                else:
+                    grad = grad + param * weight_decay
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            # exp_avg moves toward grad by (1 - beta1): torch's lerp, written as a + w * (b - a).
+            exp_avg.add_((grad - exp_avg) * (1 - beta1))
+            exp_avg_sq.mul_(beta2).add_(grad * grad * (1 - beta2))
+            second = exp_avg_sq
+            if group["amsgrad"]:
+                second = state["max_exp_avg_sq"].copy_(state["max_exp_avg_sq"].maximum(exp_avg_sq))
+            step_size = lr / (1 - beta1**step)
+            denom = second.sqrt() / (1 - beta2**step) ** 0.5 + eps
+            param.sub_(exp_avg / denom * step_size)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 1e-2)."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)

@@ -1,0 +1,45 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov, weight decay and maximize."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+
+class SGD(Optimizer):
+    """torch's SGD: the momentum buffer starts as the first gradient, then ``b = m*b + (1-dampening)*g``."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
+                    "nesterov": nesterov, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        momentum, dampening = group["momentum"], group["dampening"]
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            grad: Tensor = -param.grad if group["maximize"] else param.grad
+            if group["weight_decay"] != 0:
+                grad = grad + param * group["weight_decay"]
+            if momentum != 0:
+                state = self.state[param]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = grad.clone()
+                else:
+                    buf.mul_(momentum).add_(grad * (1 - dampening))
+                grad = grad + buf * momentum if group["nesterov"] else buf
+            param.sub_(grad * group["lr"])

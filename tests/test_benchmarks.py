@@ -1,0 +1,105 @@
+"""The benchmark harness in quick mode: the table and JSON are well formed and every time is sane."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from benchmarks import environment, harness, report, systems, workloads
+from benchmarks.__main__ import main
+from benchmarks.systems import Bench, System, Unavailable, Unsupported
+
+WORKLOADS = ["seed", "mlp_train", "compile-warm"]
+
+
+def _table_rows(markdown: str) -> list[list[str]]:
+    lines = markdown.split("\n\n")
+    table = next(block for block in lines if block.startswith("| workload | system | median"))
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+
+
+def test_quick_run_writes_table_and_json(backend: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    chosen = [f"lazygrad-{backend}", "numpy"]
+    out = tmp_path / "results.json"
+    assert main(["--quick", "-w", ",".join(WORKLOADS), "-s", ",".join(chosen), "--json", str(out)]) == 0
+    rows = _table_rows(capsys.readouterr().out)
+    assert {(row[0], row[1]) for row in rows} == {(w, s) for w in WORKLOADS for s in chosen}
+    assert all(row[5].endswith("x") for row in rows)
+
+    document = json.loads(out.read_text())
+    assert set(document) == {"environment", "plan", "results", "skipped"}
+    assert document["plan"]["quick"] is True
+    assert {"date", "cpu", "cores", "device", "python", "systems"} <= set(document["environment"])
+    assert set(document["environment"]["systems"]) == set(chosen)
+    assert document["skipped"] == []
+    for result in document["results"]:
+        for key in ("median_s", "min_s", "max_s", "ratio", "checksum"):
+            assert math.isfinite(result[key]), (key, result)
+        assert 0 < result["min_s"] <= result["median_s"] <= result["max_s"]
+        assert result["ratio"] >= 1.0
+        assert result["notes"] == [], result  # every system computed the same values
+        assert all(t > 0 for t in result["times_s"])
+    for workload in WORKLOADS:
+        ratios = [r["ratio"] for r in document["results"] if r["workload"] == workload]
+        assert min(ratios) == 1.0
+    lazy = next(r for r in document["results"] if r["workload"] == "mlp_train" and r["system"] == chosen[0])
+    assert lazy["per_call"]["executions"] == 1.0 and lazy["per_call"]["compiles"] == 0.0
+
+
+def _fake_system(builders: dict) -> System:
+    return System("fake", "0", builders, {})
+
+
+def test_unsupported_and_failing_workloads_are_skipped_with_a_reason() -> None:
+    def unsupported(data: object) -> Bench:
+        raise Unsupported("conv not supported yet")
+
+    def broken(data: object) -> Bench:
+        return Bench(lambda: 1 / 0)
+
+    plan = harness.Plan.quick_run()
+    for builder, reason in ((unsupported, "conv not supported yet"), (broken, "failed: ZeroDivisionError")):
+        results, skipped = harness.measure(workloads.WORKLOADS["seed"], [_fake_system({"seed": builder})], plan,
+                                           lambda _: None)
+        assert results == []
+        assert [s.workload for s in skipped] == ["seed"] and skipped[0].reason.startswith(reason)
+    results, skipped = harness.measure(workloads.WORKLOADS["seed"], [_fake_system({})], plan, lambda _: None)
+    assert results == [] and skipped[0].reason == "not implemented for this system"
+
+
+def test_unavailable_system_is_a_note_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def load(name: str) -> System:
+        raise Unavailable("frobnicator is not installed")
+
+    monkeypatch.setattr(harness, "load", load)
+    result = harness.run([workloads.WORKLOADS["seed"]], ["tinygrad"], harness.Plan.quick_run())
+    assert result.results == []
+    assert "- tinygrad: frobnicator is not installed" in report.markdown(result)
+
+
+def test_results_that_disagree_are_flagged() -> None:
+    values = {"a": 1.0, "b": 1.0, "c": 2.0}
+    fakes = [System(name, "0", {"seed": lambda data, v=v: Bench(lambda: v)}, {}) for name, v in values.items()]
+    results, _ = harness.measure(workloads.WORKLOADS["seed"], fakes, harness.Plan.quick_run(), lambda _: None)
+    assert [bool(r.notes) for r in results] == [False, False, True]
+
+
+def test_selection_and_errors(capsys: pytest.CaptureFixture) -> None:
+    assert [w.name for w in workloads.select(["compile"])] == ["compile-cold", "compile-warm"]
+    assert systems.select(["numpy", "lazygrad-numpy"]) == ["lazygrad-numpy", "numpy"]
+    with pytest.raises(SystemExit):
+        main(["-s", "no-such-system"])
+    assert "unknown system" in capsys.readouterr().err
+
+
+def test_plot(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    fakes = [System(name, "0", {"seed": lambda data: Bench(lambda: 1.0)}, {}) for name in ("a", "b")]
+    plan = harness.Plan.quick_run()
+    results, _ = harness.measure(workloads.WORKLOADS["seed"], fakes, plan, lambda _: None)
+    path = tmp_path / "plot.png"
+    report.write_plot(harness.Report(environment.describe(fakes), plan, results, []), path)
+    assert path.read_bytes()[:4] == b"\x89PNG"
