@@ -66,6 +66,9 @@ def run_cell(code: str, namespace: dict) -> str:
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_cells_print_what_pytorch_printed(notebook: Path) -> None:
+    # Seed 001 compares 100 * b / a with a gradient; for some draws float rounding makes that False
+    # in PyTorch too, so the draw is pinned.
+    __import__("lazygrad").manual_seed(0)
     namespace: dict = {}
     compared = 0
     for code, recorded in parse_cells(notebook.read_text()):
