@@ -1,4 +1,8 @@
-"""``python -m benchmarks``: choose workloads and systems, run them, print the table, write files."""
+"""``python -m benchmarks``: choose workloads and systems, run them, print the table, write files.
+
+The harness modules are imported after the arguments are parsed, so ``--threads`` can cap the thread
+pools before numpy, torch or jax load.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from . import harness, report, systems, workloads
+from . import threads
 
 
 def _names(text: str | None) -> list[str]:
@@ -16,18 +20,22 @@ def _names(text: str | None) -> list[str]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("-w", "--workloads", help=f"comma-separated, default all: {', '.join(workloads.WORKLOADS)}"
-                        " ('compile' selects both compile workloads)")
-    parser.add_argument("-s", "--systems", help=f"comma-separated, default all: {', '.join(systems.SYSTEMS)}")
+    parser.add_argument("-w", "--workloads", help="comma-separated names, default all (see --list); "
+                        "'compile' selects both compile workloads")
+    parser.add_argument("-s", "--systems", help="comma-separated names, default all installed (see --list)")
     parser.add_argument("--quick", action="store_true", help="tiny shapes and few samples: a smoke run of seconds")
     parser.add_argument("--samples", type=int, help="timed samples per system (overrides the plan)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the full results as JSON")
     parser.add_argument("--plot", type=Path, metavar="PATH", help="also draw a bar chart (needs matplotlib)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="cap BLAS, torch and XLA thread pools at N (steadier ratios on a busy machine)")
     parser.add_argument("--list", action="store_true", help="list workloads and systems, then exit")
     return parser
 
 
 def _listing() -> str:
+    from . import systems, workloads
+
     lines = ["workloads:"] + [f"  {w.name:<18} {w.summary}" for w in workloads.WORKLOADS.values()]
     lines.append("systems:")
     for name in systems.SYSTEMS:
@@ -42,6 +50,10 @@ def _listing() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.threads:
+        threads.limit(args.threads)
+    from . import harness, report, systems, workloads
+
     if args.list:
         print(_listing())
         return 0

@@ -35,6 +35,7 @@ def _header(report: Report) -> list[str]:
         f"numpy {env['numpy']}; {mode}: {plan.samples} samples ({plan.first_call_samples} for first calls), "
         f"{plan.warmup} warm-up calls.",
         f"Systems: {versions or 'none available'}.",
+        *([f"Settings: {', '.join(f'{k}={v}' for k, v in env['environment'].items())}."] if env["environment"] else []),
         *warning,
     ]
 

@@ -130,9 +130,10 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     is_float = any(isinstance(v, float) for v in values)
     dtype = _resolve(dtype, dtypes.default_float() if is_float else dtypes.int64)
     count = math.ceil((end - start) / step)
-    # Computed in double (or int64) and cast once, so float32 ranges match torch element for element.
-    work = np.float64 if is_float or dtype.is_floating_point else np.int64
-    array = (start + np.arange(count, dtype=work) * step).astype(dtype.np)
+    # torch forms start + i * step with a fused multiply-add in double; extended precision rounds the same
+    # way, so float ranges match it element for element (-1 + 5 * 0.2 is 5.55e-17, not 0).
+    work = np.longdouble if is_float or dtype.is_floating_point else np.int64
+    array = (work(start) + np.arange(count, dtype=work) * work(step)).astype(np.float64).astype(dtype.np)
     return _from_host(array, requires_grad, device)
 
 
@@ -141,10 +142,14 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     dtype = _resolve(dtype)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    index = np.arange(steps, dtype=np.float64)
-    step = (end - start) / (steps - 1) if steps > 1 else 0.0
-    # Fill from both ends toward the middle, as torch does, so the last element is exactly ``end``.
-    values = np.where(index < steps // 2, start + index * step, end - (steps - 1 - index) * step)
+    # Work in the output precision and fill from both ends toward the middle, as torch does, so the values
+    # match it bit for bit and the last element is exactly ``end``.
+    work = dtype.np if dtype.is_floating_point else np.float64
+    start, end = work.type(start), work.type(end)
+    index = np.arange(steps, dtype=work)
+    step = (end - start) / work.type(steps - 1) if steps > 1 else work.type(0)
+    values = np.where(index < steps // 2, start + index * step, end - (steps - 1 - index) * step) if steps > 1 \
+        else np.full(steps, start, work)
     return _from_host(values.astype(dtype.np), requires_grad, device)
 
 

@@ -63,12 +63,11 @@ class _Plan:
                 self.stops.append(stop)
                 self.steps.append(step)
                 self.view.append(-(-(stop - start) // step))
-                if item != slice(None):
+                # torch judges the slice as written: only [0:size:1] (or its blanks) is no view at all
+                if (item.start or 0, size if item.stop is None else item.stop, item.step or 1) != (0, size, 1):
                     self.names.append("SliceBackward0")
             axis += 1
-        if not items or index is Ellipsis:
-            self.names.append("AliasBackward0")
-        self.name = self.names[-1] if self.names else "SliceBackward0"
+        self.name = self.names[-1] if self.names else "AliasBackward0"
 
     def read(self, node: Node) -> Node:
         box = ops.slice_(node, tuple(self.starts), tuple(self.stops), tuple(self.steps))
@@ -114,5 +113,8 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     except ValueError:
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(source.shape)} cannot be broadcast to "
                            f"indexing result of shape {list(view)}") from None
-    t._assign(_record("CopySlices", plan.write(t.node, source), *inputs), cast=True)
+    # writing through a view of the whole tensor is a plain copy_ (or fill_ for a single value), as in torch
+    whole = "CopyBackwards" if isinstance(value, Tensor) and value.ndim else "FillBackward3"
+    name = whole if plan.name == "AliasBackward0" else "CopySlices"
+    t._assign(_record(name, plan.write(t.node, source), *inputs), cast=True)
 

@@ -18,7 +18,7 @@ import logging
 import os
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -80,17 +80,8 @@ def set_backend(name: str) -> None:
 
 
 def _flush() -> None:
-    """Compute all pending work; tensors that mix backends stay pending, to raise when they are read.
-
-    Each mismatch drops the tensors that read the foreign buffer and keeps the rest pending, so this
-    ends; a tensor nobody reads any more must not make every later switch fail.
-    """
-    while True:
-        try:
-            realize()
-            return
-        except BackendMismatchError:
-            continue
+    """Compute all pending work; tensors that mix backends stay pending, to raise when they are read."""
+    realize()
 
 
 @contextlib.contextmanager
@@ -123,23 +114,24 @@ def track(holder: Holder) -> None:
 
 
 def realize(targets: Iterable[Holder] = ()) -> None:
-    """Compute ``targets`` and every other live pending holder in one backend program."""
+    """Compute ``targets`` and every other live pending holder in one backend program.
+
+    A holder whose graph reads another backend's buffer cannot run here: it stays pending (so it raises
+    when it is read) and the others run without it. Reading it, as one of ``targets``, raises.
+    """
+    targets = list(targets)
     holders = [h for r in _pending if (h := r()) is not None and h.node.buffer is None]
     holders += [t for t in targets if t.node.buffer is None]
     _pending.clear()
     if not holders:
         return
-    roots: list[Node] = []
-    seen: set[int] = set()
-    for h in holders:
-        if id(h.node) not in seen:
-            seen.add(id(h.node))
-            roots.append(h.node)
+    roots = list({id(h.node): h.node for h in holders}.values())
     program, buffers = linearize(roots)
     native = _native
-    for buffer in buffers:
-        if type(buffer) is not native:
-            _check_foreign(buffer, holders)
+    foreign = [b for b in buffers if type(b) is not native and owner(b) not in (None, _backend)]
+    if foreign:
+        _set_aside(holders, targets, foreign)
+        return
     outputs = _executable(program)(buffers)
     metrics.bump("executions")
     for node, out in zip(roots, outputs):
@@ -148,16 +140,18 @@ def realize(targets: Iterable[Holder] = ()) -> None:
         h.node = leaf(h.node.buffer, h.node.shape, h.node.dtype)
 
 
-def _check_foreign(buffer: Any, holders: Sequence[Holder]) -> None:
-    """Raise if ``buffer`` belongs to another backend; the pending tensors that do not use it stay pending."""
-    made_by = owner(buffer)
-    if made_by is None or made_by is _backend:
-        return
-    for h in holders:
-        if not any(n.buffer is buffer for n in toposort((h.node,), stop=is_computed)):
-            track(h)
-    raise BackendMismatchError(f"a tensor on backend {made_by.name!r} is used in a program running on backend "
-                       f"{_backend_name!r}; move it first with .to({_backend_name!r})")
+def _set_aside(holders: list[Holder], targets: list[Holder], foreign: list[Any]) -> None:
+    """Keep the holders that read ``foreign`` buffers pending, compute the rest, raise if a target is kept."""
+    ids = {id(b) for b in foreign}
+    mixed = [h for h in holders
+             if any(id(n.buffer) in ids for n in toposort((h.node,), stop=is_computed) if n.buffer is not None)]
+    realize([h for h in holders if all(h is not m for m in mixed)])
+    for h in mixed:
+        track(h)
+    if any(t is m for t in targets for m in mixed):
+        made_by = owner(foreign[0])
+        raise BackendMismatchError(f"a tensor on backend {made_by.name!r} is used in a program running on "
+                                   f"backend {_backend_name!r}; move it first with .to({_backend_name!r})")
 
 
 def _executable(program: Program) -> Any:

@@ -22,7 +22,7 @@ from helpers import (
     smooth,
     smooth_arrays,
 )
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -401,7 +401,7 @@ def test_softmax_log_softmax_and_cumsum_along_a_dim(name, data):
 def test_softmax_is_stable_for_large_inputs():
     x = np.array([1000.0, 1001.0, -1000.0], np.float32)
     check_op(lambda T, x: (x.softmax(0), x.log_softmax(0), x.logsumexp(0)),
-             lambda m, x: (_softmax(m, x - 1001, 0), m.log(_softmax(m, x - 1001, 0)),
+             lambda m, x: (_softmax(m, x - 1001, 0), x - 1001 - _logsumexp(m, x - 1001, 0, True),
                            _logsumexp(m, x - 1001, 0, False) + 1001), x, grad=False)
 
 
@@ -473,7 +473,8 @@ def test_expand_to_new_leading_dims_and_singletons(data):
     x = data.draw(smooth_arrays(shapes(max_side=2).map(lambda s: tuple(1 if i % 2 else d for i, d in enumerate(s)))))
     lead = data.draw(st.lists(st.integers(1, 3), max_size=2))
     target = [*lead, *(3 if d == 1 else d for d in x.shape)]
-    check_op(lambda T, x: x.expand(*target), lambda m, x: m.broadcast_to(x, target), x)
+    # torch needs at least one size in the varargs form, so an empty target goes in as a list
+    check_op(lambda T, x: x.expand(*target) if target else x.expand(target), lambda m, x: m.broadcast_to(x, target), x)
     keep = [*lead, *(-1 for _ in x.shape)]
     check_op(lambda T, x: x.expand(keep), lambda m, x: m.broadcast_to(x, [*lead, *x.shape]), x)
 
@@ -482,7 +483,7 @@ def test_expand_to_new_leading_dims_and_singletons(data):
 def test_repeat_tiles_like_numpy_tile(data):
     x = data.draw(smooth_arrays(shapes(max_dims=2, max_side=2)))
     reps = data.draw(st.lists(st.integers(1, 3), min_size=x.ndim, max_size=x.ndim + 1))
-    check_op(lambda T, x: x.repeat(*reps), lambda m, x: m.tile(x, reps), x)
+    check_op(lambda T, x: x.repeat(*reps) if reps else x.repeat(reps), lambda m, x: m.tile(x, reps), x)
 
 
 @given(data=st.data())
@@ -543,10 +544,13 @@ def test_where_with_a_scalar_branch_keeps_the_tensor_dtype(data):
 def test_clamp_with_scalar_and_tensor_bounds(data):
     x = data.draw(smooth_arrays(shapes()))
     low, high = sorted(data.draw(st.lists(smooth(), min_size=2, max_size=2, unique=True)))
+    # at a bound the derivative is one-sided (torch passes the gradient there); the oracles cannot agree on it
+    assume(not np.isin(x, [low, high]).any())
     check_op(lambda T, x: x.clamp(low, high), lambda m, x: m.clip(x, low, high), x)
     check_op(lambda T, x: x.clamp(min=low), lambda m, x: m.maximum(x, low), x)
     check_op(lambda T, x: T.clamp(x, max=high), lambda m, x: m.minimum(x, high), x)
     bound = data.draw(smooth_arrays(x.shape))
+    assume(not (x == bound).any())
     check_op(lambda T, x, b: x.clamp(min=b), lambda m, x, b: m.where(x < b, b, x), x, bound)
 
 
