@@ -60,6 +60,18 @@ def _dot_general(lhs: jax.Array, rhs: jax.Array, lhs_contract: tuple, rhs_contra
                            precision=_HIGHEST, preferred_element_type=lhs.dtype)
 
 
+def _conv(lhs: jax.Array, rhs: jax.Array, strides: tuple, padding: tuple, lhs_dilation: tuple,
+          rhs_dilation: tuple, groups: int) -> jax.Array:
+    # lax's default dimension numbers are the IR's layout: (N, C, *spatial) and (O, C/groups, *kernel).
+    return lax.conv_general_dilated(lhs, rhs, strides, padding, lhs_dilation, rhs_dilation,
+                                    feature_group_count=groups, precision=_HIGHEST, preferred_element_type=lhs.dtype)
+
+
+def _scatter_add(updates: jax.Array, indices: jax.Array, axis: int, size: int) -> jax.Array:
+    shape = (*updates.shape[:axis], size, *updates.shape[axis + indices.ndim:])
+    return jnp.zeros(shape, updates.dtype).at[(slice(None),) * axis + (indices,)].add(updates)
+
+
 def _random(seed: jax.Array, shape: tuple, dtype: DType, distribution: str) -> jax.Array:
     # The int64 seed enters as a program input, so new draws never recompile; jax's stream differs from
     # numpy's, the distribution does not. XLA's own bit generator ("rbg") compiles in about half the time
@@ -90,7 +102,9 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "cumsum": lambda x, axis: jnp.cumsum(x, axis=axis, dtype=x.dtype),
     "broadcast": jnp.broadcast_to, "reshape": jnp.reshape, "permute": jnp.transpose, "slice": lax.slice,
     "pad": _pad, "rev": lax.rev, "concat": lambda *args: lax.concatenate(args[:-1], args[-1]),
-    "dot_general": _dot_general,
+    "dot_general": _dot_general, "conv": _conv,
+    # Indices are in range (the front end checks the ones it can see); "clip" keeps XLA from filling.
+    "gather": lambda x, indices, axis: jnp.take(x, indices, axis=axis, mode="clip"), "scatter_add": _scatter_add,
     "cast": lambda x, dtype: lax.convert_element_type(x, dtype.np),  # to bool this is x != 0, as in numpy
     "const": lambda value, dtype: jnp.asarray(value, dtype=dtype.np),
     "iota": lambda shape, axis, dtype: lax.broadcasted_iota(dtype.np, shape, axis),

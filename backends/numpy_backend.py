@@ -43,7 +43,8 @@ def _slice(x: np.ndarray, starts: tuple, stops: tuple, steps: tuple) -> np.ndarr
 def _pad(x: np.ndarray, low: tuple, high: tuple, interior: tuple) -> np.ndarray:
     shape = tuple(lo + hi + d + max(d - 1, 0) * it for lo, hi, it, d in zip(low, high, interior, x.shape))
     out = np.zeros(shape, dtype=x.dtype)
-    out[tuple(slice(lo, lo + (d - 1) * (it + 1) + 1, it + 1) for lo, it, d in zip(low, interior, x.shape))] = x
+    out[tuple(slice(lo, lo + max(d - 1, 0) * (it + 1) + min(d, 1), it + 1)
+              for lo, it, d in zip(low, interior, x.shape))] = x
     return out
 
 
@@ -59,6 +60,48 @@ def _dot_general(lhs: np.ndarray, rhs: np.ndarray, lhs_contract: tuple, rhs_cont
     a = lhs.transpose(*lhs_batch, *lhs_free, *lhs_contract).reshape((*batch, math.prod(free_l), k))
     b = rhs.transpose(*rhs_batch, *rhs_contract, *rhs_free).reshape((*batch, k, math.prod(free_r)))
     return np.matmul(a, b).reshape((*batch, *free_l, *free_r))
+
+
+def _conv(lhs: np.ndarray, rhs: np.ndarray, strides: tuple, padding: tuple, lhs_dilation: tuple,
+          rhs_dilation: tuple, groups: int) -> np.ndarray:
+    """Convolution as one batched matmul over a strided window view of the (dilated, padded) input."""
+    x = _dilate_and_pad(lhs, padding, lhs_dilation)
+    batch = x.shape[0]
+    out_features, group_in = rhs.shape[:2]
+    kernel = rhs.shape[2:]
+    out = tuple((size - (k - 1) * d - 1) // s + 1
+                for size, k, d, s in zip(x.shape[2:], kernel, rhs_dilation, strides))
+    inner = x.strides[2:]
+    windows = np.lib.stride_tricks.as_strided(
+        x, (batch, groups, group_in, *out, *kernel),
+        (x.strides[0], x.strides[1] * group_in, x.strides[1], *(t * s for t, s in zip(inner, strides)),
+         *(t * d for t, d in zip(inner, rhs_dilation))), writeable=False)
+    spatial = len(kernel)
+    # (groups, batch * positions, group_in * kernel): the one copy, im2col's matrix.
+    cols = windows.transpose(1, 0, *range(3, 3 + spatial), 2, *range(3 + spatial, 3 + 2 * spatial))
+    cols = cols.reshape(groups, batch * math.prod(out), group_in * math.prod(kernel))
+    w = rhs.reshape(groups, out_features // groups, group_in * math.prod(kernel)).transpose(0, 2, 1)
+    y = np.matmul(cols, w).reshape(groups, batch, *out, out_features // groups)
+    y = y.transpose(1, 0, 2 + spatial, *range(2, 2 + spatial))
+    return np.ascontiguousarray(y.reshape(batch, out_features, *out))
+
+
+def _dilate_and_pad(x: np.ndarray, padding: tuple, dilation: tuple) -> np.ndarray:
+    """Spread the spatial axes by ``dilation`` and pad them (a negative amount crops)."""
+    if all(d == 1 for d in dilation) and all(lo == hi == 0 for lo, hi in padding):
+        return x
+    grown = [max(s - 1, 0) * d + min(s, 1) for s, d in zip(x.shape[2:], dilation)]
+    out = np.zeros((*x.shape[:2], *(g + max(lo, 0) + max(hi, 0) for g, (lo, hi) in zip(grown, padding))), x.dtype)
+    out[(slice(None), slice(None), *(slice(max(lo, 0), max(lo, 0) + g, d)
+                                     for g, d, (lo, _) in zip(grown, dilation, padding)))] = x
+    crop = tuple(slice(max(-lo, 0), size - max(-hi, 0)) for size, (lo, hi) in zip(out.shape[2:], padding))
+    return out[(slice(None), slice(None), *crop)]
+
+
+def _scatter_add(updates: np.ndarray, indices: np.ndarray, axis: int, size: int) -> np.ndarray:
+    out = np.zeros((*updates.shape[:axis], size, *updates.shape[axis + indices.ndim:]), updates.dtype)
+    np.add.at(out, (slice(None),) * axis + (indices,), updates)
+    return out
 
 
 def _iota(shape: tuple, axis: int, dtype: DType) -> np.ndarray:
@@ -90,7 +133,8 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "broadcast": np.broadcast_to, "reshape": np.reshape, "permute": np.transpose, "slice": _slice,
     "pad": _pad, "rev": lambda x, axes: np.flip(x, axes),
     "concat": lambda *args: np.concatenate(args[:-1], axis=args[-1]),
-    "dot_general": _dot_general, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
+    "dot_general": _dot_general, "conv": _conv, "gather": lambda x, indices, axis: np.take(x, indices, axis),
+    "scatter_add": _scatter_add, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
     "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota, "random": _random,
 }
 

@@ -7,7 +7,7 @@ them, by the backend chosen with ``LAZYGRAD_BACKEND`` (``numpy`` by default, or 
 
 from __future__ import annotations
 
-from . import dtypes, nn, optim
+from . import autograd, dtypes, func, nn, optim
 from .creation import (
     Generator,
     arange,
@@ -35,12 +35,14 @@ from .creation import (
 )
 from .device import device
 from .dtypes import DType as dtype
+from .einsum import einsum
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .metrics import metrics, reset_metrics
 from .printing import set_printoptions
 from .realize import clear_cache, set_backend
 from .realize import realize as _realize_all
 from .realize import use_backend as backend
+from .serialization import load, save
 from .tensor import Size, Tensor, cat, dot, matmul, stack, where
 
 float32 = float = dtypes.float32
@@ -83,19 +85,29 @@ def promote_types(a: dtype, b: dtype) -> dtype:
 
 
 # Functions that torch also offers as methods: torch.exp(x) is x.exp(), torch.sum(x, 0) is x.sum(0).
-_METHODS = ["abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "log1p", "expm1", "erf", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square", "clamp", "clip", "maximum", "minimum", "remainder", "fmod", "floor_divide", "atan2", "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "all", "any", "norm", "var", "std", "logsumexp", "softmax", "log_softmax", "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose", "swapaxes", "t", "expand", "broadcast_to", "repeat", "flip", "split", "chunk", "unbind", "narrow", "select", "clone", "detach", "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not", "logical_and", "logical_or", "mm", "bmm", "mv"]
+_METHODS = [
+    "abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
+    "relu", "log1p", "expm1", "erf", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square", "clamp",
+    "clip", "maximum", "minimum", "remainder", "fmod", "floor_divide", "atan2", "sum", "mean", "prod", "max", "min",
+    "amax", "amin", "argmax", "argmin", "all", "any", "norm", "var", "std", "logsumexp", "softmax", "log_softmax",
+    "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose", "swapaxes", "t",
+    "expand", "broadcast_to", "repeat", "flip", "split", "chunk", "unbind", "narrow", "select", "clone", "detach",
+    "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",
+    "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select",
+]
 for _name in _METHODS:
     globals()[_name] = getattr(Tensor, _name)
 del _name
 
 __all__ = [
-    "DType", "Generator", "Size", "Tensor", "arange", "as_tensor", "backend", "bool", "cat", "clear_cache",
-    "default_generator", "device", "dot", "double", "dtype", "dtypes", "empty", "empty_like", "enable_grad", "eye",
+    "DType", "Generator", "Size", "Tensor", "arange", "autograd", "as_tensor", "backend", "bool", "cat", "clear_cache",
+    "default_generator", "device", "dot", "double", "dtype", "dtypes", "einsum", "empty", "empty_like",
+    "enable_grad", "eye",
     "float", "float16", "float32",
-    "float64", "from_numpy", "full", "full_like", "get_backend", "get_default_dtype", "half", "inference_mode",
+    "float64", "from_numpy", "full", "func", "full_like", "get_backend", "get_default_dtype", "half", "inference_mode",
     "initial_seed", "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "is_tensor", "linspace", "long",
     "manual_seed", "matmul", "metrics", "nn", "no_grad", "numel", "ones", "ones_like", "optim", "promote_types",
-    "rand", "rand_like", "randint", "randn", "randn_like", "realize", "reset_metrics", "set_backend",
+    "rand", "rand_like", "randint", "randn", "randn_like", "realize", "reset_metrics", "load", "save", "set_backend",
     "set_grad_enabled", "set_printoptions", "short", "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
     *_METHODS,
 ]

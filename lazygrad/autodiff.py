@@ -282,6 +282,61 @@ def _dot_general(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     return _back(ct_lhs, lhs), _back(ct_rhs, rhs)
 
 
+def _dilated(size: int, dilation: int) -> int:
+    return (size - 1) * dilation + 1 if size else 0
+
+
+@_rule("conv")
+def _conv(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    lhs, rhs = n.args
+    strides, padding, lhs_dilation, rhs_dilation, groups = n.params
+    spatial = tuple(range(2, len(lhs.shape)))
+    kernel = rhs.shape[2:]
+    ct_lhs = ct_rhs = None
+    if needs[0]:
+        # The input's cotangent is a convolution of the output's cotangent with the kernel flipped in space
+        # and in/out features swapped (per group); strides become input dilation, and the padding is what
+        # lines each output position up with every input position that fed it.
+        out_features, group_in = rhs.shape[:2]
+        w = reshape(rhs, (groups, out_features // groups, group_in, *kernel))
+        w = reshape(permute(w, (0, 2, 1, *range(3, len(w.shape)))), (groups * group_in, out_features // groups,
+                                                                      *kernel))
+        w = apply("rev", (w,), (spatial,))
+        pads = []
+        for size, k, stride, (lo, _), ld, rd, out in zip(lhs.shape[2:], kernel, strides, padding, lhs_dilation,
+                                                         rhs_dilation, ct.shape[2:]):
+            before = _dilated(k, rd) - lo - 1
+            pads.append((before, _dilated(size, ld) + _dilated(k, rd) - 1 - _dilated(out, stride) - before))
+        ct_lhs = apply("conv", (ct, w), (lhs_dilation, tuple(pads), strides, rhs_dilation, groups))
+    if needs[1]:
+        # The kernel's cotangent correlates the input with the output's cotangent: the batch axis becomes
+        # the contracted feature axis, each group's input channels become the batch, and the strides
+        # become the dilation of the (cotangent) kernel.
+        batch, features = lhs.shape[:2]
+        x = reshape(lhs, (batch, groups, features // groups, *lhs.shape[2:]))
+        x = reshape(permute(x, (2, 1, 0, *range(3, len(x.shape)))), (features // groups, groups * batch,
+                                                                      *lhs.shape[2:]))
+        g = permute(ct, (1, 0, *spatial))
+        pads = []
+        for size, k, stride, (lo, _), ld, rd, out in zip(lhs.shape[2:], kernel, strides, padding, lhs_dilation,
+                                                         rhs_dilation, ct.shape[2:]):
+            pads.append((lo, _dilated(out, stride) - _dilated(size, ld) + _dilated(k, rd) - lo - 1))
+        w = apply("conv", (x, g), (rhs_dilation, tuple(pads), lhs_dilation, strides, groups))
+        ct_rhs = permute(w, (1, 0, *spatial))
+    return ct_lhs, ct_rhs
+
+
+@_rule("gather")
+def _gather(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    x, indices = n.args
+    (axis,) = n.params
+    # Every read element receives the cotangents of all the positions that read it.
+    return apply("scatter_add", (ct, indices), (axis, x.shape[axis])), None
+
+
+_rule("scatter_add")(lambda ct, n, needs: (apply("gather", (ct, n.args[1]), n.params[:1]), None))
+
+
 # ---- the transformation ------------------------------------------------------------------------------
 
 

@@ -4,15 +4,20 @@ Each differentiable op records a ``GradFn``: the node it produced, the nodes of 
 moment, and an edge per input (the input's own GradFn, the leaf tensor itself, or None). Backward walks
 these records in reverse topological order and asks ``autodiff.vjp`` for the cotangents across each
 op's piece of the IR. It only builds nodes: gradients stay lazy until something reads them.
+
+With ``create_graph`` the cotangents are Tensors instead of bare nodes, and each op's gradients are
+recorded as differentiable ops themselves (see ``_differentiable_vjp``), so a gradient can be
+differentiated again by the same machinery.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .autodiff import vjp
-from .ir import Node
+from .ir import Node, apply
 from .ops import add
 
 _FREED = (
@@ -24,14 +29,21 @@ _FREED = (
 
 
 class GradFn:
-    """The record of one differentiable op; its class is named like torch's (``MulBackward0``)."""
+    """The record of one differentiable op; its class is named like torch's (``MulBackward0``).
 
-    __slots__ = ("edges", "inputs", "out")
+    ``hooks`` holds the tensor hooks registered on the op's output (None until one is): they run on the
+    output's complete gradient before it is pushed further. ``custom`` marks records whose backward is
+    user code (``autograd.Function``) rather than the VJP rules.
+    """
+
+    __slots__ = ("edges", "hooks", "inputs", "out")
+    custom = False
 
     def __init__(self, out: Node, inputs: tuple[Node, ...], edges: tuple[Any, ...]) -> None:
         self.out: Node | None = out
         self.inputs: tuple[Node, ...] | None = inputs
         self.edges = edges
+        self.hooks: list[Callable] | None = None
 
     def name(self) -> str:
         return type(self).__name__
@@ -39,6 +51,23 @@ class GradFn:
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         return tuple((AccumulateGrad(e) if _is_leaf_edge(e) else e, 0) for e in self.edges)
+
+    def register_hook(self, hook: Callable) -> RemovableHook:
+        """``hook(grad)`` runs on the output's gradient; a non-None result replaces it.
+
+        Hooks run in registration order, except that ``retain_grad`` storage always runs last, as in
+        torch, so a retained gradient is the one that actually flows on.
+        """
+        if self.hooks is None:
+            self.hooks = []
+        retained = [h for h in self.hooks if isinstance(h, RetainGrad)]
+        position = self.hooks.index(retained[0]) if retained and not isinstance(hook, RetainGrad) else len(self.hooks)
+        self.hooks.insert(position, hook)
+        return RemovableHook(self.hooks, hook)
+
+    def release(self) -> None:
+        """Drop the saved nodes once backward has used them (unless the graph is retained)."""
+        self.out = self.inputs = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
@@ -59,6 +88,42 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
+class RemovableHook:
+    """Returned by ``register_hook``: ``remove()`` unregisters the hook."""
+
+    __slots__ = ("_hook", "_hooks")
+
+    def __init__(self, hooks: list[Callable], hook: Callable) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        for i, h in enumerate(self._hooks):
+            if h is self._hook:
+                del self._hooks[i]
+                return
+
+    def __enter__(self) -> RemovableHook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+class RetainGrad:
+    """The hook behind ``Tensor.retain_grad()``: stores the gradient flowing through a non-leaf tensor."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor: Any) -> None:
+        self.tensor = weakref.ref(tensor)
+
+    def __call__(self, grad: Any) -> None:
+        tensor = self.tensor()
+        if tensor is not None:
+            tensor._accumulate_grad(grad if grad.requires_grad else grad.node)
+
+
 _classes: dict[str, type[GradFn]] = {}
 
 
@@ -74,34 +139,78 @@ def _is_leaf_edge(edge: Any) -> bool:
     return edge is not None and not isinstance(edge, GradFn)
 
 
-def run_backward(roots: Sequence[tuple[Any, Node]], retain_graph: bool) -> list[tuple[Any, Node]]:
-    """Propagate cotangents from ``(tensor, cotangent)`` roots; return ``(leaf, gradient)`` pairs.
+# ---- hooks on leaf tensors ------------------------------------------------------------------------------
+# A leaf has no GradFn to carry its hooks, so they live here, keyed by the tensor's id and dropped
+# with the tensor. Backward looks here only when the table is non-empty.
+
+_leaf_hooks: dict[int, list[Callable]] = {}
+
+
+def register_leaf_hook(tensor: Any, hook: Callable) -> RemovableHook:
+    """Register ``hook(grad)`` on a leaf tensor; it runs before the gradient is accumulated."""
+    key = id(tensor)
+    hooks = _leaf_hooks.get(key)
+    if hooks is None:
+        hooks = _leaf_hooks[key] = []
+        weakref.finalize(tensor, _leaf_hooks.pop, key, None)
+    hooks.append(hook)
+    return RemovableHook(hooks, hook)
+
+
+def _run_hooks(hooks: list[Callable], ct: Any, plain: bool) -> Any:
+    """Pass the gradient through ``hooks``; a hook's non-None result replaces it."""
+    from .tensor import _wrap
+
+    grad = _wrap(ct) if plain else ct
+    for hook in list(hooks):
+        result = hook(grad)
+        if result is not None:
+            if tuple(result.shape) != tuple(grad.shape):
+                raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value")
+            grad = result
+    return grad.node if plain else grad
+
+
+# ---- the engine -------------------------------------------------------------------------------------------
+
+
+def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_graph: bool = False,
+                 targets: Sequence[Any] | None = None) -> list[Any]:
+    """Propagate cotangents from ``(tensor, cotangent)`` roots.
+
+    Without ``targets`` return ``(leaf, gradient)`` for every leaf reached (what ``backward()`` needs);
+    with them return one gradient (or None) per target tensor, leaf or not, running only the records
+    that lead to a target (what ``autograd.grad`` needs). Cotangents are Nodes, or Tensors with history
+    when ``create_graph`` is set.
 
     A GradFn runs only once all its consumers have contributed, so each op's cotangent is complete
     (summed) before it is pushed further. Without ``retain_graph`` each record drops its nodes as it
     is used, which frees the forward graph and makes a second backward raise torch's error.
     """
-    cts: dict[int, Node] = {}
-    leaf_cts: dict[int, tuple[Any, Node]] = {}
+    plain = not create_graph
+    combine = add if plain else _add_tensors
+    cts: dict[int, Any] = {}
+    leaf_cts: dict[int, tuple[Any, Any]] = {}
     starts: list[GradFn] = []
 
-    def send(edge: Any, ct: Node) -> None:
+    def send(edge: Any, ct: Any) -> None:
         if _is_leaf_edge(edge):
             entry = leaf_cts.get(id(edge))
-            leaf_cts[id(edge)] = (edge, ct if entry is None else add(entry[1], ct))
+            leaf_cts[id(edge)] = (edge, ct if entry is None else combine(entry[1], ct))
         else:
             previous = cts.get(id(edge))
-            cts[id(edge)] = ct if previous is None else add(previous, ct)
+            cts[id(edge)] = ct if previous is None else combine(previous, ct)
 
     for tensor, ct in roots:
         edge = tensor.grad_fn if tensor.grad_fn is not None else tensor
         send(edge, ct)
         if isinstance(edge, GradFn):
             starts.append(edge)
+    starts = list({id(f): f for f in starts}.values())
 
     # Count, for every reachable GradFn, how many edges lead into it.
     waiting: dict[int, int] = {}
-    stack = list({id(f): f for f in starts}.values())
+    stack = list(starts)
     seen = {id(f) for f in stack}
     while stack:
         fn = stack.pop()
@@ -112,21 +221,114 @@ def run_backward(roots: Sequence[tuple[Any, Node]], retain_graph: bool) -> list[
                     seen.add(id(edge))
                     stack.append(edge)
 
-    ready = [f for f in {id(f): f for f in starts}.values() if waiting.get(id(f), 0) == 0]
+    target_ids = wanted = None
+    captured: dict[int, Any] = {}
+    if targets is not None:
+        target_ids = {id(t.grad_fn if t.grad_fn is not None else t) for t in targets}
+        wanted = _leading_to(starts, target_ids)
+
+    ready = [f for f in starts if waiting.get(id(f), 0) == 0]
     while ready:
         fn = ready.pop()
         ct = cts.pop(id(fn), None)
-        if ct is not None:
-            if fn.inputs is None:
-                raise RuntimeError(_FREED)
-            for edge, g in zip(fn.edges, vjp(fn.out, fn.inputs, ct)):
-                if edge is not None and g is not None:
-                    send(edge, g)
-            if not retain_graph:
-                fn.out = fn.inputs = None
+        if ct is not None and (wanted is None or id(fn) in wanted or id(fn) in target_ids):
+            if fn.hooks:
+                ct = _run_hooks(fn.hooks, ct, plain)
+            if target_ids is not None and id(fn) in target_ids:
+                captured[id(fn)] = ct
+            if wanted is None or id(fn) in wanted:
+                if fn.inputs is None:
+                    raise RuntimeError(_FREED)
+                if fn.custom:
+                    grads = fn.apply_backward(ct, create_graph)
+                elif plain:
+                    grads = vjp(fn.out, fn.inputs, ct)
+                else:
+                    grads = _differentiable_vjp(fn, ct)
+                for edge, g in zip(fn.edges, grads):
+                    if edge is not None and g is not None:
+                        send(edge, g)
+                if not retain_graph:
+                    fn.release()
         for edge in fn.edges:
             if isinstance(edge, GradFn):
                 waiting[id(edge)] -= 1
                 if waiting[id(edge)] == 0:
                     ready.append(edge)
-    return list(leaf_cts.values())
+
+    if _leaf_hooks:
+        for key, (leaf_tensor, ct) in leaf_cts.items():
+            hooks = _leaf_hooks.get(key)
+            if hooks:
+                leaf_cts[key] = (leaf_tensor, _run_hooks(hooks, ct, plain))
+    if targets is None:
+        return list(leaf_cts.values())
+    results = []
+    for t in targets:
+        if t.grad_fn is not None:
+            results.append(captured.get(id(t.grad_fn)))
+        else:
+            entry = leaf_cts.get(id(t))
+            results.append(None if entry is None else entry[1])
+    return results
+
+
+def _leading_to(starts: Sequence[GradFn], target_ids: set[int]) -> set[int]:
+    """Ids of the GradFns with an edge path to a target: the only ones ``autograd.grad`` needs to run."""
+    memo: dict[int, bool] = {}
+    for start in starts:
+        stack = [(start, False)]
+        while stack:
+            fn, expanded = stack.pop()
+            if expanded:
+                memo[id(fn)] = any(id(e) in target_ids or (isinstance(e, GradFn) and memo[id(e)]) for e in fn.edges
+                                   if e is not None)
+                continue
+            if id(fn) in memo:
+                continue
+            memo[id(fn)] = False  # the graph is acyclic: the children finish before this entry is final
+            stack.append((fn, True))
+            stack.extend((e, False) for e in fn.edges if isinstance(e, GradFn) and id(e) not in memo)
+    return {key for key, leads in memo.items() if leads}
+
+
+# ---- create_graph: gradients that are themselves differentiable ----------------------------------------
+
+
+def _add_tensors(a: Any, b: Any) -> Any:
+    return a + b
+
+
+def _differentiable_vjp(fn: GradFn, ct: Any) -> list[Any]:
+    """``fn``'s input gradients as Tensors recorded as ops of ``(ct, *fn's inputs)``.
+
+    The VJP rules build the gradients from primitives over the cotangent node and the op's own input
+    nodes, so a record with those inputs and edges ``(ct's edge, *fn.edges)`` lets ``vjp`` differentiate
+    the gradient again, towards the cotangent's history and the forward inputs alike. Each gradient gets
+    a node of its own: two tensors sharing a node would be confused by the per-node VJP walk.
+    """
+    from .tensor import _wrap
+
+    ct_node = ct.node
+    used = {id(n) for n in fn.inputs}
+    if id(ct_node) in used:
+        ct_node = _identity(ct_node)
+    used.add(id(ct_node))
+    inputs = (ct_node, *fn.inputs)
+    ct_edge = ct.grad_fn if ct.grad_fn is not None else (ct if ct.requires_grad else None)
+    edges = (ct_edge, *fn.edges)
+    cls = grad_fn_class(fn.name() + "Backward")
+    out = []
+    for g in vjp(fn.out, fn.inputs, ct_node):
+        if g is None:
+            out.append(None)
+            continue
+        if id(g) in used:
+            g = _identity(g)
+        used.add(id(g))
+        out.append(_wrap(g, cls(g, inputs, edges)))
+    return out
+
+
+def _identity(node: Node) -> Node:
+    return apply("reshape", (node,), (node.shape,))

@@ -1,7 +1,8 @@
 """Basic indexing (ints, slices, None, Ellipsis) for reading and for in-place assignment.
 
 Reading is a ``slice`` plus a ``reshape``. Writing is functional: the new value is padded out to the
-full shape and chosen with a mask, so ``x[1:3] = v`` just rebinds ``x`` to a new node.
+full shape and chosen with a mask, so ``x[1:3] = v`` just rebinds ``x`` to a new node. Indices with
+tensors, lists or masks are handled in ``index_ops``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ class _Plan:
         items = list(index) if isinstance(index, tuple) else [index]
         for item in items:
             if not (item is None or item is Ellipsis or isinstance(item, (int, slice))) or isinstance(item, bool):
-                raise IndexError("only integers, slices (`:`), ellipsis (`...`) and None are valid indices here; "
-                                 "indexing with tensors, lists or masks is not supported yet")
+                raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte tensors "
+                                 "are valid indices")
         used = sum(1 for item in items if item is not None and item is not Ellipsis)
         if used > len(shape):
             raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
@@ -88,17 +89,22 @@ class _Plan:
 
 
 def getitem(t: Tensor, index: Any) -> Tensor:
-    from .tensor import Tensor, _record
+    from . import index_ops
+    from .tensor import _record
 
-    if isinstance(index, (Tensor, list)):
-        raise IndexError("indexing with tensors, lists or masks is not supported yet")
+    if index_ops.is_advanced(index):
+        return index_ops.getitem(t, index)
     plan = _Plan(t.node.shape, index)
     return _record(plan.name, plan.read(t.node), t)
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
+    from . import index_ops
     from .tensor import Tensor, _record
 
+    if index_ops.is_advanced(index):
+        index_ops.setitem(t, index, value)
+        return
     t._check_inplace()
     plan = _Plan(t.node.shape, index)
     view = tuple(plan.view)

@@ -64,10 +64,10 @@ def _register(names: Iterable[str], rule: Callable[..., tuple[Shape, DType]], ki
 
 
 def broadcast_shapes(*shapes: Shape) -> Shape:
-    """numpy/torch broadcasting; torch's message when two sizes disagree."""
+    """numpy/torch broadcasting; torch's message when two sizes disagree (it checks the last axis first)."""
     ndim = max(len(s) for s in shapes)
     out = []
-    for axis in range(-ndim, 0):
+    for axis in range(-1, -ndim - 1, -1):
         size = 1
         for index, shape in enumerate(shapes):
             if -axis > len(shape):
@@ -82,7 +82,7 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
                         f"{names[index]} ({dim}) at non-singleton dimension {ndim + axis}")
                 size = dim
         out.append(size)
-    return tuple(out)
+    return tuple(reversed(out))
 
 
 def _same_dtype(op: str, *nodes: Node) -> DType:
@@ -227,6 +227,46 @@ def _dot_general(lhs: Node, rhs: Node, lhs_contract: Shape, rhs_contract: Shape,
     return tuple(lhs.shape[a] for a in lhs_batch) + tuple(l_free) + tuple(r_free), dtype
 
 
+def _conv(lhs: Node, rhs: Node, strides: Shape, padding: tuple[tuple[int, int], ...], lhs_dilation: Shape,
+          rhs_dilation: Shape, groups: int) -> tuple[Shape, DType]:
+    """``lax.conv_general_dilated`` in NC... / OI... layout; padding may be negative (it then crops)."""
+    dtype = _same_dtype("conv", lhs, rhs)
+    spatial = len(lhs.shape) - 2
+    if spatial < 1 or len(rhs.shape) != len(lhs.shape) or not (
+            len(strides) == len(padding) == len(lhs_dilation) == len(rhs_dilation) == spatial):
+        raise ValueError(f"[conv] needs (N, C, *spatial) and (O, C/groups, *kernel) operands with one stride, "
+                         f"padding pair and dilation per spatial axis, got {lhs.shape} and {rhs.shape}")
+    if min((*strides, *lhs_dilation, *rhs_dilation, groups)) < 1:
+        raise ValueError(f"[conv] strides, dilations and groups must be positive, got {strides}, {lhs_dilation}, "
+                         f"{rhs_dilation}, {groups}")
+    if lhs.shape[1] != rhs.shape[1] * groups or rhs.shape[0] % groups:
+        raise ValueError(f"[conv] {lhs.shape} and {rhs.shape} do not fit feature_group_count {groups}")
+    out = [lhs.shape[0], rhs.shape[0]]
+    for size, k, stride, (lo, hi), ld, rd in zip(lhs.shape[2:], rhs.shape[2:], strides, padding, lhs_dilation,
+                                                 rhs_dilation):
+        span = max(size - 1, 0) * ld + min(size, 1) + lo + hi - (k - 1) * rd - 1
+        if span < 0 or size == 0:
+            raise ValueError(f"[conv] the kernel {rhs.shape} is larger than the padded input {lhs.shape}")
+        out.append(span // stride + 1)
+    return tuple(out), dtype
+
+
+def _gather(x: Node, indices: Node, axis: int) -> tuple[Shape, DType]:
+    _check_axes("gather", x.shape, (axis,))
+    if indices.dtype.is_floating_point or indices.dtype is dtypes.bool_:
+        raise TypeError(f"[gather] indices must be integers, got {indices.dtype.name}")
+    return (*x.shape[:axis], *indices.shape, *x.shape[axis + 1:]), x.dtype
+
+
+def _scatter_add(updates: Node, indices: Node, axis: int, size: int) -> tuple[Shape, DType]:
+    rank = len(indices.shape)
+    if indices.dtype.is_floating_point or indices.dtype is dtypes.bool_:
+        raise TypeError(f"[scatter_add] indices must be integers, got {indices.dtype.name}")
+    if updates.shape[axis:axis + rank] != indices.shape:
+        raise ValueError(f"[scatter_add] updates {updates.shape} do not hold indices {indices.shape} at axis {axis}")
+    return (*updates.shape[:axis], size, *updates.shape[axis + rank:]), updates.dtype
+
+
 def _cast(x: Node, dtype: DType) -> tuple[Shape, DType]:
     return x.shape, dtype
 
@@ -273,6 +313,9 @@ _register(("pad",), _pad, "shape")
 _register(("concat",), _concat, "shape")
 _register(("rev",), _rev, "shape")
 _register(("dot_general",), _dot_general, "other")
+_register(("conv",), _conv, "other")
+_register(("gather",), _gather, "other")
+_register(("scatter_add",), _scatter_add, "other")
 _register(("cast",), _cast, "elementwise")
 _register(("const",), _const, "source")
 _register(("iota",), _iota, "source")
@@ -313,3 +356,21 @@ def toposort(roots: Iterable[Node], stop: Callable[[Node], bool]) -> list[Node]:
 
 def is_computed(node: Node) -> bool:
     return node.buffer is not None
+
+
+def format_graph(*roots: Node) -> str:
+    """The graph below ``roots`` as numbered lines, one per node, in dependency order (for docs and debugging)."""
+    names: dict[int, str] = {}
+    lines = []
+    for node in toposort(roots, stop=lambda n: False):
+        names[id(node)] = name = f"%{len(names)}"
+        if node.op == "const":
+            what = f"const {node.params[0]!r}"
+        elif node.buffer is not None or node.op == "buffer":
+            what = "buffer"
+        else:
+            params = ", ".join(repr(p) for p in node.params if not isinstance(p, DType))
+            args = ", ".join(names[id(a)] for a in node.args)
+            what = f"{node.op}({args}{'; ' + params if params else ''})"
+        lines.append(f"{name:>4} = {what}  :: {node.dtype.name}{list(node.shape)}")
+    return "\n".join(lines)

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import dtypes, ops, printing, realize
-from .autograd_graph import GradFn, grad_fn_class, run_backward
+from .autograd_graph import GradFn, RemovableHook, RetainGrad, grad_fn_class, register_leaf_hook
 from .device import device as device_
 from .device import move as move_to
 from .device import of as device_of
@@ -275,34 +275,39 @@ class Tensor:
         return self
 
     def retain_grad(self) -> None:
-        if self.is_leaf:
+        """Keep this non-leaf tensor's gradient in ``.grad`` on the next backward (leaves always do)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.is_leaf or self._retains_grad:
             return
+        self.grad_fn.register_hook(RetainGrad(self))
         self._retains_grad = True
 
     @property
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
-        """Add the gradient graph of this tensor to every leaf's ``.grad`` (lazily; nothing runs here)."""
+    def register_hook(self, hook: Any) -> RemovableHook:
+        """``hook(grad)`` runs when this tensor's gradient is built; a non-None result replaces it."""
         if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        if gradient is None:
-            if self.numel() != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            seed = ops.full(self.node.shape, 1, self.dtype)
-        else:
-            gradient = gradient if isinstance(gradient, Tensor) else _as_tensor(gradient, self.dtype)
-            if gradient.shape != self.shape:
-                raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {gradient.shape} and "
-                                   f"output[0] has a shape of {self.shape}.")
-            seed = ops.cast(gradient.node, self.dtype)
-        keep = create_graph if retain_graph is None else retain_graph
-        for leaf_tensor, g in run_backward([(self, seed)], retain_graph=keep):
-            leaf_tensor._accumulate_grad(g)
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            return register_leaf_hook(self, hook)
+        return self.grad_fn.register_hook(hook)
 
-    def _accumulate_grad(self, g: Node) -> None:
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
+        """Add the gradient graph of this tensor to every leaf's ``.grad`` (lazily; nothing runs here)."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def _accumulate_grad(self, g: Node | Tensor) -> None:
+        """Add ``g`` to ``.grad``: in place for a node, out of place for a gradient that keeps its history."""
+        if isinstance(g, Tensor):
+            g = g if g.dtype is self.dtype else g.to(self.dtype)
+            self.grad = g if self.grad is None else self.grad + g
+            return
         g = ops.cast(g, self.dtype)
         if self.grad is None:
             self.grad = _wrap(g)
@@ -402,9 +407,9 @@ class Tensor:
         self._check_inplace()
         if isinstance(value, Tensor):
             node = ops.broadcast_to(ops.cast(value.node, self.dtype), self.node.shape)
-            return self._assign(_record("FillBackward1", node, self, value))
+            return self._assign(_record("FillBackward3", node, self, value))
         node = ops.broadcast_to(ops.scalar(value, self.dtype), self.node.shape)
-        return self._assign(_record("FillBackward0", node, self))
+        return self._assign(_record("FillBackward2", node, self))
 
     def copy_(self, src: Any) -> Tensor:
         self._check_inplace()
@@ -902,6 +907,8 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         start, end = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
+        if start == end:  # nothing to merge: torch hands back the tensor itself
+            return self
         shape = self.node.shape
         return self.reshape(*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
 
@@ -914,7 +921,7 @@ class Tensor:
     def unsqueeze(self, dim: int) -> Tensor:
         axis = _dim(dim, self.ndim + 1)
         shape = self.node.shape
-        return _record("UnsqueezeBackward0", ops.reshape(self.node, shape[:axis] + (1,) + shape[axis:]), self)
+        return _record("UnsqueezeBackward0", ops.reshape(self.node, (*shape[:axis], 1, *shape[axis:])), self)
 
     def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
         shape = self.node.shape
@@ -955,8 +962,9 @@ class Tensor:
     def expand(self, *sizes: Any) -> Tensor:
         sizes = _sizes(sizes)
         if len(sizes) < self.ndim:
-            raise RuntimeError(f"expand(torch.FloatTensor{{{list(self.shape)}}}, size={list(sizes)}): the number of "
-                               "sizes provided must be greater or equal to the number of dimensions in the tensor")
+            raise RuntimeError(f"expand(torch.{_torch_type_name(self.dtype)}Tensor{{{list(self.shape)}}}, "
+                               f"size={list(sizes)}): the number of sizes provided ({len(sizes)}) must be greater or "
+                               f"equal to the number of dimensions in the tensor ({self.ndim})")
         lead = len(sizes) - self.ndim
         target = []
         for i, size in enumerate(sizes):
@@ -1003,6 +1011,7 @@ class Tensor:
     def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
         axis = _dim(dim, self.ndim)
         n = self.node.shape[axis]
+        name = "SplitBackward0" if isinstance(split_size, int) else "SplitWithSizesBackward0"
         if isinstance(split_size, int):
             sizes = [min(split_size, n - s) for s in range(0, n, split_size)] or [0]
         else:
@@ -1012,7 +1021,7 @@ class Tensor:
                                    f"at dimension {dim}), but got split_sizes={sizes}")
         out, start = [], 0
         for size in sizes:
-            out.append(self.narrow(axis, start, size))
+            out.append(self._narrow(axis, start, size, name))
             start += size
         return tuple(out)
 
@@ -1022,17 +1031,21 @@ class Tensor:
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
         axis = _dim(dim, self.ndim)
-        return tuple(self.select(axis, i) for i in range(self.node.shape[axis]))
+        return tuple(self._select(axis, i, "UnbindBackward0") for i in range(self.node.shape[axis]))
 
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
-        axis = _dim(dim, self.ndim)
+        return self._narrow(_dim(dim, self.ndim), start, length, "SliceBackward0")
+
+    def _narrow(self, axis: int, start: int, length: int, grad_fn_name: str) -> Tensor:
         shape = self.node.shape
         starts = tuple(start if i == axis else 0 for i in range(self.ndim))
         stops = tuple(start + length if i == axis else d for i, d in enumerate(shape))
-        return _record("SliceBackward0", ops.slice_(self.node, starts, stops, (1,) * self.ndim), self)
+        return _record(grad_fn_name, ops.slice_(self.node, starts, stops, (1,) * self.ndim), self)
 
     def select(self, dim: int, index: int) -> Tensor:
-        axis = _dim(dim, self.ndim)
+        return self._select(_dim(dim, self.ndim), index, "SelectBackward0")
+
+    def _select(self, axis: int, index: int, grad_fn_name: str) -> Tensor:
         size = self.node.shape[axis]
         if not -size <= index < size:
             raise IndexError(f"index {index} is out of bounds for dimension {axis} with size {size}")
@@ -1041,7 +1054,7 @@ class Tensor:
         starts = tuple(index if i == axis else 0 for i in range(self.ndim))
         stops = tuple(index + 1 if i == axis else d for i, d in enumerate(shape))
         node = ops.slice_(self.node, starts, stops, (1,) * self.ndim)
-        return _record("SelectBackward0", ops.reshape(node, shape[:axis] + shape[axis + 1:]), self)
+        return _record(grad_fn_name, ops.reshape(node, shape[:axis] + shape[axis + 1:]), self)
 
     # ---- indexing ----
     def __getitem__(self, index: Any) -> Tensor:
@@ -1053,6 +1066,24 @@ class Tensor:
         from .indexing import setitem
 
         setitem(self, index, value)
+
+    def gather(self, dim: int, index: Tensor) -> Tensor:
+        from .index_ops import gather
+
+        return gather(self, dim, index)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        from .index_ops import scatter_add
+
+        return scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return self._inplace(Tensor.scatter_add, dim, index, src)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        from .index_ops import index_select
+
+        return index_select(self, dim, index)
 
     # ---- linear algebra ----
     def dot(self, other: Tensor) -> Tensor:
@@ -1215,16 +1246,15 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_C10_NAMES[a.dtype.name]} != "
+                           f"{_C10_NAMES[b.dtype.name]}")
     if a.ndim == 1 and b.ndim == 1:
         return dot(a, b)
     la, lb = a.node.shape, b.node.shape
     k_a = la[-1]
     k_b = lb[-2] if b.ndim > 1 else lb[0]
     if k_a != k_b:
-        rows = math.prod(la[:-1]) if a.ndim > 1 else 1
-        cols = lb[-1] if b.ndim > 1 else 1
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k_a} and {k_b}x{cols})")
+        _matmul_mismatch(la, lb)
     if a.ndim <= 2 and b.ndim <= 2:
         node = apply("dot_general", (a.node, b.node), ((a.ndim - 1,), (0,), (), ()))
         name = "MmBackward0" if a.ndim == 2 and b.ndim == 2 else ("MvBackward0" if a.ndim == 2 else "SqueezeBackward4")
@@ -1238,7 +1268,28 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     nb = len(batch)
     node = apply("dot_general", (an, bn), ((nb + 1,), (nb,), tuple(range(nb)), tuple(range(nb))))
     out_shape = batch + ((la[-2],) if a.ndim > 1 else ()) + ((lb[-1],) if b.ndim > 1 else ())
-    return _record("UnsafeViewBackward0", ops.reshape(node, out_shape), a, b)
+    name = "UnsafeViewBackward0"
+    if b.ndim >= 3 and (a.ndim == 2 or (a.ndim == b.ndim == 3 and la[0] == 1 and lb[0] > 1)):
+        # torch computes a single matrix times a batch as a transposed product, made contiguous unless it is
+        name = "CloneBackward0" if la[-2] > 1 and lb[-1] > 1 else "TransposeBackward0"
+    return _record(name, ops.reshape(node, out_shape), a, b)
+
+
+# How torch's C++ core spells dtypes in some messages.
+_C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+              "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _matmul_mismatch(la: tuple[int, ...], lb: tuple[int, ...]) -> None:
+    """Raise torch's message for the kernel that torch would pick: mv, mm (batch folded into rows) or bmm."""
+    rows = math.prod(la[:-1]) if len(la) > 1 else 1
+    if len(lb) == 1:
+        raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{la[-1]}), vec ({lb[0]})")
+    if len(lb) == 2:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{la[-1]} and {lb[0]}x{lb[1]})")
+    batch = math.prod(broadcast_shapes(la[:-2], lb[:-2]))
+    raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {la[-1]}] but got: "
+                       f"[{batch}, {lb[-2]}].")
 
 
 def where(condition: Tensor, x: Any, y: Any) -> Tensor:

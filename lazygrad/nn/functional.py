@@ -12,10 +12,12 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from .. import dtypes
-from ..creation import arange, full, rand
+from .. import convolution, dtypes, ops
+from ..creation import arange, rand
 from ..grad_mode import no_grad
-from ..tensor import Tensor, cat, where
+from ..index_ops import embedding as _embedding
+from ..ir import Node, apply
+from ..tensor import Tensor, _record, where
 
 _GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
 _GELU_TANH_CUBIC = 0.044715
@@ -145,6 +147,44 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     return _inplace(input, input * mask, inplace)
 
 
+# ---- convolution and pooling ----------------------------------------------------------------------------
+# The window ops live in ``lazygrad.convolution``: convolution is a primitive, pooling is built from slices.
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    return convolution.conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    return convolution.conv(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    return convolution.conv(input, weight, bias, stride, padding, dilation, groups, 3)
+
+
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    return convolution.max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    return convolution.avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                divisor_override, 2)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; the padding row receives no gradient."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+    return _embedding(input, weight, padding_idx)
+
+
 # ---- normalization ------------------------------------------------------------------------------------
 
 
@@ -211,30 +251,80 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
-    """Constant padding (negative amounts crop), given as (last-axis low, high, next-axis low, high, ...)."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad mode '{mode}' is not supported yet; only 'constant' is")
+    """Pad the last axes, given as (last-axis low, high, next-axis low, high, ...).
+
+    ``constant`` (negative amounts crop) is one ``pad`` primitive; ``reflect``, ``replicate`` and
+    ``circular`` join slices of the edges to each side, one axis at a time.
+    """
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.ndim:
         raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
                            f"padding length {len(pad)} and input of dimension {input.ndim}")
-    out = input
-    for i in range(len(pad) // 2):
-        axis = input.ndim - 1 - i
-        low, high = pad[2 * i], pad[2 * i + 1]
-        if low < 0:
-            out = out.narrow(axis, -low, out.shape[axis] + low)
-        if high < 0:
-            out = out.narrow(axis, 0, out.shape[axis] + high)
-        fill = 0 if value is None else value
-        pieces = [full(_resized(out.shape, axis, low), fill, dtype=out.dtype)] if low > 0 else []
-        pieces.append(out)
-        if high > 0:
-            pieces.append(full(_resized(out.shape, axis, high), fill, dtype=out.dtype))
-        if len(pieces) > 1:
-            out = cat(pieces, axis)
-    return out
+    pairs = [(input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
+    if mode == "constant":
+        return _record("ConstantPadNdBackward0", _constant_pad(input.node, pairs, value or 0), input)
+    edge = _EDGES.get(mode)
+    if edge is None:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    k = len(pad) // 2
+    if not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.")
+    node = input.node
+    for axis, low, high in pairs:
+        size = node.shape[axis]
+        if mode != "replicate" and (low >= size + (mode == "circular") or high >= size + (mode == "circular")):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                               f"but got: padding ({low}, {high}) at dimension {axis} of input {list(input.shape)}")
+        if min(low, high) < 0:
+            raise NotImplementedError(f"negative padding is not supported in {mode} mode")
+        pieces = [edge(node, axis, 0, low), node, edge(node, axis, size, high)]
+        pieces = [p for p in pieces if p.shape[axis]]
+        node = apply("concat", tuple(pieces), (axis,)) if len(pieces) > 1 else node
+    names = {"reflect": f"ReflectionPad{k}DBackward0", "replicate": f"ReplicationPad{k}DBackward0"}
+    return _record(names.get(mode, "CopySlices"), node, input)
+
+
+def _constant_pad(node: Node, pairs: list[tuple[int, int, int]], value: float) -> Node:
+    """One ``pad`` for the growing sides, one ``slice`` for the cropping ones, ``select`` for a non-zero fill."""
+    ndim = len(node.shape)
+    starts, stops = [0] * ndim, list(node.shape)
+    low, high = [0] * ndim, [0] * ndim
+    for axis, lo, hi in pairs:
+        starts[axis], stops[axis] = max(-lo, 0), node.shape[axis] - max(-hi, 0)
+        low[axis], high[axis] = max(lo, 0), max(hi, 0)
+    cropped = ops.slice_(node, tuple(starts), tuple(max(a, b) for a, b in zip(starts, stops)), (1,) * ndim)
+    padded = ops.pad(cropped, tuple(low), tuple(high), (0,) * ndim)
+    if value == 0 or padded is cropped:
+        return padded
+    inside = ops.pad(ops.full(cropped.shape, True, dtypes.bool_), tuple(low), tuple(high), (0,) * ndim)
+    return ops.select(inside, padded, ops.scalar(value, node.dtype))
+
+
+def _axis_slice(node: Node, axis: int, start: int, stop: int) -> Node:
+    starts = tuple(start if a == axis else 0 for a in range(len(node.shape)))
+    stops = tuple(stop if a == axis else d for a, d in enumerate(node.shape))
+    return ops.slice_(node, starts, stops, (1,) * len(node.shape))
+
+
+def _reflect(node: Node, axis: int, at: int, width: int) -> Node:
+    """The ``width`` elements beside the edge at ``at`` (0 or the size), mirrored without repeating the edge."""
+    size = node.shape[axis]
+    part = _axis_slice(node, axis, 1, width + 1) if at == 0 else _axis_slice(node, axis, size - 1 - width, size - 1)
+    return apply("rev", (part,), ((axis,),)) if width else part
+
+
+def _replicate(node: Node, axis: int, at: int, width: int) -> Node:
+    edge = _axis_slice(node, axis, 0, 1) if at == 0 else _axis_slice(node, axis, at - 1, at)
+    return ops.broadcast_to(edge, tuple(width if a == axis else d for a, d in enumerate(node.shape)))
+
+
+def _circular(node: Node, axis: int, at: int, width: int) -> Node:
+    size = node.shape[axis]
+    return _axis_slice(node, axis, size - width, size) if at == 0 else _axis_slice(node, axis, 0, width)
+
+
+_EDGES = {"reflect": _reflect, "replicate": _replicate, "circular": _circular}
 
 
 def _resized(shape: Sequence[int], axis: int, size: int) -> list[int]:

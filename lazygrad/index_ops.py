@@ -1,0 +1,322 @@
+"""Reading and writing by index: gather, scatter_add, index_select, embedding and advanced indexing.
+
+All of them lower to the two indexing primitives: ``gather`` (``numpy.take`` along one axis) and its
+transpose ``scatter_add``. A torch op that indexes several axes at once (``gather`` with per-element
+indices, ``x[rows, cols]``) first folds those axes into one and combines the indices into positions
+along it, so every read is one ``gather`` of exactly the elements it returns, and its gradient one
+``scatter_add``: no one-hot masks whose size grows with the indexed axis.
+
+A boolean mask selects a data-dependent number of elements, so reading through one reads the mask's
+value first, as torch must too. Indices whose values are already known are checked against the sizes
+with torch's messages; pending ones are checked by the backend when they run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import dtypes, ops
+from .ir import Node, apply, broadcast_shapes
+from .tensor import Tensor, _dim, _record
+
+_INT = dtypes.int64
+
+
+def _index_node(index: Tensor, size: int, axis: int, op: str, wrap: bool = True) -> Node:
+    """``index`` as int64 positions in [0, size): negatives wrap (if ``wrap``), known values are bounds-checked."""
+    if index.dtype.is_floating_point or index.dtype is dtypes.bool_:
+        raise IndexError(f"{op}(): Expected dtype int64 for index, got {index.dtype.name}")
+    node = ops.cast(index.node, _INT)
+    if node.buffer is not None and index.numel():
+        values = index._value()
+        if not wrap and (values < 0).any():  # torch.gather does not count from the end
+            raise RuntimeError(f"index {int(values[values < 0].flat[0])} is out of bounds for dimension {axis} "
+                               f"with size {size}")
+        _check_bounds(values, size, axis, IndexError if wrap else RuntimeError)
+    if not wrap:
+        return node
+    negative = apply("lt", (node, ops.const(0, _INT)))
+    return ops.select(negative, ops.add(node, ops.const(size, _INT)), node)
+
+
+def _check_bounds(values: np.ndarray, size: int, axis: int, error: type = IndexError) -> None:
+    bad = values[(values < -size) | (values >= size)]
+    if bad.size:
+        raise error(f"index {int(bad.flat[0])} is out of bounds for dimension {axis} with size {size}")
+
+
+def _fold(coords: Sequence[Node], sizes: Sequence[int]) -> Node:
+    """Row-major positions of the coordinate tuples ``coords`` in a box of ``sizes``."""
+    flat = coords[0]
+    for coord, size in zip(coords[1:], sizes[1:]):
+        flat = ops.add(ops.mul(flat, ops.const(size, _INT)), coord)
+    return flat
+
+
+def _coordinates(input: Tensor, dim: int, index: Tensor, op: str) -> Node:
+    """torch.gather/scatter positions: ``index`` along ``dim``, the element's own coordinate elsewhere."""
+    if index.ndim != input.ndim:
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as {op} tensor")
+    for a, (i, s) in enumerate(zip(index.shape, input.shape)):
+        if a != dim and i > s:
+            raise RuntimeError(f"Size does not match at dimension {a} expected index {list(index.shape)} to be "
+                               f"smaller than self {list(input.shape)} apart from dimension {dim}")
+    shape = index.node.shape
+    along = _index_node(index, input.shape[dim] if input.ndim else 1, dim, op, wrap=False)
+    coords = [along if a == dim else ops.iota(shape, a) for a in range(len(shape))]
+    return _fold(coords, input.shape) if coords else along
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j] = input[index[i][j]][j]`` (for ``dim=0``): per-element picks along ``dim``."""
+    axis = _dim(dim, input.ndim)
+    flat = _coordinates(input, axis, index, "input")
+    node = apply("gather", (ops.reshape(input.node, (input.numel(),)), ops.reshape(flat, (math.prod(flat.shape),))),
+                 (0,))
+    return _record("GatherBackward0", ops.reshape(node, index.node.shape), input)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """``input`` plus each ``src`` element added at the position ``gather`` would read it from."""
+    axis = _dim(dim, input.ndim)
+    if src.dtype is not input.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if src.ndim != index.ndim or any(i > s for i, s in zip(index.shape, src.shape)):
+        raise RuntimeError(f"Expected index {list(index.shape)} to be smaller than self {list(input.shape)} apart "
+                           f"from dimension {axis} and to be smaller size than src {list(src.shape)}")
+    flat = _coordinates(input, axis, index, "self")
+    count = math.prod(flat.shape)
+    updates = ops.slice_(src.node, (0,) * src.ndim, index.node.shape, (1,) * src.ndim)
+    added = apply("scatter_add", (ops.reshape(updates, (count,)), ops.reshape(flat, (count,))), (0, input.numel()))
+    return _record("ScatterAddBackward0", ops.add(input.node, ops.reshape(added, input.node.shape)), input, src)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of ``input`` at the positions ``index`` (a vector) along ``dim``."""
+    axis = _dim(dim, input.ndim)
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    size = input.shape[axis] if input.ndim else 1
+    node = apply("gather", (input.node if input.ndim else ops.reshape(input.node, (1,)),
+                            ops.reshape(_index_node(index, size, axis, "index_select"), (index.numel(),))), (axis,))
+    return _record("IndexSelectBackward0", ops.reshape(node, input.node.shape) if not input.ndim else node, input)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` at the integer positions ``input``: one gather, whose gradient is one scatter_add.
+
+    torch reads the padding row like any other but gives it no gradient. The gradient graph follows every
+    read of the weight, so the padding row is read from the weight's computed value (realizing the weight
+    if it is still pending, as initialization leaves it) and only the other rows are read from its node.
+    """
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if input.dtype.is_floating_point or input.dtype is dtypes.bool_:
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {input.dtype.name} instead (while checking arguments for embedding)")
+    rows = weight.shape[0]
+    index = ops.cast(input.node, _INT)
+    if index.buffer is not None and input.numel():
+        values = input._value()
+        if ((values < 0) | (values >= rows)).any():
+            raise IndexError("index out of range in self")
+    flat = ops.reshape(index, (input.numel(),))
+    if padding_idx is None:
+        node = apply("gather", (weight.node, flat), (0,))
+    else:
+        if not -rows <= padding_idx < rows:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= rows
+        hit = ops.reshape(apply("eq", (flat, ops.const(padding_idx, _INT))), (input.numel(), 1))
+        # Padding positions read an all-zero extra row from the node, and the real row from the value.
+        extended = apply("concat", (weight.node, ops.full((1, weight.shape[1]), 0, weight.dtype)), (0,))
+        read = apply("gather", (extended, ops.select(ops.reshape(hit, flat.shape), ops.const(rows, _INT), flat)),
+                     (0,))
+        padding_row = ops.reshape(weight.detach()[padding_idx].realize().node, (1, weight.shape[1]))
+        node = ops.select(hit, ops.broadcast_to(padding_row, read.shape), read)
+    return _record("EmbeddingBackward0", ops.reshape(node, (*input.node.shape, weight.shape[1])), input, weight)
+
+
+# ---- advanced indexing ---------------------------------------------------------------------------------
+
+
+def _as_tuple(index: Any) -> Any:
+    """torch reads a short list holding sequences, tensors, slices or None as a tuple of indices."""
+    if isinstance(index, list) and len(index) < 32 and any(
+            isinstance(i, (list, tuple, Tensor, slice)) or i is None or i is Ellipsis for i in index):
+        return tuple(index)
+    return index
+
+
+def is_advanced(index: Any) -> bool:
+    """Does ``index`` hold a tensor, list, array or bool, which index by value rather than by range?"""
+    items = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, (Tensor, list, np.ndarray, bool)) for i in items)
+
+
+class _Advanced:
+    """An index with tensors, lists or masks, reduced to: unsqueezes, slices, then one gather.
+
+    Masks become the integer positions of their true elements; integers select first, as in torch (not
+    numpy, where they would join the index tensors); the indexed axes fold into one, whose positions are
+    combined from the indices. The result's indexed part goes where the indexed axes were if they are
+    adjacent, else first (numpy's and torch's rule).
+    """
+
+    def __init__(self, shape: tuple[int, ...], index: Any) -> None:
+        raw = list(index) if isinstance(index, tuple) else [index]
+        dots = [i for i, item in enumerate(raw) if item is Ellipsis]
+        if len(dots) > 1:
+            raise IndexError("an index can only have a single ellipsis ('...')")
+        used = sum(_consumed(i) for i in raw)
+        if used > len(shape):
+            raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+        if dots:
+            raw[dots[0]:dots[0] + 1] = [slice(None)] * (len(shape) - used)
+        else:
+            raw += [slice(None)] * (len(shape) - used)
+        items: list[Any] = []
+        for item in raw:
+            items.extend(self._expand_mask(item, shape, sum(_consumed(i) for i in items)))
+        self.view = []  # the input's shape with the None axes inserted
+        self.items = []
+        axis = 0
+        for item in items:
+            if item is None:
+                self.view.append(1)
+                self.items.append(slice(None))
+            else:
+                self.view.append(shape[axis])
+                self.items.append(item)
+                axis += 1
+
+    @staticmethod
+    def _expand_mask(item: Any, shape: tuple[int, ...], axis: int) -> list[Any]:
+        """A mask (bool tensor, list or array) as one int64 index per axis it covers."""
+        if isinstance(item, bool):
+            raise IndexError("indexing with a Python bool is not supported")
+        if isinstance(item, (list, np.ndarray)):
+            item = np.asarray(item)
+            if item.dtype.kind not in "bi" and item.size:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            item = item.astype(np.int64) if item.dtype.kind != "b" else item
+        if isinstance(item, Tensor) and item.dtype in (dtypes.bool_, dtypes.uint8):
+            item = item._value().astype(bool)
+        if isinstance(item, np.ndarray) and item.dtype == bool:
+            for i, (m, s) in enumerate(zip(item.shape, shape[axis:])):
+                if m != s:
+                    raise IndexError(f"The shape of the mask {list(item.shape)} at index {i} does not match the shape "
+                                     f"of the indexed tensor {list(shape)} at index {axis + i}")
+            return list(np.nonzero(item))
+        if isinstance(item, Tensor) and item.dtype.is_floating_point:
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return [item]
+
+    def read(self, node: Node) -> Node:
+        node = ops.reshape(node, tuple(self.view))
+        starts, stops, steps, indices, dropped = [], [], [], {}, []
+        for a, (item, size) in enumerate(zip(self.items, node.shape)):
+            if isinstance(item, int):  # torch selects with an integer first, as in basic indexing
+                _check_bounds(np.asarray(item), size, a)
+                starts.append(item % size)
+                stops.append(item % size + 1)
+                steps.append(1)
+                dropped.append(a)
+                continue
+            if isinstance(item, slice):
+                if item.step is not None and item.step <= 0:
+                    raise ValueError("step must be greater than zero")
+                start, stop, step = item.indices(size)
+                starts.append(start)
+                stops.append(max(stop, start))
+                steps.append(step)
+                continue
+            starts.append(0)
+            stops.append(size)
+            steps.append(1)
+            indices[a - len(dropped)] = self._positions(item, size, a)
+        node = ops.slice_(node, tuple(starts), tuple(stops), tuple(steps))
+        node = ops.reshape(node, tuple(d for a, d in enumerate(node.shape) if a not in dropped))
+        axes = sorted(indices)
+        if not axes:
+            return node
+        try:
+            batch = broadcast_shapes(*(indices[a].shape for a in axes))
+        except RuntimeError:
+            shapes = ", ".join(str(list(indices[a].shape)) for a in axes)
+            raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with shapes "
+                             f"[{shapes}]") from None
+        adjacent = axes == list(range(axes[0], axes[-1] + 1))
+        rest = [a for a in range(len(node.shape)) if a not in indices]
+        at = axes[0] if adjacent else 0
+        order = rest[:at] + axes + rest[at:]
+        moved = ops.permute(node, order)
+        sizes = [node.shape[a] for a in axes]
+        folded = ops.reshape(moved, (*moved.shape[:at], math.prod(sizes), *moved.shape[at + len(axes):]))
+        positions = _fold([ops.broadcast_to(indices[a], batch) for a in axes], sizes)
+        return apply("gather", (folded, positions), (at,))
+
+    @staticmethod
+    def _positions(item: Any, size: int, axis: int) -> Node:
+        if isinstance(item, Tensor):
+            return _index_node(item, size, axis, "index")
+        values = np.asarray(item, dtype=np.int64)
+        _check_bounds(values, size, axis)
+        values = np.where(values < 0, values + size, values)
+        if values.ndim == 0:
+            return ops.const(int(values), _INT)
+        from .creation import tensor
+
+        return tensor(values).node
+
+
+def _consumed(item: Any) -> int:
+    """How many axes of the indexed tensor ``item`` uses up: a mask uses one per dimension."""
+    if item is None or item is Ellipsis:
+        return 0
+    if isinstance(item, Tensor) and item.dtype in (dtypes.bool_, dtypes.uint8):
+        return item.ndim
+    if isinstance(item, (list, np.ndarray)) and np.asarray(item).dtype == bool:
+        return np.asarray(item).ndim
+    return 1
+
+
+def getitem(t: Tensor, index: Any) -> Tensor:
+    """``t[index]`` for an index with tensors, lists or masks (torch's ``IndexBackward0``)."""
+    return _record("IndexBackward0", _Advanced(t.node.shape, _as_tuple(index)).read(t.node), t)
+
+
+def setitem(t: Tensor, index: Any, value: Any) -> None:
+    """``t[index] = value`` by index or mask, as a new node: torch's ``index_put_`` (``IndexPutBackward0``).
+
+    A mask over the leading axes with a broadcastable value is a ``select``, which needs no mask value.
+    Otherwise the written positions come from reading the same index out of a tensor of flat positions,
+    and the values are scattered there; a position written twice receives the sum.
+    """
+    t._check_inplace()
+    inputs = (t, value) if isinstance(value, Tensor) else (t,)
+    source = ops.cast(value.node, t.dtype) if isinstance(value, Tensor) else ops.scalar(value, t.dtype)
+    shape = t.node.shape
+    if isinstance(index, Tensor) and index.dtype is dtypes.bool_ and index.shape == shape[:index.ndim] \
+            and math.prod(source.shape) == 1:
+        mask = ops.reshape(index.node, index.node.shape + (1,) * (len(shape) - index.ndim))
+        node = ops.select(ops.broadcast_to(mask, shape), ops.broadcast_to(ops.reshape(source, ()), shape), t.node)
+        t._assign(_record("IndexPutBackward0", node, *inputs), cast=True)
+        return
+    positions = _Advanced(shape, _as_tuple(index)).read(ops.reshape(ops.iota((t.numel(),), 0), shape))
+    try:
+        source = ops.broadcast_to(source, positions.shape)
+    except (ValueError, RuntimeError):
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(source.shape)} cannot be broadcast to "
+                           f"indexing result of shape {list(positions.shape)}") from None
+    count = math.prod(positions.shape)
+    flat = ops.reshape(positions, (count,))
+    placed = apply("scatter_add", (ops.reshape(source, (count,)), flat), (0, t.numel()))
+    hits = apply("scatter_add", (ops.full((count,), 1, dtypes.int32), flat), (0, t.numel()))
+    written = apply("gt", (hits, ops.const(0, dtypes.int32)))
+    node = ops.select(ops.reshape(written, shape), ops.reshape(placed, shape), t.node)
+    t._assign(_record("IndexPutBackward0", node, *inputs), cast=True)

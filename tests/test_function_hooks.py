@@ -1,0 +1,266 @@
+"""Custom autograd.Function, tensor hooks, retain_grad and module forward hooks: all recorded lazily."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_close
+
+import lazygrad
+from lazygrad import autograd, nn
+
+X = np.array([-0.5, 0.25, 1.5])
+
+
+def leaf(values: np.ndarray = X) -> lazygrad.Tensor:
+    return lazygrad.tensor(values, dtype=lazygrad.float64, requires_grad=True)
+
+
+class MyExp(autograd.Function):
+    """exp with a deliberately wrong backward (twice the true gradient), so the custom rule is visible."""
+
+    @staticmethod
+    def forward(ctx: autograd.FunctionCtx, x: lazygrad.Tensor) -> lazygrad.Tensor:
+        y = x.exp()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: autograd.FunctionCtx, grad: lazygrad.Tensor) -> lazygrad.Tensor:
+        (y,) = ctx.saved_tensors
+        return 2 * grad * y
+
+
+class Scale(autograd.Function):
+    """x * factor with a non-tensor argument, which receives no gradient."""
+
+    @staticmethod
+    def forward(ctx: autograd.FunctionCtx, x: lazygrad.Tensor, factor: float) -> lazygrad.Tensor:
+        ctx.factor = factor
+        return x * factor
+
+    @staticmethod
+    def backward(ctx: autograd.FunctionCtx, grad: lazygrad.Tensor) -> tuple:
+        return grad * ctx.factor, None
+
+
+class SinCos(autograd.Function):
+    """Two differentiable outputs and one non-differentiable one."""
+
+    @staticmethod
+    def forward(ctx: autograd.FunctionCtx, x: lazygrad.Tensor) -> tuple:
+        ctx.save_for_backward(x)
+        index = x.argmax()
+        ctx.mark_non_differentiable(index)
+        return x.sin(), x.cos(), index
+
+    @staticmethod
+    def backward(ctx: autograd.FunctionCtx, d_sin: lazygrad.Tensor, d_cos: lazygrad.Tensor, _: object) -> object:
+        (x,) = ctx.saved_tensors
+        return d_sin * x.cos() - d_cos * x.sin()
+
+
+# ---- autograd.Function ---------------------------------------------------------------------------------------------
+
+
+def test_custom_backward_is_what_flows() -> None:
+    x = leaf()
+    MyExp.apply(x).sum().backward()
+    assert_close(x.grad, 2 * np.exp(X))
+
+
+def test_custom_function_forward_value_and_grad_fn_name() -> None:
+    y = MyExp.apply(leaf())
+    assert repr(y.grad_fn).startswith("<MyExpBackward object at ")
+    assert y.grad_fn.name() == "MyExpBackward"
+    assert_close(y, np.exp(X))
+
+
+def test_forward_runs_without_recording() -> None:
+    seen = {}
+
+    class Probe(autograd.Function):
+        @staticmethod
+        def forward(ctx: autograd.FunctionCtx, x: lazygrad.Tensor, factor: int) -> lazygrad.Tensor:
+            y = x * factor
+            seen["inner_grad_fn"] = y.grad_fn
+            seen["needs"] = ctx.needs_input_grad
+            return y
+
+        @staticmethod
+        def backward(ctx: autograd.FunctionCtx, grad: lazygrad.Tensor) -> tuple:
+            return grad, None
+
+    Probe.apply(leaf(), 3)
+    assert seen == {"inner_grad_fn": None, "needs": (True, False)}
+
+
+def test_non_tensor_arguments_get_no_gradient() -> None:
+    x = leaf()
+    Scale.apply(x, 3.0).sum().backward()
+    assert_close(x.grad, np.full(3, 3.0))
+
+
+def test_several_outputs_share_one_backward() -> None:
+    x = leaf()
+    s, c, index = SinCos.apply(x)
+    assert s.grad_fn.name() == c.grad_fn.name() == "SinCosBackward"
+    assert not index.requires_grad and index.item() == 2
+    (2 * s + c).sum().backward()
+    assert_close(x.grad, 2 * np.cos(X) - np.sin(X))
+
+
+def test_an_output_without_gradient_is_handed_zeros() -> None:
+    x = leaf()
+    s, _, _ = SinCos.apply(x)
+    s.sum().backward()
+    assert_close(x.grad, np.cos(X))
+
+
+def test_saved_tensors_are_freed_after_backward() -> None:
+    x = leaf()
+    y = MyExp.apply(x)
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.grad_fn.saved_tensors  # noqa: B018
+
+
+def test_wrong_number_of_gradients_raises() -> None:
+    class Bad(autograd.Function):
+        @staticmethod
+        def forward(ctx: autograd.FunctionCtx, x: lazygrad.Tensor) -> lazygrad.Tensor:
+            return x * 1
+
+        @staticmethod
+        def backward(ctx: autograd.FunctionCtx, grad: lazygrad.Tensor) -> tuple:
+            return grad, grad
+
+    with pytest.raises(RuntimeError, match=r"returned an incorrect number of gradients \(expected 1, got 2\)"):
+        Bad.apply(leaf()).sum().backward()
+
+
+def test_under_no_grad_apply_records_nothing() -> None:
+    with lazygrad.no_grad():
+        y = MyExp.apply(leaf())
+    assert y.grad_fn is None and not y.requires_grad
+
+
+def test_custom_backward_is_differentiable_with_create_graph() -> None:
+    class Exp(autograd.Function):
+        @staticmethod
+        def forward(ctx: autograd.FunctionCtx, x: lazygrad.Tensor) -> lazygrad.Tensor:
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx: autograd.FunctionCtx, grad: lazygrad.Tensor) -> lazygrad.Tensor:
+            return grad * ctx.saved_tensors[0]
+
+    x = leaf()
+    (g,) = autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
+    (gg,) = autograd.grad((g * x).sum(), x)
+    assert_close(gg, np.exp(X) * (1 + X))
+
+
+# ---- tensor hooks and retain_grad -----------------------------------------------------------------------------------
+
+
+def test_hook_on_a_non_leaf_replaces_the_gradient_that_flows_on() -> None:
+    x = leaf()
+    h = x * 2
+    h.register_hook(lambda g: g * 10)
+    (h * h).sum().backward()
+    assert_close(x.grad, 10 * 8 * X)
+
+
+def test_hook_on_a_leaf_sees_the_total_gradient_and_may_replace_it() -> None:
+    x = leaf()
+    seen = []
+    x.register_hook(lambda g: seen.append(g) or g + 1)
+    (x * x + x).sum().backward()
+    assert len(seen) == 1
+    assert_close(seen[0], 2 * X + 1)
+    assert_close(x.grad, 2 * X + 2)
+
+
+def test_removed_hook_no_longer_runs() -> None:
+    x = leaf()
+    handle = x.register_hook(lambda g: g * 0)
+    handle.remove()
+    x.sum().backward()
+    assert_close(x.grad, np.ones(3))
+
+
+def test_hook_needs_a_tensor_that_requires_grad() -> None:
+    with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
+        lazygrad.ones(2).register_hook(lambda g: g)
+
+
+def test_hooks_run_while_the_graph_is_built_not_computed() -> None:
+    x = leaf()
+    lazygrad.realize()
+    lazygrad.reset_metrics()
+    calls = []
+    x.register_hook(lambda g: calls.append(g.node.buffer is None))
+    (x * 3).sum().backward()
+    assert calls == [True] and lazygrad.metrics()["executions"] == 0
+    assert_close(x.grad, np.full(3, 3.0))
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient_and_accumulates() -> None:
+    x = leaf()
+    h = x * 2
+    h.retain_grad()
+    assert h.retains_grad
+    y = (h * h).sum()
+    y.backward(retain_graph=True)
+    assert_close(h.grad, 4 * X)
+    y.backward()
+    assert_close(h.grad, 8 * X)
+
+
+def test_retained_gradient_is_the_one_after_hooks() -> None:
+    x = leaf()
+    h = x * 2
+    h.retain_grad()
+    h.register_hook(lambda g: g * 3)
+    h.sum().backward()
+    assert_close(h.grad, np.full(3, 3.0))
+
+
+def test_retain_grad_on_a_leaf_is_a_no_op_and_needs_requires_grad() -> None:
+    x = leaf()
+    x.retain_grad()
+    assert not x.retains_grad
+    with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
+        lazygrad.ones(2).retain_grad()
+
+
+# ---- module forward hooks -----------------------------------------------------------------------------------------
+
+
+def test_forward_hook_can_replace_the_output() -> None:
+    layer = nn.Linear(3, 2)
+    handle = layer.register_forward_hook(lambda module, inputs, output: output * 0)
+    x = lazygrad.ones(1, 3)
+    assert_close(layer(x), np.zeros((1, 2)))
+    handle.remove()
+    assert layer(x).abs().sum().item() > 0
+
+
+def test_forward_pre_hook_can_replace_the_inputs() -> None:
+    layer = nn.Identity() if hasattr(nn, "Identity") else nn.ReLU()
+    layer.register_forward_pre_hook(lambda module, inputs: (inputs[0] + 1,))
+    assert_close(layer(lazygrad.zeros(2)), np.ones(2))
+
+
+def test_forward_hook_sees_lazy_tensors_and_gradients_flow_through() -> None:
+    layer = nn.Linear(2, 1)
+    lazygrad.realize()
+    lazygrad.reset_metrics()
+    captured = []
+    layer.register_forward_hook(lambda module, inputs, output: captured.append(output.node.buffer is None))
+    layer(lazygrad.ones(4, 2)).sum().backward()
+    assert captured == [True] and lazygrad.metrics()["executions"] == 0
+    assert_close(layer.weight.grad, np.full((1, 2), 4.0))
