@@ -545,6 +545,20 @@ def test_batch_norm_gradients_match_torch():
     assert_matches_torch(fn, rand(5, 3, 2), rand(3, seed=1), rand(3, seed=2), rtol=1e-4, atol=1e-5)
 
 
+@needs_torch
+def test_batch_norm_2d_matches_torch_in_training_and_eval():
+    ours, theirs = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
+    x = rand(4, 3, 2, 5)
+    close(ours(lazygrad.tensor(x)), theirs(torch.tensor(x)), rtol=1e-4, atol=1e-5)
+    close(ours.running_var, theirs.running_var, rtol=1e-5, atol=1e-6)
+    ours.eval()
+    theirs.eval()
+    close(ours(lazygrad.tensor(x)), theirs(torch.tensor(x)), rtol=1e-4, atol=1e-5)
+    assert repr(ours) == repr(theirs)
+    with pytest.raises(ValueError, match=r"expected 4D input \(got 2D input\)"):
+        ours(lazygrad.ones(2, 3))
+
+
 def test_batch_norm_running_stats_update_lazily():
     bn = nn.BatchNorm1d(2)
     x = lazygrad.tensor(rand(4, 2)).realize()
