@@ -358,6 +358,8 @@ def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
     cts: dict[int, Node] = {}
     if id(out) in input_ids:
         cts[id(out)] = ct
+    elif not out.args:
+        pass  # a source (a constant, iota, a draw): its value does not depend on the inputs
     elif all(id(a) in input_ids or not a.args for a in out.args):
         # The common case, one primitive applied to the inputs: no walk needed.
         needs = tuple(id(a) in input_ids for a in out.args)

@@ -55,6 +55,7 @@ def _wrap(node: Node, grad_fn: GradFn | None = None) -> Tensor:
     t.grad = None
     t._alias = None
     t._retains_grad = False
+    t._view = None
     if node.buffer is None:
         realize.track(t)
     return t
@@ -129,7 +130,7 @@ def _float_dtype(dtype: DType) -> DType:
 class Tensor:
     """A lazily evaluated n-dimensional array with torch's API and autograd semantics."""
 
-    __slots__ = ("__weakref__", "_alias", "_retains_grad", "grad", "grad_fn", "node", "requires_grad")
+    __slots__ = ("__weakref__", "_alias", "_retains_grad", "_view", "grad", "grad_fn", "node", "requires_grad")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __init__(self, *args: Any) -> None:
@@ -144,6 +145,7 @@ class Tensor:
         self.grad = None
         self._alias = None
         self._retains_grad = False
+        self._view = None
 
     # ---- metadata ----
     @property
@@ -347,8 +349,14 @@ class Tensor:
                 realize.track(t)
 
     def _check_inplace(self) -> None:
-        if self.requires_grad and self.grad_fn is None and _grad_state.enabled:
+        if not _grad_state.enabled:
+            return
+        if self.requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = None if self._view is None else self._view[0]()
+        if base is not None and base.requires_grad and base.grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
 
     def _assign(self, result: Tensor, cast: bool = False) -> Tensor:
         """Make ``result`` (computed functionally from self) this tensor's new value and history.
@@ -366,6 +374,11 @@ class Tensor:
         if result.grad_fn is not None:
             self.grad_fn = result.grad_fn
             self.requires_grad = True
+        base = None if self._view is None else self._view[0]()
+        if base is not None:
+            from .indexing import setitem
+
+            setitem(base, self._view[1], self)
         return self
 
     def _inplace(self, fn: Any, *args: Any) -> Tensor:

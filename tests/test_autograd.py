@@ -435,11 +435,28 @@ def test_an_in_place_change_after_use_does_not_corrupt_an_earlier_gradient():
     assert x.grad.tolist() == [2.0, 4.0, 6.0]
 
 
-@pytest.mark.xfail(strict=True, reason="basic-index views do not share storage with their base")
-def test_in_place_on_a_view_changes_its_base():
-    z = leaf() * 1
-    z[1:].mul_(3)
-    assert z.detach().tolist() == [1.0, 6.0, 9.0]
+def test_in_place_on_a_view_changes_its_base_and_its_gradient():
+    for T in modules():
+        x = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        z = x * 1
+        z[1:].mul_(3)
+        z[0].zero_()
+        row = z[1:]
+        row[0] = 5.0  # setitem on a view writes through too
+        assert z.detach().tolist() == [0.0, 5.0, 9.0]
+        z.sum().backward()
+        assert x.grad.tolist() == [0.0, 0.0, 3.0]
+
+
+def test_in_place_on_a_view_of_a_leaf_that_requires_grad_raises_torchs_error():
+    for T in modules():
+        w = T.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+            w[0].zero_()
+        assert w.detach().tolist() == [1.0, 1.0, 1.0]
+        with T.no_grad():
+            w[1:].mul_(2)
+        assert w.detach().tolist() == [1.0, 2.0, 2.0]
 
 
 # ---- retain_graph ---------------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class Parameter(Tensor):
         param.requires_grad = bool(requires_grad)
         param.grad = None
         param._retains_grad = False
+        param._view = None
         group = data._alias
         if group is None:
             group = data._alias = [weakref.ref(data)]
