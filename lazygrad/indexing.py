@@ -3,8 +3,8 @@
 Reading is a ``slice`` plus a ``reshape``. Writing is functional: the new value is padded out to the
 full shape and chosen with a mask, so ``x[1:3] = v`` just rebinds ``x`` to a new node. A basic-index
 result remembers its base and index, so an in-place op on it (``x[0].zero_()``) is written back to the
-base as ``x[0] = new value``; views taken earlier do not see later in-place changes of the base. Indices with
-tensors, lists or masks are handled in ``index_ops``.
+base as ``x[0] = new value``; views taken earlier do not see later in-place changes of the base.
+Indices with tensors, lists or masks are handled in ``index_ops``.
 """
 
 from __future__ import annotations
