@@ -8,31 +8,17 @@ not implemented here.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from tinygrad import Device, Tensor, TinyJit
 
-from ..workloads import ChainData, CNNData, ElementwiseOp, MatmulData, MLPData, SeedData
+from ..workloads import ChainData, CNNData, MatmulData, MLPData, SeedData
 from .base import Bench, System, Unavailable
 
-ELEMENTWISE: dict[str, Callable[[Tensor, float], Tensor]] = {
-    "mul": lambda t, c: t * c,
-    "add": lambda t, c: t + c,
-    "tanh": lambda t, _: t.tanh(),
-    "sin": lambda t, _: t.sin(),
-}
-
-
-def _apply(t: Tensor, ops: Sequence[ElementwiseOp]) -> Tensor:
-    for name, constant in ops:
-        t = ELEMENTWISE[name](t, constant)
-    return t
-
-
-def _cross_entropy(logits: Tensor, onehot: Tensor) -> Tensor:
-    return -(logits.log_softmax(1) * onehot).sum() / logits.shape[0]
+# tinygrad's Tensor has torch's method names, so the torch-style chain and loss serve it unchanged.
+from .torch_style import _apply, _cross_entropy
 
 
 def _to_host(value: Any) -> np.ndarray:
