@@ -18,7 +18,7 @@ from ..workloads import ChainData, CNNData, MatmulData, MLPData, SeedData
 from .base import Bench, System, Unavailable
 
 # tinygrad's Tensor has torch's method names, so the torch-style chain and loss serve it unchanged.
-from .torch_style import _apply, _cross_entropy
+from .torch_style import _apply, _cross_entropy, _mlp_loss
 
 
 def _to_host(value: Any) -> np.ndarray:
@@ -46,12 +46,7 @@ def mlp_train(data: MLPData) -> Bench:
 
     @TinyJit
     def train() -> Tensor:
-        h = x
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            h = h @ w + b
-            if i < len(weights) - 1:
-                h = h.relu()
-        loss = _cross_entropy(h, onehot)
+        loss = _mlp_loss(weights, biases, x, onehot)
         loss.backward()
         for p in params:
             p.assign(p.detach() - data.lr * p.grad)

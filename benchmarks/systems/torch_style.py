@@ -68,6 +68,16 @@ def seed(sys: TorchLike, data: SeedData) -> Bench:
     return sys.bench(step)
 
 
+def _mlp_loss(weights: Sequence[Any], biases: Sequence[Any], x: Any, onehot: Any) -> Any:
+    """The ReLU MLP's cross-entropy; any library with torch's tensor methods can run it."""
+    h = x
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        h = h @ w + b
+        if i < len(weights) - 1:
+            h = h.relu()
+    return _cross_entropy(h, onehot)
+
+
 def _mlp_step(sys: TorchLike, data: MLPData) -> Callable[[], float]:
     lib = sys.lib
     weights = [lib.tensor(w, requires_grad=True) for w in data.weights]
@@ -76,12 +86,7 @@ def _mlp_step(sys: TorchLike, data: MLPData) -> Callable[[], float]:
     params = weights + biases
 
     def step() -> float:
-        h = x
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            h = h @ w + b
-            if i < len(weights) - 1:
-                h = h.relu()
-        loss = _cross_entropy(h, onehot)
+        loss = _mlp_loss(weights, biases, x, onehot)
         loss.backward()
         with lib.no_grad():
             for p in params:
