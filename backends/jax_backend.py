@@ -114,12 +114,32 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
 assert set(LOWERINGS) == set(PRIMITIVES), f"jax lowerings out of step: {set(LOWERINGS) ^ set(PRIMITIVES)}"
 
 
-def _trace(program: Program) -> Callable[..., list[jax.Array]]:
+# Where each program input comes from in a call: a position among the arguments passed directly, and
+# per dtype the positions of the Python numbers packed into one host array (one transfer, not hundreds).
+Packs = list[tuple[np.dtype, list[int]]]
+
+
+def _layout(program: Program) -> tuple[list[int], Packs]:
+    host = set(program.host_scalars)
+    direct = [k for k in range(len(program.inputs)) if k not in host]
+    by_dtype: dict[np.dtype, list[int]] = {}
+    for k in program.host_scalars:
+        by_dtype.setdefault(program.inputs[k][1].np, []).append(k)
+    return direct, list(by_dtype.items())
+
+
+def _trace(program: Program, direct: list[int], packs: Packs) -> Callable[..., list[jax.Array]]:
     """The program as one Python function of jax arrays: what ``jax.jit`` traces once."""
     steps = [(LOWERINGS[ins.op], ins) for ins in program.instrs]
     outputs = program.outputs
 
-    def run(*inputs: jax.Array) -> list[jax.Array]:
+    def run(*arguments: jax.Array) -> list[jax.Array]:
+        inputs: list[Any] = [None] * len(program.inputs)
+        for k, value in zip(direct, arguments):
+            inputs[k] = value
+        for pack, (_, positions) in zip(arguments[len(direct):], packs):
+            for i, k in enumerate(positions):
+                inputs[k] = pack[i]
         values: list[jax.Array] = []
         for fn, ins in steps:
             out = fn(*[values[a] if a >= 0 else inputs[-a - 1] for a in ins.args], *ins.params)
@@ -155,11 +175,12 @@ class _Executable:
     (after ``.to("jax:1")``) takes the slow path, which compiles once more for that device.
     """
 
-    __slots__ = ("_by_device", "_fast", "_jitted", "_program")
+    __slots__ = ("_by_device", "_direct", "_fast", "_jitted", "_packs", "_program")
 
     def __init__(self, program: Program, device: jax.Device) -> None:
         self._program = program
-        self._jitted = _trace(program)
+        self._direct, self._packs = _layout(program)
+        self._jitted = _trace(program, self._direct, self._packs)
         self._by_device: dict[jax.Device, Any] = {}
         self._fast = self._compiled_for(device)
 
@@ -167,8 +188,10 @@ class _Executable:
         compiled = self._by_device.get(device)
         if compiled is None:
             sharding = SingleDeviceSharding(device)
-            shapes = [jax.ShapeDtypeStruct(shape, dtype.np, sharding=sharding)
-                      for shape, dtype in self._program.inputs]
+            inputs = self._program.inputs
+            shapes = [jax.ShapeDtypeStruct(inputs[k][0], inputs[k][1].np, sharding=sharding) for k in self._direct]
+            shapes += [jax.ShapeDtypeStruct((len(positions),), dtype, sharding=sharding)
+                       for dtype, positions in self._packs]
             jitted = jax.jit(self._jitted, in_shardings=sharding, out_shardings=sharding)
             compiled = self._by_device[device] = jitted.lower(*shapes).compile()
             if len(self._by_device) > 1:
@@ -176,8 +199,10 @@ class _Executable:
         return compiled
 
     def __call__(self, buffers: Sequence[Any]) -> list[Any]:
+        arguments = [buffers[k] for k in self._direct]
+        arguments += [np.array([buffers[k] for k in positions], dtype) for dtype, positions in self._packs]
         try:
-            return self._fast(*buffers)
+            return self._fast(*arguments)
         except ValueError as error:
             if "sharding" not in str(error):
                 raise
@@ -186,7 +211,7 @@ class _Executable:
             names = sorted(f"jax:{d.platform}:{jax.devices(d.platform).index(d)}" for d in places)
             raise RuntimeError(f"a program mixes tensors on different jax devices ({', '.join(names)}); "
                                "move them to one device with .to()")
-        return self._compiled_for(places.pop())(*buffers)
+        return self._compiled_for(places.pop())(*arguments)
 
 
 class JaxBackend:

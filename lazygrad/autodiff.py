@@ -266,20 +266,29 @@ def _dot_general(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     ct_lhs_free = tuple(range(nb, nb + nl))
     ct_rhs_free = tuple(range(nb + nl, len(ct.shape)))
 
-    # Contract the cotangent with the other operand over that operand's free axes; what remains is
-    # (batch, own free, own contracted axes in the other operand's order), permuted back into place.
+    # Contract the cotangent with the other operand over that operand's free axes. With the cotangent
+    # first, what remains is (batch, own free, own contracted axes in the other operand's order); with
+    # the other operand first it is (batch, own contracted, own free). Whichever order already matches
+    # the operand's layout is used (x @ w gives w's gradient as x^T @ ct, no transpose), so an interpreter
+    # gets contiguous gradients; otherwise the result is permuted back into place.
     def grad(other: Node, ct_other_free: tuple, other_free: list, other_batch: tuple,
              own_batch: tuple, own_free: list, own_contract: tuple, other_contract: tuple, ndim: int) -> Node:
-        g = apply("dot_general", (ct, other), (ct_other_free, tuple(other_free), ct_batch, tuple(other_batch)))
         paired = [own for _, own in sorted(zip(other_contract, own_contract))]
+        other_first = list(own_batch) + paired + own_free
+        if other_first == list(range(ndim)) and own_free and paired:
+            return apply("dot_general", (other, ct), (tuple(other_free), ct_other_free, tuple(other_batch), ct_batch))
+        g = apply("dot_general", (ct, other), (ct_other_free, tuple(other_free), ct_batch, tuple(other_batch)))
         labels = list(own_batch) + own_free + paired
         return permute(g, [labels.index(i) for i in range(ndim)])
 
-    ct_lhs = grad(rhs, ct_rhs_free, rhs_free, rhs_batch, lhs_batch, lhs_free, lhs_contract, rhs_contract,
-                  len(lhs.shape))
-    ct_rhs = grad(lhs, ct_lhs_free, lhs_free, lhs_batch, rhs_batch, rhs_free, rhs_contract, lhs_contract,
-                  len(rhs.shape))
-    return _back(ct_lhs, lhs), _back(ct_rhs, rhs)
+    ct_lhs = ct_rhs = None
+    if needs[0]:
+        ct_lhs = _back(grad(rhs, ct_rhs_free, rhs_free, rhs_batch, lhs_batch, lhs_free, lhs_contract, rhs_contract,
+                            len(lhs.shape)), lhs)
+    if needs[1]:
+        ct_rhs = _back(grad(lhs, ct_lhs_free, lhs_free, lhs_batch, rhs_batch, rhs_free, rhs_contract, lhs_contract,
+                            len(rhs.shape)), rhs)
+    return ct_lhs, ct_rhs
 
 
 def _dilated(size: int, dilation: int) -> int:

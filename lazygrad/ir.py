@@ -18,11 +18,17 @@ from .dtypes import DType
 Shape = tuple[int, ...]
 
 
+_created = 0  # nodes ever created; the last one's serial number
+
+
+def nodes_created() -> int:
+    return _created
+
+
 class Node:
     """One value in the graph: a primitive over argument nodes, or a buffer leaf."""
 
-    __slots__ = ("args", "buffer", "dtype", "op", "params", "shape")
-    built = 0  # nodes created since the last reset; read through lazygrad.metrics()
+    __slots__ = ("args", "buffer", "dtype", "op", "params", "serial", "shape")
 
     def __init__(self, op: str, args: tuple[Node, ...], params: tuple, shape: Shape, dtype: DType,
                  buffer: Any = None) -> None:
@@ -32,7 +38,10 @@ class Node:
         self.shape = shape
         self.dtype = dtype
         self.buffer = buffer
-        Node.built += 1
+        # Arguments exist before their users, so serial order is a dependency order (see program.linearize).
+        global _created
+        _created += 1
+        self.serial = _created
 
     def __repr__(self) -> str:
         state = "buffer" if self.buffer is not None else f"{len(self.args)} args"

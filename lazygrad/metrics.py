@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from .ir import Node
+from .ir import nodes_created
 
 _counters = {"compiles": 0, "cache_hits": 0, "executions": 0}
+_nodes_at_reset = 0
 
 
 def bump(name: str) -> None:
@@ -13,10 +14,11 @@ def bump(name: str) -> None:
 
 def metrics() -> dict[str, int]:
     """``nodes_built``, ``compiles``, ``cache_hits`` and ``executions`` (backend programs run) so far."""
-    return {"nodes_built": Node.built, **_counters}
+    return {"nodes_built": nodes_created() - _nodes_at_reset, **_counters}
 
 
 def reset_metrics() -> None:
-    Node.built = 0
+    global _nodes_at_reset
+    _nodes_at_reset = nodes_created()
     for name in _counters:
         _counters[name] = 0

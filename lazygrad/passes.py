@@ -37,7 +37,7 @@ def _rebuild(program: Program, keep: list[Instr | None], remap: list[int]) -> Pr
         return new_index[target] if target >= 0 else target
 
     instrs = [ins._replace(args=tuple(resolve(a) for a in ins.args)) for ins in instrs]
-    return Program(program.inputs, tuple(instrs), tuple(resolve(o) for o in program.outputs))
+    return program._replace(instrs=tuple(instrs), outputs=tuple(resolve(o) for o in program.outputs))
 
 
 def eliminate_common_subexpressions(program: Program) -> Program:

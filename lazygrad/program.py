@@ -8,10 +8,13 @@ never a buffer's contents, so equal programs run the same compiled executable on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .dtypes import DType
-from .ir import Node, Shape, is_computed, toposort
+from .ir import Node, Shape
 
 
 class Instr(NamedTuple):
@@ -22,10 +25,16 @@ class Instr(NamedTuple):
     dtype: DType
 
 
+_serial = attrgetter("serial")
+
+
 class Program(NamedTuple):
     inputs: tuple[tuple[Shape, DType], ...]
     instrs: tuple[Instr, ...]
     outputs: tuple[int, ...]
+    # Inputs that are 0-d host arrays (Python numbers): a backend may pass them packed in one array
+    # rather than one transfer each, which matters when a step has hundreds of them.
+    host_scalars: tuple[int, ...] = ()
 
     def describe(self) -> str:
         """A readable listing, one line per value (for debugging and the docs)."""
@@ -40,19 +49,40 @@ class Program(NamedTuple):
 
 
 def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
-    """The program computing ``roots`` from the buffers below them, and those buffers in input order."""
+    """The program computing ``roots`` from the buffers below them, and those buffers in input order.
+
+    Nodes are numbered as they are created and arguments always exist before their users, so sorting
+    the pending nodes by serial number orders them for execution without a second graph walk. Inputs
+    are numbered by first use, not by when their buffers were made, so a training loop whose parameters
+    were rebound in another order after the first step still produces the same program.
+    """
+    reached: dict[int, Node] = {}
+    host_scalars: list[int] = []
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) not in reached:
+            reached[id(node)] = node
+            if node.buffer is None:
+                stack += node.args
     ref: dict[int, int] = {}
     inputs: list[tuple[Shape, DType]] = []
     buffers: list[Any] = []
+
+    def input_ref(node: Node) -> int:
+        if not node.shape and type(node.buffer) is np.ndarray:
+            host_scalars.append(len(inputs))
+        inputs.append((node.shape, node.dtype))
+        buffers.append(node.buffer)
+        ref[id(node)] = -len(inputs)
+        return -len(inputs)
+
     instrs: list[Instr] = []
-    for node in toposort(roots, stop=is_computed):
-        if node.buffer is not None:
-            inputs.append((node.shape, node.dtype))
-            buffers.append(node.buffer)
-            ref[id(node)] = -len(inputs)
-        else:
-            ref[id(node)] = len(instrs)
-            instrs.append(Instr(node.op, tuple([ref[id(a)] for a in node.args]), node.params, node.shape,
-                                node.dtype))
-    program = Program(tuple(inputs), tuple(instrs), tuple([ref[id(r)] for r in roots]))
-    return program, buffers
+    make = Instr._make
+    pending = sorted([n for n in reached.values() if n.buffer is None], key=_serial)
+    for node in pending:
+        args = tuple([ref[id(a)] if id(a) in ref else input_ref(a) for a in node.args])
+        ref[id(node)] = len(instrs)
+        instrs.append(make((node.op, args, node.params, node.shape, node.dtype)))
+    outputs = tuple([ref[id(r)] if id(r) in ref else input_ref(r) for r in roots])
+    return Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars)), buffers

@@ -43,6 +43,8 @@ def differences(old: Program, new: Program) -> list[str]:
             found.append(phrase)
     if old.outputs != new.outputs:
         found.append(f"outputs {list(old.outputs)} -> {list(new.outputs)}")
+    if old.host_scalars != new.host_scalars:
+        found.append(f"Python-number inputs {list(old.host_scalars)} -> {list(new.host_scalars)}")
     return found
 
 

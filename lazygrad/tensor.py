@@ -70,20 +70,21 @@ def _fresh(node: Node) -> Node:
 
 def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
     """Wrap ``node`` as the result of a user-level op; attach a GradFn if autograd is tracking it."""
-    tracking = _grad_state.enabled and any(t.requires_grad for t in inputs)
+    tracking = False
+    if _grad_state.enabled:
+        for t in inputs:
+            if t.requires_grad:
+                tracking = True
+                break
     for t in inputs:
         if node is t.node:  # an identity op: keep node identities one per tensor (see autograd_graph)
             # A recorded op's node must stay connected to its input for the VJP walk; _fresh of a
             # realized node would be a new, unconnected buffer leaf.
             node = apply("reshape", (node,), (node.shape,)) if tracking else _fresh(node)
-    if _grad_state.enabled:
-        for t in inputs:
-            if t.requires_grad:
-                edges = tuple(t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
-                              for t in inputs)
-                fn = grad_fn_class(name)(node, tuple(t.node for t in inputs), edges)
-                return _wrap(node, fn)
-    return _wrap(node)
+    if not tracking:
+        return _wrap(node)
+    edges = tuple(t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in inputs)
+    return _wrap(node, grad_fn_class(name)(node, tuple(t.node for t in inputs), edges))
 
 
 def _scalar_value(value: Any) -> bool | int | float | None:
@@ -1195,9 +1196,18 @@ def _promote_any(a: Tensor, b: Any) -> DType:
     return _promote(a, b) if isinstance(b, Tensor) else _with_scalar(a.dtype, b)
 
 
+_SCALAR_PROMOTION: dict[tuple[DType, type], DType] = {}
+
+
 def _with_scalar(dtype: DType, value: Any) -> DType:
-    scalar = dtypes.scalar_dtype(value)
-    return scalar if dtypes.category(scalar) > dtypes.category(dtype) else dtype
+    """The dtype of ``tensor op number``: memoized per (dtype, Python type), as it runs on every such op."""
+    key = (dtype, type(value))
+    promoted = _SCALAR_PROMOTION.get(key)
+    if promoted is None:
+        scalar = dtypes.scalar_dtype(value)
+        promoted = scalar if dtypes.category(scalar) > dtypes.category(dtype) else dtype
+        _SCALAR_PROMOTION[key] = promoted
+    return promoted
 
 
 def _as_tensor(value: Any, dtype: DType) -> Tensor:

@@ -41,7 +41,7 @@ ELEMENTWISE: dict[str, Callable[[Any, float], Any]] = {
     "mul": lambda t, c: t * c,
     "add": lambda t, c: t + c,
     "tanh": lambda t, _: t.tanh(),
-    "sin": lambda t, _: t.sin(),
+    "exp": lambda t, _: t.exp(),
 }
 
 
