@@ -99,7 +99,7 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "reduce_max": lambda x, axes: jnp.max(x, axis=axes), "reduce_min": lambda x, axes: jnp.min(x, axis=axes),
     "argmax": lambda x, axis: jnp.argmax(x, axis=axis).astype(jnp.int64),
     "argmin": lambda x, axis: jnp.argmin(x, axis=axis).astype(jnp.int64),
-    "cumsum": lambda x, axis: jnp.cumsum(x, axis=axis, dtype=x.dtype),
+    "cumsum": lambda x, axis: jnp.cumsum(x, axis=axis, dtype=x.dtype), "stop_gradient": lax.stop_gradient,
     "broadcast": jnp.broadcast_to, "reshape": jnp.reshape, "permute": jnp.transpose, "slice": lax.slice,
     "pad": _pad, "rev": lax.rev, "concat": lambda *args: lax.concatenate(args[:-1], args[-1]),
     "dot_general": _dot_general, "conv": _conv,

@@ -148,7 +148,7 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "reduce_sum": _reduce(np.sum), "reduce_prod": _reduce(np.prod),
     "reduce_max": lambda x, axes: np.max(x, axis=axes), "reduce_min": lambda x, axes: np.min(x, axis=axes),
     "argmax": lambda x, axis: np.argmax(x, axis=axis), "argmin": lambda x, axis: np.argmin(x, axis=axis),
-    "cumsum": lambda x, axis: np.cumsum(x, axis=axis, dtype=x.dtype),
+    "cumsum": lambda x, axis: np.cumsum(x, axis=axis, dtype=x.dtype), "stop_gradient": lambda x: x,
     "broadcast": np.broadcast_to, "reshape": np.reshape, "permute": np.transpose, "slice": _slice,
     "pad": _pad, "rev": lambda x, axes: np.flip(x, axes),
     "concat": lambda *args: np.concatenate(args[:-1], axis=args[-1]),

@@ -69,7 +69,8 @@ _rule("log1p")(lambda ct, n, needs: (div(ct, add(n.args[0], const(1, n.dtype))),
 _rule("expm1")(lambda ct, n, needs: (mul(ct, add(n, const(1, n.dtype))),))
 _rule("erf")(lambda ct, n, needs: (mul(ct, scale(_u("exp", neg(mul(n.args[0], n.args[0]))), 2 / math.sqrt(math.pi))),))
 _rule("abs")(lambda ct, n, needs: (mul(ct, _u("sign", n.args[0])),))
-_rule("sign", "floor", "ceil", "round", "logical_not", "argmax", "argmin")(lambda ct, n, needs: (None,))
+_rule("sign", "floor", "ceil", "round", "logical_not", "argmax", "argmin", "stop_gradient")(
+    lambda ct, n, needs: (None,))
 _rule("eq", "ne", "lt", "le", "gt", "ge", "and", "or", "xor")(lambda ct, n, needs: (None, None))
 
 
@@ -349,12 +350,12 @@ _rule("scatter_add")(lambda ct, n, needs: (apply("gather", (ct, n.args[1]), n.pa
 # ---- the transformation ------------------------------------------------------------------------------
 
 
-def _send(cts: dict[int, Node], args: tuple[Node, ...], arg_cts: Cotangents, needs: tuple[bool, ...]) -> None:
+def _send(cts: dict[Node, Node], args: tuple[Node, ...], arg_cts: Cotangents, needs: tuple[bool, ...]) -> None:
     """Add each needed argument's cotangent into ``cts`` (an argument may appear more than once)."""
     for arg, arg_ct, need in zip(args, arg_cts, needs):
         if need and arg_ct is not None:
-            previous = cts.get(id(arg))
-            cts[id(arg)] = arg_ct if previous is None else add(previous, arg_ct)
+            previous = cts.get(arg)
+            cts[arg] = arg_ct if previous is None else add(previous, arg_ct)
 
 
 def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
@@ -362,34 +363,35 @@ def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
 
     Only the subgraph between ``out`` and ``inputs`` is walked; an input that appears twice receives
     its cotangent at its first position only, so a caller that sums per position does not double it.
+    Nodes hash by identity, so they key the dictionaries directly.
     """
-    input_ids = {id(node) for node in inputs}
-    cts: dict[int, Node] = {}
-    if id(out) in input_ids:
-        cts[id(out)] = ct
+    input_set = set(inputs)
+    cts: dict[Node, Node] = {}
+    if out in input_set:
+        cts[out] = ct
     elif not out.args:
         pass  # a source (a constant, iota, a draw): its value does not depend on the inputs
-    elif all(id(a) in input_ids or not a.args for a in out.args):
+    elif all(a in input_set or not a.args for a in out.args):
         # The common case, one primitive applied to the inputs: no walk needed.
-        needs = tuple(id(a) in input_ids for a in out.args)
+        needs = tuple([a in input_set for a in out.args])
         _send(cts, out.args, VJP[out.op](ct, out, needs), needs)
     else:
-        order = toposort([out], stop=lambda node: id(node) in input_ids)
-        on_path = set(input_ids)
+        order = toposort([out], stop=input_set.__contains__)
+        on_path = set(input_set)
         for node in order:
-            if any(id(a) in on_path for a in node.args):
-                on_path.add(id(node))
-        cts[id(out)] = ct
+            if any(a in on_path for a in node.args):
+                on_path.add(node)
+        cts[out] = ct
         for node in reversed(order):
-            if id(node) in input_ids:
+            if node in input_set:
                 continue
-            g = cts.pop(id(node), None)
+            g = cts.pop(node, None)
             if g is not None:
-                needs = tuple(id(a) in on_path for a in node.args)
+                needs = tuple([a in on_path for a in node.args])
                 _send(cts, node.args, VJP[node.op](g, node, needs), needs)
     result: list[Node | None] = []
-    given: set[int] = set()
+    given: set[Node] = set()
     for node in inputs:
-        result.append(None if id(node) in given else cts.get(id(node)))
-        given.add(id(node))
+        result.append(None if node in given else cts.get(node))
+        given.add(node)
     return result

@@ -109,9 +109,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` at the integer positions ``input``: one gather, whose gradient is one scatter_add.
 
-    torch reads the padding row like any other but gives it no gradient. The gradient graph follows every
-    read of the weight, so the padding row is read from the weight's computed value (realizing the weight
-    if it is still pending, as initialization leaves it) and only the other rows are read from its node.
+    torch reads the padding row like any other but gives it no gradient: padding positions take their rows
+    through ``stop_gradient``, so the scatter_add of the gradient receives zeros there.
     """
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
@@ -132,12 +131,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
             raise AssertionError("Padding_idx must be within num_embeddings")
         padding_idx %= rows
         hit = ops.reshape(apply("eq", (flat, ops.const(padding_idx, _INT))), (input.numel(), 1))
-        # Padding positions read an all-zero extra row from the node, and the real row from the value.
-        extended = apply("concat", (weight.node, ops.full((1, weight.shape[1]), 0, weight.dtype)), (0,))
-        read = apply("gather", (extended, ops.select(ops.reshape(hit, flat.shape), ops.const(rows, _INT), flat)),
-                     (0,))
-        padding_row = ops.reshape(weight.detach()[padding_idx].realize().node, (1, weight.shape[1]))
-        node = ops.select(hit, ops.broadcast_to(padding_row, read.shape), read)
+        read = apply("gather", (weight.node, flat), (0,))
+        node = ops.select(ops.broadcast_to(hit, read.shape), apply("stop_gradient", (read,)), read)
     return _record("EmbeddingBackward0", ops.reshape(node, (*input.node.shape, weight.shape[1])), input, weight)
 
 

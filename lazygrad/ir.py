@@ -314,6 +314,8 @@ for _name in ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod"):
 for _name in ("argmax", "argmin"):
     PRIMITIVES[_name] = Primitive(_name, _arg_reduce(_name), "reduce")
 _register(("cumsum",), _cumsum, "other")
+# The identity, with no gradient: lets the front end shift by a maximum (softmax) without differentiating it.
+_register(("stop_gradient",), _any_unary, "other")
 _register(("broadcast",), _broadcast, "shape")
 _register(("reshape",), _reshape, "shape")
 _register(("permute",), _permute, "shape")
@@ -343,10 +345,10 @@ def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
 
 def toposort(roots: Iterable[Node], stop: Callable[[Node], bool]) -> list[Node]:
     """Nodes reachable from ``roots`` in dependency order; ``stop(node)`` nodes are kept but not entered."""
-    seen: set[int] = set()
+    seen: set[Node] = set()  # nodes hash by identity
     order: list[Node] = []
     for root in roots:
-        if id(root) in seen:
+        if root in seen:
             continue
         stack = [(root, False)]
         while stack:
@@ -354,12 +356,12 @@ def toposort(roots: Iterable[Node], stop: Callable[[Node], bool]) -> list[Node]:
             if expanded:
                 order.append(node)
                 continue
-            if id(node) in seen:
+            if node in seen:
                 continue
-            seen.add(id(node))
+            seen.add(node)
             stack.append((node, True))
             if not stop(node):
-                stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
+                stack.extend((a, False) for a in reversed(node.args) if a not in seen)
     return order
 
 

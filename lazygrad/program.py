@@ -56,33 +56,35 @@ def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
     are numbered by first use, not by when their buffers were made, so a training loop whose parameters
     were rebound in another order after the first step still produces the same program.
     """
-    reached: dict[int, Node] = {}
-    host_scalars: list[int] = []
+    seen: set[Node] = set()  # nodes hash by identity
+    pending: list[Node] = []
     stack = list(roots)
     while stack:
         node = stack.pop()
-        if id(node) not in reached:
-            reached[id(node)] = node
+        if node not in seen:
+            seen.add(node)
             if node.buffer is None:
+                pending.append(node)
                 stack += node.args
-    ref: dict[int, int] = {}
+    pending.sort(key=_serial)
+    ref: dict[Node, int] = {}
     inputs: list[tuple[Shape, DType]] = []
     buffers: list[Any] = []
+    host_scalars: list[int] = []
 
     def input_ref(node: Node) -> int:
         if not node.shape and type(node.buffer) is np.ndarray:
             host_scalars.append(len(inputs))
         inputs.append((node.shape, node.dtype))
         buffers.append(node.buffer)
-        ref[id(node)] = -len(inputs)
+        ref[node] = -len(inputs)
         return -len(inputs)
 
     instrs: list[Instr] = []
     make = Instr._make
-    pending = sorted([n for n in reached.values() if n.buffer is None], key=_serial)
     for node in pending:
-        args = tuple([ref[id(a)] if id(a) in ref else input_ref(a) for a in node.args])
-        ref[id(node)] = len(instrs)
+        args = tuple([ref[a] if a in ref else input_ref(a) for a in node.args])
+        ref[node] = len(instrs)
         instrs.append(make((node.op, args, node.params, node.shape, node.dtype)))
-    outputs = tuple([ref[id(r)] if id(r) in ref else input_ref(r) for r in roots])
+    outputs = tuple([ref[r] if r in ref else input_ref(r) for r in roots])
     return Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars)), buffers

@@ -57,6 +57,7 @@ def _train(steps: int, seed: int = 0) -> list[float]:
 
 
 def test_training_loop_compiles_at_most_twice_despite_new_lr_and_data() -> None:
+    # Step 0 creates the grads, step 1 accumulates into the zeroed ones: two programs, then none.
     _jax_only()
     torch.clear_cache()
     torch.reset_metrics()
@@ -283,3 +284,38 @@ def test_lazygrad_device_picks_the_default_jax_device() -> None:
     """, LAZYGRAD_DEVICE="cpu:1")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["jax:cpu:1", "jax:cpu:1"]
+
+
+# ---- Python numbers as program inputs ---------------------------------------------------------------------
+
+
+def test_many_python_numbers_of_several_dtypes_reach_the_program_in_order() -> None:
+    # Each number is an input; jax receives them packed per dtype, which must not reorder or mix them.
+    floats = np.arange(6, dtype=np.float32)
+    ints = np.arange(4, dtype=np.int64)
+    zero_d = torch.tensor(2.5)
+    zero_d.tolist()  # a computed 0-d buffer of the backend: an input that is not a Python number
+    x, n = torch.tensor(floats), torch.tensor(ints)
+    want_x, want_n = floats.copy(), ints.copy()
+    for k in range(1, 150):
+        x = x * (1 + k / 1000) + k / 10
+        n = n + k if k % 2 else n * 2 - k
+        want_x = want_x * np.float32(1 + k / 1000) + np.float32(k / 10)
+        want_n = want_n + k if k % 2 else want_n * 2 - k
+    flags = (x > 100.0) | True
+    out = (x * zero_d).tolist(), n.tolist(), flags.tolist()
+    np.testing.assert_allclose(out[0], want_x * np.float32(2.5), rtol=1e-5)
+    assert out[1] == want_n.tolist()
+    assert out[2] == [True] * 6
+
+
+def test_python_numbers_are_marked_in_the_program() -> None:
+    from lazygrad.program import linearize
+
+    x = torch.tensor([1.0, 2.0])
+    x.tolist()
+    y = (x * 3.0 + torch.tensor(2.0)) / 4
+    program, buffers = linearize([y.node])
+    marked = [k for k, b in enumerate(buffers) if np.ndim(b) == 0 and isinstance(b, np.ndarray)]
+    # 3.0 and 4 always; the 0-d tensor too where the backend keeps buffers as numpy arrays.
+    assert program.host_scalars == tuple(marked) and len(marked) == (2 if torch.get_backend() == "jax" else 3)

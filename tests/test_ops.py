@@ -842,3 +842,19 @@ def test_zero_size_tensors_flow_through_ops():
     assert_close(x.sum(0), np.zeros(3, np.float32))
     assert x.sum().item() == 0.0
     assert lazygrad.cat([x, lazygrad.ones(2, 3)]).shape == (2, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.bool_, np.float16])
+def test_where_on_large_arrays_is_exact_for_nans_signed_zeros_and_every_dtype(dtype):
+    # Large enough for the numpy backend's branch-free path; values must come out bit for bit.
+    rng = np.random.default_rng(0)
+    size = 70_000
+    a = (rng.standard_normal(size) * 100).astype(dtype)
+    b = (rng.standard_normal((1, size)) * 100).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        a[:10], b[0, :10] = np.nan, -0.0
+    cond = rng.random(size) < 0.5
+    got = lazygrad.where(lazygrad.tensor(cond), lazygrad.tensor(a), lazygrad.tensor(b)).numpy()
+    want = np.where(cond, a, b)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert got.tobytes() == want.tobytes()

@@ -277,6 +277,16 @@ def test_embedding_padding_row_gets_no_gradient_like_torch():
     matches_torch(lambda T, w, i: Fn(T).embedding(i, w, padding_idx=1), normal(4, 2), np.array([1, 3, 1, 0]))
 
 
+def test_embedding_with_a_padding_row_stays_lazy_and_gives_that_row_no_gradient():
+    weight = (lazygrad.ones(4, 2) * 3).requires_grad_()  # pending: nothing computed yet
+    lazygrad.reset_metrics()
+    out = F.embedding(lazygrad.tensor([1, 3, 1, 0]), weight, padding_idx=1)
+    (out * lazygrad.arange(8.0).reshape(4, 2)).sum().backward()
+    assert lazygrad.metrics()["executions"] == 0
+    assert_close(out, np.full((4, 2), 3.0, np.float32))
+    assert_close(weight.grad, np.array([[6, 7], [0, 0], [0, 0], [2, 3]], np.float32))
+
+
 @needs_torch
 def test_embedding_module_starts_with_a_zero_padding_row():
     layer = nn.Embedding(6, 3, padding_idx=-1)
