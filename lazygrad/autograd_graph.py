@@ -189,37 +189,38 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
     """
     plain = not create_graph
     combine = add if plain else _add_tensors
-    cts: dict[int, Any] = {}
+    cts: dict[GradFn, Any] = {}  # GradFns hash by identity; leaf tensors (which define ==) go by id
     leaf_cts: dict[int, tuple[Any, Any]] = {}
     starts: list[GradFn] = []
 
     def send(edge: Any, ct: Any) -> None:
-        if _is_leaf_edge(edge):
+        if isinstance(edge, GradFn):
+            previous = cts.get(edge)
+            cts[edge] = ct if previous is None else combine(previous, ct)
+        else:
             entry = leaf_cts.get(id(edge))
             leaf_cts[id(edge)] = (edge, ct if entry is None else combine(entry[1], ct))
-        else:
-            previous = cts.get(id(edge))
-            cts[id(edge)] = ct if previous is None else combine(previous, ct)
 
     for tensor, ct in roots:
         edge = tensor.grad_fn if tensor.grad_fn is not None else tensor
         send(edge, ct)
         if isinstance(edge, GradFn):
             starts.append(edge)
-    starts = list({id(f): f for f in starts}.values())
+    starts = list(dict.fromkeys(starts))
 
-    # Count, for every reachable GradFn, how many edges lead into it.
-    waiting: dict[int, int] = {}
+    # Count, for every reachable GradFn, how many edges lead into it; remember each one's GradFn edges.
+    waiting: dict[GradFn, int] = {}
+    inner: dict[GradFn, list[GradFn]] = {}
     stack = list(starts)
-    seen = {id(f) for f in stack}
     while stack:
         fn = stack.pop()
-        for edge in fn.edges:
-            if isinstance(edge, GradFn):
-                waiting[id(edge)] = waiting.get(id(edge), 0) + 1
-                if id(edge) not in seen:
-                    seen.add(id(edge))
-                    stack.append(edge)
+        if fn in inner:
+            continue
+        inner[fn] = below = [e for e in fn.edges if isinstance(e, GradFn)]
+        for edge in below:
+            waiting[edge] = waiting.get(edge, 0) + 1
+            if edge not in inner:
+                stack.append(edge)
 
     target_ids = wanted = None
     captured: dict[int, Any] = {}
@@ -227,10 +228,10 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
         target_ids = {id(t.grad_fn if t.grad_fn is not None else t) for t in targets}
         wanted = _leading_to(starts, target_ids)
 
-    ready = [f for f in starts if waiting.get(id(f), 0) == 0]
+    ready = [f for f in starts if f not in waiting]
     while ready:
         fn = ready.pop()
-        ct = cts.pop(id(fn), None)
+        ct = cts.pop(fn, None)
         if ct is not None and (wanted is None or id(fn) in wanted or id(fn) in target_ids):
             if fn.hooks:
                 ct = _run_hooks(fn.hooks, ct, plain)
@@ -250,11 +251,11 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
                         send(edge, g)
                 if not retain_graph:
                     fn.release()
-        for edge in fn.edges:
-            if isinstance(edge, GradFn):
-                waiting[id(edge)] -= 1
-                if waiting[id(edge)] == 0:
-                    ready.append(edge)
+        for edge in inner[fn]:
+            left = waiting[edge] - 1
+            waiting[edge] = left
+            if left == 0:
+                ready.append(edge)
 
     if _leaf_hooks:
         for key, (leaf_tensor, ct) in leaf_cts.items():
