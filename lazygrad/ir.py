@@ -144,7 +144,10 @@ def _bitwise(op: str) -> Callable[..., tuple[Shape, DType]]:
 def _select(pred: Node, on_true: Node, on_false: Node) -> tuple[Shape, DType]:
     if pred.dtype is not dtypes.bool_:
         raise TypeError(f"[select] predicate must be bool, got {pred.dtype.name}")
-    return broadcast_shapes(pred.shape, on_true.shape, on_false.shape), _same_dtype("select", on_true, on_false)
+    dtype = on_true.dtype if on_true.dtype is on_false.dtype else _same_dtype("select", on_true, on_false)
+    if pred.shape == on_true.shape == on_false.shape:  # the usual case, without the broadcasting walk
+        return pred.shape, dtype
+    return broadcast_shapes(pred.shape, on_true.shape, on_false.shape), dtype
 
 
 def _check_axes(op: str, shape: Shape, axes: Sequence[int]) -> None:
