@@ -333,3 +333,31 @@ def test_a_loop_that_drops_its_grads_compiles_exactly_once():
                 p.grad = None
         loss.item()
     assert lazygrad.metrics()["compiles"] == 1 and lazygrad.metrics()["cache_hits"] == 5
+
+
+def test_a_cached_program_gives_the_same_values_on_every_run():
+    # The numpy backend interprets a program's first run and runs generated code from the second on;
+    # both must give what a fresh computation gives, on new data every time.
+    rng = np.random.default_rng(5)
+
+    def step(a_np, b_np):
+        a, b = lazygrad.tensor(a_np, requires_grad=True), lazygrad.tensor(b_np)
+        h = (a @ b).relu()
+        out = lazygrad.where(h > 0.5, h.exp(), -h).log_softmax(1).sum(0) * 0.25
+        out.sum().backward()
+        return out.detach().numpy(), a.grad.numpy(), b.numpy()
+
+    for _ in range(3):
+        a_np = rng.standard_normal((3, 4)).astype(np.float32)
+        b_np = rng.standard_normal((4, 5)).astype(np.float32)
+        lazygrad.clear_cache()
+        first = step(a_np, b_np)  # a new program: its first run
+        for again in (step(a_np, b_np), step(a_np, b_np)):  # the cached program, run again
+            for got, want in zip(again, first):
+                np.testing.assert_array_equal(got, want)
+        h = np.maximum(a_np @ b_np, 0)
+        z = np.where(h > 0.5, np.exp(h), -h)
+        log_softmax = z - z.max(1, keepdims=True)
+        log_softmax -= np.log(np.exp(log_softmax).sum(1, keepdims=True))
+        assert_close(first[0], log_softmax.sum(0) * 0.25, rtol=1e-5, atol=1e-5)
+        assert first[2].tolist() == b_np.tolist()
