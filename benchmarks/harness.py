@@ -10,8 +10,11 @@ Method, per workload:
 3. ``samples`` rounds; in each round every system takes one sample, in an order rotated each round,
    so drift of the machine (frequency, other load) hits all systems alike.
 
-Each sample is the mean time of one call; the report gives the median, min and max over samples and
-the median's ratio to the fastest system's median.
+Each sample is the mean time of one call; the report gives the median, min and max over samples, the
+median's ratio to the fastest system's median, and the paired ratio: the median over rounds of a
+system's sample divided by the fastest system's sample of the same round. Samples of one round are
+taken moments apart, so the paired ratio cancels slow changes of the machine's speed that shift
+whole stretches of samples (a busy neighbour, a clock change) and is the steadier of the two.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class Result:
     checksum: float  # sum of the first call's result, compared across systems
     per_call: dict[str, float]  # framework counters per timed call (lazygrad: nodes, compiles, ...)
     ratio: float = math.nan  # median / fastest median of the workload
+    paired_ratio: float = math.nan  # median over rounds of (sample / the fastest system's sample that round)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -193,9 +197,10 @@ def measure(workload: Workload, systems: Sequence[System], plan: Plan, progress:
                     entries.remove(entry)
     results = [e.result(workload.name) for e in entries]
     if results:
-        fastest = min(r.median for r in results)
+        fastest = min(results, key=lambda r: r.median)
         for r in results:
-            r.ratio = r.median / fastest
+            r.ratio = r.median / fastest.median
+            r.paired_ratio = statistics.median(t / f for t, f in zip(r.times, fastest.times))
         _mark_disagreements(results)
     return results, skipped
 
@@ -219,7 +224,8 @@ def run(workloads: Sequence[Workload], system_names: Sequence[str], plan: Plan,
         results += measured
         skipped += missed
         for r in measured:
-            progress(f"{workload.name}: {r.system} median {r.median * 1e3:.3f} ms ({r.ratio:.2f}x fastest)")
+            progress(f"{workload.name}: {r.system} median {r.median * 1e3:.3f} ms "
+                     f"({r.ratio:.2f}x fastest, paired {r.paired_ratio:.2f}x)")
     described["load_average_end"] = environment.load_average()
     return Report(described, plan, results, skipped)
 

@@ -41,10 +41,10 @@ def _header(report: Report) -> list[str]:
 
 
 def _results_table(results: list[Result]) -> list[str]:
-    lines = ["| workload | system | median | min | max | vs fastest |", "|---|---|---:|---:|---:|---:|"]
+    lines = ["| workload | system | median | min | max | vs fastest | paired |", "|---|---|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r.workload} | {r.system} | {format_seconds(r.median)} | {format_seconds(r.min)} | "
-                     f"{format_seconds(r.max)} | {r.ratio:.2f}x |")
+                     f"{format_seconds(r.max)} | {r.ratio:.2f}x | {r.paired_ratio:.2f}x |")
     return lines
 
 
@@ -76,7 +76,8 @@ def markdown(report: Report) -> str:
 def to_json(report: Report) -> dict[str, Any]:
     results = [{
         "workload": r.workload, "system": r.system, "median_s": r.median, "min_s": r.min, "max_s": r.max,
-        "ratio": r.ratio, "samples": len(r.times), "calls_per_sample": r.calls_per_sample, "times_s": r.times,
+        "ratio": r.ratio, "paired_ratio": r.paired_ratio, "samples": len(r.times),
+        "calls_per_sample": r.calls_per_sample, "times_s": r.times,
         "checksum": r.checksum, "per_call": r.per_call, "notes": r.notes,
     } for r in report.results]
     return {
