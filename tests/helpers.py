@@ -71,6 +71,15 @@ def flat(result: Any) -> list[Any]:
     return list(result) if isinstance(result, (tuple, list)) else [result]
 
 
+def assigned(m: Any, x: Any, index: Any, value: Any) -> Any:
+    """The oracle for ``x[index] = value``: a copy written in place under numpy, ``.at[].set`` under jax."""
+    if m is np:
+        out = x.copy()
+        out[index] = value
+        return out
+    return x.at[index].set(value)
+
+
 def _is_float(array: Any) -> bool:
     return isinstance(array, np.ndarray) and array.dtype.kind == "f"
 

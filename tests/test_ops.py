@@ -15,6 +15,7 @@ from helpers import (
     INTS,
     arrays,
     assert_close,
+    assigned,
     broadcast_pair,
     check_op,
     elements,
@@ -589,14 +590,6 @@ def test_indexing_examples(index):
     check_op(lambda T, x: x[index], lambda m, x: x[index], x)
 
 
-def _assign(m, x, index, value):
-    if m is np:
-        out = x.copy()
-        out[index] = value
-        return out
-    return x.at[index].set(value)
-
-
 @given(data=st.data())
 def test_setitem_with_a_tensor_writes_the_selection_and_routes_gradients(data):
     x = data.draw(smooth_arrays(shapes(min_dims=1, max_side=4)))
@@ -609,7 +602,7 @@ def test_setitem_with_a_tensor_writes_the_selection_and_routes_gradients(data):
         y[index] = v
         return y
 
-    check_op(fn, lambda m, x, v: _assign(m, x, index, v), x, value)
+    check_op(fn, lambda m, x, v: assigned(m, x, index, v), x, value)
 
 
 @given(data=st.data())
@@ -622,7 +615,7 @@ def test_setitem_with_a_scalar(data):
         y[index] = 2
         return y
 
-    check_op(fn, lambda m, x: _assign(m, x, index, 2), x)
+    check_op(fn, lambda m, x: assigned(m, x, index, 2), x)
 
 
 # ---- linear algebra ---------------------------------------------------------------------------------------------

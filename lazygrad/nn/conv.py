@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .layers import add_weight_and_bias
 from .module import Module
-from .parameter import Parameter
 
 
 def _ntuple(value: Any, n: int) -> tuple[int, ...]:
@@ -43,12 +42,7 @@ class _ConvNd(Module):
         self.dilation = _ntuple(dilation, self.n)
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        add_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size), bias, dtype)
 
     def reset_parameters(self) -> None:
         init.default_layer_init_(self.weight, self.bias)

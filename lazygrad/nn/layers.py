@@ -12,6 +12,17 @@ from .module import Module
 from .parameter import Parameter
 
 
+def add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, dtype: Any) -> None:
+    """Give ``layer`` a ``weight`` of ``weight_shape`` and, if ``bias``, a bias over its first axis (else a
+    ``None`` parameter, as torch registers), then initialize both with ``layer.reset_parameters()``."""
+    layer.weight = Parameter(empty(*weight_shape, dtype=dtype))
+    if bias:
+        layer.bias = Parameter(empty(weight_shape[0], dtype=dtype))
+    else:
+        layer.register_parameter("bias", None)
+    layer.reset_parameters()
+
+
 class Linear(Module):
     """``y = x @ weight.T + bias``, initialized exactly like torch's Linear (lazily)."""
 
@@ -20,12 +31,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        add_weight_and_bias(self, (out_features, in_features), bias, dtype)
 
     def reset_parameters(self) -> None:
         init.default_layer_init_(self.weight, self.bias)
