@@ -68,7 +68,14 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    return _from_host(array)
+    """A tensor with ``array``'s values and dtype.
+
+    It copies: torch shares the array's memory, but a lazy tensor read later would then see writes made
+    to the array after the ops that used it, so a result would depend on when it is read.
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return _from_host(np.array(array, copy=True))
 
 
 def _resolve(dtype: Any, default: DType | None = None) -> DType:

@@ -5,6 +5,17 @@ way PyTorch/XLA syncs live tensors at a step boundary. A training step (forward,
 then ``loss.item()``) is therefore one backend program, and afterwards every tensor holds a plain
 buffer, so the graph does not grow from step to step.
 
+Realizing never rebinds a tensor: each computed node takes its buffer in place, and a node whose holder
+has no autograd record is then cut (``ir.cut``) so that nothing it was computed from stays alive. So a
+realization may happen between any two node builds, inside any op or from another thread, without
+changing which graph an op is being built on. Tensors with a record keep their node's arguments, which
+the backward pass walks (as torch keeps the tensors a graph saved).
+
+Threads: each thread tracks the pending tensors it built and a realization computes its own thread's
+(plus the tensors it reads), so independent models in independent threads run exactly the programs they
+would run alone. Realization itself, the program cache and the metrics are shared and taken under one
+re-entrant lock.
+
 A buffer belongs to the backend that made it, and the buffer's class says which one that is (each
 backend names its ``buffer_type``), so nothing extra is stored per tensor and the check costs one type
 comparison per program input. 0-d host arrays (Python numbers entering as inputs) belong to no backend:
@@ -16,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -24,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import backends, metrics
-from .ir import Node, is_computed, leaf, toposort
+from .ir import Node, cut, is_computed, toposort
 from .passes import optimize
 from .program import Program, linearize
 from .recompile import explain
@@ -53,7 +65,15 @@ class Holder(Protocol):
     node: Node
 
 
-_pending: list[weakref.ref] = []
+class _Tracked(threading.local):
+    """This thread's tensors with pending work (weak references: a dropped tensor needs no computing)."""
+
+    def __init__(self) -> None:
+        self.pending: list[weakref.ref] = []
+
+
+_tracked = _Tracked()
+_lock = threading.RLock()
 _cache: OrderedDict[tuple[str, Program], Any] = OrderedDict()
 _backend_name = os.environ.get("LAZYGRAD_BACKEND", "numpy")
 _backend = backends.get(_backend_name)
@@ -110,19 +130,29 @@ def owner(buffer: Any) -> backends.Backend | None:
 
 def track(holder: Holder) -> None:
     """Remember a holder of a pending node so the next realization computes it too."""
-    _pending.append(weakref.ref(holder))
+    _tracked.pending.append(weakref.ref(holder))
 
 
 def realize(targets: Iterable[Holder] = ()) -> None:
-    """Compute ``targets`` and every other live pending holder in one backend program.
+    """Compute ``targets`` and every other live pending holder of this thread in one backend program.
 
     A holder whose graph reads another backend's buffer cannot run here: it stays pending (so it raises
-    when it is read) and the others run without it. Reading it, as one of ``targets``, raises.
+    when it is read) and the others run without it. Reading it, as one of ``targets``, raises. If compiling
+    or running fails (or is interrupted), every holder stays pending and tracked, so a retry computes it.
     """
     targets = list(targets)
-    holders = [h for r in _pending if (h := r()) is not None and h.node.buffer is None]
-    holders += [t for t in targets if t.node.buffer is None]
-    _pending.clear()
+    with _lock:
+        taken = _tracked.pending
+        _tracked.pending = []
+        try:
+            _compute([h for r in taken if (h := r()) is not None and h.node.buffer is None]
+                     + [t for t in targets if t.node.buffer is None], targets)
+        except BaseException:
+            _tracked.pending[:0] = [r for r in taken if (h := r()) is not None and h.node.buffer is None]
+            raise
+
+
+def _compute(holders: list[Holder], targets: list[Holder]) -> None:
     if not holders:
         return
     roots = list({id(h.node): h.node for h in holders}.values())
@@ -136,8 +166,10 @@ def realize(targets: Iterable[Holder] = ()) -> None:
     metrics.bump("executions")
     for node, out in zip(roots, outputs):
         node.buffer = out
-    for h in holders:
-        h.node = leaf(h.node.buffer, h.node.shape, h.node.dtype)
+    recorded = {id(h.node) for h in holders if h.grad_fn is not None}
+    for node in roots:
+        if id(node) not in recorded:
+            cut(node)
 
 
 def _set_aside(holders: list[Holder], targets: list[Holder], foreign: list[Any]) -> None:
