@@ -23,7 +23,6 @@ from .device import move as move_to
 from .device import of as device_of
 from .dtypes import DType
 from .grad_mode import _state as _grad_state
-from .grad_mode import no_grad
 from .ir import Node, apply, broadcast_shapes, leaf
 from .views import Storage, View
 
@@ -125,9 +124,14 @@ def _as_view(base: Tensor, out: Tensor) -> Tensor:
 
 
 def _leave_storage(t: Tensor) -> None:
+    """``t`` stops reading its storage; views that followed it keep the old memory and no history."""
     view = t._view
     if view is not None:
-        view.storage.readers = [r for r in view.storage.readers if (other := r()) is not None and other is not t]
+        readers = [other for r in view.storage.readers if (other := r()) is not None and other is not t]
+        for other in readers:
+            if other._view.base is t:
+                other._view.base = None
+        view.storage.readers = [weakref.ref(other) for other in readers]
         t._view = None
 
 
@@ -438,11 +442,15 @@ class Tensor:
     def data(self, other: Tensor) -> None:
         # torch's ``a.data = b``: ``a`` leaves its storage (its views and aliases keep the old value) and
         # shares ``b``'s from now on, keeping its own autograd identity.
-        _leave_storage(self)
+        source = _share(other)
+        if self._view is not None and self._view.storage is source.storage:
+            self._view = View(source.storage, source.steps, None)
+        else:
+            _leave_storage(self)
+            _alias(other, self)
         self.node = _fresh(other.node)
         if self.node.buffer is None:
             realize.track(self)
-        _alias(other, self)
 
     # ---- in-place machinery ----
     def _set_node(self, node: Node) -> None:
