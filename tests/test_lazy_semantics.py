@@ -441,7 +441,7 @@ def _train(seed: int, steps: int = 12) -> list[float]:
         opt.step()
         if step % 3 == 0:
             losses.append(loss.item())
-    return losses + [loss.item()]
+    return [*losses, loss.item()]
 
 
 def test_two_threads_training_two_models_match_the_serial_run_bit_for_bit() -> None:
@@ -451,7 +451,7 @@ def test_two_threads_training_two_models_match_the_serial_run_bit_for_bit() -> N
     try:
         for _ in range(5):
             results: dict[int, list[float]] = {}
-            threads = [threading.Thread(target=lambda s=s: results.__setitem__(s, _train(s))) for s in (1, 2)]
+            threads = [threading.Thread(target=lambda s=s, r=results: r.__setitem__(s, _train(s))) for s in (1, 2)]
             for t in threads:
                 t.start()
             for t in threads:
