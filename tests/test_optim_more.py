@@ -370,3 +370,26 @@ def test_parameters_to_vector_and_back():
     assert params[0].is_leaf and params[0].requires_grad
     with pytest.raises(TypeError, match=r"expected torch\.Tensor, but got: list"):
         nn.utils.vector_to_parameters([1.0], params)
+
+
+def test_lbfgs_resumes_from_a_state_dict():
+    """Two steps in one optimizer equal one step, a save and load, and one more step in another."""
+    def run(resume):
+        x = lazygrad.tensor([1.0, -1.0], dtype=lazygrad.float64, requires_grad=True)
+        opt = optim.LBFGS([x], max_iter=3)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((x - lazygrad.tensor([0.5, 2.0], dtype=lazygrad.float64)) ** 4).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        if resume:
+            saved = opt.state_dict()
+            opt = optim.LBFGS([x], max_iter=3)
+            opt.load_state_dict(saved)
+        opt.step(closure)
+        return x.tolist()
+
+    assert run(True) == pytest.approx(run(False), rel=1e-12)

@@ -183,9 +183,10 @@ class LBFGS(Optimizer):
         if np.abs(flat_grad).max() <= tolerance_grad:
             return orig_loss
 
-        d, t = state.get("d"), state.get("t")
+        d, t = _host(state.get("d")), state.get("t")
         old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
-        H_diag, prev_flat_grad, prev_loss = state.get("H_diag"), state.get("prev_flat_grad"), state.get("prev_loss")
+        H_diag, prev_loss = state.get("H_diag"), state.get("prev_loss")
+        prev_flat_grad = _host(state.get("prev_flat_grad"))
         n_iter = 0
         while n_iter < max_iter:
             n_iter += 1
@@ -240,6 +241,11 @@ class LBFGS(Optimizer):
         state.update({"d": d, "t": t, "old_dirs": old_dirs, "old_stps": old_stps, "ro": ro, "H_diag": H_diag,
                       "prev_flat_grad": prev_flat_grad, "prev_loss": prev_loss})
         return orig_loss
+
+
+def _host(value: Any) -> Any:
+    """A state vector as a numpy array: ``load_state_dict`` turns saved arrays into tensors."""
+    return value.numpy() if isinstance(value, Tensor) else value
 
 
 def _two_loop(grad: np.ndarray, dirs: list[np.ndarray], steps: list[np.ndarray], ro: list[float],
