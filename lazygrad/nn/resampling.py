@@ -162,9 +162,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     if mode == "area":
         return adaptive_avg_pool(input, tuple(sizes), n)
     _check_sizes(input.shape[2:], sizes)
-    if not input.dtype.is_floating_point:
-        kernel = "nearest" if mode.startswith("nearest") else mode
-        raise NotImplementedError(f"\"upsample_{kernel}{n}d\" not implemented for '{input.dtype.name}'")
+    if mode in _LINEAR_MODES and not input.dtype.is_floating_point:  # nearest only copies, so any dtype works
+        raise NotImplementedError(f"\"upsample_{mode}{n}d\" not implemented for '{input.dtype.name}'")
     out = input
     for i, target in enumerate(sizes):
         scale = None if scales is None else scales[i]
