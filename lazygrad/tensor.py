@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
@@ -28,6 +29,7 @@ from .views import Storage, View
 
 Number = (int, float, bool)
 _new = object.__new__
+_accumulating = threading.RLock()
 
 
 class Size(tuple):
@@ -409,16 +411,20 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def _accumulate_grad(self, g: Node | Tensor) -> None:
-        """Add ``g`` to ``.grad``: in place for a node, out of place for a gradient that keeps its history."""
-        if isinstance(g, Tensor):
-            g = g if g.dtype is self.dtype else g.to(self.dtype)
-            self.grad = g if self.grad is None else self.grad + g
-            return
-        g = ops.cast(g, self.dtype)
-        if self.grad is None:
-            self.grad = _wrap(g)
-        else:
-            self.grad._set_node(ops.add(self.grad.node, g))
+        """Add ``g`` to ``.grad``: in place for a node, out of place for a gradient that keeps its history.
+
+        Under a lock, like torch's AccumulateGrad: two threads' backward passes into one leaf both count.
+        """
+        with _accumulating:
+            if isinstance(g, Tensor):
+                g = g if g.dtype is self.dtype else g.to(self.dtype)
+                self.grad = g if self.grad is None else self.grad + g
+                return
+            g = ops.cast(g, self.dtype)
+            if self.grad is None:
+                self.grad = _wrap(g)
+            else:
+                self.grad._set_node(ops.add(self.grad.node, g))
 
     def detach(self) -> Tensor:
         """A tensor with the same value and storage but no autograd history."""
