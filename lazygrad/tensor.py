@@ -1329,26 +1329,6 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def new_tensor(self, data: Any) -> Tensor:
-        from .creation import tensor
-
-        return tensor(data, dtype=self.dtype)
-
-    def new_zeros(self, *size: Any) -> Tensor:
-        from .creation import zeros
-
-        return zeros(*size, dtype=self.dtype)
-
-    def new_ones(self, *size: Any) -> Tensor:
-        from .creation import ones
-
-        return ones(*size, dtype=self.dtype)
-
-    def new_full(self, size: Sequence[int], fill_value: Any) -> Tensor:
-        from .creation import full
-
-        return full(size, fill_value, dtype=self.dtype)
-
 
 # ---- helpers used by several ops ----------------------------------------------------------------------
 
