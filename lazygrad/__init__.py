@@ -41,7 +41,7 @@ from .einsum import einsum
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .metrics import metrics, reset_metrics
 from .printing import set_printoptions
-from .realize import clear_cache, set_backend
+from .realize import PendingGraphWarning, auto_step, clear_cache, set_backend, step
 from .realize import realize as _realize_all
 from .realize import use_backend as backend
 from .serialization import load, save
@@ -108,7 +108,7 @@ for _name in _METHODS:
 del _name
 
 __all__ = [
-    "DType", "Generator", "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
+    "DType", "Generator", "PendingGraphWarning", "auto_step", "step", "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
     "set_default_dtype", "testing", "utils", "as_tensor", "backend", "bool", "cat", "clear_cache",
     "default_generator", "device", "dot", "double", "dtype", "dtypes", "einsum", "empty", "empty_like",
     "enable_grad", "eye",

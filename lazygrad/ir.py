@@ -340,12 +340,17 @@ _register(("random",), _random, "source")
 # Called after every node an op builds, when set: the tests use it to realize between any two node builds,
 # which must never change a result.
 build_hook: Callable[[], None] | None = None
+# The pending-graph guard (set by ``realize``): called when a node's serial number passes ``guard_at``.
+guard_at = 1 << 62
+guard: Callable[[], None] | None = None
 
 
 def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
     """Build a node, inferring its shape and dtype from the primitive's rule (which raises on misuse)."""
     shape, dtype = PRIMITIVES[op].rule(*args, *params)
     node = Node(op, args, params, shape, dtype)
+    if node.serial > guard_at:
+        guard()
     if build_hook is not None:
         build_hook()
     return node

@@ -1352,17 +1352,14 @@ def _promote_any(a: Tensor, b: Any) -> DType:
     return _promote(a, b) if isinstance(b, Tensor) else _with_scalar(a.dtype, b)
 
 
-_SCALAR_PROMOTION: dict[tuple[DType, type], DType] = {}
-
-
 def _with_scalar(dtype: DType, value: Any) -> DType:
     """The dtype of ``tensor op number``: memoized per (dtype, Python type), as it runs on every such op."""
     key = (dtype, type(value))
-    promoted = _SCALAR_PROMOTION.get(key)
+    promoted = dtypes.WITH_SCALAR.get(key)
     if promoted is None:
         scalar = dtypes.scalar_dtype(value)
         promoted = scalar if dtypes.category(scalar) > dtypes.category(dtype) else dtype
-        _SCALAR_PROMOTION[key] = promoted
+        dtypes.WITH_SCALAR[key] = promoted
     return promoted
 
 
