@@ -32,33 +32,44 @@ def _from_host(array: np.ndarray, requires_grad: bool = False, device: Any = Non
     return _finish(_wrap(leaf(realize.from_numpy(array), array.shape, dtype)), requires_grad, device)
 
 
-def _host_data(data: Any) -> np.ndarray:
-    """numpy view of user data; Python floats default to float32 and ints to int64, as in torch."""
-    if isinstance(data, Tensor):
-        return data.detach().numpy()
-    if isinstance(data, np.ndarray):
-        return data
-    if isinstance(data, np.generic):
-        return np.asarray(data)
+def _from_python(data: Any) -> np.ndarray:
+    """Nested Python numbers as numpy holds them exactly: floats as doubles, ints as int64 (or wider)."""
     try:
         array = np.asarray(data)
     except ValueError as error:
         raise ValueError(f"expected a rectangular nested sequence of numbers: {error}") from None
-    if array.dtype == object or array.dtype.kind in "USV":
+    huge_ints = array.dtype == object and all(isinstance(v, int) for v in array.flat)
+    if (array.dtype == object and not huge_ints) or array.dtype.kind in "USV":
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    if array.dtype.kind == "f":
-        return array.astype(dtypes.default_float().np)
-    if array.dtype.kind in "iu":
-        return array.astype(np.int64)
     return array
+
+
+def _host_data(data: Any, dtype: DType | None) -> np.ndarray:
+    """numpy copy of user data in ``dtype``.
+
+    Python numbers go straight to the requested dtype, one rounding as in torch (``0.1`` in float64 is
+    Python's double, not a float32 widened); without a dtype floats take the default float and ints int64.
+    """
+    if isinstance(data, Tensor):
+        array = data.detach().numpy()
+    elif isinstance(data, (np.ndarray, np.generic)):
+        array = np.asarray(data)
+    else:
+        array = _from_python(data)
+        if dtype is None and array.dtype.kind == "f":
+            dtype = dtypes.default_float()
+        elif array.dtype.kind in "uO" and not (dtype is not None and dtype.is_floating_point):
+            raise ValueError("Overflow when unpacking long long")  # an int beyond int64's range
+        elif dtype is None and array.dtype.kind == "i":
+            dtype = dtypes.int64
+    with np.errstate(over="ignore"):  # a double beyond the dtype's range becomes inf, silently as in torch
+        return np.array(array, dtype=None if dtype is None else dtype.np, copy=True)
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, tensors)."""
-    array = _host_data(data)
-    if dtype is not None:
-        array = array.astype(dtypes.to_dtype(dtype).np)
-    return _from_host(np.array(array, copy=True), requires_grad, device)
+    array = _host_data(data, None if dtype is None else dtypes.to_dtype(dtype))
+    return _from_host(array, requires_grad, device)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
