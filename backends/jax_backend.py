@@ -81,10 +81,22 @@ def _random(seed: jax.Array, shape: tuple, dtype: DType, distribution: str) -> j
     return draw(key, shape, dtype=dtype.np)
 
 
+def _logistic(x: jax.Array) -> jax.Array:
+    # lax.logistic is torch's 1 / (1 + exp(-x)); float16 runs in float32 and rounds once, as torch does.
+    return lax.logistic(x.astype(jnp.float32)).astype(x.dtype) if x.dtype == jnp.float16 else lax.logistic(x)
+
+
+def _sign(x: jax.Array) -> jax.Array:
+    # torch's sign is (x > 0) - (x < 0): 0 for NaN (jnp.sign gives NaN) and +0 for -0.
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        return jnp.sign(x)
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
 LOWERINGS: dict[str, Callable[..., Any]] = {
     "neg": jnp.negative, "exp": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "rsqrt": lax.rsqrt,
-    "sin": jnp.sin, "cos": jnp.cos, "tanh": jnp.tanh, "logistic": lax.logistic, "log1p": jnp.log1p,
-    "expm1": jnp.expm1, "erf": lax.erf, "abs": jnp.abs, "sign": jnp.sign,
+    "sin": jnp.sin, "cos": jnp.cos, "tanh": jnp.tanh, "logistic": _logistic, "log1p": jnp.log1p,
+    "expm1": jnp.expm1, "erf": lax.erf, "abs": jnp.abs, "sign": _sign,
     "floor": _integral_identity(jnp.floor), "ceil": _integral_identity(jnp.ceil),
     "round": _integral_identity(jnp.round),  # jnp.round rounds half to even, like numpy and torch
     "logical_not": jnp.logical_not,

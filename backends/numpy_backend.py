@@ -26,8 +26,18 @@ def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
-    # tanh form: no overflow for large |x|, unlike 1 / (1 + exp(-x)).
-    return (np.tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
+    # torch's own form, 1 / (1 + exp(-x)): full relative precision in the lower tail, where the tanh form
+    # cancels to 0 (sigmoid(-20) is 2.06e-9, not 0). Far below, exp(-x) overflows to inf and the result is
+    # 0, as in torch (float32 below x = -88.7; programs run with overflow warnings off).
+    # float16 runs in float32 and rounds once, like torch's CPU kernel (exp(12) overflows float16).
+    if x.dtype == np.float16:
+        return _logistic(x.astype(np.float32)).astype(np.float16)
+    return np.reciprocal(np.exp(np.negative(x)) + x.dtype.type(1))
+
+
+def _sign(x: np.ndarray) -> np.ndarray:
+    # torch's sign is (x > 0) - (x < 0): 0 for NaN (np.sign gives NaN) and +0 for -0.
+    return np.subtract(x > 0, x < 0, dtype=x.dtype) if x.dtype.kind == "f" else np.sign(x)
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -139,7 +149,7 @@ def _random(seed: np.ndarray, shape: tuple, dtype: DType, distribution: str) -> 
 IMPLS: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
     "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "logistic": _logistic, "log1p": np.log1p,
-    "expm1": np.expm1, "erf": lambda x: _erf(x).astype(x.dtype), "abs": np.abs, "sign": np.sign,
+    "expm1": np.expm1, "erf": lambda x: _erf(x).astype(x.dtype), "abs": np.abs, "sign": _sign,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _divide, "rem": np.fmod, "pow": np.power,
     "max": np.maximum, "min": np.minimum, "atan2": np.arctan2,

@@ -108,7 +108,8 @@ for _name in _METHODS:
 del _name
 
 __all__ = [
-    "DType", "Generator", "PendingGraphWarning", "auto_step", "step", "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
+    "DType", "Generator", "PendingGraphWarning", "auto_step", "step",
+    "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
     "set_default_dtype", "testing", "utils", "as_tensor", "backend", "bool", "cat", "clear_cache",
     "default_generator", "device", "dot", "double", "dtype", "dtypes", "einsum", "empty", "empty_like",
     "enable_grad", "eye",

@@ -145,8 +145,13 @@ def _rem(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 @_rule("atan2")
 def _atan2(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     a, b = n.args
+    # Where a^2 + b^2 is 0 (at the origin, or both squares underflow) torch takes 1 / (a^2 + b^2) as 0, so
+    # the gradient there is 0, not 0/0; the safe denominator keeps higher derivatives finite as well.
     denom = add(mul(a, a), mul(b, b))
-    return _back(mul(ct, div(b, denom)), a), _back(neg(mul(ct, div(a, denom))), b)
+    zero = const(0, n.dtype)
+    at_origin = apply("eq", (denom, zero))
+    recip = select(at_origin, zero, div(const(1, n.dtype), select(at_origin, const(1, n.dtype), denom)))
+    return _each(n, needs, lambda: mul(mul(ct, b), recip), lambda: mul(mul(ct, neg(a)), recip))
 
 
 @_rule("select")
@@ -178,8 +183,16 @@ def _reduce_sum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 def _reduce_extremum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     x = n.args[0]
     axes = n.params[0]
-    # Every element equal to the extremum shares the gradient evenly (torch's amax/amin rule).
-    hit = cast(apply("eq", (x, _expand_back(n, x, axes))), x.dtype)
+    # The elements that are the extremum share the gradient evenly; where it is NaN, they are the NaN
+    # elements. That is torch's max()/min() rule, on every backend and for amax/amin as well (torch's
+    # amax/amin instead make the whole slice's gradient NaN there, an artifact of its 0/0). The count
+    # is never 0, so no slice divides by it.
+    extremum = _expand_back(n, x, axes)
+    hit = apply("eq", (x, extremum))
+    if x.dtype.is_floating_point:
+        both_nan = apply("and", (apply("ne", (x, x)), apply("ne", (extremum, extremum))))
+        hit = apply("or", (hit, both_nan))
+    hit = cast(hit, x.dtype)
     count = reduce("reduce_sum", hit, axes, keepdims=True)
     return mul(_expand_back(ct, x, axes), div(hit, count)),
 

@@ -190,6 +190,26 @@ def _dim(dim: int, ndim: int) -> int:
     return dim % max(ndim, 1)
 
 
+def _p_norm(x: Node, p: float, axes: tuple[int, ...], keepdim: bool) -> Node:
+    """``sum(|x|**p) ** (1/p)``, with torch's gradient 0 where a slope is infinite.
+
+    For p < 1, ``|x|**p`` is vertical at x = 0; for p > 1, the root is vertical at a zero sum. Each is fed a
+    safe value there and its result put back by a select, so no 0 * inf reaches the gradient.
+    """
+    zero, one = ops.const(0, x.dtype), ops.const(1, x.dtype)
+    magnitude = apply("abs", (x,))
+    if p > 1:
+        total = ops.reduce("reduce_sum", apply("pow", (magnitude, ops.const(p, x.dtype))), axes, keepdim)
+    else:
+        at_zero = apply("eq", (magnitude, zero))
+        safe = apply("pow", (ops.select(at_zero, one, magnitude), ops.const(p, x.dtype)))
+        powered = ops.select(at_zero, ops.const(0.0 if p > 0 else math.inf, x.dtype), safe)
+        return apply("pow", (ops.reduce("reduce_sum", powered, axes, keepdim), ops.const(1 / p, x.dtype)))
+    empty = apply("eq", (total, zero))
+    root = apply("pow", (ops.select(empty, one, total), ops.const(1 / p, x.dtype)))
+    return ops.select(empty, zero, root)
+
+
 def _dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
     if dim is None:
         return tuple(range(ndim))
@@ -999,13 +1019,14 @@ class Tensor:
             is_zero = apply("eq", (squares, zero))
             safe = ops.select(is_zero, ops.const(1, x.dtype), squares)
             node = ops.select(is_zero, zero, apply("sqrt", (safe,)))
-        elif p in (math.inf, "inf"):
-            node = ops.reduce("reduce_max", apply("abs", (x,)), axes, keepdim)
+        elif p in (math.inf, "inf", -math.inf):
+            node = ops.reduce("reduce_max" if p != -math.inf else "reduce_min", apply("abs", (x,)), axes, keepdim)
+        elif p == 0:  # the count of nonzero elements: no gradient
+            node = ops.reduce("reduce_sum", ops.cast(apply("ne", (x, ops.const(0, x.dtype))), x.dtype), axes, keepdim)
         elif p == 1:
             node = ops.reduce("reduce_sum", apply("abs", (x,)), axes, keepdim)
         else:
-            powered = apply("pow", (apply("abs", (x,)), ops.const(float(p), x.dtype)))
-            node = apply("pow", (ops.reduce("reduce_sum", powered, axes, keepdim), ops.const(1 / p, x.dtype)))
+            node = _p_norm(x, float(p), axes, keepdim)
         return _record("LinalgVectorNormBackward0", node, self)
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
