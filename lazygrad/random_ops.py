@@ -33,7 +33,8 @@ def _open_uniform(shape: tuple[int, ...], dtype: Any, generator: Generator | Non
 
 
 def _constant_gradient(node: Node) -> Node:
-    return apply("stop_gradient", (node,))
+    """``node``'s value with a zero gradient (torch gives a draw's parameters zeros, not no gradient)."""
+    return ops.select(ops.const(True, dtypes.bool_), apply("stop_gradient", (node,)), node)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
