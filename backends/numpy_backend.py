@@ -146,6 +146,17 @@ def _random(seed: np.ndarray, shape: tuple, dtype: DType, distribution: str) -> 
     return draw(shape, dtype=work).astype(dtype.np, copy=False)
 
 
+def _argsort(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable")
+    # Sort the reversed line and read the order backwards: descending, equal values keep their order, NaN first.
+    order = np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+    return x.shape[axis] - 1 - order
+
+
+_SVD_PARTS = {"U": 0, "S": 1, "Vh": 2}
+
+
 IMPLS: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
     "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "logistic": _logistic, "log1p": np.log1p,
@@ -166,6 +177,12 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "dot_general": _dot_general, "conv": _conv, "gather": lambda x, indices, axis: np.take(x, indices, axis),
     "scatter_add": _scatter_add, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
     "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota, "random": _random,
+    "argsort": _argsort, "cumprod": lambda x, axis: np.cumprod(x, axis=axis, dtype=x.dtype),
+    "inv": np.linalg.inv, "cholesky": np.linalg.cholesky, "solve": np.linalg.solve, "det": np.linalg.det,
+    "slogdet": lambda x, part: np.linalg.slogdet(x)[part == "logabsdet"],
+    "svd": lambda x, part, full_matrices: np.linalg.svd(x, full_matrices=full_matrices)[_SVD_PARTS[part]],
+    "qr": lambda x, part, mode: np.linalg.qr(x, mode=mode)[part == "R"],
+    "eigh": lambda x, part, lower: np.linalg.eigh(x, UPLO="L" if lower else "U")[part == "vectors"],
 }
 
 

@@ -597,20 +597,6 @@ class Tensor:
         node = ops.broadcast_to(ops.cast(src.node, self.dtype), self.node.shape)
         return self._assign(_record("CopyBackwards", node, self, src), cast=True)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        from .creation import randn
-
-        self._check_inplace()
-        self._set_node((randn(*self.shape, dtype=self.dtype) * std + mean).node)
-        return self
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        from .creation import rand
-
-        self._check_inplace()
-        self._set_node((rand(*self.shape, dtype=self.dtype) * (b - a) + a).node)
-        return self
-
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
 
