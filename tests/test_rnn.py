@@ -14,6 +14,7 @@ import lazygrad
 from lazygrad import nn
 
 needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN:UserWarning")
 if HAS_TORCH:
     import torch
 
