@@ -79,7 +79,7 @@ from .math_ops import (
     tan,
     var_mean,
 )
-from .metrics import metrics, reset_metrics
+from .metrics import metrics, metrics_report, reset_metrics
 from .printing import set_printoptions
 from .products import addmm, baddbmm, cross, outer
 from .random_ops import bernoulli, multinomial, normal, randperm
@@ -105,7 +105,7 @@ bool = dtypes.bool_
 
 def realize(*tensors: Tensor) -> None:
     """Compute the given tensors now (and every other pending tensor) in one backend program."""
-    _realize_all(tensors)
+    _realize_all(tensors, "lazygrad.realize()")
 
 
 def get_backend() -> str:
@@ -178,3 +178,4 @@ __all__ += [
     "nonzero", "normal", "outer", "randperm", "return_types", "roll", "searchsorted", "sinh", "slogdet", "sort",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
+__all__ += ["metrics_report"]

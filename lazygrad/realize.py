@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import warnings
 import weakref
 from collections import OrderedDict
@@ -37,11 +38,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import backends, ir, metrics
+from . import backends, ir, metrics, recompile
 from .ir import Node, cut, is_computed, toposort
 from .passes import optimize
 from .program import Program, linearize
-from .recompile import explain
 
 CACHE_SIZE = int(os.environ.get("LAZYGRAD_CACHE_SIZE", "512"))
 log = logging.getLogger("lazygrad")
@@ -55,6 +55,10 @@ if _debugging() and not log.handlers:
     # Asked for at start-up: make the explanations visible without the user configuring logging.
     log.setLevel(logging.DEBUG)
     log.addHandler(logging.StreamHandler())
+
+# Whether to remember the user's line behind each tensor, for the explanations. Checked on every tracked op,
+# so it is a plain flag, read from LAZYGRAD_DEBUG at import and again at every realization.
+_recording = _debugging()
 
 
 class BackendMismatchError(RuntimeError):
@@ -100,15 +104,10 @@ def set_backend(name: str) -> None:
     chosen = backends.get(name)
     if chosen is _backend:
         return
-    _flush()
+    realize(why="backend switch")
     _backend, _backend_name = chosen, name
     _native = getattr(chosen, "buffer_type", None)
     ir.guard_at = ir.nodes_created() + max_pending()
-
-
-def _flush() -> None:
-    """Compute all pending work; tensors that mix backends stay pending, to raise when they are read."""
-    realize()
 
 
 @contextlib.contextmanager
@@ -138,6 +137,8 @@ def owner(buffer: Any) -> backends.Backend | None:
 def track(holder: Holder) -> None:
     """Remember a holder of a pending node so the next realization computes it too."""
     _tracked.pending.append(weakref.ref(holder))
+    if _recording:
+        recompile.note_tensor(holder, _user_frame())
 
 
 # ---- step boundaries: programs sized by steps, not by reads ------------------------------------------------
@@ -145,19 +146,19 @@ def track(holder: Holder) -> None:
 
 def step() -> None:
     """End a step now: compute everything this thread has pending (PyTorch/XLA's ``mark_step``)."""
-    realize()
+    realize(why="lazygrad.step()")
 
 
 def step_boundary() -> None:
     """An automatic step boundary (the end of ``optimizer.step()``): realize unless the user turned them off."""
     if _tracked.auto_step:
-        realize()
+        realize(why="optimizer.step()")
 
 
 def before_backward() -> None:
     """A second backward pass with the previous one still pending starts a new step: realize the previous."""
     if _tracked.auto_step and _tracked.backward_pending:
-        realize()
+        realize(why="second backward()")
 
 
 def after_backward() -> None:
@@ -234,27 +235,31 @@ def _guard() -> None:
             "computed now to bound compile time and memory. Call lazygrad.step() where a step ends, or set "
             "LAZYGRAD_MAX_PENDING to move the limit.", PendingGraphWarning, where[0], where[1])
     metrics.bump("guard_realizations")
-    realize()
+    realize(why="pending-graph guard")
 
 
 ir.guard = _guard
 ir.guard_at = ir.nodes_created() + max_pending()
 
 
-def realize(targets: Iterable[Holder] = ()) -> None:
+def realize(targets: Iterable[Holder] = (), why: str = "value read") -> None:
     """Compute ``targets`` and every other live pending holder of this thread in one backend program.
+
+    ``why`` names the kind of sync point for ``metrics_report()``; the user's line is found here.
 
     A holder whose graph reads another backend's buffer cannot run here: it stays pending (so it raises
     when it is read) and the others run without it. Reading it, as one of ``targets``, raises. If compiling
     or running fails (or is interrupted), every holder stays pending and tracked, so a retry computes it.
     """
+    global _recording
+    _recording = _debugging()
     targets = list(targets)
     with _lock:
         taken = _tracked.pending
         _tracked.pending = []
         try:
             _compute([h for r in taken if (h := r()) is not None and h.node.buffer is None]
-                     + [t for t in targets if t.node.buffer is None], targets)
+                     + [t for t in targets if t.node.buffer is None], targets, why)
         except BaseException:
             _tracked.pending[:0] = [r for r in taken if (h := r()) is not None and h.node.buffer is None]
             raise
@@ -272,7 +277,7 @@ def _in_flight_cotangents() -> list[Node]:
     return found
 
 
-def _compute(holders: list[Holder], targets: list[Holder]) -> None:
+def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
     extra = _in_flight_cotangents() if _tracked.in_flight else []
     if not holders and not extra:
         return
@@ -281,24 +286,30 @@ def _compute(holders: list[Holder], targets: list[Holder]) -> None:
     native = _native
     foreign = [b for b in buffers if type(b) is not native and owner(b) not in (None, _backend)]
     if foreign:
-        _set_aside(holders, targets, foreign)
+        _set_aside(holders, targets, foreign, why)
         return
-    outputs = _executable(program)(buffers)
+    exe = _executable(program, roots, buffers)
+    metrics.sync(why, _user_frame())
+    start = time.perf_counter()
+    outputs = exe(buffers)
+    metrics.add_time("execution_time", time.perf_counter() - start)
     metrics.bump("executions")
     for node, out in zip(roots, outputs):
         node.buffer = out
+    if _recording:
+        recompile.note_results(holders)
     recorded = {id(h.node) for h in holders if h.grad_fn is not None}
     for node in roots:
         if id(node) not in recorded:
             cut(node)
 
 
-def _set_aside(holders: list[Holder], targets: list[Holder], foreign: list[Any]) -> None:
+def _set_aside(holders: list[Holder], targets: list[Holder], foreign: list[Any], why: str) -> None:
     """Keep the holders that read ``foreign`` buffers pending, compute the rest, raise if a target is kept."""
     ids = {id(b) for b in foreign}
     mixed = [h for h in holders
              if any(id(n.buffer) in ids for n in toposort((h.node,), stop=is_computed) if n.buffer is not None)]
-    realize([h for h in holders if all(h is not m for m in mixed)])
+    realize([h for h in holders if all(h is not m for m in mixed)], why)
     for h in mixed:
         track(h)
     if any(t is m for t in targets for m in mixed):
@@ -307,7 +318,7 @@ def _set_aside(holders: list[Holder], targets: list[Holder], foreign: list[Any])
                                    f"backend {_backend_name!r}; move it first with .to({_backend_name!r})")
 
 
-def _executable(program: Program) -> Any:
+def _executable(program: Program, roots: list[Node], buffers: list[Any]) -> Any:
     key = (_backend_name, program)
     exe = _cache.get(key)
     if exe is not None:
@@ -315,8 +326,12 @@ def _executable(program: Program) -> Any:
         metrics.bump("cache_hits")
         return exe
     if _debugging():
-        log.debug("%s: %s", _backend_name, explain(program, (p for name, p in _cache if name == _backend_name)))
+        cached = (p for name, p in _cache if name == _backend_name)
+        log.debug("%s: %s", _backend_name, recompile.explain(program, cached, recompile.input_sites(buffers),
+                                                              recompile.instruction_sites(roots)))
+    start = time.perf_counter()
     exe = _backend.compile(optimize(program))
+    metrics.add_time("compile_time", time.perf_counter() - start)
     metrics.bump("compiles")
     _cache[key] = exe
     if len(_cache) > CACHE_SIZE:
@@ -334,7 +349,10 @@ def to_numpy(holder: Holder) -> np.ndarray:
 
 
 def from_numpy(array: np.ndarray) -> Any:
-    return _backend.from_numpy(array)
+    buffer = _backend.from_numpy(array)
+    if _recording:
+        recompile.note_buffer(buffer, _user_frame())
+    return buffer
 
 
 def clear_cache() -> None:
