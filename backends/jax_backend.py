@@ -21,6 +21,34 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+
+def _persistent_cache_folder() -> str | None:
+    """Where compiled programs are kept between runs: ``$LAZYGRAD_CACHE_DIR/jax``, by default under
+    ``$XDG_CACHE_HOME/lazygrad`` or ``~/.cache/lazygrad``; None when ``LAZYGRAD_PERSISTENT_CACHE=0``."""
+    if os.environ.get("LAZYGRAD_PERSISTENT_CACHE", "1").strip().lower() in ("0", "false", "off", "no"):
+        return None
+    home_cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(os.environ.get("LAZYGRAD_CACHE_DIR") or os.path.join(home_cache, "lazygrad"), "jax")
+
+
+def _persist_compiled_programs() -> None:
+    """Let a second run of a script load its XLA executables from disk instead of compiling them again.
+
+    jax's persistent compilation cache keys an entry by the lowered program, the compile options and the
+    jax/XLA versions, so a stale entry is never used. jax keeps only programs that took a second or more
+    to compile; lazygrad's take 0.05-1 s each and a script compiles several, so every one is kept. A cache
+    folder the user configured for jax already (``JAX_COMPILATION_CACHE_DIR``) is left as it is.
+    """
+    folder = _persistent_cache_folder()
+    if folder is None or jax.config.jax_compilation_cache_dir is not None:
+        return
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+_persist_compiled_programs()
+
 import jax.numpy as jnp  # noqa: E402  (64-bit mode must be on before jax.numpy picks its defaults)
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402

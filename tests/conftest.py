@@ -8,6 +8,10 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Compiled programs are not kept on disk during tests: the suite compiles thousands of throwaway programs,
+# and a run must neither depend on nor fill the user's cache (tests of the cache give their own folder).
+os.environ.setdefault("LAZYGRAD_PERSISTENT_CACHE", "0")
+
 import lazygrad
 
 BACKENDS = ["numpy"] + (["jax"] if importlib.util.find_spec("jax") else [])
