@@ -29,6 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--plot", type=Path, metavar="PATH", help="also draw a bar chart (needs matplotlib)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="cap BLAS, torch and XLA thread pools at N (steadier ratios on a busy machine)")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="instead of timing steps, run the first step of each chosen workload (default mlp_train) "
+                        "twice in fresh processes sharing a new persistent compile cache (lazygrad-jax)")
     parser.add_argument("--list", action="store_true", help="list workloads and systems, then exit")
     return parser
 
@@ -64,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     if args.plot and (problem := report.plotting_unavailable()):
         parser.error(problem)
+    if args.cold_start:
+        from . import cold_start
+
+        chosen = workloads.select(_names(args.workloads) or ["mlp_train"])
+        print(cold_start.markdown(cold_start.measure([w for w in chosen if not w.name.startswith("compile-")],
+                                                     args.quick)))
+        return 0
     plan = harness.Plan.quick_run() if args.quick else harness.Plan.full()
     if args.samples:
         plan = dataclasses.replace(plan, samples=args.samples,

@@ -63,6 +63,7 @@ class Result:
     calls_per_sample: int
     checksum: float  # sum of the first call's result, compared across systems
     per_call: dict[str, float]  # framework counters per timed call (lazygrad: nodes, compiles, ...)
+    first_call: dict[str, float] = field(default_factory=dict)  # the same counters over the first, untimed call
     ratio: float = math.nan  # median / fastest median of the workload
     paired_ratio: float = math.nan  # median over rounds of (sample / the fastest system's sample that round)
     notes: list[str] = field(default_factory=list)
@@ -106,15 +107,21 @@ class _Entry:
         self.system, self.bench = system, bench
         self.calls = 1
         self.times: list[float] = []
-        self.counted: dict[str, int] = {}
+        self.counted: dict[str, float] = {}
+        self.first_counted: dict[str, float] = {}
         self.checksum = math.nan
 
     def call(self) -> Any:
         self.bench.prepare()
         return self.bench.step()
 
+    def _counters(self) -> dict[str, float]:
+        return dict(self.bench.counters()) if self.bench.counters else {}
+
     def warm_up(self, count: int) -> None:
+        before = self._counters()
         self.checksum = _checksum(self.bench.to_host(self.call()))
+        self.first_counted = {name: value - before.get(name, 0) for name, value in self._counters().items()}
         for _ in range(count - 1):
             self.call()
 
@@ -128,7 +135,7 @@ class _Entry:
 
     def sample(self) -> None:
         self.bench.prepare()
-        before = dict(self.bench.counters()) if self.bench.counters else {}
+        before = self._counters()
         start = time.perf_counter()
         for _ in range(self.calls):
             self.bench.step()
@@ -141,7 +148,7 @@ class _Entry:
     def result(self, workload: str) -> Result:
         timed_calls = self.calls * len(self.times)
         per_call = {name: total / timed_calls for name, total in self.counted.items()}
-        return Result(workload, self.system.name, self.times, self.calls, self.checksum, per_call)
+        return Result(workload, self.system.name, self.times, self.calls, self.checksum, per_call, self.first_counted)
 
 
 def _failure(error: Exception) -> str:

@@ -61,8 +61,23 @@ def _counters_table(results: list[Result]) -> list[str]:
     return lines
 
 
+FIRST_CALL_COUNTERS = ("compiles", "compile_time")
+
+
+def _first_call_table(results: list[Result]) -> list[str]:
+    """Compiles happen in the untimed first call; this is where a workload's compile count shows."""
+    counted = [r for r in results if any(name in r.first_call for name in FIRST_CALL_COUNTERS)]
+    if not counted:
+        return []
+    lines = ["", "First (untimed) call:", "", "| workload | system | compiles | compile time |", "|---|---|---:|---:|"]
+    lines += [f"| {r.workload} | {r.system} | {r.first_call.get('compiles', 0):.3g} | "
+              f"{format_seconds(r.first_call.get('compile_time', 0.0))} |" for r in counted]
+    return lines
+
+
 def markdown(report: Report) -> str:
-    lines = [*_header(report), "", *_results_table(report.results), *_counters_table(report.results)]
+    lines = [*_header(report), "", *_results_table(report.results), *_counters_table(report.results),
+             *_first_call_table(report.results)]
     if report.skipped:
         lines += ["", "Skipped:", ""]
         lines += [f"- {s.system}: {s.reason}" if s.workload == "*" else f"- {s.workload} on {s.system}: {s.reason}"
@@ -78,7 +93,7 @@ def to_json(report: Report) -> dict[str, Any]:
         "workload": r.workload, "system": r.system, "median_s": r.median, "min_s": r.min, "max_s": r.max,
         "ratio": r.ratio, "paired_ratio": r.paired_ratio, "samples": len(r.times),
         "calls_per_sample": r.calls_per_sample, "times_s": r.times,
-        "checksum": r.checksum, "per_call": r.per_call, "notes": r.notes,
+        "checksum": r.checksum, "per_call": r.per_call, "first_call": r.first_call, "notes": r.notes,
     } for r in report.results]
     return {
         "environment": report.environment,

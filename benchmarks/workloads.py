@@ -7,6 +7,8 @@ inputs. ``quick`` selects small shapes for a smoke run that takes seconds.
 from __future__ import annotations
 
 import itertools
+import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +82,48 @@ class FirstCallData:
     cold: bool
 
 
+Layer = tuple[np.ndarray, np.ndarray]  # an nn.Linear's (weight (out, in), bias (out,)), torch's layout
+
+
+@dataclass(frozen=True)
+class PolyFitData:
+    """PyTorch's tutorial loop: fit a cubic to sin(x) with ``Linear(3, 1)`` on (x, x^2, x^3), summed squared
+    error and SGD, the loss read every ``read_every`` steps; one call is a whole run of ``steps`` steps."""
+
+    x: np.ndarray
+    y: np.ndarray
+    layer: Layer
+    steps: int
+    read_every: int
+    lr: float = 1e-6
+
+
+@dataclass(frozen=True)
+class DynamicDepthData:
+    """An input layer, a shared middle layer applied ``depths[t]`` times in step t, an output layer (PyTorch's
+    dynamic-graph example), summed squared error, SGD with momentum; one call is a run of ``len(depths)`` steps."""
+
+    x: np.ndarray
+    y: np.ndarray
+    layers: tuple[Layer, Layer, Layer]  # input, middle, output
+    depths: tuple[int, ...]  # drawn from random.randint(0, 3) with a fixed seed
+    read_every: int
+    lr: float = 1e-4
+    momentum: float = 0.9
+
+
+@dataclass(frozen=True)
+class MinibatchData:
+    """One epoch over ``x`` in minibatches ``x[i * batch:(i + 1) * batch]``: a ReLU MLP, mean squared error, SGD;
+    the last batch's loss is read at the end of the epoch."""
+
+    x: np.ndarray
+    y: np.ndarray
+    layers: tuple[Layer, Layer]
+    batch: int
+    lr: float = 0.01
+
+
 @dataclass(frozen=True)
 class Workload:
     name: str
@@ -101,6 +145,37 @@ def _small(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _labels(rng: np.random.Generator, batch: int) -> np.ndarray:
     return np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, batch)]
+
+
+def _linear(rng: np.random.Generator, fan_in: int, fan_out: int) -> Layer:
+    """torch's default ``nn.Linear`` initialization: uniform in +-1/sqrt(fan_in)."""
+    bound = 1 / math.sqrt(fan_in)
+    return (rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
+            rng.uniform(-bound, bound, fan_out).astype(np.float32))
+
+
+def poly_fit_data(quick: bool) -> PolyFitData:
+    x = np.linspace(-math.pi, math.pi, 2000, dtype=np.float32)
+    return PolyFitData(x, np.sin(x), _linear(_rng(), 3, 1), steps=100 if quick else 1000, read_every=100)
+
+
+def dynamic_depth_data(quick: bool) -> DynamicDepthData:
+    rng = _rng()
+    batch, d_in, hidden, d_out = (16, 64, 32, 4) if quick else (64, 1000, 100, 10)
+    draw = random.Random(SEED)
+    depths = tuple(draw.randint(0, 3) for _ in range(100 if quick else 300))
+    layers = (_linear(rng, d_in, hidden), _linear(rng, hidden, hidden), _linear(rng, hidden, d_out))
+    x = rng.standard_normal((batch, d_in)).astype(np.float32)
+    y = rng.standard_normal((batch, d_out)).astype(np.float32)
+    return DynamicDepthData(x, y, layers, depths, read_every=100)
+
+
+def minibatch_data(quick: bool) -> MinibatchData:
+    rng = _rng()
+    samples, features, hidden, batch = (256, 32, 64, 64) if quick else (8192, 32, 64, 128)
+    x = rng.standard_normal((samples, features)).astype(np.float32)
+    y = np.sin(x[:, :1] * 2) + 0.1 * x[:, 1:2]
+    return MinibatchData(x, y.astype(np.float32), (_linear(rng, features, hidden), _linear(rng, hidden, 1)), batch)
 
 
 def seed_data(quick: bool) -> SeedData:
@@ -154,6 +229,12 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in (
              chain_data),
     Workload("matmul", "1024x1024 float32 matmul, forward only: the compute limit", matmul_data),
     Workload("dispatch", "1000 tiny elementwise ops on 16 floats, then read: per-op overhead", dispatch_data),
+    Workload("read_rarely", "cubic fit to sin(x), Linear(3,1) + SGD, loss read every 100 steps; a call is a "
+             "1000-step run", poly_fit_data),
+    Workload("dynamic_depth", "shared middle layer applied randint(0, 3) times per step, SGD with momentum, read "
+             "every 100 steps; a call is a 300-step run", dynamic_depth_data),
+    Workload("minibatch_epoch", "an epoch of X[i*bs:(i+1)*bs] minibatches (8192 rows, batch 128) through a "
+             "32-64-1 MLP with SGD, loss read at the end", minibatch_data),
     Workload("compile-cold", "first mlp_train step with an empty compile cache",
              lambda q: FirstCallData(mlp_data(q), True)),
     Workload("compile-warm", "first mlp_train step on fresh parameters, program already cached",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import HAS_TORCH
 
-from benchmarks import environment, harness, report, systems, workloads
+from benchmarks import cold_start, environment, harness, report, systems, workloads
 from benchmarks.__main__ import main
 from benchmarks.systems import Bench, System, Unavailable, Unsupported
 
@@ -47,6 +49,48 @@ def test_quick_run_writes_table_and_json(backend: str, tmp_path: Path, capsys: p
         assert fastest["ratio"] == fastest["paired_ratio"] == 1.0
     lazy = next(r for r in document["results"] if r["workload"] == "mlp_train" and r["system"] == chosen[0])
     assert lazy["per_call"]["executions"] == 1.0 and lazy["per_call"]["compiles"] == 0.0
+
+
+TRAINING_LOOPS = ["read_rarely", "dynamic_depth", "minibatch_epoch"]
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """torch's thread pool stalls on these tiny ops when other processes hold the cores (100x slower)."""
+    if not HAS_TORCH:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_training_loops_agree_with_torch_and_report_their_compiles(backend: str, capsys: pytest.CaptureFixture) -> None:
+    chosen = [f"lazygrad-{backend}"] + (["torch"] if HAS_TORCH else [])
+    assert main(["--quick", "--samples", "1", "-w", ",".join(TRAINING_LOOPS), "-s", ",".join(chosen)]) == 0
+    out = capsys.readouterr().out
+    rows = _table_rows(out)
+    assert {(row[0], row[1]) for row in rows} == {(w, s) for w in TRAINING_LOOPS for s in chosen}
+    assert "Notes:" not in out and "Skipped:" not in out  # every system computed the same losses
+    first_calls = out.split("First (untimed) call:")[1]
+    compiles = {line.split("|")[1].strip(): float(line.split("|")[3]) for line in first_calls.splitlines()
+                if line.startswith("| ") and "lazygrad" in line}
+    assert compiles["read_rarely"] >= 1
+    assert compiles["dynamic_depth"] >= 4  # at least one program per depth 0..3, then cache hits
+    assert compiles["minibatch_epoch"] >= len(workloads.minibatch_data(True).x) // workloads.minibatch_data(True).batch
+
+
+def test_cold_start_second_run_compiles_from_the_persistent_cache(backend: str) -> None:
+    if backend != "jax":
+        pytest.skip("the persistent compile cache is the jax backend's")
+    first, second = cold_start.measure([workloads.WORKLOADS["seed"]], quick=True)
+    assert first.compiles == second.compiles >= 1
+    assert second.compile_s < first.compile_s
+    assert "second run (cache filled)" in cold_start.markdown([first, second])
 
 
 def _fake_system(builders: dict) -> System:

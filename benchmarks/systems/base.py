@@ -40,7 +40,7 @@ class Bench:
     prepare: Callable[[], None] = _no_op
     first_call: bool = False
     close: Callable[[], None] = _no_op
-    counters: Callable[[], Mapping[str, int]] | None = None
+    counters: Callable[[], Mapping[str, float]] | None = None
     to_host: Callable[[Any], np.ndarray] = np.asarray
 
 

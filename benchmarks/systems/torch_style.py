@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from ..workloads import ChainData, CNNData, ElementwiseOp, FirstCallData, MatmulData, MLPData, SeedData
+from ..workloads import (
+    ChainData,
+    CNNData,
+    DynamicDepthData,
+    ElementwiseOp,
+    FirstCallData,
+    Layer,
+    MatmulData,
+    MinibatchData,
+    MLPData,
+    PolyFitData,
+    SeedData,
+)
 from .base import Bench, Builder, Unsupported
 
 
@@ -30,7 +42,7 @@ class TorchLike:
     select: Callable[[], None] = _no_op  # make this system current (lazygrad: its backend)
     clear_compiled: Callable[[], None] = _no_op  # empty every compile cache (cold first call)
     close: Callable[[], None] = _no_op
-    counters: Callable[[], dict[str, int]] | None = None
+    counters: Callable[[], dict[str, float]] | None = None
 
     def bench(self, step: Callable[[], Any], prepare: Callable[[], None] | None = None,
               first_call: bool = False) -> Bench:
@@ -185,10 +197,105 @@ def dispatch(sys: TorchLike, data: ChainData) -> Bench:
     return sys.bench(lambda: _apply(x, data.ops).tolist())
 
 
+# ---- whole training loops written with nn modules and optimizers, as a user writes them ----
+
+
+def _linear(sys: TorchLike, layer: Layer) -> Any:
+    """An ``nn.Linear`` holding the workload's weights, so every system starts from the same ones."""
+    lib = sys.lib
+    weight, bias = layer
+    module = lib.nn.Linear(weight.shape[1], weight.shape[0])
+    with lib.no_grad():
+        module.weight.copy_(lib.tensor(weight))
+        module.bias.copy_(lib.tensor(bias))
+    return module
+
+
+def read_rarely(sys: TorchLike, data: PolyFitData) -> Bench:
+    lib, nn = sys.lib, sys.lib.nn
+    sys.select()
+    x, y = lib.tensor(data.x), lib.tensor(data.y)
+    xx = x.unsqueeze(-1).pow(lib.tensor([1.0, 2.0, 3.0]))
+    model = nn.Sequential(_linear(sys, data.layer), nn.Flatten(0, 1))
+    loss_fn = nn.MSELoss(reduction="sum")
+    optimizer = lib.optim.SGD(model.parameters(), lr=data.lr)
+
+    def run() -> list[float]:
+        read = []
+        for t in range(data.steps):
+            loss = loss_fn(model(xx), y)
+            if t % data.read_every == data.read_every - 1:
+                read.append(loss.item())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        sys.force(*model.parameters())
+        return read
+
+    return sys.bench(run)
+
+
+def dynamic_depth(sys: TorchLike, data: DynamicDepthData) -> Bench:
+    lib, nn = sys.lib, sys.lib.nn
+    sys.select()
+
+    class DynamicNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.input_linear, self.middle_linear, self.output_linear = (_linear(sys, layer) for layer in data.layers)
+
+        def forward(self, x: Any, depth: int) -> Any:
+            h = self.input_linear(x).relu()
+            for _ in range(depth):
+                h = self.middle_linear(h).relu()
+            return self.output_linear(h)
+
+    model = DynamicNet()
+    x, y = lib.tensor(data.x), lib.tensor(data.y)
+    loss_fn = nn.MSELoss(reduction="sum")
+    optimizer = lib.optim.SGD(model.parameters(), lr=data.lr, momentum=data.momentum)
+
+    def run() -> list[float]:
+        read = []
+        for t, depth in enumerate(data.depths):
+            loss = loss_fn(model(x, depth), y)
+            if t % data.read_every == data.read_every - 1:
+                read.append(loss.item())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        sys.force(*model.parameters())
+        return read
+
+    return sys.bench(run)
+
+
+def minibatch_epoch(sys: TorchLike, data: MinibatchData) -> Bench:
+    lib, nn = sys.lib, sys.lib.nn
+    sys.select()
+    first, second = (_linear(sys, layer) for layer in data.layers)
+    model = nn.Sequential(first, nn.ReLU(), second)
+    x, y = lib.tensor(data.x), lib.tensor(data.y)
+    loss_fn = nn.MSELoss()
+    optimizer = lib.optim.SGD(model.parameters(), lr=data.lr)
+    batches, size = len(data.x) // data.batch, data.batch
+
+    def epoch() -> float:
+        for i in range(batches):
+            loss = loss_fn(model(x[i * size:(i + 1) * size]), y[i * size:(i + 1) * size])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return loss.item()
+
+    return sys.bench(epoch)
+
+
 def builders(sys: TorchLike) -> dict[str, Builder]:
     """Every workload bound to ``sys``: the adapter table shared by torch and lazygrad."""
     table: dict[str, Callable[[TorchLike, Any], Bench]] = {
         "seed": seed, "mlp_train": mlp_train, "cnn_train": cnn_train, "elementwise_chain": elementwise_chain,
-        "matmul": matmul, "dispatch": dispatch, "compile-cold": first_call, "compile-warm": first_call,
+        "matmul": matmul, "dispatch": dispatch, "read_rarely": read_rarely, "dynamic_depth": dynamic_depth,
+        "minibatch_epoch": minibatch_epoch, "compile-cold": first_call, "compile-warm": first_call,
     }
     return {name: (lambda data, fn=fn: fn(sys, data)) for name, fn in table.items()}
