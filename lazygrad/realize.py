@@ -289,11 +289,11 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
         _set_aside(holders, targets, foreign, why)
         return
     exe = _executable(program, roots, buffers)
-    metrics.sync(why, _user_frame())
     start = time.perf_counter()
     outputs = exe(buffers)
     metrics.add_time("execution_time", time.perf_counter() - start)
     metrics.bump("executions")
+    metrics.sync(why, _user_frame())
     for node, out in zip(roots, outputs):
         node.buffer = out
     if _recording:
