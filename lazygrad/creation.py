@@ -75,30 +75,43 @@ def _resolve(dtype: Any, default: DType | None = None) -> DType:
     return dtypes.to_dtype(dtype) if dtype is not None else (default or dtypes.default_float())
 
 
+_NEGATIVE = "Trying to create tensor with negative dimension {}: {}"
+
+
+def _shape(size: tuple, negative: str = _NEGATIVE) -> tuple[int, ...]:
+    """The sizes a factory was given, checked now: a negative size would only fail when computed."""
+    shape = _sizes(size)
+    for d in shape:
+        if d < 0:
+            raise RuntimeError(negative.format(d, list(shape)))
+    return shape
+
+
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     default = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
     dtype = _resolve(dtype, default)
-    shape = _sizes((size,))
+    shape = _shape((size,))
     return _finish(_wrap(ops.broadcast_to(ops.scalar(fill_value, dtype), shape)), requires_grad, device)
 
 
-def _constant(size: tuple, value: int, dtype: Any, requires_grad: bool, device: Any) -> Tensor:
-    shape = _sizes(size)
-    if any(d < 0 for d in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+def _constant(shape: tuple[int, ...], value: int, dtype: Any, requires_grad: bool, device: Any) -> Tensor:
     return _finish(_wrap(ops.full(shape, value, _resolve(dtype))), requires_grad, device)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _constant(size, 0, dtype, requires_grad, device)
+    # torch's zeros words a negative size its own way; its other factories share one message
+    shape = _shape(size, "zeros: Dimension size must be non-negative.")
+    return _constant(shape, 0, dtype, requires_grad, device)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _constant(size, 1, dtype, requires_grad, device)
+    return _constant(_shape(size), 1, dtype, requires_grad, device)
 
 
-empty = zeros
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros: lazygrad never hands out uninitialized memory."""
+    return _constant(_shape(size), 0, dtype, requires_grad, device)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
@@ -126,7 +139,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     is_float = any(isinstance(v, float) for v in values)
     dtype = _resolve(dtype, dtypes.default_float() if is_float else dtypes.int64)
     count = math.ceil((end - start) / step)
@@ -157,6 +170,9 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     dtype = _resolve(dtype)
     m = n if m is None else m
+    for name, size in (("n", n), ("m", m)):
+        if size < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {size}")
     node = ops.cast(apply("eq", (ops.iota((n, m), 0), ops.iota((n, m), 1))), dtype)
     return _finish(_wrap(node), requires_grad, device)
 
@@ -196,7 +212,7 @@ def initial_seed() -> int:
 
 def _draw(size: tuple, distribution: str, dtype: Any, requires_grad: bool, generator: Generator | None,
           keyword_size: Any, device: Any) -> Tensor:
-    shape = _sizes((keyword_size,)) if keyword_size is not None else _sizes(size)
+    shape = _shape((keyword_size,)) if keyword_size is not None else _shape(size)
     dtype = _resolve(dtype)
     seed = ops.scalar((generator or default_generator).next_seed(), dtypes.int64)
     return _finish(_wrap(apply("random", (seed,), (shape, dtype, distribution))), requires_grad, device)
@@ -224,6 +240,8 @@ def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tens
 
 def randint(low: int, high: int | None = None, size: Any = None, *, dtype: Any = None,
             generator: Generator | None = None, device: Any = None) -> Tensor:
+    if size is None and isinstance(high, (tuple, list)):  # torch's randint(high, size)
+        high, size = None, high
     if high is None:
         low, high = 0, low
     if size is None:

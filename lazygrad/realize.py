@@ -18,12 +18,12 @@ import logging
 import os
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 import numpy as np
 
-from . import backends, metrics
+from . import backends, checks, metrics
 from .ir import Node, is_computed, leaf, toposort
 from .passes import optimize
 from .program import Program, linearize
@@ -54,6 +54,9 @@ class Holder(Protocol):
 
 
 _pending: list[weakref.ref] = []
+# Holders whose graph holds a check that failed: it would fail again (values do not change), so they are
+# left out of realizations until one of them is read, which raises again.
+_failing: list[weakref.ref] = []
 _cache: OrderedDict[tuple[str, Program], Any] = OrderedDict()
 _backend_name = os.environ.get("LAZYGRAD_BACKEND", "numpy")
 _backend = backends.get(_backend_name)
@@ -116,8 +119,10 @@ def track(holder: Holder) -> None:
 def realize(targets: Iterable[Holder] = ()) -> None:
     """Compute ``targets`` and every other live pending holder in one backend program.
 
-    A holder whose graph reads another backend's buffer cannot run here: it stays pending (so it raises
-    when it is read) and the others run without it. Reading it, as one of ``targets``, raises.
+    A holder that cannot be computed (its graph reads another backend's buffer, or holds a check that
+    fails) stays pending, and the others are computed without it; reading it, as one of ``targets``,
+    raises. If the realization fails outright (an error while compiling or running, an interrupt), every
+    holder that was pending stays pending and tracked, so a retry computes the same values.
     """
     targets = list(targets)
     holders = [h for r in _pending if (h := r()) is not None and h.node.buffer is None]
@@ -125,14 +130,31 @@ def realize(targets: Iterable[Holder] = ()) -> None:
     _pending.clear()
     if not holders:
         return
+    try:
+        _compute(holders, targets)
+    except BaseException:
+        _retrack(holders)
+        raise
+
+
+def _compute(holders: list[Holder], targets: list[Holder]) -> None:
     roots = list({id(h.node): h.node for h in holders}.values())
     program, buffers = linearize(roots)
     native = _native
     foreign = [b for b in buffers if type(b) is not native and owner(b) not in (None, _backend)]
     if foreign:
-        _set_aside(holders, targets, foreign)
+        ids = {id(b) for b in foreign}
+        made_by = owner(foreign[0])
+        _set_aside(holders, targets, lambda n: n.buffer is not None and id(n.buffer) in ids, BackendMismatchError(
+            f"a tensor on backend {made_by.name!r} is used in a program running on backend {_backend_name!r}; "
+            f"move it first with .to({_backend_name!r})"), _pending)
         return
-    outputs = _executable(program)(buffers)
+    try:
+        outputs = _executable(program)(buffers)
+    except checks.CheckFailed as failure:
+        failed = checks.failed_node(roots, failure.ordinal)
+        _set_aside(holders, targets, lambda n: n is failed, checks.error(failed, failure.value), _failing)
+        return
     metrics.bump("executions")
     for node, out in zip(roots, outputs):
         node.buffer = out
@@ -140,18 +162,28 @@ def realize(targets: Iterable[Holder] = ()) -> None:
         h.node = leaf(h.node.buffer, h.node.shape, h.node.dtype)
 
 
-def _set_aside(holders: list[Holder], targets: list[Holder], foreign: list[Any]) -> None:
-    """Keep the holders that read ``foreign`` buffers pending, compute the rest, raise if a target is kept."""
-    ids = {id(b) for b in foreign}
-    mixed = [h for h in holders
-             if any(id(n.buffer) in ids for n in toposort((h.node,), stop=is_computed) if n.buffer is not None)]
-    realize([h for h in holders if all(h is not m for m in mixed)])
-    for h in mixed:
-        track(h)
-    if any(t is m for t in targets for m in mixed):
-        made_by = owner(foreign[0])
-        raise BackendMismatchError(f"a tensor on backend {made_by.name!r} is used in a program running on "
-                                   f"backend {_backend_name!r}; move it first with .to({_backend_name!r})")
+def _set_aside(holders: list[Holder], targets: list[Holder], blocked: Callable[[Node], bool], error: Exception,
+               into: list[weakref.ref]) -> None:
+    """Keep the holders whose graph has a ``blocked`` node pending in ``into``, compute the rest, and raise
+    ``error`` if a target was kept."""
+    kept = {id(h): h for h in holders if any(blocked(n) for n in toposort((h.node,), stop=is_computed))}
+    known = {id(h) for r in into if (h := r()) is not None}
+    into[:] = [r for r in into if r() is not None]
+    into += [weakref.ref(h) for key, h in kept.items() if key not in known]
+    rest = [h for h in holders if id(h) not in kept]
+    if rest:
+        _compute(rest, [t for t in targets if id(t) not in kept])
+    if any(id(t) in kept for t in targets):
+        raise error
+
+
+def _retrack(holders: list[Holder]) -> None:
+    """After a failed realization: every holder still pending is tracked again (once)."""
+    tracked = {id(h) for r in (*_pending, *_failing) if (h := r()) is not None}
+    for h in holders:
+        if h.node.buffer is None and id(h) not in tracked:
+            tracked.add(id(h))
+            track(h)
 
 
 def _executable(program: Program) -> Any:
