@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import numpy as np
@@ -71,3 +72,10 @@ def get(name: str) -> Backend:
         raise ValueError(f"unknown lazygrad backend {name!r}; available backends: {', '.join(available())}")
     backend = _instances[name] = factory()
     return backend
+
+
+# torch.backends' switches, for programs that set or read them (``torch.backends.cudnn.benchmark = True``).
+# The backends choose their own kernels and precision, so these are plain settings that change nothing.
+cudnn = SimpleNamespace(enabled=True, benchmark=False, deterministic=False, allow_tf32=True)
+cuda = SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False))
+mps = SimpleNamespace(is_available=lambda: False, is_built=lambda: False)  # jax has no Metal backend here

@@ -7,7 +7,9 @@ them, by the backend chosen with ``LAZYGRAD_BACKEND`` (``numpy`` by default, or 
 
 from __future__ import annotations
 
-from . import autograd, dtypes, func, nn, optim
+__version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
+
+from . import accelerator, autograd, cuda, dtypes, func, nn, optim, testing, utils
 from .creation import (
     Generator,
     arange,
@@ -44,6 +46,7 @@ from .realize import realize as _realize_all
 from .realize import use_backend as backend
 from .serialization import load, save
 from .tensor import Size, Tensor, cat, dot, matmul, stack, where
+from .type_info import finfo, iinfo
 
 float32 = float = dtypes.float32
 float64 = double = dtypes.float64
@@ -80,6 +83,11 @@ def get_default_dtype() -> dtype:
     return dtypes.default_float()
 
 
+def set_default_dtype(d: dtype) -> None:
+    """The dtype Python floats and float factories take from now on (float32 unless changed)."""
+    dtypes.set_default_float(dtypes.to_dtype(d))
+
+
 def promote_types(a: dtype, b: dtype) -> dtype:
     return dtypes.promote_types(a, b)
 
@@ -100,7 +108,8 @@ for _name in _METHODS:
 del _name
 
 __all__ = [
-    "DType", "Generator", "Size", "Tensor", "arange", "autograd", "as_tensor", "backend", "bool", "cat", "clear_cache",
+    "DType", "Generator", "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
+    "set_default_dtype", "testing", "utils", "as_tensor", "backend", "bool", "cat", "clear_cache",
     "default_generator", "device", "dot", "double", "dtype", "dtypes", "einsum", "empty", "empty_like",
     "enable_grad", "eye",
     "float", "float16", "float32",

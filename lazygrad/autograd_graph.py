@@ -18,7 +18,7 @@ from typing import Any
 
 from .autodiff import vjp
 from .ir import Node, apply
-from .ops import add
+from .ops import add, zeros_like
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they "
@@ -242,10 +242,9 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
                     raise RuntimeError(_FREED)
                 if fn.custom:
                     grads = fn.apply_backward(ct, create_graph)
-                elif plain:
-                    grads = vjp(fn.out, fn.inputs, ct)
                 else:
-                    grads = _differentiable_vjp(fn, ct)
+                    grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct) if plain
+                                                   else _differentiable_vjp(fn, ct), plain)
                 for edge, g in zip(fn.edges, grads):
                     if edge is not None and g is not None:
                         send(edge, g)
@@ -272,6 +271,23 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
             entry = leaf_cts.get(id(t))
             results.append(None if entry is None else entry[1])
     return results
+
+
+def _zeros_where_unreached(fn: GradFn, grads: list[Any], plain: bool) -> list[Any]:
+    """Zeros for an input the op's value does not depend on (``fill_``, ``zero_``), as torch's formulas give.
+
+    Without them the leaves behind such an op would keep ``grad`` None where torch gives zeros. An input
+    that appears twice got its whole cotangent at its first position and needs nothing more.
+    """
+    from .tensor import _wrap
+
+    out = list(grads)
+    for i, (edge, g, node) in enumerate(zip(fn.edges, grads, fn.inputs)):
+        if g is None and edge is not None and node.dtype.is_floating_point and all(
+                node is not other for other in fn.inputs[:i]):
+            zeros = zeros_like(node)
+            out[i] = zeros if plain else _wrap(zeros)
+    return out
 
 
 def _leading_to(starts: Sequence[GradFn], target_ids: set[int]) -> set[int]:

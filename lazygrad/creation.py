@@ -32,43 +32,48 @@ def _from_host(array: np.ndarray, requires_grad: bool = False, device: Any = Non
     return _finish(_wrap(leaf(realize.from_numpy(array), array.shape, dtype)), requires_grad, device)
 
 
-def _host_data(data: Any) -> np.ndarray:
-    """numpy view of user data; Python floats default to float32 and ints to int64, as in torch."""
+def _host_data(data: Any, dtype: DType | None = None) -> np.ndarray:
+    """numpy view of user data in ``dtype``; without one, Python floats take the default float dtype and ints
+    int64, as in torch. Converting nested Python numbers straight to ``dtype`` keeps float64 data exact."""
     if isinstance(data, Tensor):
-        return data.detach().numpy()
-    if isinstance(data, np.ndarray):
-        return data
-    if isinstance(data, np.generic):
-        return np.asarray(data)
-    try:
+        array = data.detach().numpy()
+    elif isinstance(data, (np.ndarray, np.generic)):
         array = np.asarray(data)
-    except ValueError as error:
-        raise ValueError(f"expected a rectangular nested sequence of numbers: {error}") from None
-    if array.dtype == object or array.dtype.kind in "USV":
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    if array.dtype.kind == "f":
-        return array.astype(dtypes.default_float().np)
-    if array.dtype.kind in "iu":
-        return array.astype(np.int64)
-    return array
+    else:
+        try:
+            array = np.asarray(data)
+        except ValueError as error:
+            raise ValueError(f"expected a rectangular nested sequence of numbers: {error}") from None
+        if array.dtype == object or array.dtype.kind in "USV":
+            raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+        if dtype is None and array.dtype.kind in "fiu":
+            dtype = dtypes.default_float() if array.dtype.kind == "f" else dtypes.int64
+    return array if dtype is None else array.astype(dtype.np, copy=False)
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, tensors)."""
-    array = _host_data(data)
-    if dtype is not None:
-        array = array.astype(dtypes.to_dtype(dtype).np)
+    array = _host_data(data, None if dtype is None else dtypes.to_dtype(dtype))
     return _from_host(np.array(array, copy=True), requires_grad, device)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    if isinstance(data, Tensor) and (dtype is None or dtypes.to_dtype(dtype) is data.dtype):
-        return data
-    return tensor(data, dtype=dtype)
+    """``data`` as a tensor: a tensor already of that dtype (and on that device) is returned as is."""
+    if isinstance(data, Tensor):
+        out = data if dtype is None else data.to(dtypes.to_dtype(dtype))
+        return out if device is None else out.to(device)
+    return tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    return _from_host(array)
+    """A tensor with ``array``'s values and dtype.
+
+    It copies: torch shares the array's memory, but a lazy tensor read later would then see writes made
+    to the array after the ops that used it, so a result would depend on when it is read.
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return _from_host(np.array(array, copy=True))
 
 
 def _resolve(dtype: Any, default: DType | None = None) -> DType:
@@ -114,20 +119,20 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return _constant(_shape(size), 0, dtype, requires_grad, device)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def zeros_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def ones_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 empty_like = zeros_like
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False,
-              device: Any = None) -> Tensor:
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None, device: Any = None,
@@ -181,9 +186,13 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
 
 
 class Generator:
-    """Host-side seed stream: each draw takes the next seed, which enters the program as an input."""
+    """Host-side seed stream: each draw takes the next seed, which enters the program as an input.
 
-    def __init__(self) -> None:
+    One stream serves every device (``device`` is accepted for torch's signature), so a seeded generator
+    gives the same draws wherever the result lives.
+    """
+
+    def __init__(self, device: Any = "cpu") -> None:
         self._initial = int(np.random.SeedSequence().entropy % (2**63))
         self._rng = np.random.default_rng(self._initial)
 
@@ -230,16 +239,16 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: 
     return _draw(size, "uniform", dtype, requires_grad, generator, kwargs.get("size"), device)
 
 
-def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def randn_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def rand_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = None, *, dtype: Any = None,
-            generator: Generator | None = None, device: Any = None) -> Tensor:
+def randint(low: int, high: int | None = None, size: Any = None, *, generator: Generator | None = None,
+            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     if size is None and isinstance(high, (tuple, list)):  # torch's randint(high, size)
         high, size = None, high
     if high is None:
@@ -247,4 +256,33 @@ def randint(low: int, high: int | None = None, size: Any = None, *, dtype: Any =
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
     u = rand(size, dtype=dtypes.float64, generator=generator)
-    return (u * (high - low) + low).floor().to(_resolve(dtype, dtypes.int64))
+    drawn = (u * (high - low) + low).floor().to(_resolve(dtype, dtypes.int64))
+    return _finish(drawn, requires_grad, device)
+
+
+# ---- Tensor.new_*: factories that default to the tensor's dtype and device -------------------------------
+
+
+def _new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
+                requires_grad: bool = False) -> Tensor:
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_factory(make: Any) -> Any:
+    def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+        return make(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    return new
+
+
+def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+# new_zeros is empty (zeros), whose negative-size message is the one torch's new_zeros gives, unlike zeros'
+for _name, _method in {"new_tensor": _new_tensor, "new_zeros": _new_factory(empty), "new_ones": _new_factory(ones),
+                       "new_empty": _new_factory(empty), "new_full": _new_full}.items():
+    setattr(Tensor, _name, _method)
+del _name, _method

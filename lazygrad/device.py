@@ -3,6 +3,8 @@
 A device is written ``backend[:platform][:index]``: ``"numpy"``, ``"jax"`` (jax's default device, or the
 one ``LAZYGRAD_DEVICE`` picks), ``"jax:1"``, ``"jax:gpu:0"``. torch's spellings work too: ``"cpu"`` is the
 CPU of the current backend, ``"cuda"``/``"gpu"``/``"tpu"`` (with an optional index) are jax's accelerators.
+As in torch, naming an accelerator is always allowed (``device("cuda")`` on a machine without one); putting
+a tensor there is what fails, with torch's "Torch not compiled with CUDA enabled".
 
 Moving a tensor to another device is explicit (``.to(device)``) and is a sync point: the tensor is
 computed, then its buffer is copied. A move does not carry autograd history, because one program runs on
@@ -11,6 +13,7 @@ one backend; a leaf that requires grad stays a leaf that requires grad.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +26,9 @@ if TYPE_CHECKING:
 
 # torch's device words, and the jax platform each one means.
 _ACCELERATORS = {"cuda": "gpu", "gpu": "gpu", "rocm": "gpu", "tpu": "tpu"}
+_PLATFORMS = set(_ACCELERATORS.values())
+_TORCH_WORDS = {"gpu": "cuda", "tpu": "tpu"}
+NO_CUDA = "Torch not compiled with CUDA enabled (lazygrad reaches GPUs through jax, and jax finds none here)"
 
 
 def _realize_module() -> Any:
@@ -53,7 +59,9 @@ class device:  # lower case, like torch.device
         return d
 
     def __str__(self) -> str:
-        return self.backend if self.index is None else f"{self.backend}:{self.type}:{self.index}"
+        if self.index is None:  # a backend's only device, or an accelerator named without an index ("cuda")
+            return _TORCH_WORDS.get(self.type, self.backend)
+        return f"{self.backend}:{self.type}:{self.index}"
 
     def __repr__(self) -> str:
         return f"device(type='{self.type}', backend='{self.backend}'" + (
@@ -75,10 +83,12 @@ class device:  # lower case, like torch.device
 
 def _parse(parts: list[str], spec: str) -> tuple[str, str, int | None]:
     head, rest = parts[0], parts[1:]
+    if head in _ACCELERATORS:  # checked when a tensor goes there, so the name itself never fails
+        if len(rest) > 1 or (rest and not rest[0].isdigit()):
+            raise RuntimeError(f"Invalid device string: {spec!r}")
+        return "jax", _ACCELERATORS[head], int(rest[0]) if rest else None
     if head == "cpu":
         head, rest = _realize_module().backend().name, ["cpu", *rest]
-    elif head in _ACCELERATORS:
-        head, rest = "jax", [_ACCELERATORS[head], *rest]
     try:
         chosen = backends.get(head)
     except ValueError:
@@ -102,6 +112,31 @@ def _parse(parts: list[str], spec: str) -> tuple[str, str, int | None]:
     return head, platform, index
 
 
+def accelerator_devices(platform: str) -> list[Any]:
+    """jax's devices on an accelerator platform (``"gpu"``, ``"tpu"``); empty when jax or the hardware is missing."""
+    if importlib.util.find_spec("jax") is None:
+        return []
+    return backends.get("jax").devices(platform)
+
+
+def _placed(target: device) -> tuple[backends.Backend, Any, device]:
+    """The backend, its device object (None for a single-device backend) and the concrete device ``target`` names.
+
+    An accelerator named without an index means its first one: ``"cuda"`` moves a tensor to ``"cuda:0"``.
+    """
+    if target.type not in _PLATFORMS:
+        dest = backends.get(target.backend)
+        return dest, None if target.index is None else dest.devices(target.type)[target.index], target
+    found = accelerator_devices(target.type)
+    if not found and target.type == "gpu":
+        raise AssertionError(NO_CUDA)
+    index = target.index or 0
+    if index >= len(found):
+        raise RuntimeError(f"device {target} does not exist: jax has {len(found)} {target.type} device(s)")
+    dest = backends.get("jax")
+    return dest, found[index], device._of(dest, found[index])
+
+
 def of(t: Tensor) -> device:
     """The device holding ``t``; a tensor still pending (or a host scalar) is on the current backend's default."""
     realize = _realize_module()
@@ -117,7 +152,7 @@ def move(t: Tensor, target: str | device) -> Tensor:
     """``t`` on ``target``: ``t`` itself if it is already there, else a copy made after computing ``t``."""
     from .tensor import _wrap
 
-    target = device(target)
+    dest, place, target = _placed(device(target))
     if of(t) == target:
         return t
     if t.grad_fn is not None and is_grad_enabled():
@@ -128,8 +163,6 @@ def move(t: Tensor, target: str | device) -> Tensor:
         realize.realize((t,))
     buffer = t.node.buffer
     source = realize.owner(buffer) or realize.backend()
-    dest = backends.get(target.backend)
-    place = None if target.index is None else dest.devices(target.type)[target.index]
     if source is dest:
         moved = dest.move(buffer, place)
     else:

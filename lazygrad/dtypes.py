@@ -72,8 +72,19 @@ def promote_types(a: DType, b: DType) -> DType:
     return _BY_NUMPY[np.promote_types(a.np, b.np)]
 
 
+_default_float = float32
+
+
 def default_float() -> DType:
-    return float32
+    return _default_float
+
+
+def set_default_float(dtype: DType) -> None:
+    """Choose the dtype of Python floats and float factories (torch.set_default_dtype)."""
+    global _default_float
+    if not dtype.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    _default_float = dtype
 
 
 def scalar_dtype(value: bool | int | float) -> DType:

@@ -2,14 +2,13 @@
 
 Reading is a ``slice`` plus a ``reshape``. Writing is functional: the new value is padded out to the
 full shape and chosen with a mask, so ``x[1:3] = v`` just rebinds ``x`` to a new node. A basic-index
-result remembers its base and index, so an in-place op on it (``x[0].zero_()``) is written back to the
-base as ``x[0] = new value``; views taken earlier do not see later in-place changes of the base.
+result is a view of ``x`` (see ``views``): an in-place op on it (``x[0].zero_()``) reaches ``x`` and every
+other view of it, and it sees later in-place changes of ``x``.
 Indices with tensors, lists or masks are handled in ``index_ops``.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING, Any
 
 from . import dtypes, ops
@@ -93,14 +92,12 @@ class _Plan:
 
 def getitem(t: Tensor, index: Any) -> Tensor:
     from . import index_ops
-    from .tensor import _record
+    from .tensor import _as_view, _record
 
     if index_ops.is_advanced(index):
         return index_ops.getitem(t, index)
     plan = _Plan(t.node.shape, index)
-    view = _record(plan.name, plan.read(t.node), t)
-    view._view = (weakref.ref(t), index)  # an in-place op on the view writes through to ``t``
-    return view
+    return _as_view(t, _record(plan.name, plan.read(t.node), t))
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:

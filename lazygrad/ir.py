@@ -7,6 +7,7 @@ set holds a computed value; to the scheduler it is an input, whatever ``args`` i
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,11 +19,13 @@ from .dtypes import DType
 Shape = tuple[int, ...]
 
 
-_created = 0  # nodes ever created; the last one's serial number
+# Serial numbers come from one C-level counter, so nodes built by several threads never share one.
+_serials = itertools.count(1)
 
 
 def nodes_created() -> int:
-    return _created
+    """How many nodes were ever built (the next serial number minus one)."""
+    return _serials.__reduce__()[1][0] - 1
 
 
 class Node:
@@ -39,9 +42,7 @@ class Node:
         self.dtype = dtype
         self.buffer = buffer
         # Arguments exist before their users, so serial order is a dependency order (see program.linearize).
-        global _created
-        _created += 1
-        self.serial = _created
+        self.serial = next(_serials)
 
     def __repr__(self) -> str:
         state = "buffer" if self.buffer is not None else f"{len(self.args)} args"
@@ -346,10 +347,26 @@ _register(("iota",), _iota, "source")
 _register(("random",), _random, "source")
 
 
+# Called after every node an op builds, when set: the tests use it to realize between any two node builds,
+# which must never change a result.
+build_hook: Callable[[], None] | None = None
+
+
 def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
     """Build a node, inferring its shape and dtype from the primitive's rule (which raises on misuse)."""
     shape, dtype = PRIMITIVES[op].rule(*args, *params)
-    return Node(op, args, params, shape, dtype)
+    node = Node(op, args, params, shape, dtype)
+    if build_hook is not None:
+        build_hook()
+    return node
+
+
+def cut(node: Node) -> None:
+    """Make a computed node a plain buffer leaf in place, so nothing it was computed from stays alive.
+
+    The node keeps its identity: every tensor, record and pending node that refers to it still does.
+    """
+    node.op, node.args, node.params = "buffer", (), ()
 
 
 # --------------------------------------------------------------------------------------------------

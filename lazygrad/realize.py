@@ -5,6 +5,17 @@ way PyTorch/XLA syncs live tensors at a step boundary. A training step (forward,
 then ``loss.item()``) is therefore one backend program, and afterwards every tensor holds a plain
 buffer, so the graph does not grow from step to step.
 
+Realizing never rebinds a tensor: each computed node takes its buffer in place, and a node whose holder
+has no autograd record is then cut (``ir.cut``) so that nothing it was computed from stays alive. So a
+realization may happen between any two node builds, inside any op or from another thread, without
+changing which graph an op is being built on. Tensors with a record keep their node's arguments, which
+the backward pass walks (as torch keeps the tensors a graph saved).
+
+Threads: each thread tracks the pending tensors it built and a realization computes its own thread's
+(plus the tensors it reads), so independent models in independent threads run exactly the programs they
+would run alone. Realization itself, the program cache and the metrics are shared and taken under one
+re-entrant lock.
+
 A buffer belongs to the backend that made it, and the buffer's class says which one that is (each
 backend names its ``buffer_type``), so nothing extra is stored per tensor and the check costs one type
 comparison per program input. 0-d host arrays (Python numbers entering as inputs) belong to no backend:
@@ -16,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +36,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import backends, checks, metrics
-from .ir import Node, is_computed, leaf, toposort
+from .ir import Node, cut, is_computed, toposort
 from .passes import optimize
 from .program import Program, linearize
 from .recompile import explain
@@ -53,10 +65,18 @@ class Holder(Protocol):
     node: Node
 
 
-_pending: list[weakref.ref] = []
-# Holders whose graph holds a check that failed: it would fail again (values do not change), so they are
-# left out of realizations until one of them is read, which raises again.
-_failing: list[weakref.ref] = []
+class _Tracked(threading.local):
+    """This thread's tensors with pending work (weak references: a dropped tensor needs no computing)."""
+
+    def __init__(self) -> None:
+        self.pending: list[weakref.ref] = []
+        # Those whose graph holds a check that failed: it would fail again (values do not change), so they
+        # are left out of realizations until one of them is read, which raises again.
+        self.failing: list[weakref.ref] = []
+
+
+_tracked = _Tracked()
+_lock = threading.RLock()
 _cache: OrderedDict[tuple[str, Program], Any] = OrderedDict()
 _backend_name = os.environ.get("LAZYGRAD_BACKEND", "numpy")
 _backend = backends.get(_backend_name)
@@ -113,31 +133,39 @@ def owner(buffer: Any) -> backends.Backend | None:
 
 def track(holder: Holder) -> None:
     """Remember a holder of a pending node so the next realization computes it too."""
-    _pending.append(weakref.ref(holder))
+    _tracked.pending.append(weakref.ref(holder))
 
 
 def realize(targets: Iterable[Holder] = ()) -> None:
-    """Compute ``targets`` and every other live pending holder in one backend program.
+    """Compute ``targets`` and every other live pending holder of this thread in one backend program.
 
     A holder that cannot be computed (its graph reads another backend's buffer, or holds a check that
     fails) stays pending, and the others are computed without it; reading it, as one of ``targets``,
-    raises. If the realization fails outright (an error while compiling or running, an interrupt), every
-    holder that was pending stays pending and tracked, so a retry computes the same values.
+    raises. If compiling or running fails (or is interrupted), every holder stays pending and tracked, so
+    a retry computes it.
     """
     targets = list(targets)
-    holders = [h for r in _pending if (h := r()) is not None and h.node.buffer is None]
-    holders += [t for t in targets if t.node.buffer is None]
-    _pending.clear()
-    if not holders:
-        return
-    try:
-        _compute(holders, targets)
-    except BaseException:
-        _retrack(holders)
-        raise
+    with _lock:
+        taken = _tracked.pending
+        _tracked.pending = []
+        try:
+            _compute([h for r in taken if (h := r()) is not None and h.node.buffer is None]
+                     + [t for t in targets if t.node.buffer is None], targets)
+        except BaseException:
+            _retrack(taken)
+            raise
+
+
+def _retrack(taken: list[weakref.ref]) -> None:
+    """After a failed realization: what was tracked and is still pending is tracked again, once."""
+    tracked = {id(h) for r in (*_tracked.pending, *_tracked.failing) if (h := r()) is not None}
+    _tracked.pending[:0] = [r for r in taken if (h := r()) is not None and h.node.buffer is None
+                            and id(h) not in tracked]
 
 
 def _compute(holders: list[Holder], targets: list[Holder]) -> None:
+    if not holders:
+        return
     roots = list({id(h.node): h.node for h in holders}.values())
     program, buffers = linearize(roots)
     native = _native
@@ -147,19 +175,22 @@ def _compute(holders: list[Holder], targets: list[Holder]) -> None:
         made_by = owner(foreign[0])
         _set_aside(holders, targets, lambda n: n.buffer is not None and id(n.buffer) in ids, BackendMismatchError(
             f"a tensor on backend {made_by.name!r} is used in a program running on backend {_backend_name!r}; "
-            f"move it first with .to({_backend_name!r})"), _pending)
+            f"move it first with .to({_backend_name!r})"), _tracked.pending)
         return
     try:
         outputs = _executable(program)(buffers)
     except checks.CheckFailed as failure:
         failed = checks.failed_node(roots, failure.ordinal)
-        _set_aside(holders, targets, lambda n: n is failed, checks.error(failed, failure.value), _failing)
+        _set_aside(holders, targets, lambda n: n is failed, checks.error(failed, failure.value),
+                   _tracked.failing)
         return
     metrics.bump("executions")
     for node, out in zip(roots, outputs):
         node.buffer = out
-    for h in holders:
-        h.node = leaf(h.node.buffer, h.node.shape, h.node.dtype)
+    recorded = {id(h.node) for h in holders if h.grad_fn is not None}
+    for node in roots:
+        if id(node) not in recorded:
+            cut(node)
 
 
 def _set_aside(holders: list[Holder], targets: list[Holder], blocked: Callable[[Node], bool], error: Exception,
@@ -170,20 +201,9 @@ def _set_aside(holders: list[Holder], targets: list[Holder], blocked: Callable[[
     known = {id(h) for r in into if (h := r()) is not None}
     into[:] = [r for r in into if r() is not None]
     into += [weakref.ref(h) for key, h in kept.items() if key not in known]
-    rest = [h for h in holders if id(h) not in kept]
-    if rest:
-        _compute(rest, [t for t in targets if id(t) not in kept])
+    _compute([h for h in holders if id(h) not in kept], [t for t in targets if id(t) not in kept])
     if any(id(t) in kept for t in targets):
         raise error
-
-
-def _retrack(holders: list[Holder]) -> None:
-    """After a failed realization: every holder still pending is tracked again (once)."""
-    tracked = {id(h) for r in (*_pending, *_failing) if (h := r()) is not None}
-    for h in holders:
-        if h.node.buffer is None and id(h) not in tracked:
-            tracked.add(id(h))
-            track(h)
 
 
 def _executable(program: Program) -> Any:

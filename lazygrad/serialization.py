@@ -1,24 +1,36 @@
 """``lazygrad.save`` / ``lazygrad.load``: state dicts on disk in a format that cannot run code when read.
 
 torch pickles, so loading a file from a stranger can execute anything. Here a file is a numpy ``.npz``
-archive: every tensor is a plain array entry, read with ``allow_pickle=False``, and the structure around
-them (nested dicts, lists, tuples, numbers, strings) is a JSON manifest stored as one more entry. Loading
-only ever builds those types, so a malicious file can at worst be refused.
+archive: every tensor is a plain ``.npy`` array entry, and the structure around them (nested dicts, lists,
+tuples, numbers, strings) is a JSON manifest stored as one more entry. Loading only ever builds those
+types, so a malicious file can at worst be refused.
+
+A file can also lie about sizes, so ``load`` bounds its memory before it allocates. Each entry's ``.npy``
+header declares a dtype and shape; their byte count must equal the size the zip directory records for
+the entry, that size must fit in the bytes the entry occupies (stored entries hold exactly their size,
+deflated ones at most 1032 times it, other compressions are refused), and the sizes of all entries read
+must stay within ``max_bytes``, by default the file's own size: ``save`` stores arrays uncompressed, so
+its files always fit, while a small compressed file cannot expand into a large load. An entry is
+decompressed in fixed chunks straight into its array, never past its declared size, and read at most
+once: ``save`` writes every tensor to its own entry, so a manifest naming an entry twice is refused
+rather than allowed to multiply memory. Every problem raises :class:`LoadError` naming the file and the
+entry.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
 from collections import OrderedDict
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import numpy as np
 
 from . import dtypes
-from .creation import tensor as _tensor
+from .creation import from_numpy
 from .tensor import Tensor
 
 FORMAT = "lazygrad"
@@ -45,30 +57,118 @@ def save(obj: Any, f: File) -> None:
         np.savez(f, **arrays)
 
 
-def load(f: File, map_location: Any = None, weights_only: bool = True) -> Any:
-    """Read what :func:`save` wrote; a foreign, truncated or tampered file raises :class:`LoadError`.
+def load(f: File, map_location: Any = None, *, weights_only: bool = True, max_bytes: int | None = None) -> Any:
+    """Read what :func:`save` wrote; a foreign, truncated, tampered or oversized file raises :class:`LoadError`.
 
-    ``map_location`` and ``weights_only`` are accepted for torch compatibility: tensors always load on the
-    current backend, and nothing but data can ever be loaded.
+    ``max_bytes`` caps the bytes the load may decompress, over all entries (default: the file's size,
+    which every file written by ``save`` fits). ``map_location`` and ``weights_only`` are accepted for
+    torch compatibility: tensors always load on the current backend, and nothing but data can ever be loaded.
     """
     name = f if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file>")
     try:
-        source = f if isinstance(f, (str, os.PathLike)) else io.BytesIO(f.read())
-        with np.load(source, allow_pickle=False) as archive:
-            if _MANIFEST not in archive.files:
-                raise LoadError(f"{name}: not a lazygrad save file (no manifest)")
-            header = json.loads(archive[_MANIFEST].tobytes().decode())
+        source = f if isinstance(f, (str, os.PathLike)) or f.seekable() else io.BytesIO(f.read())
+        size = os.path.getsize(source) if isinstance(source, (str, os.PathLike)) else _stream_size(source)
+        with zipfile.ZipFile(source) as zipped:
+            archive = _Archive(zipped, size, size if max_bytes is None else max_bytes)
+            if _MANIFEST + ".npy" not in zipped.namelist():
+                raise LoadError("not a lazygrad save file (no manifest)")
+            header = json.loads(archive.array(_MANIFEST, dtypes.uint8).tobytes().decode())
             if not isinstance(header, dict) or header.get("format") != FORMAT:
-                raise LoadError(f"{name}: not a lazygrad save file")
+                raise LoadError("not a lazygrad save file")
             if header.get("version") != VERSION:
-                raise LoadError(f"{name}: saved by format version {header.get('version')}, this lazygrad reads "
+                raise LoadError(f"saved by format version {header.get('version')}, this lazygrad reads "
                                 f"version {VERSION}")
             return _decode(header.get("root"), archive)
-    except LoadError:
-        raise
+    except LoadError as error:
+        raise LoadError(f"{name}: {error}") from None
     except (OSError, EOFError, ValueError, KeyError, TypeError, RecursionError, zipfile.BadZipFile) as error:
         raise LoadError(f"{name}: not a lazygrad save file, or it is damaged ({type(error).__name__}: {error})") \
             from None
+
+
+def _stream_size(stream: IO[bytes]) -> int:
+    here = stream.tell()
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(here)
+    return size
+
+
+# ---- the arrays: sizes checked before anything is allocated ----------------------------------------------
+
+# How many bytes one stored byte can stand for. zlib's deflate bound is 1032:1; zipfile decompresses bzip2
+# and lzma without an output limit, so those (and encryption) are refused.
+_EXPANSION = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+_CHUNK = 1 << 22  # bytes decompressed per read: all the memory a load needs beyond the arrays themselves
+
+
+class _Archive:
+    """The entries of an open save file, each read at most once and all within a byte budget."""
+
+    def __init__(self, zipped: zipfile.ZipFile, file_size: int, max_bytes: int) -> None:
+        self.zipped, self.file_size, self.max_bytes = zipped, file_size, max_bytes
+        self.used = 0
+        self.seen: set[str] = set()
+
+    def array(self, key: str, dtype: dtypes.DType) -> np.ndarray:
+        """Entry ``key`` as a C-ordered array of ``dtype``, after checking every size it declares."""
+        if key in self.seen:
+            raise LoadError(f"entry {key!r} is named more than once in the manifest")
+        self.seen.add(key)
+        try:
+            info = self.zipped.getinfo(key + ".npy")
+        except KeyError:
+            raise LoadError(f"entry {key!r} is missing") from None
+        self._reserve(key, info)
+        with self.zipped.open(info) as stream:
+            shape, fortran_order, stored = _read_npy_header(key, stream)
+            if stored != dtype.np:
+                raise LoadError(f"entry {key!r} holds {stored}, the manifest says {dtype.name}")
+            if fortran_order:  # save writes C order; the backends expect it
+                raise LoadError(f"entry {key!r} declares a Fortran-ordered shape {shape}")
+            if any(d < 0 for d in shape):
+                raise LoadError(f"entry {key!r} declares a negative shape {shape}")
+            nbytes = math.prod(shape) * dtype.itemsize
+            if stream.tell() + nbytes != info.file_size:
+                raise LoadError(f"entry {key!r} declares shape {shape} of {dtype.name} ({nbytes} bytes) but holds "
+                                f"{info.file_size - stream.tell()} bytes of data")
+            data = _read_exactly(key, stream, nbytes)
+        if dtype is dtypes.bool_ and data.max(initial=0) > 1:
+            raise LoadError(f"entry {key!r} holds bool bytes other than 0 and 1")
+        return data.view(dtype.np).reshape(shape)
+
+    def _reserve(self, key: str, info: zipfile.ZipInfo) -> None:
+        expansion = _EXPANSION.get(info.compress_type)
+        if expansion is None or info.flag_bits & 0x1:
+            raise LoadError(f"entry {key!r} is encrypted or uses an unsupported compression ({info.compress_type}):"
+                            " only stored and deflated entries are read")
+        if info.compress_size > self.file_size or info.file_size > info.compress_size * expansion:
+            raise LoadError(f"entry {key!r} declares {info.file_size} bytes, more than its {info.compress_size} "
+                            "bytes in the file can hold")
+        self.used += info.file_size
+        if self.used > self.max_bytes:
+            raise LoadError(f"entry {key!r} brings the bytes to load to {self.used}, over max_bytes="
+                            f"{self.max_bytes}; pass a larger max_bytes to load(), if the file is trusted")
+
+
+def _read_npy_header(key: str, stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(stream)
+    if version not in _NPY_HEADERS:
+        raise LoadError(f"entry {key!r} has an unsupported .npy version {version}")
+    return _NPY_HEADERS[version](stream)
+
+
+def _read_exactly(key: str, stream: IO[bytes], nbytes: int) -> np.ndarray:
+    """Decompress ``nbytes`` into a new buffer chunk by chunk, so no byte past the declared size is produced."""
+    data = np.empty(nbytes, np.uint8)
+    view = memoryview(data)
+    done = 0
+    while done < nbytes:
+        got = stream.readinto(view[done:done + _CHUNK])
+        if not got:
+            raise LoadError(f"entry {key!r} is truncated: {done} of {nbytes} bytes")
+        done += got
+    return data
 
 
 # ---- the manifest: one tagged JSON object per Python value ----------------------------------------------
@@ -96,7 +196,10 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
 _CONTAINERS = (("odict", (OrderedDict,)), ("dict", (dict,)), ("list", (list,)), ("tuple", (tuple,)))
 
 
-def _decode(entry: Any, archive: Any) -> Any:
+_DTYPES = {d.name: d for d in dtypes.ALL}
+
+
+def _decode(entry: Any, archive: _Archive) -> Any:
     if not isinstance(entry, dict) or len(entry) < 1:
         raise ValueError(f"malformed manifest entry {entry!r}")
     if "tensor" in entry:
@@ -119,14 +222,22 @@ def _decode(entry: Any, archive: Any) -> Any:
     raise ValueError(f"unknown manifest entry kind {kind!r}")
 
 
-def _decode_tensor(entry: dict[str, Any], archive: Any) -> Tensor:
-    array = archive[entry["tensor"]]
-    dtype = dtypes.to_dtype(entry["dtype"])
-    if array.dtype != dtype.np:
-        raise ValueError(f"entry {entry['tensor']} holds {array.dtype}, the manifest says {dtype.name}")
-    out = _tensor(array, dtype=dtype)
-    if entry.get("parameter"):
+def _decode_tensor(entry: dict[str, Any], archive: _Archive) -> Tensor:
+    key, dtype = entry["tensor"], _DTYPES.get(str(entry.get("dtype")))
+    requires_grad, parameter = entry.get("requires_grad", False), entry.get("parameter", False)
+    if not isinstance(key, str):
+        raise LoadError(f"a tensor names entry {key!r}: entry names are strings")
+    if dtype is None:
+        raise LoadError(f"entry {key!r} has dtype {entry.get('dtype')!r}, not one of " + ", ".join(_DTYPES))
+    if type(requires_grad) is not bool or type(parameter) is not bool:
+        raise LoadError(f"entry {key!r} has requires_grad {requires_grad!r} and parameter {parameter!r}, "
+                        "not true or false")
+    if requires_grad and not dtype.is_floating_point:
+        raise LoadError(f"entry {key!r} is a {dtype.name} tensor marked requires_grad: only Tensors of floating "
+                        "point dtype can require gradients")
+    out = from_numpy(archive.array(key, dtype))  # the array is fresh and ours: no copy
+    if parameter:
         from .nn.parameter import Parameter
 
-        return Parameter(out, requires_grad=bool(entry.get("requires_grad")))
-    return out.requires_grad_(bool(entry.get("requires_grad")))
+        return Parameter(out, requires_grad=requires_grad)
+    return out.requires_grad_(requires_grad)

@@ -8,25 +8,28 @@ of the op that made it) and ``grad``. Operations are written once against the no
 
 from __future__ import annotations
 
+import copy
 import math
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import checks, dtypes, ops, printing, realize
+from . import checks, dtypes, ops, printing, realize, views
 from .autograd_graph import GradFn, RemovableHook, RetainGrad, grad_fn_class, register_leaf_hook
 from .device import device as device_
 from .device import move as move_to
 from .device import of as device_of
 from .dtypes import DType
 from .grad_mode import _state as _grad_state
-from .grad_mode import no_grad
 from .ir import Node, apply, broadcast_shapes, leaf
+from .views import Storage, View
 
 Number = (int, float, bool)
 _new = object.__new__
+_accumulating = threading.RLock()
 
 
 class Size(tuple):
@@ -53,7 +56,6 @@ def _wrap(node: Node, grad_fn: GradFn | None = None) -> Tensor:
     t.grad_fn = grad_fn
     t.requires_grad = grad_fn is not None
     t.grad = None
-    t._alias = None
     t._retains_grad = False
     t._view = None
     if node.buffer is None:
@@ -83,8 +85,94 @@ def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
             node = apply("reshape", (node,), (node.shape,)) if tracking else _fresh(node)
     if not tracking:
         return _wrap(node)
-    edges = tuple(t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None) for t in inputs)
-    return _wrap(node, grad_fn_class(name)(node, tuple(t.node for t in inputs), edges))
+    return _wrap(node, grad_fn_class(name)(node, tuple(t.node for t in inputs), tuple(_edge(t) for t in inputs)))
+
+
+def _edge(t: Tensor) -> Any:
+    """Where a gradient for ``t`` goes: its record, the leaf itself, or nowhere."""
+    return t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
+
+
+# ---- sharing memory: views and aliases (the node-level half is in ``views``) -----------------------------
+
+
+def _share(t: Tensor) -> View:
+    """``t``'s place in a storage, making ``t`` the first reader of a new one if it shares none yet."""
+    view = t._view
+    if view is None:
+        storage = Storage(t.node)
+        storage.readers.append(weakref.ref(t))
+        view = t._view = View(storage, (), None)
+    return view
+
+
+def _alias(source: Tensor, out: Tensor) -> Tensor:
+    """Make ``out`` read ``source``'s memory without following its history (``detach``, ``.data =``)."""
+    view = _share(source)
+    out._view = View(view.storage, view.steps, None)
+    view.storage.readers.append(weakref.ref(out))
+    return out
+
+
+def _as_view(base: Tensor, out: Tensor) -> Tensor:
+    """Make ``out``, just built from ``base`` by shape primitives, a view of ``base``'s memory, as torch's
+    view ops return. It follows the history of the tensor at the root of the view chain, unless a
+    ``detach()`` broke the chain."""
+    view = _share(base)
+    follows = view.base if view.base is not None else (None if view.steps else base)
+    out._view = View(view.storage, view.steps + views.steps_between(out.node, base.node), follows)
+    view.storage.readers.append(weakref.ref(out))
+    return out
+
+
+def _leave_storage(t: Tensor) -> None:
+    """``t`` stops reading its storage; views that followed it keep the old memory and no history."""
+    view = t._view
+    if view is not None:
+        readers = [other for r in view.storage.readers if (other := r()) is not None and other is not t]
+        for other in readers:
+            if other._view.base is t:
+                other._view.base = None
+        view.storage.readers = [weakref.ref(other) for other in readers]
+        t._view = None
+
+
+def _refresh(storage: Storage, writer: Tensor | None) -> None:
+    """Rebuild every reader's node from the storage's new value (the writer already has it).
+
+    Readers that follow no history go first; views follow the tensor at their root, which is one of
+    them, and get torch's ``AsStridedBackward0`` record when it requires grad.
+    """
+    readers = [t for r in storage.readers if (t := r()) is not None]
+    storage.readers = [weakref.ref(t) for t in readers]
+    if len(readers) == 1 and readers[0] is writer and not writer._view.steps:
+        writer._view = None  # nobody else reads this memory any more
+        return
+    readers.sort(key=lambda t: t._view.base is not None)
+    for t in readers:
+        if t is writer:
+            continue
+        view = t._view
+        base = view.base
+        if base is None:
+            t.node = views.replay(view.steps, storage.node) if view.steps else _fresh(storage.node)
+        else:
+            t.node = views.replay(view.steps, base.node)
+            if base.requires_grad:
+                t.grad_fn = grad_fn_class("AsStridedBackward0")(t.node, (base.node,), (_edge(base),))
+                t.requires_grad = True
+            else:
+                t.grad_fn, t.requires_grad = None, False
+        if t.node.buffer is None:
+            realize.track(t)
+
+
+def _layout(t: Tensor) -> tuple[tuple[int, ...], tuple[int, ...], int]:
+    """``t``'s (shape, strides, storage offset) as torch would lay it out."""
+    view = t._view
+    if view is None or not view.steps:
+        return t.node.shape, views.contiguous_strides(t.node.shape), 0
+    return views.layout(view.storage.node.shape, view.steps)
 
 
 def _scalar_value(value: Any) -> bool | int | float | None:
@@ -170,7 +258,8 @@ def _float_dtype(dtype: DType) -> DType:
 class Tensor:
     """A lazily evaluated n-dimensional array with torch's API and autograd semantics."""
 
-    __slots__ = ("__weakref__", "_alias", "_retains_grad", "_view", "grad", "grad_fn", "node", "requires_grad")
+    # ``_view``: how this tensor shares memory with others (a views.View), None while it shares with none.
+    __slots__ = ("__weakref__", "_retains_grad", "_view", "grad", "grad_fn", "node", "requires_grad")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __init__(self, *args: Any) -> None:
@@ -183,7 +272,6 @@ class Tensor:
         self.grad_fn = None
         self.requires_grad = False
         self.grad = None
-        self._alias = None
         self._retains_grad = False
         self._view = None
 
@@ -238,7 +326,9 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return self._value()
+        # A copy: buffers are immutable and shared between nodes, so writing into one would change other
+        # tensors' values behind the graph's back (torch shares memory here; see docs/architecture.md).
+        return np.array(self._value())
 
     def _value(self) -> np.ndarray:
         return realize.to_numpy(self)
@@ -253,7 +343,7 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         value = self._value()
-        return value if dtype is None else value.astype(dtype)
+        return np.array(value) if dtype is None else value.astype(dtype)
 
     def __bool__(self) -> bool:
         if self.numel() != 1:
@@ -283,6 +373,21 @@ class Tensor:
 
     def __hash__(self) -> int:
         return id(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A new leaf with this value (computed now: a copy never carries a pending graph along)."""
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                               "protocol at the moment.")
+        if self.node.buffer is None:
+            realize.realize((self,))
+        # Buffers are never written in place, so the copy may share this one.
+        out = _wrap(leaf(self.node.buffer, self.node.shape, self.node.dtype))
+        out.requires_grad = self.requires_grad
+        memo[id(self)] = out
+        if self.grad is not None:
+            out.grad = copy.deepcopy(self.grad, memo)
+        return out
 
     def __repr__(self) -> str:
         suffixes = []
@@ -345,28 +450,31 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def _accumulate_grad(self, g: Node | Tensor) -> None:
-        """Add ``g`` to ``.grad``: in place for a node, out of place for a gradient that keeps its history."""
-        if isinstance(g, Tensor):
-            g = g if g.dtype is self.dtype else g.to(self.dtype)
-            self.grad = g if self.grad is None else self.grad + g
-            return
-        g = ops.cast(g, self.dtype)
-        if self.grad is None:
-            self.grad = _wrap(g)
-        else:
-            self.grad._set_node(ops.add(self.grad.node, g))
+        """Add ``g`` to ``.grad``: in place for a node, out of place for a gradient that keeps its history.
+
+        Under a lock, like torch's AccumulateGrad: two threads' backward passes into one leaf both count.
+        """
+        with _accumulating:
+            if isinstance(g, Tensor):
+                g = g if g.dtype is self.dtype else g.to(self.dtype)
+                self.grad = g if self.grad is None else self.grad + g
+                return
+            g = ops.cast(g, self.dtype)
+            if self.grad is None:
+                self.grad = _wrap(g)
+            else:
+                self.grad._set_node(ops.add(self.grad.node, g))
 
     def detach(self) -> Tensor:
         """A tensor with the same value and storage but no autograd history."""
-        out = _wrap(_fresh(self.node))
-        group = self._alias
-        if group is None:
-            group = self._alias = [weakref.ref(self)]
-        group.append(weakref.ref(out))
-        out._alias = group
-        return out
+        return _alias(self, _wrap(_fresh(self.node)))
 
     def detach_(self) -> Tensor:
+        # Its own node from now on: the old one stays the output of the record it leaves behind.
+        if self.grad_fn is not None:
+            self.node = _fresh(self.node)
+            if self.node.buffer is None:
+                realize.track(self)
         self.grad_fn = None
         self.requires_grad = False
         return self
@@ -377,23 +485,68 @@ class Tensor:
 
     @data.setter
     def data(self, other: Tensor) -> None:
-        self._set_node(_fresh(other.node))
+        # torch's ``a.data = b``: ``a`` leaves its storage (its views and aliases keep the old value) and
+        # shares ``b``'s from now on, keeping its own autograd identity.
+        source = _share(other)
+        if self._view is not None and self._view.storage is source.storage:
+            self._view = View(source.storage, source.steps, None)
+        else:
+            _leave_storage(self)
+            _alias(other, self)
+        self.node = _fresh(other.node)
+        if self.node.buffer is None:
+            realize.track(self)
 
     # ---- in-place machinery ----
     def _set_node(self, node: Node) -> None:
-        """Rebind this tensor (and any tensor sharing its storage) to ``node``."""
-        members = [self] if self._alias is None else [t for r in self._alias if (t := r()) is not None]
-        for t in members:
-            t.node = node if t is self else _fresh(node)
-            if t.node.buffer is None:
-                realize.track(t)
+        """Make ``node`` this tensor's new value, without autograd history (the storage's readers see it)."""
+        self._write(node, None)
+
+    def _write(self, node: Node, result: Tensor | None) -> None:
+        """Make ``node`` this tensor's value: through its storage to its base and every other reader.
+
+        ``result`` is the Tensor ``node`` was computed as, when its history should become this tensor's.
+        """
+        view = self._view
+        if view is None:  # the usual case: no other tensor shares this one's memory
+            self.node = node
+            if node.buffer is None:
+                realize.track(self)
+            if result is not None and result.grad_fn is not None:
+                self.grad_fn = result.grad_fn
+                self.requires_grad = True
+            return
+        storage, steps, base = view.storage, view.steps, view.base
+        if steps:
+            shape, strides, _ = views.layout(storage.node.shape, steps)
+            if views.overlaps(shape, strides):
+                raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
+                                   "a single memory location. Please clone() the tensor before performing the "
+                                   "operation.")
+        if base is not None:  # a view following its base's history: the base records the write
+            new = views.write_back(base.node, steps, node)
+            if _grad_state.enabled and result is not None and (base.requires_grad or result.requires_grad):
+                record = grad_fn_class("CopySlices")(new, (base.node, node), (_edge(base), _edge(result)))
+                base.grad_fn, base.requires_grad = record, True
+            writer = base
+        else:
+            new = views.write_back(storage.node, steps, node) if steps else node
+            writer = None if steps else self
+            if writer is not None and result is not None and result.grad_fn is not None:
+                self.grad_fn, self.requires_grad = result.grad_fn, True
+        storage.node = new
+        if writer is not None:
+            writer.node = new
+            if new.buffer is None:
+                realize.track(writer)
+        _refresh(storage, writer)
 
     def _check_inplace(self) -> None:
         if not _grad_state.enabled:
             return
         if self.requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        base = None if self._view is None else self._view[0]()
+        base = None if self._view is None else self._view.base
         if base is not None and base.requires_grad and base.grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
@@ -410,15 +563,7 @@ class Tensor:
         if not cast and dtypes.category(result.dtype) > dtypes.category(self.dtype):
             raise RuntimeError(f"result type {_torch_type_name(result.dtype)} can't be cast to the desired "
                                f"output type {_torch_type_name(self.dtype)}")
-        self._set_node(ops.cast(result.node, self.dtype))
-        if result.grad_fn is not None:
-            self.grad_fn = result.grad_fn
-            self.requires_grad = True
-        base = None if self._view is None else self._view[0]()
-        if base is not None:
-            from .indexing import setitem
-
-            setitem(base, self._view[1], self)
+        self._write(ops.cast(result.node, self.dtype), result)
         return self
 
     def _inplace(self, fn: Any, *args: Any) -> Tensor:
@@ -957,17 +1102,41 @@ class Tensor:
 
     # ---- shape ----
     def reshape(self, *shape: Any) -> Tensor:
-        return _record("ViewBackward0", ops.reshape(self.node, _infer_shape(_sizes(shape), self.numel())), self)
+        """A view when torch could lay the new shape over the same memory, else a copy (as torch)."""
+        new = _infer_shape(_sizes(shape), self.numel())
+        if self._view is not None and self._view.steps:
+            old, strides, _ = _layout(self)
+            if views.reshaped_strides(old, strides, new) is None:
+                return _record("UnsafeViewBackward0", ops.reshape(self.node, new), self)
+        return _as_view(self, _record("ViewBackward0", ops.reshape(self.node, new), self))
 
     def view(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], DType):
             raise NotImplementedError("view(dtype) reinterprets bits, which lazygrad does not support")
-        return self.reshape(*shape)
+        new = _infer_shape(_sizes(shape), self.numel())
+        if self._view is not None and self._view.steps:
+            old, strides, _ = _layout(self)
+            if views.reshaped_strides(old, strides, new) is None:
+                raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                                   "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return _as_view(self, _record("ViewBackward0", ops.reshape(self.node, new), self))
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        shape, strides, _ = _layout(self)
+        return views.is_contiguous(shape, strides)
+
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        strides = _layout(self)[1]
+        return strides if dim is None else strides[_dim(dim, self.ndim)]
+
+    def storage_offset(self) -> int:
+        return _layout(self)[2]
 
     def view_as(self, other: Tensor) -> Tensor:
-        return self.reshape(other.shape)
+        return self.view(other.shape)
 
-    reshape_as = view_as
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.ndim == 0:
@@ -987,13 +1156,15 @@ class Tensor:
     def unsqueeze(self, dim: int) -> Tensor:
         axis = _dim(dim, self.ndim + 1)
         shape = self.node.shape
-        return _record("UnsqueezeBackward0", ops.reshape(self.node, (*shape[:axis], 1, *shape[axis:])), self)
+        return _as_view(self, _record("UnsqueezeBackward0", ops.reshape(self.node, (*shape[:axis], 1, *shape[axis:])),
+                                      self))
 
     def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
         shape = self.node.shape
         axes = _dims(dim, self.ndim) if dim is not None else tuple(i for i, d in enumerate(shape) if d == 1)
         new = tuple(d for i, d in enumerate(shape) if not (i in axes and d == 1))
-        return _record("SqueezeBackward0" if dim is None else "SqueezeBackward1", ops.reshape(self.node, new), self)
+        name = "SqueezeBackward0" if dim is None else "SqueezeBackward1"
+        return _as_view(self, _record(name, ops.reshape(self.node, new), self))
 
     def permute(self, *dims: Any) -> Tensor:
         perm = tuple(_dim(d, self.ndim) for d in _sizes(dims))
@@ -1002,24 +1173,25 @@ class Tensor:
                                f"length of the desired ordering of dimensions i.e. input.dim() = {self.ndim} is not "
                                f"equal to len(dims) = {len(perm)}" if len(perm) != self.ndim else
                                "permute(): duplicate dims are not allowed.")
-        return _record("PermuteBackward0", ops.permute(self.node, perm), self)
+        return _as_view(self, _record("PermuteBackward0", ops.permute(self.node, perm), self))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         perm = list(range(self.ndim))
         a, b = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
         perm[a], perm[b] = perm[b], perm[a]
-        return _record("TransposeBackward0", ops.permute(self.node, perm), self)
+        return _as_view(self, _record("TransposeBackward0", ops.permute(self.node, perm), self))
 
     swapaxes = transpose
 
     def t(self) -> Tensor:
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-        return _record("TBackward0", ops.permute(self.node, tuple(reversed(range(self.ndim)))), self)
+        return _as_view(self, _record("TBackward0", ops.permute(self.node, tuple(reversed(range(self.ndim)))), self))
 
     @property
     def T(self) -> Tensor:
-        return _record("PermuteBackward0", ops.permute(self.node, tuple(reversed(range(self.ndim)))), self)
+        return _as_view(self, _record("PermuteBackward0", ops.permute(self.node, tuple(reversed(range(self.ndim)))),
+                                      self))
 
     @property
     def mT(self) -> Tensor:
@@ -1045,7 +1217,7 @@ class Tensor:
                                    f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
                                    f"{list(self.shape)}")
             target.append(size)
-        return _record("ExpandBackward0", ops.broadcast_to(self.node, tuple(target)), self)
+        return _as_view(self, _record("ExpandBackward0", ops.broadcast_to(self.node, tuple(target)), self))
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
@@ -1064,8 +1236,8 @@ class Tensor:
         tiled = ops.broadcast_to(spread, tuple(x for r, d in zip(sizes, shape) for x in (r, d)))
         return _record("RepeatBackward0", ops.reshape(tiled, tuple(r * d for r, d in zip(sizes, shape))), self)
 
-    def contiguous(self) -> Tensor:
-        return self
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        return self if self.is_contiguous() else self.clone()
 
     def clone(self) -> Tensor:
         return _record("CloneBackward0", self.node, self)
@@ -1106,7 +1278,7 @@ class Tensor:
         shape = self.node.shape
         starts = tuple(start if i == axis else 0 for i in range(self.ndim))
         stops = tuple(start + length if i == axis else d for i, d in enumerate(shape))
-        return _record(grad_fn_name, ops.slice_(self.node, starts, stops, (1,) * self.ndim), self)
+        return _as_view(self, _record(grad_fn_name, ops.slice_(self.node, starts, stops, (1,) * self.ndim), self))
 
     def select(self, dim: int, index: int) -> Tensor:
         return self._select(_dim(dim, self.ndim), index, "SelectBackward0")
@@ -1120,7 +1292,7 @@ class Tensor:
         starts = tuple(index if i == axis else 0 for i in range(self.ndim))
         stops = tuple(index + 1 if i == axis else d for i, d in enumerate(shape))
         node = ops.slice_(self.node, starts, stops, (1,) * self.ndim)
-        return _record(grad_fn_name, ops.reshape(node, shape[:axis] + shape[axis + 1:]), self)
+        return _as_view(self, _record(grad_fn_name, ops.reshape(node, shape[:axis] + shape[axis + 1:]), self))
 
     # ---- indexing ----
     def __getitem__(self, index: Any) -> Tensor:
@@ -1204,26 +1376,6 @@ class Tensor:
 
     def cpu(self) -> Tensor:
         return self.to("cpu")
-
-    def new_tensor(self, data: Any) -> Tensor:
-        from .creation import tensor
-
-        return tensor(data, dtype=self.dtype)
-
-    def new_zeros(self, *size: Any) -> Tensor:
-        from .creation import full
-
-        return full(_sizes(size), 0, dtype=self.dtype)  # not zeros(), whose negative-size message is its own
-
-    def new_ones(self, *size: Any) -> Tensor:
-        from .creation import ones
-
-        return ones(*size, dtype=self.dtype)
-
-    def new_full(self, size: Sequence[int], fill_value: Any) -> Tensor:
-        from .creation import full
-
-        return full(size, fill_value, dtype=self.dtype)
 
 
 # ---- helpers used by several ops ----------------------------------------------------------------------
@@ -1416,7 +1568,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(first)} at entry 0 and "
                                f"{list(t.shape)} at entry {i}")
     axis = _dim(dim, len(first) + 1)
-    with no_grad():
-        parts = [t.unsqueeze(axis) for t in tensors]
-        joined = cat(parts, axis)
-    return _record("StackBackward0", joined.node, *tensors)
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = dtypes.promote_types(dtype, t.dtype)
+    shape = (*first[:axis], 1, *first[axis:])
+    parts = tuple(ops.reshape(ops.cast(t.node, dtype), shape) for t in tensors)
+    node = parts[0] if len(parts) == 1 else apply("concat", parts, (axis,))
+    return _record("StackBackward0", node, *tensors)

@@ -223,20 +223,25 @@ def test_new_index_values_and_new_lines_reuse_one_compiled_program():
     assert lazygrad.metrics()["compiles"] == compiles
 
 
-@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
-def test_a_failed_realization_keeps_every_pending_tensor_pending_and_tracked(monkeypatch, failure):
+@pytest.mark.parametrize(("stage", "failure"), [("compile", RuntimeError), ("run", KeyboardInterrupt)])
+def test_a_failed_realization_keeps_every_pending_tensor_pending_and_tracked(monkeypatch, stage, failure):
     x = lazygrad.arange(3.0) * 2
     y = x + 1
     compile_or_fetch = realization._executable
     failed = []
 
+    def fail_once():
+        if not failed:
+            failed.append(True)
+            raise failure("injected")
+
     def failing_once(program):
+        if stage == "compile":
+            fail_once()
         executable = compile_or_fetch(program)
 
         def run(buffers):
-            if not failed:
-                failed.append(True)
-                raise failure("injected")
+            fail_once()
             return executable(buffers)
 
         return run
@@ -245,7 +250,7 @@ def test_a_failed_realization_keeps_every_pending_tensor_pending_and_tracked(mon
     with pytest.raises(failure, match="injected"):
         y.tolist()
     assert x.node.buffer is None and y.node.buffer is None
-    tracked = [r() for r in realization._pending]
+    tracked = [r() for r in realization._tracked.pending]
     assert any(t is x for t in tracked) and any(t is y for t in tracked)
     assert y.tolist() == [1.0, 3.0, 5.0]  # the retry computes the same values ...
     assert x.node.buffer is not None  # ... and x with them, as it is still tracked

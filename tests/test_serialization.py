@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import struct
+import tracemalloc
 import zipfile
 from collections import OrderedDict
 
@@ -132,3 +134,158 @@ def test_a_foreign_zip_or_npz_is_refused(tmp_path):
         z.writestr("hello.txt", "hi")
     with pytest.raises(LoadError):
         torch.load(tmp_path / "z.zip")
+
+
+# ---- sizes: a file cannot make load allocate more than it declares, or more than max_bytes ----------------
+
+
+def _npy_header(descr, shape, fortran_order=False):
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, {"descr": descr, "fortran_order": fortran_order, "shape": shape})
+    return out.getvalue()
+
+
+def _archive(path, root, entries, compression=zipfile.ZIP_DEFLATED):
+    """Write a save file by hand: ``entries`` maps entry names to raw ``.npy`` bytes, written last-to-first."""
+    manifest = json.dumps({"format": "lazygrad", "version": 1, "root": root}).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("__lazygrad__.npy", _npy_header("|u1", (len(manifest),)) + manifest)
+        for name, payload in entries.items():
+            z.writestr(name + ".npy", payload, compress_type=compression)
+
+
+def _forge_last_entry_size(path, size):
+    """Overwrite the uncompressed size the zip directory records for the last entry written."""
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<I", raw, raw.rindex(b"PK\x01\x02") + 24, size)
+    path.write_bytes(bytes(raw))
+
+
+def _peak_bytes(fn):
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def _load_refused(path, match, **kwargs):
+    """Peak memory of a load that must raise LoadError matching ``match``."""
+    def run():
+        with pytest.raises(LoadError, match=match):
+            torch.load(path, **kwargs)
+    return _peak_bytes(run)
+
+
+_T0 = {"tensor": "t0", "dtype": "float32", "requires_grad": False, "parameter": False}
+_ZEROS = bytes(16 << 20)  # deflates to about 16 KB
+
+
+@pytest.mark.parametrize("max_bytes", [None, 1 << 40])
+def test_a_deflate_bomb_declaring_a_huge_shape_is_refused_without_allocating(tmp_path, max_bytes):
+    path = tmp_path / "bomb.pt"
+    _archive(path, _T0, {"t0": _npy_header("<f4", (1 << 29,)) + _ZEROS})  # 2 GiB declared, 16 MiB stored
+    assert path.stat().st_size < 100_000
+    assert _load_refused(path, "entry 't0'", max_bytes=max_bytes) < 50 << 20
+
+
+@pytest.mark.parametrize("max_bytes", [None, 1 << 40])
+def test_a_bomb_whose_directory_agrees_with_its_huge_shape_is_refused_without_allocating(tmp_path, max_bytes):
+    path = tmp_path / "bomb.pt"
+    header = _npy_header("<f4", (1 << 29,))
+    _archive(path, _T0, {"t0": header + _ZEROS})
+    _forge_last_entry_size(path, len(header) + (2 << 30))
+    assert _load_refused(path, "entry 't0' declares .* more than its", max_bytes=max_bytes) < 50 << 20
+
+
+def test_an_entry_that_decompresses_past_its_declared_size_stops_there(tmp_path):
+    path = tmp_path / "bomb.pt"
+    header = _npy_header("<f4", (256,))
+    _archive(path, _T0, {"t0": header + _ZEROS})
+    _forge_last_entry_size(path, len(header) + 1024)
+    assert _load_refused(path, "Bad CRC-32") < 50 << 20
+
+
+def test_an_entry_that_decompresses_short_of_its_declared_size_is_truncated(tmp_path):
+    path = tmp_path / "short.pt"
+    header = _npy_header("<f4", (512,))
+    _archive(path, _T0, {"t0": header + np.arange(256, dtype=np.float32).tobytes()})
+    _forge_last_entry_size(path, len(header) + 2048)
+    _load_refused(path, "entry 't0' is truncated: 1024 of 2048 bytes", max_bytes=1 << 20)
+
+
+def test_an_80_gb_declared_shape_is_refused(tmp_path):
+    path = tmp_path / "huge.pt"
+    _archive(path, _T0, {"t0": _npy_header("<f4", (20 * 10**9,)) + bytes(16)}, zipfile.ZIP_STORED)
+    with pytest.raises(LoadError, match=r"entry 't0' declares shape \(20000000000,\) of float32 \(80000000000 "
+                                        r"bytes\) but holds 16 bytes"):
+        torch.load(path, max_bytes=1 << 40)
+
+
+def test_an_array_named_many_times_is_read_once_then_refused(tmp_path):
+    path = tmp_path / "ck.pt"
+    torch.save({"w": torch.zeros(1 << 20)}, path)  # 4 MiB
+    with zipfile.ZipFile(path) as z:
+        array = z.read("t0.npy")
+    _archive(path, {"list": [_T0] * 100}, {"t0": array}, zipfile.ZIP_STORED)
+    assert _load_refused(path, "entry 't0' is named more than once") < 5 * (4 << 20)
+
+
+def test_max_bytes_bounds_the_total_over_all_entries(tmp_path):
+    path = tmp_path / "ck.pt"
+    torch.save([torch.ones(256), torch.ones(256)], path)  # two 1 KiB arrays
+    with pytest.raises(LoadError, match=r"entry 't1' brings the bytes to load to .* over max_bytes=2000"):
+        torch.load(path, max_bytes=2000)
+    assert [t.sum().item() for t in torch.load(path, max_bytes=3000)] == [256.0, 256.0]
+
+
+def test_a_file_object_loads_within_its_own_size(tmp_path):
+    buffer = io.BytesIO()
+    torch.save({"w": torch.arange(6.0)}, buffer)
+    buffer.seek(0)
+    assert torch.load(buffer)["w"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_an_integer_tensor_marked_requires_grad_is_refused(tmp_path):
+    path = tmp_path / "ck.pt"
+    _archive(path, {**_T0, "dtype": "int64", "requires_grad": True}, {"t0": _npy_header("<i8", (2,)) + bytes(16)})
+    with pytest.raises(LoadError, match="entry 't0' is a int64 tensor marked requires_grad: only Tensors of "
+                                        "floating point dtype can require gradients"):
+        torch.load(path)
+
+
+@pytest.mark.parametrize(("root", "payload", "match"), [
+    ({**_T0, "dtype": "complex64"}, _npy_header("<f4", (2,)) + bytes(8), "entry 't0' has dtype 'complex64'"),
+    ({**_T0, "requires_grad": "yes"}, _npy_header("<f4", (2,)) + bytes(8), "entry 't0' has requires_grad 'yes'"),
+    ({**_T0, "tensor": ["t0"]}, b"", r"names entry \['t0'\]"),
+    ({**_T0, "tensor": "__lazygrad__"}, b"", "entry '__lazygrad__' is named more than once"),
+    ({**_T0, "tensor": "t1"}, b"", "entry 't1' is missing"),
+    (_T0, _npy_header(">f4", (2,)) + bytes(8), "entry 't0' holds >f4, the manifest says float32"),
+    (_T0, _npy_header("<f4", (-2,)), r"entry 't0' declares a negative shape \(-2,\)"),
+    (_T0, _npy_header("<f4", (2, 2), fortran_order=True) + bytes(16), "entry 't0' declares a Fortran-ordered"),
+    (_T0, _npy_header("<f4", (2,)) + bytes(12), r"entry 't0' declares shape \(2,\) .* but holds 12 bytes"),
+    ({**_T0, "dtype": "bool"}, _npy_header("|b1", (2,)) + b"\x01\x02", "entry 't0' holds bool bytes other than"),
+])
+def test_every_bad_entry_is_refused_by_name(tmp_path, root, payload, match):
+    path = tmp_path / "ck.pt"
+    _archive(path, root, {"t0": payload})
+    with pytest.raises(LoadError, match=match):
+        torch.load(path)
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_compressions_that_zipfile_cannot_bound_are_refused(tmp_path, compression):
+    path = tmp_path / "ck.pt"
+    _archive(path, _T0, {"t0": _npy_header("<f4", (2,)) + bytes(8)}, compression)
+    with pytest.raises(LoadError, match="entry 't0' is encrypted or uses an unsupported compression"):
+        torch.load(path, max_bytes=1 << 30)
+
+
+def test_a_manifest_that_is_not_json_is_refused(tmp_path):
+    path = tmp_path / "ck.pt"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("__lazygrad__.npy", _npy_header("|u1", (9,)) + b"{not json")
+    with pytest.raises(LoadError, match="not a lazygrad save file, or it is damaged"):
+        torch.load(path)

@@ -18,8 +18,9 @@ from ..grad_mode import enable_grad
 from ..tensor import Tensor, _as_tensor, _wrap
 from .function import Function, FunctionCtx
 from .gradcheck import GradcheckError, gradcheck
+from .variable import Variable
 
-__all__ = ["Function", "FunctionCtx", "GradcheckError", "backward", "grad", "gradcheck"]
+__all__ = ["Function", "FunctionCtx", "GradcheckError", "Variable", "backward", "grad", "gradcheck"]
 
 _UNUSED = ("One of the differentiated Tensors appears to not have been used in the graph. Set allow_unused=True "
            "if this is the desired behavior.")

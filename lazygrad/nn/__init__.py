@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from . import functional, init
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from . import functional, init, utils
+from .activation import (
+    ELU,
+    GELU,
+    SELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    Mish,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .containers import ModuleDict, ModuleList, Sequential
-from .conv import AvgPool2d, Conv1d, Conv2d, Conv3d, MaxPool2d
-from .layers import Dropout, Flatten, Identity, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .conv import AvgPool2d, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, MaxPool2d
+from .distance import CosineSimilarity
+from .layers import Dropout, Dropout1d, Dropout2d, Flatten, Identity, Linear
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module
-from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
 from .parameter import Parameter
+from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool1d, MaxPool1d
 from .sparse import Embedding
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "AvgPool2d", "Conv1d", "Conv2d", "Conv3d", "Embedding", "MaxPool2d",
@@ -19,4 +47,8 @@ __all__ = [
     "Dropout", "Flatten", "Identity",
     "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module", "ModuleDict", "ModuleList",
     "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "functional", "init",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AvgPool1d", "ConvTranspose1d", "ConvTranspose2d",
+    "ConvTranspose3d", "CosineSimilarity", "Dropout1d", "Dropout2d", "ELU", "GroupNorm", "Hardtanh", "HuberLoss",
+    "KLDivLoss", "MaxPool1d", "Mish", "PReLU", "SELU", "SmoothL1Loss", "Softplus", "Upsample",
+    "UpsamplingBilinear2d", "UpsamplingNearest2d", "utils",
 ]

@@ -1,12 +1,13 @@
-"""Convolution and pooling layers: ``Conv1d``, ``Conv2d``, ``MaxPool2d`` and ``AvgPool2d``."""
+"""Convolution and pooling layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d``, ``MaxPool2d`` and ``AvgPool2d``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..tensor import Tensor
 from . import functional as F
-from . import init
+from . import init, transposed
 from .layers import add_weight_and_bias
 from .module import Module
 
@@ -16,9 +17,11 @@ def _ntuple(value: Any, n: int) -> tuple[int, ...]:
 
 
 class _ConvNd(Module):
-    """Weight (out, in/groups, *kernel) and bias, initialized exactly like torch's (lazily)."""
+    """Weight (out, in/groups, *kernel), or (in, out/groups, *kernel) when transposed, and bias, initialized
+    exactly like torch's (lazily)."""
 
     n = 0
+    transposed = False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -40,9 +43,11 @@ class _ConvNd(Module):
         self.stride = _ntuple(stride, self.n)
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, self.n)
         self.dilation = _ntuple(dilation, self.n)
+        self.output_padding = (0,) * self.n
         self.groups = groups
         self.padding_mode = padding_mode
-        add_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size), bias, dtype)
+        shape = (in_channels, out_channels // groups) if self.transposed else (out_channels, in_channels // groups)
+        add_weight_and_bias(self, (*shape, *self.kernel_size), bias, dtype, out_channels)
 
     def reset_parameters(self) -> None:
         init.default_layer_init_(self.weight, self.bias)
@@ -57,6 +62,8 @@ class _ConvNd(Module):
             text += f", padding={self.padding!r}"
         if self.dilation != (1,) * self.n:
             text += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self.n:
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:
@@ -73,6 +80,42 @@ class Conv2d(_ConvNd):
 
 
 class Conv3d(_ConvNd):
+    n = 3
+
+
+class _ConvTransposeNd(_ConvNd):
+    """The transpose (gradient) of a convolution: upsamples by ``stride``; ``output_padding`` or the
+    ``output_size`` given to ``forward`` picks among the sizes that a strided convolution maps back."""
+
+    transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+        self.output_padding = _ntuple(output_padding, self.n)
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        extra = self.output_padding
+        if output_size is not None:
+            extra = transposed.output_padding(tuple(input.shape[-self.n:]), output_size, self.stride, self.padding,
+                                              self.kernel_size, self.dilation)
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self.n - 1]
+        return conv(input, self.weight, self.bias, self.stride, self.padding, extra, self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    n = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    n = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
     n = 3
 
 

@@ -18,6 +18,7 @@ from ..grad_mode import no_grad
 from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
 from ..tensor import Tensor, _record, _wrap, where
+from . import resampling, transposed
 
 _GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
 _GELU_TANH_CUBIC = 0.044715
@@ -29,6 +30,14 @@ _GELU_TANH_CUBIC = 0.044715
 def _inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
     """Honour ``inplace=True`` by rebinding ``input`` to the result (autograd sees an in-place copy)."""
     return input.copy_(result) if inplace else result
+
+
+def _as_op(name: str, out: Tensor, *inputs: Tensor) -> Tensor:
+    """``out``, composed from ``inputs`` by Tensor ops, recorded as one op named like torch's.
+
+    Only the ``grad_fn`` name changes: the gradient still comes from the composed nodes' VJP rules.
+    """
+    return _record(name, out.node, *inputs)
 
 
 def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
@@ -350,10 +359,16 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
-            reduction: str = "mean") -> Tensor:
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """Absolute error; with ``weight``, ``'mean'`` is the weighted average (divided by the weights' sum)."""
     reduction = _reduction(reduction, size_average, reduce)
     _check_broadcast(input, target)
-    return _reduce((input - target).abs(), reduction)
+    loss = (input - target).abs()
+    if weight is None:
+        return _reduce(loss, reduction)
+    _check_weight(weight, input)
+    loss = loss * weight
+    return loss.sum() / weight.sum() if reduction == "mean" else _reduce(loss, reduction)
 
 
 def _class_targets(target: Tensor, classes: int, ignore_index: int, op: str) -> Tensor:
@@ -467,7 +482,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         loss = (1 - target) * input - log_p
     else:
         loss = (1 - target) * input - ((pos_weight - 1) * target + 1) * log_p
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    loss = _reduce(loss if weight is None else loss * weight, reduction)
+    inputs = [t for t in (input, target, weight, pos_weight) if t is not None]
+    return _as_op("BinaryCrossEntropyWithLogitsBackward0", loss, *inputs)
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -480,3 +497,289 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
     loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
     return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+# ---- more activations ---------------------------------------------------------------------------------
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold``.
+
+    The exponential reads a zeroed input where the linear branch is taken, so a huge input neither
+    overflows nor sends a NaN gradient through the unused branch.
+    """
+    scaled = input * beta
+    linear = scaled > threshold
+    curve = where(linear, 0.0, scaled).exp().log1p() / beta
+    return _as_op("SoftplusBackward0", where(linear, input, curve), input)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` for positive ``x``, ``alpha * (exp(x) - 1)`` otherwise."""
+    return _inplace(input, _as_op("EluBackward0", _elu(input, alpha, 1.0), input), inplace)
+
+
+def _elu(input: Tensor, alpha: float, scale: float) -> Tensor:
+    positive = input > 0
+    negative = where(positive, 0.0, input).expm1() * (alpha * scale)
+    return where(positive, input * scale if scale != 1.0 else input, negative)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """ELU with torch's fixed self-normalizing ``alpha`` and ``scale``."""
+    return _inplace(input, _as_op("EluBackward0", _elu(input, _SELU_ALPHA, _SELU_SCALE), input), inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``."""
+    return _inplace(input, _as_op("MishBackward0", input * softplus(input).tanh(), input), inplace)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """Clamp to ``[min_val, max_val]``; as in torch the gradient is 0 on the bounds themselves."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    out = where(input <= min_val, min_val, where(input >= max_val, max_val, input))
+    return _inplace(input, _as_op("HardtanhBackward0", out, input), inplace)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """Leaky ReLU with a learned slope, one shared or one per channel (axis 1)."""
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                           f"{weight.numel()} and channel size = {channels}.")
+    slope = _channel_view(weight.reshape(-1), input.ndim, 1) if input.ndim >= 2 else weight.reshape(())
+    return _as_op("PreluKernelBackward0", where(input > 0, input, input * slope), input, weight)
+
+
+# ---- more dropout and pooling ---------------------------------------------------------------------------
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
+    """Zero whole channels: one draw per (sample, channel), shared along the remaining axes."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return _inplace(input, input * 0.0, inplace)
+    shape = (*input.shape[:2], *([1] * (input.ndim - 2)))
+    keep = rand(shape, dtype=input.dtype if input.dtype.is_floating_point else None) < 1.0 - p
+    return _inplace(input, input * (keep.to(input.dtype) * (1.0 / (1.0 - p))), inplace)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, L) or unbatched (C, L) input."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    if input.ndim == 2:
+        return _inplace(input, _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0), inplace)
+    return _feature_dropout(input, p, training, inplace)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, H, W); like torch, 3-D input is read as (N, C, L), with a warning."""
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      "please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on "
+                      "inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      "3D or 4D inputs).", UserWarning, stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
+                      "switch to using dropout1d instead.", UserWarning, stacklevel=2)
+    return _feature_dropout(input, p, training, inplace)
+
+
+def _pool1d_input(input: Tensor, op: str) -> None:
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument #1 "
+                           f"'self' (while checking arguments for {op})")
+
+
+def _one_int(value: Any, name: str, op: str) -> Any:
+    if not isinstance(value, int) and value is not None and len(value) != 1:
+        raise RuntimeError(f"{op}() argument '{name}' should contain one int (got {len(value)})")
+    return value
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """1-D max pooling: the 2-D window machinery over a single spatial axis."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
+                           f"input, but got:{list(input.shape)}")
+    out = convolution.max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1)
+    # torch pools a height-1 image and squeezes; its grad_fn says so.
+    if return_indices:
+        return _as_op("SqueezeBackward1", out[0], input), out[1]
+    return _as_op("SqueezeBackward1", out, input)
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    _pool1d_input(input, "avg_pool1d")
+    for name, value in (("kernel_size", kernel_size), ("stride", stride), ("padding", padding)):
+        _one_int(value, name, "avg_pool1d")
+    out = convolution.avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
+    return _as_op("SqueezeBackward1", out, input)
+
+
+# ---- more normalization -------------------------------------------------------------------------------
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize each sample's channels in ``num_groups`` groups, then scale and shift per channel."""
+    if input.ndim < 2 or input.shape[1] % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input.shape)} and num_groups={num_groups}")
+    channels = input.shape[1]
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.ndim != 1 or t.shape[0] != channels):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
+                               f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
+    grouped = input.reshape(input.shape[0], num_groups, -1)
+    centered = grouped - grouped.mean(2, keepdim=True)
+    out = (centered * ((centered * centered).mean(2, keepdim=True) + eps).rsqrt()).reshape(input.shape)
+    if weight is not None:
+        out = out * _channel_view(weight, input.ndim, 1)
+    if bias is not None:
+        out = out + _channel_view(bias, input.ndim, 1)
+    inputs = [t for t in (input, weight, bias) if t is not None]
+    return _as_op("NativeGroupNormBackward0", out, *inputs)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None) -> Tensor:
+    """``input`` divided by its ``p``-norm along ``dim``, the norm floored at ``eps``."""
+    result = input / input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
+    return result if out is None else out.copy_(result)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Sum of the products of the unit vectors along ``dim``.
+
+    Each norm is floored at ``eps`` in value only: torch clamps it in place under ``no_grad``, so the
+    gradient flows as if through the bare norm. ``detach`` of the difference does the same.
+    """
+    def unit(x: Tensor) -> Tensor:
+        norm = x.norm(2, dim, keepdim=True)
+        return x / (norm + (norm.clamp(min=eps) - norm).detach())
+
+    return (unit(x1) * unit(x2)).sum(dim)
+
+
+# ---- more losses --------------------------------------------------------------------------------------
+
+
+def _check_weight(weight: Tensor | None, input: Tensor) -> None:
+    if weight is not None and weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Quadratic below ``beta`` (scaled by ``1/beta``), linear above; ``beta=0`` is the L1 loss."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0.0:
+        return l1_loss(input, target, size_average, reduce, reduction)
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_broadcast(input, target)
+    diff = input - target
+    size = diff.abs()
+    loss = where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta)
+    return _as_op("SmoothL1LossBackward0", _reduce(loss, reduction), input, target)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """Quadratic below ``delta``, linear (slope ``delta``) above: ``delta`` times the smooth L1 loss."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    reduction = _reduction(reduction, None, None)
+    _check_broadcast(input, target)
+    _check_weight(weight, input)
+    diff = input - target
+    size = diff.abs()
+    loss = where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    if weight is None:
+        return _as_op("HuberLossBackward0", _reduce(loss, reduction), input, target)
+    return _reduce(_as_op("HuberLossBackward0", loss, input, target) * weight, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """``target * (log(target) - input)`` per element, for log-probabilities ``input``.
+
+    ``'batchmean'`` divides the sum by the batch size (the mathematical KL divergence); ``'mean'``
+    divides by the element count, with torch's warning.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # 0 * log(0) is 0: the log reads 1 where the target is 0.
+        loss = target * where(target == 0, 1.0, target).log() - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction)
+
+
+# ---- transposed convolution and resampling ------------------------------------------------------------------
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    return transposed.conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    return transposed.conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    return transposed.conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    return resampling.adaptive_avg_pool(input, output_size, 1)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    return resampling.adaptive_avg_pool(input, output_size, 2)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    return resampling.adaptive_avg_pool(input, output_size, 3)
+
+
+interpolate = resampling.interpolate
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """Deprecated alias of ``interpolate``, with torch's warning."""
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", UserWarning,
+                  stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)

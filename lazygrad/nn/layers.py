@@ -1,4 +1,4 @@
-"""Stateless-shape layers: ``Linear``, ``Identity``, ``Flatten`` and ``Dropout``."""
+"""Stateless-shape layers: ``Linear``, ``Identity``, ``Flatten`` and the ``Dropout`` family."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from .module import Module
 from .parameter import Parameter
 
 
-def add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, dtype: Any) -> None:
-    """Give ``layer`` a ``weight`` of ``weight_shape`` and, if ``bias``, a bias over its first axis (else a
-    ``None`` parameter, as torch registers), then initialize both with ``layer.reset_parameters()``."""
+def add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, dtype: Any,
+                        bias_size: int | None = None) -> None:
+    """Give ``layer`` a ``weight`` of ``weight_shape`` and, if ``bias``, a bias of ``bias_size`` (by default
+    the weight's first axis; else a ``None`` parameter, as torch registers), then initialize both with
+    ``layer.reset_parameters()``."""
     layer.weight = Parameter(empty(*weight_shape, dtype=dtype))
     if bias:
-        layer.bias = Parameter(empty(weight_shape[0], dtype=dtype))
+        layer.bias = Parameter(empty(weight_shape[0] if bias_size is None else bias_size, dtype=dtype))
     else:
         layer.register_parameter("bias", None)
     layer.reset_parameters()
@@ -81,3 +83,17 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Zeroes whole channels of (N, C, L) or (C, L) input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels of (N, C, H, W) input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training, self.inplace)

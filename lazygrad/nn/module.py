@@ -21,6 +21,12 @@ from ..tensor import Tensor
 from .parameter import Parameter
 
 
+def _converted(t: Tensor, dtype: dtypes.DType | None, target: Any) -> Tensor:
+    if dtype is not None and t.dtype.is_floating_point:
+        t = t.to(dtype)
+    return t if target is None else t.to(target)
+
+
 class _IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
@@ -307,47 +313,55 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         zero_grads(self.parameters(), set_to_none)
 
-    # ---- dtype conversion ----
-    def _apply_to_floats(self, dtype: dtypes.DType) -> Module:
-        """Convert floating parameters and buffers in place: parameters keep their identity."""
+    # ---- dtype and device conversion ----
+    def _convert(self, dtype: dtypes.DType | None, target: Any = None) -> Module:
+        """Cast floating parameters and buffers to ``dtype`` and move all of them to ``target``, in place:
+        parameters keep their identity, so optimizers built earlier still hold them."""
         with no_grad():
             for module in self.modules():
                 for param in module._parameters.values():
-                    if param is not None and param.dtype.is_floating_point:
-                        param.data = param.to(dtype)
+                    if param is not None:
+                        param.data = _converted(param, dtype, target)
                         if param.grad is not None:
-                            param.grad.data = param.grad.to(dtype)
+                            param.grad.data = _converted(param.grad, dtype, target)
                 for name, buffer in module._buffers.items():
-                    if buffer is not None and buffer.dtype.is_floating_point:
-                        module._buffers[name] = buffer.to(dtype)
+                    if buffer is not None:
+                        module._buffers[name] = _converted(buffer, dtype, target)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """``to(dtype)`` converts floating parameters and buffers; devices other than the CPU do not exist."""
-        dtype = kwargs.get("dtype")
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``; the dtype applies to floats only."""
+        dtype, target = kwargs.get("dtype"), kwargs.get("device")
         for arg in args:
             if isinstance(arg, (dtypes.DType, np.dtype, type)):
                 dtype = arg
             elif isinstance(arg, Tensor):
-                dtype = arg.dtype
-        if dtype is None:
+                dtype, target = arg.dtype, arg.device
+            else:  # a device: a string, a device object or a GPU index
+                target = f"cuda:{arg}" if isinstance(arg, int) else arg
+        if dtype is not None:
+            dtype = dtypes.to_dtype(dtype)
+            if not dtype.is_floating_point:
+                raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
+        if dtype is None and target is None:
             return self
-        dtype = dtypes.to_dtype(dtype)
-        if not dtype.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
-        return self._apply_to_floats(dtype)
+        return self._convert(dtype, target)
 
     def float(self) -> Module:
-        return self._apply_to_floats(dtypes.float32)
+        return self._convert(dtypes.float32)
 
     def double(self) -> Module:
-        return self._apply_to_floats(dtypes.float64)
+        return self._convert(dtypes.float64)
 
     def half(self) -> Module:
-        return self._apply_to_floats(dtypes.float16)
+        return self._convert(dtypes.float16)
 
     def cpu(self) -> Module:
-        return self
+        return self._convert(None, "cpu")
+
+    def cuda(self, device: Any = None) -> Module:
+        return self._convert(None, "cuda" if device is None else f"cuda:{device}" if isinstance(device, int)
+                             else device)
 
     # ---- state dict ----
     def _local_state(self) -> Iterator[tuple[str, Tensor]]:

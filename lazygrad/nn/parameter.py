@@ -1,18 +1,17 @@
 """``nn.Parameter``: a Tensor that a Module registers as trainable state.
 
 A Parameter is a leaf that requires grad. Like every tensor that starts its own autograd identity it
-gets its own node (``_fresh``), because the backward pass tells leaves apart by node. It joins the
-source tensor's alias group, so the two keep sharing storage as they do in torch.
+gets its own node (``_fresh``), because the backward pass tells leaves apart by node. It shares the
+source tensor's storage, as in torch, without following its history.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from ..creation import empty
 from ..realize import track
-from ..tensor import Tensor, _fresh, _new, _wrap
+from ..tensor import Tensor, _alias, _fresh, _new, _wrap
 
 
 class Parameter(Tensor):
@@ -34,13 +33,9 @@ class Parameter(Tensor):
         param.grad = None
         param._retains_grad = False
         param._view = None
-        group = data._alias
-        if group is None:
-            group = data._alias = [weakref.ref(data)]
-        group.append(weakref.ref(param))
-        param._alias = group
         if param.node.buffer is None:
             track(param)
+        _alias(data, param)
         return param
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
@@ -53,8 +48,8 @@ class Parameter(Tensor):
     __str__ = __repr__
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Parameter:
-        # A copy is an independent parameter: its own node and alias group, its gradient copied too.
-        copy = Parameter(_wrap(self.node), self.requires_grad)
+        # A copy is an independent parameter: its own node and storage, its gradient copied too.
+        copy = Parameter(_wrap(_fresh(self.node)), self.requires_grad)
         if self.grad is not None:
             copy.grad = _wrap(_fresh(self.grad.node))
         memo[id(self)] = copy

@@ -1,0 +1,57 @@
+"""RMSprop: per-element step sizes from a decaying mean of squared gradients, in torch's update order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..creation import zeros_like
+from .optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    """Divides the gradient by the root of a decaying mean of its square (minus the squared mean when
+    ``centered``), optionally through a momentum buffer."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
+        for name, value in (("learning rate", lr), ("epsilon value", eps), ("momentum value", momentum),
+                            ("weight_decay value", weight_decay), ("alpha value", alpha)):
+            if value < 0.0:
+                raise ValueError(f"Invalid {name}: {value}")
+        defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
+                    "weight_decay": weight_decay, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            grad = -param.grad if group["maximize"] else param.grad
+            state = self.state[param]
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = zeros_like(param)
+                if momentum > 0:
+                    state["momentum_buffer"] = zeros_like(param)
+                if group["centered"]:
+                    state["grad_avg"] = zeros_like(param)
+            state["step"] += 1
+            if group["weight_decay"] != 0:
+                grad = grad + param * group["weight_decay"]
+            square_avg = state["square_avg"]
+            square_avg.mul_(alpha).add_(grad * grad * (1 - alpha))
+            if group["centered"]:
+                grad_avg = state["grad_avg"]
+                grad_avg.add_((grad - grad_avg) * (1 - alpha))
+                avg = (square_avg - grad_avg * grad_avg).sqrt() + eps
+            else:
+                avg = square_avg.sqrt() + eps
+            if momentum > 0:
+                buf = state["momentum_buffer"]
+                buf.mul_(momentum).add_(grad / avg)
+                param.sub_(buf * lr)
+            else:
+                param.sub_(grad / avg * lr)

@@ -1,0 +1,5 @@
+"""``torch.utils``: data loading."""
+
+from . import data
+
+__all__ = ["data"]

@@ -1,0 +1,204 @@
+"""Views at the node level: torch's aliasing model over a functional graph.
+
+In torch a view (``x[1:]``, ``x.t()``, ``x.view(2, 2)``, ``x.detach()``) shares memory with its base, so
+an in-place change through any of them is seen by all. Here values are immutable nodes, so sharing is
+modelled instead: tensors that share memory share a ``Storage``, which holds the node of the whole base
+value, and each reader records the shape primitives (its ``steps``) that turn that value into its own.
+Writing through a reader builds the base's new value with ``write_back``; every other reader then
+rebuilds its node from it with ``replay``. The tensor side of this (who refreshes, autograd records)
+lives in ``tensor``; this module only builds nodes and computes torch's strides, which decide whether a
+reshape can be a view, whether a tensor is contiguous and whether a write would overlap itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from . import dtypes, ops
+from .ir import Node, Shape, apply
+
+Step = tuple[str, tuple]  # one shape primitive and its static parameters
+
+_VIEW_PRIMITIVES = frozenset(("slice", "reshape", "permute", "broadcast"))
+
+
+class Storage:
+    """What a tensor shares with its views and aliases: the whole base value, and who reads it."""
+
+    __slots__ = ("node", "readers")
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.readers: list = []  # weak references to the tensors that read this storage
+
+
+class View:
+    """How one tensor reads a storage: the steps from the storage's value, and the tensor it follows.
+
+    ``base`` is the tensor whose autograd history the view follows (torch's ``_base``): a write through
+    the view becomes a ``CopySlices`` record on it. Aliases made by ``detach()``, ``.data`` and
+    ``Parameter`` follow no history: their ``base`` is None, and so is the root's own.
+    """
+
+    __slots__ = ("base", "steps", "storage")
+
+    def __init__(self, storage: Storage, steps: tuple[Step, ...], base: object | None) -> None:
+        self.storage = storage
+        self.steps = steps
+        self.base = base
+
+
+def steps_between(node: Node, base: Node) -> tuple[Step, ...]:
+    """The shape primitives that turn ``base`` into ``node`` (a view op just built them), in order."""
+    steps = []
+    while node is not base:
+        if node.op not in _VIEW_PRIMITIVES or not node.args:
+            return ()  # the identity of a computed value: a fresh leaf with the same buffer
+        steps.append((node.op, node.params))
+        node = node.args[0]
+    return tuple(reversed(steps))
+
+
+def replay(steps: Sequence[Step], node: Node) -> Node:
+    """The view of ``node`` that ``steps`` describe, as new nodes (always at least one: a new identity)."""
+    if not steps:
+        return apply("reshape", (node,), (node.shape,))
+    for op, params in steps:
+        node = apply(op, (node,), params)
+    return node
+
+
+def _unslice(base: Node, value: Node, starts: Shape, stops: Shape, strides: Shape) -> Node:
+    box = value.shape
+    if 0 in box:
+        return base
+    interior = tuple(s - 1 for s in strides)
+    high = tuple(d - a - (n - 1) * s - 1 for d, a, s, n in zip(base.shape, starts, strides, box))
+    placed = ops.pad(value, starts, high, interior)
+    mask = ops.pad(ops.full(box, True, dtypes.bool_), starts, high, interior)
+    return ops.select(mask, placed, base)
+
+
+def _unpermute(base: Node, value: Node, perm: tuple[int, ...]) -> Node:
+    inverse = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inverse[p] = i
+    return ops.permute(value, inverse)
+
+
+# How each view primitive's output, once written, becomes its input's new value. Broadcast views are
+# never written (``overlaps`` refuses them first), as in torch.
+_UNDO: dict[str, Callable[..., Node]] = {
+    "slice": _unslice,
+    "reshape": lambda base, value, shape: ops.reshape(value, base.shape),
+    "permute": _unpermute,
+}
+
+
+def write_back(root: Node, steps: Sequence[Step], value: Node) -> Node:
+    """``root`` with the window that ``steps`` view replaced by ``value``."""
+    below = [root]
+    for op, params in steps[:-1]:
+        below.append(apply(op, (below[-1],), params))
+    for (op, params), node in zip(reversed(steps), reversed(below)):
+        value = _UNDO[op](node, value, *params)
+    return value
+
+
+# ---- strides, as torch would lay the view out in memory -------------------------------------------------
+
+
+def contiguous_strides(shape: Shape) -> tuple[int, ...]:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(reversed(strides))
+
+
+def reshaped_strides(shape: Shape, strides: Sequence[int], new_shape: Shape) -> tuple[int, ...] | None:
+    """Strides that view memory laid out as ``(shape, strides)`` with ``new_shape``; None when no view can.
+
+    Axes whose memory runs on from one to the next form one block; a new shape is a view exactly when
+    each of its axes falls inside one block. Size-1 axes constrain nothing.
+    """
+    if math.prod(shape) == 0:
+        return contiguous_strides(new_shape)
+    blocks: list[list[int]] = []  # [size, innermost stride] of each block, outermost first
+    for size, stride in zip(shape, strides):
+        if size == 1:
+            continue
+        if blocks and blocks[-1][1] == size * stride:
+            blocks[-1] = [blocks[-1][0] * size, stride]
+        else:
+            blocks.append([size, stride])
+    out = [0] * len(new_shape)
+    axis = len(new_shape) - 1
+    for size, stride in reversed(blocks):
+        covered = 1
+        while covered < size:
+            if axis < 0:
+                return None
+            out[axis] = stride * covered
+            covered *= new_shape[axis]
+            axis -= 1
+        if covered != size:
+            return None
+    for rest in range(axis, -1, -1):  # only size-1 axes are left: any stride fits them
+        out[rest] = out[rest + 1] * new_shape[rest + 1] if rest + 1 < len(out) else 1
+    return tuple(out)
+
+
+def _slice_layout(shape: Shape, strides: tuple, offset: int, starts: Shape, stops: Shape,
+                  steps: Shape) -> tuple[Shape, tuple, int]:
+    offset += sum(a * s for a, s in zip(starts, strides))
+    new_shape = tuple(-(-(b - a) // k) for a, b, k in zip(starts, stops, steps))
+    return new_shape, tuple(s * k for s, k in zip(strides, steps)), offset
+
+
+def _reshape_layout(shape: Shape, strides: tuple, offset: int, new_shape: Shape) -> tuple[Shape, tuple, int]:
+    found = reshaped_strides(shape, strides, new_shape)
+    return new_shape, found if found is not None else contiguous_strides(new_shape), offset
+
+
+def _permute_layout(shape: Shape, strides: tuple, offset: int, perm: tuple) -> tuple[Shape, tuple, int]:
+    return tuple(shape[p] for p in perm), tuple(strides[p] for p in perm), offset
+
+
+def _broadcast_layout(shape: Shape, strides: tuple, offset: int, new_shape: Shape) -> tuple[Shape, tuple, int]:
+    lead = len(new_shape) - len(shape)
+    kept = tuple(0 if size == 1 and want != 1 else s
+                 for size, s, want in zip(shape, strides, new_shape[lead:]))
+    return new_shape, (0,) * lead + kept, offset
+
+
+_LAYOUT: dict[str, Callable[..., tuple[Shape, tuple, int]]] = {
+    "slice": _slice_layout, "reshape": _reshape_layout, "permute": _permute_layout,
+    "broadcast": _broadcast_layout,
+}
+
+
+def layout(root_shape: Shape, steps: Sequence[Step]) -> tuple[Shape, tuple[int, ...], int]:
+    """(shape, strides, storage offset) of the view ``steps`` take of a contiguous ``root_shape``."""
+    shape, strides, offset = root_shape, contiguous_strides(root_shape), 0
+    for op, params in steps:
+        shape, strides, offset = _LAYOUT[op](shape, strides, offset, *params)
+    return shape, strides, offset
+
+
+def is_contiguous(shape: Shape, strides: Sequence[int]) -> bool:
+    expected = 1
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if size == 0:
+            return True
+        if size != 1:
+            if stride != expected:
+                return False
+            expected *= size
+    return True
+
+
+def overlaps(shape: Shape, strides: Sequence[int]) -> bool:
+    """Whether two elements of the view share memory (an expanded axis): torch refuses to write those."""
+    return any(stride == 0 and size > 1 for size, stride in zip(shape, strides))
