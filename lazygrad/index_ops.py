@@ -33,7 +33,8 @@ class _Rule(NamedTuple):
     wraps: bool
     error: type[Exception]
     message: str  # for an index out of range: "{}" takes the index, {dim} and {size} the axis and its size
-    dtype_message: str  # for indices of a non-integer dtype (always a RuntimeError)
+    # for indices of a non-integer dtype, a RuntimeError (indexing rejects them earlier, with an IndexError)
+    dtype_message: str
 
 
 _OUT_OF_BOUNDS = "index {{}} is out of bounds for dimension {dim} with size {size}"
