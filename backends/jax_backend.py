@@ -93,10 +93,35 @@ def _random(seed: jax.Array, shape: tuple, dtype: DType, distribution: str) -> j
     return draw(key, shape, dtype=dtype.np)
 
 
+def _logistic(x: jax.Array) -> jax.Array:
+    # lax.logistic is torch's 1 / (1 + exp(-x)); float16 runs in float32 and rounds once, as torch does.
+    return lax.logistic(x.astype(jnp.float32)).astype(x.dtype) if x.dtype == jnp.float16 else lax.logistic(x)
+
+
+def _sign(x: jax.Array) -> jax.Array:
+    # torch's sign is (x > 0) - (x < 0): 0 for NaN (jnp.sign gives NaN) and +0 for -0.
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        return jnp.sign(x)
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
+def _argsort(x: jax.Array, axis: int, descending: bool) -> jax.Array:
+    return jnp.argsort(x, axis=axis, stable=True, descending=descending).astype(jnp.int64)
+
+
+_SVD_PARTS = {"U": 0, "S": 1, "Vh": 2}
+
+
+def _eigh(x: jax.Array, part: str, lower: bool) -> jax.Array:
+    # Only the named triangle is read, as in torch (jax would otherwise average x with its transpose).
+    values, vectors = jnp.linalg.eigh(x, UPLO="L" if lower else "U", symmetrize_input=False)
+    return vectors if part == "vectors" else values
+
+
 LOWERINGS: dict[str, Callable[..., Any]] = {
     "neg": jnp.negative, "exp": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "rsqrt": lax.rsqrt,
-    "sin": jnp.sin, "cos": jnp.cos, "tanh": jnp.tanh, "logistic": lax.logistic, "log1p": jnp.log1p,
-    "expm1": jnp.expm1, "erf": lax.erf, "abs": jnp.abs, "sign": jnp.sign,
+    "sin": jnp.sin, "cos": jnp.cos, "tanh": jnp.tanh, "logistic": _logistic, "log1p": jnp.log1p,
+    "expm1": jnp.expm1, "erf": lax.erf, "abs": jnp.abs, "sign": _sign,
     "floor": _integral_identity(jnp.floor), "ceil": _integral_identity(jnp.ceil),
     "round": _integral_identity(jnp.round),  # jnp.round rounds half to even, like numpy and torch
     "logical_not": jnp.logical_not,
@@ -122,6 +147,11 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "const": lambda value, dtype: jnp.asarray(value, dtype=dtype.np),
     "iota": lambda shape, axis, dtype: lax.broadcasted_iota(dtype.np, shape, axis),
     "random": _random,
+    "argsort": _argsort, "cumprod": lambda x, axis: jnp.cumprod(x, axis=axis, dtype=x.dtype),
+    "inv": jnp.linalg.inv, "cholesky": jnp.linalg.cholesky, "solve": jnp.linalg.solve, "det": jnp.linalg.det,
+    "slogdet": lambda x, part: jnp.linalg.slogdet(x)[part == "logabsdet"],
+    "svd": lambda x, part, full_matrices: jnp.linalg.svd(x, full_matrices=full_matrices)[_SVD_PARTS[part]],
+    "qr": lambda x, part, mode: jnp.linalg.qr(x, mode=mode)[part == "R"], "eigh": _eigh,
 }
 
 assert set(LOWERINGS) == set(PRIMITIVES), f"jax lowerings out of step: {set(LOWERINGS) ^ set(PRIMITIVES)}"

@@ -27,8 +27,18 @@ def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
-    # tanh form: no overflow for large |x|, unlike 1 / (1 + exp(-x)).
-    return (np.tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
+    # torch's own form, 1 / (1 + exp(-x)): full relative precision in the lower tail, where the tanh form
+    # cancels to 0 (sigmoid(-20) is 2.06e-9, not 0). Far below, exp(-x) overflows to inf and the result is
+    # 0, as in torch (float32 below x = -88.7; programs run with overflow warnings off).
+    # float16 runs in float32 and rounds once, like torch's CPU kernel (exp(12) overflows float16).
+    if x.dtype == np.float16:
+        return _logistic(x.astype(np.float32)).astype(np.float16)
+    return np.reciprocal(np.exp(np.negative(x)) + x.dtype.type(1))
+
+
+def _sign(x: np.ndarray) -> np.ndarray:
+    # torch's sign is (x > 0) - (x < 0): 0 for NaN (np.sign gives NaN) and +0 for -0.
+    return np.subtract(x > 0, x < 0, dtype=x.dtype) if x.dtype.kind == "f" else np.sign(x)
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -156,10 +166,21 @@ def _random(seed: np.ndarray, shape: tuple, dtype: DType, distribution: str) -> 
     return draw(shape, dtype=work).astype(dtype.np, copy=False)
 
 
+def _argsort(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable")
+    # Sort the reversed line and read the order backwards: descending, equal values keep their order, NaN first.
+    order = np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+    return x.shape[axis] - 1 - order
+
+
+_SVD_PARTS = {"U": 0, "S": 1, "Vh": 2}
+
+
 IMPLS: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
     "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "logistic": _logistic, "log1p": np.log1p,
-    "expm1": np.expm1, "erf": lambda x: _erf(x).astype(x.dtype), "abs": np.abs, "sign": np.sign,
+    "expm1": np.expm1, "erf": lambda x: _erf(x).astype(x.dtype), "abs": np.abs, "sign": _sign,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _divide, "rem": np.fmod, "pow": np.power,
     "max": np.maximum, "min": np.minimum, "atan2": np.arctan2,
@@ -176,6 +197,12 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "dot_general": _dot_general, "conv": _conv, "gather": lambda x, indices, axis: np.take(x, indices, axis),
     "scatter_add": _scatter_add, "check": _check, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
     "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota, "random": _random,
+    "argsort": _argsort, "cumprod": lambda x, axis: np.cumprod(x, axis=axis, dtype=x.dtype),
+    "inv": np.linalg.inv, "cholesky": np.linalg.cholesky, "solve": np.linalg.solve, "det": np.linalg.det,
+    "slogdet": lambda x, part: np.linalg.slogdet(x)[part == "logabsdet"],
+    "svd": lambda x, part, full_matrices: np.linalg.svd(x, full_matrices=full_matrices)[_SVD_PARTS[part]],
+    "qr": lambda x, part, mode: np.linalg.qr(x, mode=mode)[part == "R"],
+    "eigh": lambda x, part, lower: np.linalg.eigh(x, UPLO="L" if lower else "U")[part == "vectors"],
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
 
-from . import accelerator, autograd, cuda, dtypes, func, nn, optim, testing, utils
+from . import accelerator, autograd, cuda, dtypes, func, linalg, nn, optim, return_types, testing, utils
 from .creation import (
     Generator,
     arange,
@@ -39,13 +39,57 @@ from .device import device
 from .dtypes import DType as dtype
 from .einsum import einsum
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .linalg import det, logdet
+from .linalg import inv as inverse
+from .masking import (
+    argwhere,
+    count_nonzero,
+    index_add,
+    index_fill,
+    masked_fill,
+    nonzero,
+    tril,
+    tril_indices,
+    triu,
+    triu_indices,
+    where,
+)
+from .math_ops import _ALIASES as _ARC_ALIASES
+from .math_ops import (
+    acos,
+    acosh,
+    aminmax,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    clamp_max,
+    clamp_min,
+    cosh,
+    cumprod,
+    exp2,
+    hypot,
+    isclose,
+    lerp,
+    log2,
+    log10,
+    logical_xor,
+    sinh,
+    std_mean,
+    tan,
+    var_mean,
+)
 from .metrics import metrics, reset_metrics
 from .printing import set_printoptions
-from .realize import clear_cache, set_backend
+from .products import addmm, baddbmm, cross, outer
+from .random_ops import bernoulli, multinomial, normal, randperm
+from .realize import PendingGraphWarning, auto_step, clear_cache, set_backend, step
 from .realize import realize as _realize_all
 from .realize import use_backend as backend
 from .serialization import load, save
-from .tensor import Size, Tensor, cat, dot, matmul, stack, where
+from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll
+from .sorting import argsort, bucketize, kthvalue, median, msort, searchsorted, sort, topk, unique
+from .tensor import Size, Tensor, cat, dot, matmul, stack
 from .type_info import finfo, iinfo
 
 float32 = float = dtypes.float32
@@ -106,9 +150,13 @@ _METHODS = [
 for _name in _METHODS:
     globals()[_name] = getattr(Tensor, _name)
 del _name
+globals().update(_ARC_ALIASES)  # arcsin, arccos, ...: numpy's names for asin, acos, ...
+slogdet = Tensor.slogdet  # torch.slogdet's result type differs from torch.linalg.slogdet's
+
 
 __all__ = [
-    "DType", "Generator", "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
+    "DType", "Generator", "PendingGraphWarning", "auto_step", "step",
+    "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
     "set_default_dtype", "testing", "utils", "as_tensor", "backend", "bool", "cat", "clear_cache",
     "default_generator", "device", "dot", "double", "dtype", "dtypes", "einsum", "empty", "empty_like",
     "enable_grad", "eye",
@@ -121,3 +169,12 @@ __all__ = [
     *_METHODS,
 ]
 DType = dtype
+# The ops of the op-family modules (each attaches its Tensor methods itself).
+__all__ += [
+    "acos", "acosh", "addmm", "aminmax", "argsort", "argwhere", "asin", "asinh", "atan", "atanh", "baddbmm",
+    "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
+    "diag_embed", "diagonal", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue", "lerp",
+    "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "msort", "multinomial",
+    "nonzero", "normal", "outer", "randperm", "return_types", "roll", "searchsorted", "sinh", "slogdet", "sort",
+    "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
+]

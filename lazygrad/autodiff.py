@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from . import dtypes
 from .ir import Node, apply, toposort
 from .ops import (
     add,
@@ -145,8 +146,13 @@ def _rem(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 @_rule("atan2")
 def _atan2(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     a, b = n.args
+    # Where a^2 + b^2 is 0 (at the origin, or both squares underflow) torch takes 1 / (a^2 + b^2) as 0, so
+    # the gradient there is 0, not 0/0; the safe denominator keeps higher derivatives finite as well.
     denom = add(mul(a, a), mul(b, b))
-    return _back(mul(ct, div(b, denom)), a), _back(neg(mul(ct, div(a, denom))), b)
+    zero = const(0, n.dtype)
+    at_origin = apply("eq", (denom, zero))
+    recip = select(at_origin, zero, div(const(1, n.dtype), select(at_origin, const(1, n.dtype), denom)))
+    return _each(n, needs, lambda: mul(mul(ct, b), recip), lambda: mul(mul(ct, neg(a)), recip))
 
 
 @_rule("select")
@@ -178,8 +184,16 @@ def _reduce_sum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 def _reduce_extremum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     x = n.args[0]
     axes = n.params[0]
-    # Every element equal to the extremum shares the gradient evenly (torch's amax/amin rule).
-    hit = cast(apply("eq", (x, _expand_back(n, x, axes))), x.dtype)
+    # The elements that are the extremum share the gradient evenly; where it is NaN, they are the NaN
+    # elements. That is torch's max()/min() rule, on every backend and for amax/amin as well (torch's
+    # amax/amin instead make the whole slice's gradient NaN there, an artifact of its 0/0). The count
+    # is never 0, so no slice divides by it.
+    extremum = _expand_back(n, x, axes)
+    hit = apply("eq", (x, extremum))
+    if x.dtype.is_floating_point:
+        both_nan = apply("and", (apply("ne", (x, x)), apply("ne", (extremum, extremum))))
+        hit = apply("or", (hit, both_nan))
+    hit = cast(hit, x.dtype)
     count = reduce("reduce_sum", hit, axes, keepdims=True)
     return mul(_expand_back(ct, x, axes), div(hit, count)),
 
@@ -346,6 +360,117 @@ def _gather(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 
 _rule("scatter_add")(lambda ct, n, needs: (apply("gather", (ct, n.args[1]), n.params[:1]), None))
 _rule("check")(lambda ct, n, needs: (ct, None))
+
+
+# ---- sorting, scans and linear algebra -------------------------------------------------------------------
+
+_rule("argsort")(lambda ct, n, needs: (None,))  # integer positions; sorted values are a gather of them
+
+
+def _reverse_cumsum(x: Node, axis: int) -> Node:
+    return apply("rev", (apply("cumsum", (apply("rev", (x,), ((axis,),)),), (axis,)),), ((axis,),))
+
+
+@_rule("cumprod")
+def _cumprod(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    x = n.args[0]
+    (axis,) = n.params
+    # d y_i / d x_k is the product of x_j for j <= i, j != k. Before the first zero that is y_i / x_k; at the
+    # first zero it is the running product with that zero taken as one; past it every such product holds a zero.
+    zero, one = const(0, x.dtype), const(1, x.dtype)
+    is_zero = apply("eq", (x, zero))
+    zeros_so_far = apply("cumsum", (cast(is_zero, dtypes.int64),), (axis,))
+    before = apply("eq", (zeros_so_far, const(0, dtypes.int64)))
+    first = apply("and", (is_zero, apply("eq", (zeros_so_far, const(1, dtypes.int64)))))
+    up_to = div(_reverse_cumsum(mul(ct, n), axis), select(before, x, one))
+    skipped = apply("cumprod", (select(first, one, x),), (axis,))
+    at_first = _reverse_cumsum(mul(ct, skipped), axis)
+    return select(before, up_to, select(first, at_first, zero)),
+
+
+def _mT(x: Node) -> Node:
+    rank = len(x.shape)
+    return permute(x, (*range(rank - 2), rank - 1, rank - 2))
+
+
+def _mm(a: Node, b: Node) -> Node:
+    """Batched matrix product over the last two axes (equal batch shapes)."""
+    batch = tuple(range(len(a.shape) - 2))
+    return apply("dot_general", (a, b), ((len(batch) + 1,), (len(batch),), batch, batch))
+
+
+def _per_matrix(x: Node) -> Node:
+    """One value per matrix, shaped to broadcast over the matrices."""
+    return reshape(x, (*x.shape, 1, 1))
+
+
+def _lower(x: Node, offset: int = 0) -> Node:
+    rows, cols = x.shape[-2:]
+    keep = apply("le", (apply("sub", (iota((rows, cols), 1), iota((rows, cols), 0))), const(offset, dtypes.int64)))
+    return select(keep, x, const(0, x.dtype))
+
+
+_rule("inv")(lambda ct, n, needs: (neg(_mm(_mT(n), _mm(ct, _mT(n)))),))
+_rule("det")(lambda ct, n, needs: (mul(_per_matrix(mul(ct, n)), _mT(apply("inv", (n.args[0],)))),))
+
+
+@_rule("slogdet")
+def _slogdet(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    if n.params[0] == "sign":
+        return None,
+    return mul(_per_matrix(ct), _mT(apply("inv", (n.args[0],)))),
+
+
+@_rule("solve")
+def _solve(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    a = n.args[0]
+    ct_b = apply("solve", (_mT(a), ct))
+    return (neg(_mm(ct_b, _mT(n))) if needs[0] else None), ct_b
+
+
+@_rule("cholesky")
+def _cholesky(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    # With A = L L^T: the symmetric matrix whose lower triangle is tril(L^T ct) with its diagonal halved, moved
+    # back through both triangular factors: L^-T S L^-1.
+    inverse = apply("inv", (n,))
+    lower = _lower(_mm(_mT(n), ct))
+    sym = scale(add(lower, _mT(_lower(lower, -1))), 0.5)
+    return _mm(_mT(inverse), _mm(sym, inverse)),
+
+
+@_rule("eigh")
+def _eigh(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    a = n.args[0]
+    part, lower = n.params
+    vectors = apply("eigh", (a,), ("vectors", lower))
+    if part == "values":  # V diag(ct) V^T
+        return _mm(mul(vectors, reshape(ct, (*ct.shape[:-1], 1, ct.shape[-1]))), _mT(vectors)),
+    # V (skew(V^T ct) / (w_j - w_i)) V^T, zero on the diagonal; the skew part drops each vector's free sign.
+    values = apply("eigh", (a,), ("values", lower))
+    size = values.shape[-1]
+    gaps = apply("sub", (reshape(values, (*values.shape[:-1], 1, size)), reshape(values, (*values.shape, 1))))
+    diagonal = apply("eq", (iota((size, size), 0), iota((size, size), 1)))
+    inner = _mm(_mT(vectors), ct)
+    skew = scale(apply("sub", (inner, _mT(inner))), 0.5)
+    zero, one = const(0, a.dtype), const(1, a.dtype)
+    middle = select(diagonal, zero, div(skew, select(diagonal, one, gaps)))
+    return _mm(vectors, _mm(middle, _mT(vectors))),
+
+
+@_rule("svd")
+def _svd(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    a = n.args[0]
+    if n.params[0] != "S":
+        raise NotImplementedError("the gradient of linalg.svd through U or Vh is not implemented; the singular "
+                                  "values (linalg.svdvals, matrix norms) are differentiable")
+    u = apply("svd", (a,), ("U", False))
+    vh = apply("svd", (a,), ("Vh", False))
+    return _mm(mul(u, reshape(ct, (*ct.shape[:-1], 1, ct.shape[-1]))), vh),
+
+
+@_rule("qr")
+def _qr(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    raise NotImplementedError("the gradient of linalg.qr is not implemented")
 
 
 # ---- the transformation ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 from .autodiff import vjp
 from .ir import Node, apply
 from .ops import add, zeros_like
+from .realize import backward_in_flight
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they "
@@ -229,32 +230,33 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
         wanted = _leading_to(starts, target_ids)
 
     ready = [f for f in starts if f not in waiting]
-    while ready:
-        fn = ready.pop()
-        ct = cts.pop(fn, None)
-        if ct is not None and (wanted is None or id(fn) in wanted or id(fn) in target_ids):
-            if fn.hooks:
-                ct = _run_hooks(fn.hooks, ct, plain)
-            if target_ids is not None and id(fn) in target_ids:
-                captured[id(fn)] = ct
-            if wanted is None or id(fn) in wanted:
-                if fn.inputs is None:
-                    raise RuntimeError(_FREED)
-                if fn.custom:
-                    grads = fn.apply_backward(ct, create_graph)
-                else:
-                    grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct) if plain
-                                                   else _differentiable_vjp(fn, ct), plain)
-                for edge, g in zip(fn.edges, grads):
-                    if edge is not None and g is not None:
-                        send(edge, g)
-                if not retain_graph:
-                    fn.release()
-        for edge in inner[fn]:
-            left = waiting[edge] - 1
-            waiting[edge] = left
-            if left == 0:
-                ready.append(edge)
+    with backward_in_flight(cts, leaf_cts):  # a realization meanwhile computes the cotangents built so far
+        while ready:
+            fn = ready.pop()
+            ct = cts.pop(fn, None)
+            if ct is not None and (wanted is None or id(fn) in wanted or id(fn) in target_ids):
+                if fn.hooks:
+                    ct = _run_hooks(fn.hooks, ct, plain)
+                if target_ids is not None and id(fn) in target_ids:
+                    captured[id(fn)] = ct
+                if wanted is None or id(fn) in wanted:
+                    if fn.inputs is None:
+                        raise RuntimeError(_FREED)
+                    if fn.custom:
+                        grads = fn.apply_backward(ct, create_graph)
+                    else:
+                        grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct) if plain
+                                                       else _differentiable_vjp(fn, ct), plain)
+                    for edge, g in zip(fn.edges, grads):
+                        if edge is not None and g is not None:
+                            send(edge, g)
+                    if not retain_graph:
+                        fn.release()
+            for edge in inner[fn]:
+                left = waiting[edge] - 1
+                waiting[edge] = left
+                if left == 0:
+                    ready.append(edge)
 
     if _leaf_hooks:
         for key, (leaf_tensor, ct) in leaf_cts.items():

@@ -32,29 +32,46 @@ def _from_host(array: np.ndarray, requires_grad: bool = False, device: Any = Non
     return _finish(_wrap(leaf(realize.from_numpy(array), array.shape, dtype)), requires_grad, device)
 
 
-def _host_data(data: Any, dtype: DType | None = None) -> np.ndarray:
-    """numpy view of user data in ``dtype``; without one, Python floats take the default float dtype and ints
-    int64, as in torch. Converting nested Python numbers straight to ``dtype`` keeps float64 data exact."""
+def _from_python(data: Any) -> np.ndarray:
+    """Nested Python numbers as numpy holds them exactly: floats as doubles, ints as int64 (or wider)."""
+    try:
+        array = np.asarray(data)
+    except ValueError as error:
+        raise ValueError(f"expected a rectangular nested sequence of numbers: {error}") from None
+    huge_ints = array.dtype == object and all(isinstance(v, int) for v in array.flat)
+    if (array.dtype == object and not huge_ints) or array.dtype.kind in "USV":
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    return array
+
+
+def _host_data(data: Any, dtype: DType | None) -> np.ndarray:
+    """numpy copy of user data in ``dtype``.
+
+    Python numbers go straight to the requested dtype, one rounding as in torch (``0.1`` in float64 is
+    Python's double, not a float32 widened); without a dtype floats take the default float and ints int64.
+    """
     if isinstance(data, Tensor):
         array = data.detach().numpy()
     elif isinstance(data, (np.ndarray, np.generic)):
         array = np.asarray(data)
     else:
-        try:
-            array = np.asarray(data)
-        except ValueError as error:
-            raise ValueError(f"expected a rectangular nested sequence of numbers: {error}") from None
-        if array.dtype == object or array.dtype.kind in "USV":
-            raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-        if dtype is None and array.dtype.kind in "fiu":
-            dtype = dtypes.default_float() if array.dtype.kind == "f" else dtypes.int64
-    return array if dtype is None else array.astype(dtype.np, copy=False)
+        array = _from_python(data)
+        if dtype is None and array.dtype.kind == "f":
+            dtype = dtypes.default_float()
+        elif array.dtype.kind in "uO" and not (dtype is not None and dtype.is_floating_point):
+            raise ValueError("Overflow when unpacking long long")  # an int beyond int64's range
+        elif dtype is None and array.dtype.kind == "i":
+            dtype = dtypes.int64
+    if dtype is dtypes.float16 and array.dtype == np.float64:
+        array = array.astype(np.float32)  # torch's Half takes a double through float: two roundings, not one
+    with np.errstate(over="ignore"):  # a double beyond the dtype's range becomes inf, silently as in torch
+        return np.array(array, dtype=None if dtype is None else dtype.np, copy=True)
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, tensors)."""
     array = _host_data(data, None if dtype is None else dtypes.to_dtype(dtype))
-    return _from_host(np.array(array, copy=True), requires_grad, device)
+    return _from_host(array, requires_grad, device)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:

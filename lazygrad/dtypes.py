@@ -85,6 +85,12 @@ def set_default_float(dtype: DType) -> None:
     if not dtype.is_floating_point:
         raise TypeError("only floating-point types are supported as the default type")
     _default_float = dtype
+    WITH_SCALAR.clear()  # its entries depend on the default float
+
+
+# The result dtype of ``tensor op number`` per (tensor dtype, Python type): memoized by the front end, as it
+# is asked on every such op.
+WITH_SCALAR: dict[tuple[DType, type], DType] = {}
 
 
 def scalar_dtype(value: bool | int | float) -> DType:

@@ -350,12 +350,104 @@ _register(("random",), _random, "source")
 # Called after every node an op builds, when set: the tests use it to realize between any two node builds,
 # which must never change a result.
 build_hook: Callable[[], None] | None = None
+# The pending-graph guard (set by ``realize``): called when a node's serial number passes ``guard_at``.
+guard_at = 1 << 62
+guard: Callable[[], None] | None = None
+
+
+# ---- sorting, scans and linear algebra -------------------------------------------------------------------
+
+
+def _argsort(x: Node, axis: int, descending: bool) -> tuple[Shape, DType]:
+    """Stable order of each line along ``axis``; NaN sorts as the largest value, as in torch."""
+    _check_axes("argsort", x.shape, (axis,))
+    return x.shape, dtypes.int64
+
+
+def _cumprod(x: Node, axis: int) -> tuple[Shape, DType]:
+    _check_axes("cumprod", x.shape, (axis,))
+    return x.shape, x.dtype
+
+
+def _matrices(op: str, x: Node, square: bool = True) -> Shape:
+    """Check ``x`` is a float batch of (square) matrices; return its batch shape."""
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"[{op}] expects a floating-point input, got {x.dtype.name}")
+    if len(x.shape) < 2 or (square and x.shape[-1] != x.shape[-2]):
+        raise ValueError(f"[{op}] expects a batch of {'square ' if square else ''}matrices, got {x.shape}")
+    return x.shape[:-2]
+
+
+def _same_matrices(op: str) -> Callable[..., tuple[Shape, DType]]:
+    def rule(x: Node) -> tuple[Shape, DType]:
+        _matrices(op, x)
+        return x.shape, x.dtype
+    return rule
+
+
+def _solve(a: Node, b: Node) -> tuple[Shape, DType]:
+    batch = _matrices("solve", a)
+    dtype = _same_dtype("solve", a, b)
+    if b.shape[:-2] != batch or len(b.shape) != len(a.shape) or b.shape[-2] != a.shape[-1]:
+        raise ValueError(f"[solve] needs right-hand sides of shape (*batch, n, k) for {a.shape}, got {b.shape}")
+    return b.shape, dtype
+
+
+def _determinant(x: Node) -> tuple[Shape, DType]:
+    return _matrices("det", x), x.dtype
+
+
+def _slogdet(x: Node, part: str) -> tuple[Shape, DType]:
+    if part not in ("sign", "logabsdet"):
+        raise ValueError(f"[slogdet] unknown part {part!r}")
+    return _matrices("slogdet", x), x.dtype
+
+
+def _svd(x: Node, part: str, full_matrices: bool) -> tuple[Shape, DType]:
+    batch = _matrices("svd", x, square=False)
+    m, n = x.shape[-2:]
+    k = min(m, n)
+    shapes = {"U": (m, m if full_matrices else k), "S": (k,), "Vh": (n if full_matrices else k, n)}
+    if part not in shapes:
+        raise ValueError(f"[svd] unknown part {part!r}")
+    return batch + shapes[part], x.dtype
+
+
+def _qr(x: Node, part: str, mode: str) -> tuple[Shape, DType]:
+    batch = _matrices("qr", x, square=False)
+    m, n = x.shape[-2:]
+    rows = m if mode == "complete" else min(m, n)
+    if part not in ("Q", "R") or mode not in ("reduced", "complete"):
+        raise ValueError(f"[qr] unknown part {part!r} or mode {mode!r}")
+    return batch + ((m, rows) if part == "Q" else (rows, n)), x.dtype
+
+
+def _eigh(x: Node, part: str, lower: bool) -> tuple[Shape, DType]:
+    _matrices("eigh", x)
+    if part not in ("values", "vectors"):
+        raise ValueError(f"[eigh] unknown part {part!r}")
+    return (x.shape[:-1] if part == "values" else x.shape), x.dtype
+
+
+_register(("argsort",), _argsort, "other")
+_register(("cumprod",), _cumprod, "other")
+# Matrix factorizations and solves over the last two axes; several outputs are one primitive per ``part``.
+_register(("inv",), _same_matrices("inv"), "other")
+_register(("cholesky",), _same_matrices("cholesky"), "other")
+_register(("solve",), _solve, "other")
+_register(("det",), _determinant, "other")
+_register(("slogdet",), _slogdet, "other")
+_register(("svd",), _svd, "other")
+_register(("qr",), _qr, "other")
+_register(("eigh",), _eigh, "other")
 
 
 def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
     """Build a node, inferring its shape and dtype from the primitive's rule (which raises on misuse)."""
     shape, dtype = PRIMITIVES[op].rule(*args, *params)
     node = Node(op, args, params, shape, dtype)
+    if node.serial > guard_at:
+        guard()
     if build_hook is not None:
         build_hook()
     return node

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .ir import nodes_created
 
-_counters = {"compiles": 0, "cache_hits": 0, "executions": 0}
+_counters = {"compiles": 0, "cache_hits": 0, "executions": 0, "guard_realizations": 0}
 _nodes_at_reset = 0
 
 

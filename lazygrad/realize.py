@@ -27,7 +27,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
+import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +37,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import backends, checks, metrics
+from . import backends, checks, ir, metrics
 from .ir import Node, cut, is_computed, toposort
 from .passes import optimize
 from .program import Program, linearize
@@ -66,13 +68,17 @@ class Holder(Protocol):
 
 
 class _Tracked(threading.local):
-    """This thread's tensors with pending work (weak references: a dropped tensor needs no computing)."""
+    """This thread's pending work: tensors (weak references: a dropped tensor needs no computing), the
+    cotangent tables of backward passes under way, and the state of automatic step boundaries."""
 
     def __init__(self) -> None:
         self.pending: list[weakref.ref] = []
         # Those whose graph holds a check that failed: it would fail again (values do not change), so they
         # are left out of realizations until one of them is read, which raises again.
         self.failing: list[weakref.ref] = []
+        self.in_flight: list[dict] = []
+        self.auto_step = True
+        self.backward_pending = False  # a backward pass built graph since this thread last realized
 
 
 _tracked = _Tracked()
@@ -136,6 +142,106 @@ def track(holder: Holder) -> None:
     _tracked.pending.append(weakref.ref(holder))
 
 
+# ---- step boundaries: programs sized by steps, not by reads ------------------------------------------------
+
+
+def step() -> None:
+    """End a step now: compute everything this thread has pending (PyTorch/XLA's ``mark_step``)."""
+    realize()
+
+
+def step_boundary() -> None:
+    """An automatic step boundary (the end of ``optimizer.step()``): realize unless the user turned them off."""
+    if _tracked.auto_step:
+        realize()
+
+
+def before_backward() -> None:
+    """A second backward pass with the previous one still pending starts a new step: realize the previous."""
+    if _tracked.auto_step and _tracked.backward_pending:
+        realize()
+
+
+def after_backward() -> None:
+    _tracked.backward_pending = True
+
+
+@contextlib.contextmanager
+def auto_step(enabled: bool) -> Iterator[None]:
+    """``with lazygrad.auto_step(False):`` no automatic step boundaries in this thread; programs end at reads,
+    ``lazygrad.step()`` and the pending-graph guard only."""
+    previous = _tracked.auto_step
+    _tracked.auto_step = enabled
+    try:
+        yield
+    finally:
+        _tracked.auto_step = previous
+
+
+@contextlib.contextmanager
+def backward_in_flight(cotangents: dict, leaf_cotangents: dict) -> Iterator[None]:
+    """Let a realization during a backward pass compute the cotangents built so far, so a huge backward
+    is cut by the pending-graph guard like any other graph."""
+    _tracked.in_flight += [cotangents, leaf_cotangents]
+    try:
+        yield
+    finally:
+        del _tracked.in_flight[-2:]
+
+
+# ---- the pending-graph guard ---------------------------------------------------------------------------
+
+_DEFAULT_MAX_PENDING = {"numpy": 200_000, "jax": 10_000}  # XLA's compile time grows faster than linearly
+
+
+def max_pending() -> int:
+    """How many nodes may be built without a realization before the guard realizes (LAZYGRAD_MAX_PENDING)."""
+    text = os.environ.get("LAZYGRAD_MAX_PENDING")
+    if text is None:
+        return _DEFAULT_MAX_PENDING.get(_backend_name, 50_000)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"LAZYGRAD_MAX_PENDING must be a positive integer, got {text!r}")
+    return value
+
+
+class PendingGraphWarning(UserWarning):
+    """A graph grew past ``LAZYGRAD_MAX_PENDING`` nodes without a realization, so lazygrad realized it."""
+
+
+_PACKAGE_DIRS = tuple(os.path.dirname(os.path.dirname(f)) + os.sep for f in (__file__, backends.__file__))
+_warned: set[tuple[str, int]] = set()
+
+
+def _user_frame() -> tuple[str, int]:
+    """The file and line of the innermost caller outside lazygrad: the user's line that built the node."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIRS):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<unknown>", 0)
+
+
+def _guard() -> None:
+    """Called by ``ir.apply`` once the pending graph passes the limit: realizing is safe at any node build."""
+    limit = max_pending()
+    ir.guard_at = ir.nodes_created() + limit
+    where = _user_frame()
+    if where not in _warned:
+        _warned.add(where)
+        warnings.warn_explicit(
+            f"lazygrad: more than {limit} operations were built without reading a value, so they are being "
+            "computed now to bound compile time and memory. Call lazygrad.step() where a step ends, or set "
+            "LAZYGRAD_MAX_PENDING to move the limit.", PendingGraphWarning, where[0], where[1])
+    metrics.bump("guard_realizations")
+    realize()
+
+
+ir.guard = _guard
+
+
 def realize(targets: Iterable[Holder] = ()) -> None:
     """Compute ``targets`` and every other live pending holder of this thread in one backend program.
 
@@ -154,6 +260,18 @@ def realize(targets: Iterable[Holder] = ()) -> None:
         except BaseException:
             _retrack(taken)
             raise
+        _tracked.backward_pending = False
+        ir.guard_at = ir.nodes_created() + max_pending()
+
+
+def _in_flight_cotangents() -> list[Node]:
+    found = []
+    for table in _tracked.in_flight:
+        for value in table.values():
+            ct = value[1] if type(value) is tuple else value
+            if type(ct) is Node and ct.buffer is None:
+                found.append(ct)
+    return found
 
 
 def _retrack(taken: list[weakref.ref]) -> None:
@@ -164,9 +282,10 @@ def _retrack(taken: list[weakref.ref]) -> None:
 
 
 def _compute(holders: list[Holder], targets: list[Holder]) -> None:
-    if not holders:
+    extra = _in_flight_cotangents() if _tracked.in_flight else []
+    if not holders and not extra:
         return
-    roots = list({id(h.node): h.node for h in holders}.values())
+    roots = list({id(n): n for n in [*(h.node for h in holders), *extra]}.values())
     program, buffers = linearize(roots)
     native = _native
     foreign = [b for b in buffers if type(b) is not native and owner(b) not in (None, _backend)]
@@ -198,6 +317,8 @@ def _set_aside(holders: list[Holder], targets: list[Holder], blocked: Callable[[
     """Keep the holders whose graph has a ``blocked`` node pending in ``into``, compute the rest, and raise
     ``error`` if a target was kept."""
     kept = {id(h): h for h in holders if any(blocked(n) for n in toposort((h.node,), stop=is_computed))}
+    if not kept:  # what is blocked is work in flight (a backward pass under way), which cannot wait
+        raise error
     known = {id(h) for r in into if (h := r()) is not None}
     into[:] = [r for r in into if r() is not None]
     into += [weakref.ref(h) for key, h in kept.items() if key not in known]

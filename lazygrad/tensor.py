@@ -229,6 +229,26 @@ def _dim(dim: int, ndim: int) -> int:
     return dim % max(ndim, 1)
 
 
+def _p_norm(x: Node, p: float, axes: tuple[int, ...], keepdim: bool) -> Node:
+    """``sum(|x|**p) ** (1/p)``, with torch's gradient 0 where a slope is infinite.
+
+    For p < 1, ``|x|**p`` is vertical at x = 0; for p > 1, the root is vertical at a zero sum. Each is fed a
+    safe value there and its result put back by a select, so no 0 * inf reaches the gradient.
+    """
+    zero, one = ops.const(0, x.dtype), ops.const(1, x.dtype)
+    magnitude = apply("abs", (x,))
+    if p > 1:
+        total = ops.reduce("reduce_sum", apply("pow", (magnitude, ops.const(p, x.dtype))), axes, keepdim)
+    else:
+        at_zero = apply("eq", (magnitude, zero))
+        safe = apply("pow", (ops.select(at_zero, one, magnitude), ops.const(p, x.dtype)))
+        powered = ops.select(at_zero, ops.const(0.0 if p > 0 else math.inf, x.dtype), safe)
+        return apply("pow", (ops.reduce("reduce_sum", powered, axes, keepdim), ops.const(1 / p, x.dtype)))
+    empty = apply("eq", (total, zero))
+    root = apply("pow", (ops.select(empty, one, total), ops.const(1 / p, x.dtype)))
+    return ops.select(empty, zero, root)
+
+
 def _dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
     if dim is None:
         return tuple(range(ndim))
@@ -615,20 +635,6 @@ class Tensor:
         broadcast_shapes(src.node.shape, self.node.shape)
         node = ops.broadcast_to(ops.cast(src.node, self.dtype), self.node.shape)
         return self._assign(_record("CopyBackwards", node, self, src), cast=True)
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        from .creation import randn
-
-        self._check_inplace()
-        self._set_node((randn(*self.shape, dtype=self.dtype) * std + mean).node)
-        return self
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        from .creation import rand
-
-        self._check_inplace()
-        self._set_node((rand(*self.shape, dtype=self.dtype) * (b - a) + a).node)
-        return self
 
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
@@ -1047,13 +1053,14 @@ class Tensor:
             is_zero = apply("eq", (squares, zero))
             safe = ops.select(is_zero, ops.const(1, x.dtype), squares)
             node = ops.select(is_zero, zero, apply("sqrt", (safe,)))
-        elif p in (math.inf, "inf"):
-            node = ops.reduce("reduce_max", apply("abs", (x,)), axes, keepdim)
+        elif p in (math.inf, "inf", -math.inf):
+            node = ops.reduce("reduce_max" if p != -math.inf else "reduce_min", apply("abs", (x,)), axes, keepdim)
+        elif p == 0:  # the count of nonzero elements: no gradient
+            node = ops.reduce("reduce_sum", ops.cast(apply("ne", (x, ops.const(0, x.dtype))), x.dtype), axes, keepdim)
         elif p == 1:
             node = ops.reduce("reduce_sum", apply("abs", (x,)), axes, keepdim)
         else:
-            powered = apply("pow", (apply("abs", (x,)), ops.const(float(p), x.dtype)))
-            node = apply("pow", (ops.reduce("reduce_sum", powered, axes, keepdim), ops.const(1 / p, x.dtype)))
+            node = _p_norm(x, float(p), axes, keepdim)
         return _record("LinalgVectorNormBackward0", node, self)
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
@@ -1400,17 +1407,14 @@ def _promote_any(a: Tensor, b: Any) -> DType:
     return _promote(a, b) if isinstance(b, Tensor) else _with_scalar(a.dtype, b)
 
 
-_SCALAR_PROMOTION: dict[tuple[DType, type], DType] = {}
-
-
 def _with_scalar(dtype: DType, value: Any) -> DType:
     """The dtype of ``tensor op number``: memoized per (dtype, Python type), as it runs on every such op."""
     key = (dtype, type(value))
-    promoted = _SCALAR_PROMOTION.get(key)
+    promoted = dtypes.WITH_SCALAR.get(key)
     if promoted is None:
         scalar = dtypes.scalar_dtype(value)
         promoted = scalar if dtypes.category(scalar) > dtypes.category(dtype) else dtype
-        _SCALAR_PROMOTION[key] = promoted
+        dtypes.WITH_SCALAR[key] = promoted
     return promoted
 
 

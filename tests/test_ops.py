@@ -59,7 +59,7 @@ UNARY = {
     "abs": (lambda T, x: x.abs(), lambda m, x: m.abs(x), (-3, 3)),
     "sin": (lambda T, x: x.sin(), lambda m, x: m.sin(x), (-3, 3)),
     "cos": (lambda T, x: x.cos(), lambda m, x: m.cos(x), (-3, 3)),
-    "sign": (lambda T, x: x.sign(), lambda m, x: m.sign(x), (-3, 3)),
+    "sign": (lambda T, x: x.sign(), lambda m, x: m.where(m.isnan(x), 0, m.sign(x)), (-3, 3)),  # torch: sign(nan) = 0
     "floor": (lambda T, x: x.floor(), lambda m, x: m.floor(x), (-3, 3)),
     "ceil": (lambda T, x: x.ceil(), lambda m, x: m.ceil(x), (-3, 3)),
     "round": (lambda T, x: x.round(), lambda m, x: m.round(x), (-3, 3)),

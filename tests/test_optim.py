@@ -119,13 +119,28 @@ def test_training_step_is_one_backend_execution(name):
         assert lazygrad.metrics()["executions"] == before + 1
 
 
-def test_optimizer_step_alone_computes_nothing():
+def test_optimizer_step_ends_the_step_as_one_program():
+    model = lazy_mlp()
+    opt = optim.Adam(model.parameters())
+    x, y = (lazygrad.tensor(a) for a in data())
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    before = lazygrad.metrics()["executions"]
+    opt.step()
+    assert lazygrad.metrics()["executions"] == before + 1  # forward, backward and update together
+    assert all(p.node.buffer is not None for p in model.parameters())
+    loss.item()
+    assert lazygrad.metrics()["executions"] == before + 1
+
+
+def test_optimizer_step_without_automatic_steps_computes_nothing():
     model = lazy_mlp()
     opt = optim.Adam(model.parameters())
     x, y = (lazygrad.tensor(a) for a in data())
     F.cross_entropy(model(x), y).backward()
     before = lazygrad.metrics()["executions"]
-    opt.step()
+    with lazygrad.auto_step(False):
+        opt.step()
     assert lazygrad.metrics()["executions"] == before
     assert all(p.node.buffer is None for p in model.parameters())
 

@@ -15,6 +15,7 @@ from typing import Any
 from .. import ops
 from ..autograd_graph import run_backward
 from ..grad_mode import enable_grad
+from ..realize import after_backward, before_backward
 from ..tensor import Tensor, _as_tensor, _wrap
 from .function import Function, FunctionCtx
 from .gradcheck import GradcheckError, gradcheck
@@ -72,14 +73,16 @@ def backward(tensors: TensorOrTensors, grad_tensors: Any = None, retain_graph: b
     keep = create_graph if retain_graph is None else retain_graph
     with enable_grad() if create_graph else nullcontext():
         roots = _roots(outputs, grad_tensors, create_graph)
+        before_backward()  # after the checks: a backward that raises computes nothing
         if inputs is None:
             for leaf_tensor, g in run_backward(roots, keep, create_graph):
                 leaf_tensor._accumulate_grad(g)
-            return
-        targets = _as_tuple(inputs)
-        for target, g in zip(targets, run_backward(roots, keep, create_graph, targets=targets)):
-            if g is not None:
-                target._accumulate_grad(g)
+        else:
+            targets = _as_tuple(inputs)
+            for target, g in zip(targets, run_backward(roots, keep, create_graph, targets=targets)):
+                if g is not None:
+                    target._accumulate_grad(g)
+    after_backward()
 
 
 def grad(outputs: TensorOrTensors, inputs: TensorOrTensors, grad_outputs: Any = None,

@@ -12,9 +12,12 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .. import checks, convolution, dtypes, ops
+from ..autograd.function import BackwardCFunction, Function
 from ..creation import arange, rand
-from ..grad_mode import no_grad
+from ..grad_mode import is_grad_enabled, no_grad
 from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
 from ..tensor import Tensor, _record, _wrap, where
@@ -487,16 +490,59 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     return _as_op("BinaryCrossEntropyWithLogitsBackward0", loss, *inputs)
 
 
+# torch's floor for p (1 - p) is the float32 nearest 1e-12, in every dtype.
+_BCE_EPSILON = float(np.float32(1e-12))
+
+
+class _BinaryCrossEntropy(Function):
+    """torch's fused BCE, whose gradient is not the derivative of its value.
+
+    The value clamps both logs at -100. The input's gradient is ``(p - t) / max(p (1 - p), 1e-12)``, finite at
+    p = 0 and 1 (the derivative of the clamped logs is 0/0 there) and bounded near them; the target's is
+    ``-logit(p)``, unclamped. Both are written in torch's order of operations so they round as torch's do,
+    and they are ordinary ops, so ``create_graph`` differentiates them again.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, input: Tensor, target: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
+        ctx.save_for_backward(input, target, weight)
+        ctx.reduction = reduction
+        loss = (target - 1) * (-input).log1p().clamp(min=-100) - target * input.log().clamp(min=-100)
+        return _reduce(loss if weight is None else loss * weight, reduction)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        input, target, weight = ctx.saved_tensors
+        grad = grad.expand(input.shape)
+
+        def finish(g: Tensor) -> Tensor:
+            g = g if weight is None else g * weight
+            return g / input.numel() if ctx.reduction == "mean" else g
+
+        need_input, need_target = ctx.needs_input_grad[:2]
+        grad_input = grad * (input - target) / ((1 - input) * input).clamp(min=_BCE_EPSILON) if need_input else None
+        grad_target = -(input / (1 - input)).log() * grad if need_target else None
+        return (None if grad_input is None else finish(grad_input),
+                None if grad_target is None else finish(grad_target), None, None)
+
+
+# A built-in op in torch: its record is named like one, not ``<Function>Backward``.
+_BinaryCrossEntropy._backward_cls = type("BinaryCrossEntropyBackward0", (BackwardCFunction,),
+                                         {"function": _BinaryCrossEntropy})
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
-    """Binary cross entropy of probabilities; logs are clamped at -100 as in torch."""
+    """Binary cross entropy of probabilities, with torch's clamped logs and bounded gradient."""
     reduction = _reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
                          f"({input.shape}) is deprecated. Please ensure they have the same size.")
-    loss = -(target * input.log().clamp(min=-100) + (1 - target) * (1 - input).log().clamp(min=-100))
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    if weight is not None and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError("The function 'binary_cross_entropy' is not differentiable with respect to argument "
+                           "'weight'. This input cannot have requires_grad True.")
+    return _BinaryCrossEntropy.apply(input, target, weight, reduction)
 
 
 # ---- more activations ---------------------------------------------------------------------------------

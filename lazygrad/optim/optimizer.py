@@ -1,8 +1,8 @@
 """The ``Optimizer`` base: parameter groups, per-parameter state, zeroing and state dicts.
 
 Subclasses write ``step`` with in-place Tensor ops under ``no_grad``. That only rebinds the parameters
-and state tensors to new nodes, so the update joins the forward and backward pass in the program that
-runs when the loss is next read. Hyper-parameters enter that program as Python scalars through Tensor
+and state tensors to new nodes; the end of ``step()`` is a step boundary, where the forward pass, the
+backward pass and the update run as one program. Hyper-parameters enter that program as Python scalars through Tensor
 arithmetic, so they are inputs and a new learning rate does not recompile.
 """
 
@@ -18,6 +18,7 @@ import numpy as np
 from ..creation import tensor
 from ..grad_mode import enable_grad, no_grad
 from ..nn.module import zero_grads
+from ..realize import step_boundary
 from ..tensor import Tensor
 
 
@@ -87,6 +88,9 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 self._update_group(group)
+        # The end of a step: forward, backward and this update run now as one program, so a loop that
+        # reads rarely still runs one program per step (``lazygrad.auto_step(False)`` turns this off).
+        step_boundary()
         return loss
 
     def _update_group(self, group: dict[str, Any]) -> None:

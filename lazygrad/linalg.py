@@ -1,0 +1,273 @@
+"""``torch.linalg``: norms, inverse, solve, determinants, and the SVD, QR, Cholesky and symmetric eigen factorizations.
+
+Each factorization is a primitive per result (``svd`` with part ``U``, ``S`` or ``Vh``), run by numpy.linalg
+or jax.numpy.linalg. Gradients are VJP rules written from the standard formulas as primitive compositions:
+inverse, solve, determinant, log-determinant, Cholesky, eigh, and the singular values (so every matrix norm
+differentiates); the SVD's U and Vh and the QR raise NotImplementedError when a gradient reaches them.
+
+Errors that depend on values (a singular matrix, a matrix that is not positive-definite) cannot be seen
+when the op is recorded: the numpy backend raises numpy's LinAlgError when the program runs, the jax
+backend returns inf or NaN, as jax does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from . import dtypes, ops, return_types
+from .ir import Node, apply, broadcast_shapes
+from .shape_ops import rolled
+from .tensor import Tensor, _dim, _dims, _record, _torch_type_name, _wrap
+from .tensor import matmul as _matmul
+
+
+def _check(op: str, A: Tensor, square: bool = True) -> None:
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.{op}: The input tensor A must have at least 2 dimensions.")
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.{op}: Expected a floating point or complex tensor as input. Got "
+                           f"{_torch_type_name(A.dtype)}")
+    if square and A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.{op}: A must be batches of square matrices, but they are {A.shape[-2]} by "
+                           f"{A.shape[-1]} matrices")
+
+
+def _mT(node: Node) -> Node:
+    rank = len(node.shape)
+    return ops.permute(node, (*range(rank - 2), rank - 1, rank - 2))
+
+
+# ---- norms ------------------------------------------------------------------------------------------------
+
+
+def _safe_sqrt(x: Node) -> Node:
+    """sqrt whose gradient at 0 is 0 (not inf * 0): the norm of the zero vector, as torch defines it."""
+    zero = ops.const(0, x.dtype)
+    is_zero = apply("eq", (x, zero))
+    return ops.select(is_zero, zero, apply("sqrt", (ops.select(is_zero, ops.const(1, x.dtype), x),)))
+
+
+def _vector_norm(x: Node, ord: float, axes: tuple[int, ...], keepdim: bool) -> Node:
+    magnitude = apply("abs", (x,))
+    if ord == 2:
+        return _safe_sqrt(ops.reduce("reduce_sum", ops.mul(x, x), axes, keepdim))
+    if ord == math.inf:
+        return ops.reduce("reduce_max", magnitude, axes, keepdim)
+    if ord == -math.inf:
+        return ops.reduce("reduce_min", magnitude, axes, keepdim)
+    if ord == 0:
+        return ops.reduce("reduce_sum", ops.cast(apply("ne", (x, ops.const(0, x.dtype))), x.dtype), axes, keepdim)
+    if ord == 1:
+        return ops.reduce("reduce_sum", magnitude, axes, keepdim)
+    powered = apply("pow", (magnitude, ops.const(float(ord), x.dtype)))
+    return apply("pow", (ops.reduce("reduce_sum", powered, axes, keepdim), ops.const(1 / ord, x.dtype)))
+
+
+def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """``(sum |x|**ord) ** (1/ord)`` over ``dim`` (all axes by default); ord inf/-inf are max/min of ``|x|``."""
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{_torch_type_name(x.dtype)}")
+    node = ops.cast(x.node, dtypes.to_dtype(dtype)) if dtype is not None else x.node
+    axes = _dims(dim, x.ndim)
+    return _record("LinalgVectorNormBackward0", _vector_norm(node, float(ord), axes, keepdim), x)
+
+
+_MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
+
+
+def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """Frobenius, nuclear, max/min column sum (1/-1), row sum (inf/-inf) or singular value (2/-2) norms."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    if ord not in _MATRIX_ORDS:
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if ord == "fro":
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if not A.dtype.is_floating_point:
+        raise RuntimeError(f"linalg.matrix_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{_torch_type_name(A.dtype)}")
+    rows, cols = (_dim(d, A.ndim) for d in dim)
+    node = ops.cast(A.node, dtypes.to_dtype(dtype)) if dtype is not None else A.node
+    if ord in ("nuc", 2, -2):
+        rest = [a for a in range(A.ndim) if a not in (rows, cols)]
+        values = apply("svd", (ops.permute(node, (*rest, rows, cols)),), ("S", False))
+        last = len(values.shape) - 1
+        reduce, name = {"nuc": ("reduce_sum", "SumBackward1"), 2: ("reduce_max", "AmaxBackward0"),
+                        -2: ("reduce_min", "AminBackward0")}[ord]
+        out = ops.reduce(reduce, values, (last,))
+        if keepdim:
+            out = ops.reshape(out, ops.keep_dims_shape(A.node.shape, (rows, cols)))
+        return _record(name, out, A)
+    # Sum |a| along one axis, then take the extreme along the other: columns for 1/-1, rows for inf/-inf.
+    summed, extreme = (rows, cols) if ord in (1, -1) else (cols, rows)
+    sums = ops.reduce("reduce_sum", apply("abs", (node,)), (summed,), keepdims=True)
+    reduce, name = ("reduce_max", "AmaxBackward0") if ord > 0 else ("reduce_min", "AminBackward0")
+    out = ops.reduce(reduce, sums, (extreme,), keepdims=True)
+    if not keepdim:
+        out = ops.reshape(out, tuple(d for a, d in enumerate(A.node.shape) if a not in (rows, cols)))
+    return _record(name, out, A)
+
+
+def norm(A: Tensor, ord: Any = None, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+         dtype: Any = None) -> Tensor:
+    """A vector norm (``dim`` an int, or a 1-D input) or a matrix norm (``dim`` a pair, or a 2-D input)."""
+    if dim is None and ord is not None:
+        if A.ndim not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                               f"{A.ndim}D.")
+        dim = tuple(range(A.ndim))
+    if dim is not None and not isinstance(dim, int) and len(dim) == 2:
+        return matrix_norm(A, "fro" if ord is None else ord, tuple(dim), keepdim, dtype=dtype)
+    return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+# ---- inverse, solve, determinants ---------------------------------------------------------------------------
+
+
+def inv(A: Tensor) -> Tensor:
+    """The inverse of each square matrix in ``A``."""
+    _check("inv", A)
+    return _record("LinalgInvExBackward0", apply("inv", (A.node,)), A)
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """``X`` with ``A X = B`` (or ``X A = B`` with ``left=False``); ``B`` may be a vector or a batch of them."""
+    _check("solve", A)
+    if A.dtype is not B.dtype:
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+                           f"{_torch_type_name(A.dtype)} and B of type {_torch_type_name(B.dtype)} instead")
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    b = ops.reshape(B.node, (*B.node.shape, 1)) if vector else B.node
+    a = A.node if left else _mT(A.node)
+    if not left:
+        b = _mT(b)
+    n, k = b.shape[-2:]
+    if n != a.shape[-1]:
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation {'AX' if left else 'XA'} "
+                           f"= B ({A.shape[-2]}x{A.shape[-1]} and {b.shape[-2]}x{b.shape[-1]})")
+    batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    x = apply("solve", (ops.broadcast_to(a, (*batch, n, n)), ops.broadcast_to(b, (*batch, n, k))))
+    if not left:
+        x = _mT(x)
+    if vector:
+        x = ops.reshape(x, x.shape[:-1])
+    return _record("LinalgSolveExBackward0", x, A, B)
+
+
+def det(A: Tensor) -> Tensor:
+    _check("det", A)
+    return _record("LinalgDetBackward0", apply("det", (A.node,)), A)
+
+
+def slogdet(A: Tensor) -> Any:
+    """The sign and the log of the absolute value of each determinant (no overflow for large matrices)."""
+    _check("slogdet", A)
+    parts = (_record("LinalgSlogdetBackward0", apply("slogdet", (A.node,), (part,)), A)
+             for part in ("sign", "logabsdet"))
+    return return_types.linalg_slogdet(*parts)
+
+
+def _slogdet(A: Tensor) -> Any:
+    return return_types.slogdet(*slogdet(A))
+
+
+def logdet(A: Tensor) -> Tensor:
+    """log(det(A)): NaN where the determinant is negative, -inf where it is zero."""
+    sign, logabsdet = slogdet(A)
+    return _record("WhereBackward0", ops.select(apply("lt", (sign.node, ops.const(0, A.dtype))),
+                                                ops.const(math.nan, A.dtype), logabsdet.node), logabsdet)
+
+
+# ---- factorizations -----------------------------------------------------------------------------------------
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """The lower-triangular ``L`` with ``A = L L^T`` (or ``U = L^T`` with ``upper=True``)."""
+    _check("cholesky", A)
+    node = apply("cholesky", (A.node,))
+    return _record("LinalgCholeskyExBackward0", _mT(node) if upper else node, A)
+
+
+def svd(A: Tensor, full_matrices: bool = True) -> Any:
+    """``U, S, Vh`` with ``A = U diag(S) Vh``; only ``S`` is differentiable here."""
+    _check("svd", A, square=False)
+    parts = (_record("LinalgSvdBackward0", apply("svd", (A.node,), (part, full_matrices)), A)
+             for part in ("U", "S", "Vh"))
+    return return_types.linalg_svd(*parts)
+
+
+def svdvals(A: Tensor) -> Tensor:
+    _check("svdvals", A, square=False)
+    return _record("LinalgSvdBackward0", apply("svd", (A.node,), ("S", False)), A)
+
+
+def qr(A: Tensor, mode: str = "reduced") -> Any:
+    """``Q`` with orthonormal columns and upper-triangular ``R`` with ``A = Q R``; ``mode="r"`` leaves ``Q`` empty."""
+    _check("qr", A, square=False)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', "
+                           f"or 'complete'")
+    factor = "reduced" if mode == "r" else mode
+    r = _record("LinalgQrBackward0", apply("qr", (A.node,), ("R", factor)), A)
+    if mode == "r":
+        return return_types.linalg_qr(_wrap(ops.full((0,), 0, A.dtype)), r)
+    return return_types.linalg_qr(_record("LinalgQrBackward0", apply("qr", (A.node,), ("Q", factor)), A), r)
+
+
+def _uplo(UPLO: str) -> bool:
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return UPLO == "L"
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> Any:
+    """Eigenvalues (ascending) and eigenvectors of symmetric matrices, read from the ``UPLO`` triangle."""
+    _check("eigh", A)
+    lower = _uplo(UPLO)
+    parts = (_record("LinalgEighBackward0", apply("eigh", (A.node,), (part, lower)), A)
+             for part in ("values", "vectors"))
+    return return_types.linalg_eigh(*parts)
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    _check("eigvalsh", A)
+    return _record("LinalgEighBackward0", apply("eigh", (A.node,), ("values", _uplo(UPLO))), A)
+
+
+# ---- products -------------------------------------------------------------------------------------------------
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (operands broadcast)."""
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if input.shape[dim] != 3 or other.shape[dim] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {input.shape[dim]} and "
+                           f"{other.shape[dim]}")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"expected scalar type {_torch_type_name(input.dtype)} but found "
+                           f"{_torch_type_name(other.dtype)}")
+    dtype = input.dtype
+    shape = broadcast_shapes(input.node.shape, other.node.shape)
+    a, b = (ops.broadcast_to(ops.cast(t.node, dtype), shape) for t in (input, other))
+    axis = _dim(dim, input.ndim)
+    node = apply("sub", (ops.mul(rolled(a, -1, axis), rolled(b, -2, axis)),
+                         ops.mul(rolled(a, -2, axis), rolled(b, -1, axis))))
+    return _record("LinalgCrossBackward0", node, input, other)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    return _matmul(input, other)
+
+
+__all__ = ["cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "norm", "qr", "slogdet",
+           "solve", "svd", "svdvals", "vector_norm"]
+
+
+for _name, _fn in {"det": det, "inverse": inv, "slogdet": _slogdet, "logdet": logdet}.items():
+    setattr(Tensor, _name, _fn)

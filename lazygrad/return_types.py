@@ -1,0 +1,29 @@
+"""Named tuples for ops with several results (``x.sort()`` gives ``values`` and ``indices``), printed like torch's."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+
+def _return_type(name: str, fields: tuple[str, ...]) -> type:
+    """A tuple subclass with named fields whose repr lists one field per line, as ``torch.return_types`` do."""
+    base = namedtuple(name, fields)
+
+    def __repr__(self: Any) -> str:
+        inner = ",\n".join(f"{field}={value!r}" for field, value in zip(fields, self))
+        return f"lazygrad.return_types.{name}(\n{inner})"
+
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": __name__})
+
+
+sort = _return_type("sort", ("values", "indices"))
+topk = _return_type("topk", ("values", "indices"))
+kthvalue = _return_type("kthvalue", ("values", "indices"))
+median = _return_type("median", ("values", "indices"))
+aminmax = _return_type("aminmax", ("min", "max"))
+slogdet = _return_type("slogdet", ("sign", "logabsdet"))
+linalg_slogdet = _return_type("linalg_slogdet", ("sign", "logabsdet"))
+linalg_svd = _return_type("linalg_svd", ("U", "S", "Vh"))
+linalg_qr = _return_type("linalg_qr", ("Q", "R"))
+linalg_eigh = _return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))

@@ -1,0 +1,179 @@
+"""Ordering: sort, argsort, topk, kthvalue, median, unique, and searches in sorted sequences.
+
+One primitive orders an axis: ``argsort``, stable, returning int64 positions. Sorted values are a gather of
+the input at those positions, so their gradient is the gather's scatter and the ordering needs none. Searches
+(``bucketize``, ``searchsorted``) count comparisons against every boundary: no ordering primitive, and
+memory that grows with the product of the two sizes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import dtypes, ops, return_types
+from .creation import tensor
+from .index_ops import _fold
+from .ir import Node, apply
+from .tensor import Tensor, _dim, _promote_any, _record, _wrap
+
+
+def order(x: Node, axis: int, descending: bool = False) -> Node:
+    """Positions that sort each line of ``x`` along ``axis`` (stable; NaN counts as the largest value)."""
+    return apply("argsort", (x,), (axis, descending))
+
+
+def take_along(x: Node, axis: int, index: Node) -> Node:
+    """``x`` read at the per-line positions ``index`` along ``axis`` (``numpy.take_along_axis``): one gather."""
+    coords = [index if a == axis else ops.iota(index.shape, a) for a in range(len(index.shape))]
+    flat = _fold(coords, x.shape)
+    count = math.prod(index.shape)
+    read = apply("gather", (ops.reshape(x, (math.prod(x.shape),)), ops.reshape(flat, (count,))), (0,))
+    return ops.reshape(read, index.shape)
+
+
+def _lines(input: Tensor, dim: int) -> tuple[Node, int]:
+    """The input with at least one axis (torch treats a 0-d tensor as a line of one) and the axis to order."""
+    axis = _dim(dim, input.ndim)
+    return (input.node if input.ndim else ops.reshape(input.node, (1,))), axis
+
+
+def _first(x: Node, axis: int, count: int) -> Node:
+    stops = tuple(count if a == axis else d for a, d in enumerate(x.shape))
+    return ops.slice_(x, (0,) * len(x.shape), stops, (1,) * len(x.shape))
+
+
+def _pick(input: Tensor, name: str, node: Node, axis: int, positions: Node,
+          keepdim: bool = True) -> tuple[Tensor, Tensor]:
+    """Values at ``positions`` (recorded as ``name``) and the positions, shaped back for a 0-d input."""
+    values = take_along(node, axis, positions)
+    if not keepdim:
+        shape = values.shape[:axis] + values.shape[axis + 1:]
+        values, positions = ops.reshape(values, shape), ops.reshape(positions, shape)
+    if not input.ndim:
+        values, positions = ops.reshape(values, ()), ops.reshape(positions, ())
+    return _record(name, values, input), _wrap(positions)
+
+
+def _nth(node: Node, axis: int, n: int) -> Node:
+    """The position of the ``n``-th smallest value (from 0) of each line, keeping the axis."""
+    starts = tuple(n if a == axis else 0 for a in range(len(node.shape)))
+    stops = tuple(n + 1 if a == axis else d for a, d in enumerate(node.shape))
+    return ops.slice_(order(node, axis), starts, stops, (1,) * len(node.shape))
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+    """Sorted values and their original positions along ``dim``; always stable (ties keep their order)."""
+    node, axis = _lines(input, dim)
+    return return_types.sort(*_pick(input, "SortBackward0", node, axis, order(node, axis, descending)))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    node, axis = _lines(input, dim)
+    positions = order(node, axis, descending)
+    return _wrap(positions if input.ndim else ops.reshape(positions, ()))
+
+
+def msort(input: Tensor) -> Tensor:
+    return sort(input, 0).values
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+    """The ``k`` largest (or smallest) values along ``dim`` and their positions, largest first."""
+    node, axis = _lines(input, dim)
+    if not 0 <= k <= node.shape[axis]:
+        raise RuntimeError("selected index k out of range")
+    positions = _first(order(node, axis, largest), axis, k)
+    return return_types.topk(*_pick(input, "TopkBackward0", node, axis, positions))
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+    """The ``k``-th smallest value (counting from 1) along ``dim`` and its position."""
+    node, axis = _lines(input, dim)
+    if not 1 <= k <= node.shape[axis]:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
+    return return_types.kthvalue(*_pick(input, "KthvalueBackward0", node, axis, _nth(node, axis, k - 1), keepdim))
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower of the two middle values (torch's median); with ``dim``, also its position.
+
+    NaNs sort last here, so a line with NaNs gives the median of its other values plus the NaNs counted
+    as largest, where torch would return NaN.
+    """
+    if dim is None:
+        flat = ops.reshape(input.node, (input.numel(),))
+        if not input.numel():
+            return _wrap(ops.const(math.nan, input.dtype))
+        middle = take_along(flat, 0, _nth(flat, 0, (input.numel() - 1) // 2))
+        return _record("MedianBackward0", ops.reshape(middle, ()), input)
+    node, axis = _lines(input, dim)
+    middle = _nth(node, axis, (node.shape[axis] - 1) // 2)
+    return return_types.median(*_pick(input, "MedianBackward1", node, axis, middle, keepdim))
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim: int | None = None) -> Any:
+    """The distinct values (or slices along ``dim``), sorted. Realizes ``input``: the result's size depends on it."""
+    values = input.detach()._value()
+    axis = None if dim is None else _dim(dim, input.ndim)
+    found = np.unique(values, return_inverse=True, return_counts=True, axis=axis)
+    out = [tensor(found[0])]
+    if return_inverse:
+        out.append(tensor(found[1].reshape(values.shape if axis is None else (-1,)).astype(np.int64)))
+    if return_counts:
+        out.append(tensor(found[2].astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _count_below(sequence: Node, values: Node, right: bool, out_int32: bool) -> Tensor:
+    """For each value, how many entries of its (last-axis) sequence lie below it (or at it, with ``right``)."""
+    if len(sequence.shape) > 1:  # one sequence per row of values: line the rows up
+        sequence = ops.reshape(sequence, (*sequence.shape[:-1], 1, sequence.shape[-1]))
+    below = apply("le" if right else "lt", (sequence, ops.reshape(values, (*values.shape, 1))))
+    counted = ops.reduce("reduce_sum", ops.cast(below, dtypes.int64), (len(below.shape) - 1,))
+    return _wrap(ops.cast(counted, dtypes.int32 if out_int32 else dtypes.int64))
+
+
+def _common(a: Tensor, b: Any) -> tuple[Node, Node]:
+    """Both operands in their promoted dtype (``b`` may be a Python number)."""
+    dtype = _promote_any(a, b)
+    b_node = ops.cast(b.node, dtype) if isinstance(b, Tensor) else ops.scalar(b, dtype)
+    return ops.cast(a.node, dtype), b_node
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The bucket of each value among the sorted 1-D ``boundaries``: the count of boundaries below it."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    sequence, values = _common(boundaries, input)
+    return _count_below(sequence, values, right, out_int32)
+
+
+def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter: Tensor | None = None) -> Tensor:
+    """Where each value would be inserted into its row of ``sorted_sequence`` to keep it sorted."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left "
+                               "while right was True")
+        right = side == "right"
+    if sorter is not None:
+        sorted_sequence = _wrap(take_along(sorted_sequence.node, sorted_sequence.ndim - 1, ops.cast(sorter.node,
+                                                                                                  dtypes.int64)))
+    if isinstance(values, Tensor) and sorted_sequence.ndim > 1 and \
+            sorted_sequence.shape[:-1] != values.shape[:-1]:
+        raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                           f"dimensions of boundaries tensor and input value tensor must match, but we got boundaries "
+                           f"tensor {list(sorted_sequence.shape)} and input value tensor {list(values.shape)}")
+    sequence, points = _common(sorted_sequence, values)
+    return _count_below(sequence, points, right, out_int32)
+
+
+for _name, _fn in {"sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue,
+                   "median": median, "unique": unique}.items():
+    setattr(Tensor, _name, _fn)
