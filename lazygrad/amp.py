@@ -15,6 +15,8 @@ import types
 import warnings
 from typing import Any
 
+import numpy as np
+
 from . import dtypes
 from .autocast_mode import (
     autocast,
@@ -33,6 +35,9 @@ from .tensor import Tensor
 
 __all__ = ["GradScaler", "autocast", "clear_autocast_cache", "get_autocast_dtype", "is_autocast_available",
            "is_autocast_cache_enabled", "is_autocast_enabled", "set_autocast_cache_enabled"]
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class _Stage(enum.Enum):
@@ -154,7 +159,9 @@ class GradScaler:
             else:
                 self._growth_tracker += 1
                 if self._growth_tracker == self._growth_interval:
-                    self._scale *= self._growth_factor
+                    grown = self._scale * self._growth_factor
+                    if grown <= _FLOAT32_MAX:  # torch keeps the scale in float32 and never lets it grow to inf
+                        self._scale = grown
                     self._growth_tracker = 0
         self._per_optimizer.clear()
 
