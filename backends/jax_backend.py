@@ -46,9 +46,13 @@ def _broadcasting(fn: Callable) -> Callable:
     return lambda a, b: fn(*jnp.broadcast_arrays(a, b))
 
 
+# torch accumulates 16-bit floats in float32 (sums, products, matmuls, convolutions) and rounds the result once.
+_ACCUMULATE = {jnp.dtype(jnp.float16): jnp.float32, jnp.dtype(jnp.bfloat16): jnp.float32}
+
+
 def _reduce(fn: Callable) -> Callable:
     # The explicit dtype stops jax from widening int32 and bool sums to int64, as numpy's default would.
-    return lambda x, axes: fn(x, axis=axes, dtype=x.dtype)
+    return lambda x, axes: fn(x, axes, dtype=_ACCUMULATE.get(x.dtype, x.dtype)).astype(x.dtype)
 
 
 def _pad(x: jax.Array, low: tuple, high: tuple, interior: tuple) -> jax.Array:
@@ -57,15 +61,16 @@ def _pad(x: jax.Array, low: tuple, high: tuple, interior: tuple) -> jax.Array:
 
 def _dot_general(lhs: jax.Array, rhs: jax.Array, lhs_contract: tuple, rhs_contract: tuple,
                  lhs_batch: tuple, rhs_batch: tuple) -> jax.Array:
-    return lax.dot_general(lhs, rhs, ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch)),
-                           precision=_HIGHEST, preferred_element_type=lhs.dtype)
+    return lax.dot_general(lhs, rhs, ((lhs_contract, rhs_contract), (lhs_batch, rhs_batch)), precision=_HIGHEST,
+                           preferred_element_type=_ACCUMULATE.get(lhs.dtype, lhs.dtype)).astype(lhs.dtype)
 
 
 def _conv(lhs: jax.Array, rhs: jax.Array, strides: tuple, padding: tuple, lhs_dilation: tuple,
           rhs_dilation: tuple, groups: int) -> jax.Array:
     # lax's default dimension numbers are the IR's layout: (N, C, *spatial) and (O, C/groups, *kernel).
-    return lax.conv_general_dilated(lhs, rhs, strides, padding, lhs_dilation, rhs_dilation,
-                                    feature_group_count=groups, precision=_HIGHEST, preferred_element_type=lhs.dtype)
+    out = lax.conv_general_dilated(lhs, rhs, strides, padding, lhs_dilation, rhs_dilation, feature_group_count=groups,
+                                   precision=_HIGHEST, preferred_element_type=_ACCUMULATE.get(lhs.dtype, lhs.dtype))
+    return out.astype(lhs.dtype)
 
 
 def _scatter_add(updates: jax.Array, indices: jax.Array, axis: int, size: int) -> jax.Array:
@@ -94,8 +99,8 @@ def _random(seed: jax.Array, shape: tuple, dtype: DType, distribution: str) -> j
 
 
 def _logistic(x: jax.Array) -> jax.Array:
-    # lax.logistic is torch's 1 / (1 + exp(-x)); float16 runs in float32 and rounds once, as torch does.
-    return lax.logistic(x.astype(jnp.float32)).astype(x.dtype) if x.dtype == jnp.float16 else lax.logistic(x)
+    # lax.logistic is torch's 1 / (1 + exp(-x)); 16-bit floats run in float32 and round once, as torch does.
+    return lax.logistic(x.astype(jnp.float32)).astype(x.dtype) if x.dtype in _ACCUMULATE else lax.logistic(x)
 
 
 def _sign(x: jax.Array) -> jax.Array:
@@ -136,7 +141,7 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "reduce_max": lambda x, axes: jnp.max(x, axis=axes), "reduce_min": lambda x, axes: jnp.min(x, axis=axes),
     "argmax": lambda x, axis: jnp.argmax(x, axis=axis).astype(jnp.int64),
     "argmin": lambda x, axis: jnp.argmin(x, axis=axis).astype(jnp.int64),
-    "cumsum": lambda x, axis: jnp.cumsum(x, axis=axis, dtype=x.dtype), "stop_gradient": lax.stop_gradient,
+    "cumsum": _reduce(jnp.cumsum), "stop_gradient": lax.stop_gradient,
     "broadcast": jnp.broadcast_to, "reshape": jnp.reshape, "permute": jnp.transpose, "slice": lax.slice,
     "dynamic_slice": lambda x, *rest: lax.dynamic_slice(x, rest[:-1], rest[-1]),
     "dynamic_update_slice": lambda x, update, *starts: lax.dynamic_update_slice(x, update, starts),
@@ -149,7 +154,7 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "const": lambda value, dtype: jnp.asarray(value, dtype=dtype.np),
     "iota": lambda shape, axis, dtype: lax.broadcasted_iota(dtype.np, shape, axis),
     "random": _random,
-    "argsort": _argsort, "cumprod": lambda x, axis: jnp.cumprod(x, axis=axis, dtype=x.dtype),
+    "argsort": _argsort, "cumprod": _reduce(jnp.cumprod),
     "inv": jnp.linalg.inv, "cholesky": jnp.linalg.cholesky, "solve": jnp.linalg.solve, "det": jnp.linalg.det,
     "slogdet": lambda x, part: jnp.linalg.slogdet(x)[part == "logabsdet"],
     "svd": lambda x, part, full_matrices: jnp.linalg.svd(x, full_matrices=full_matrices)[_SVD_PARTS[part]],

@@ -62,8 +62,8 @@ def _host_data(data: Any, dtype: DType | None) -> np.ndarray:
             raise ValueError("Overflow when unpacking long long")  # an int beyond int64's range
         elif dtype is None and array.dtype.kind == "i":
             dtype = dtypes.int64
-    if dtype is dtypes.float16 and array.dtype == np.float64:
-        array = array.astype(np.float32)  # torch's Half takes a double through float: two roundings, not one
+    if dtype in dtypes.HALF and array.dtype == np.float64:
+        array = array.astype(np.float32)  # torch's Half and BFloat16 take a double through float: two roundings
     with np.errstate(over="ignore"):  # a double beyond the dtype's range becomes inf, silently as in torch
         return np.array(array, dtype=None if dtype is None else dtype.np, copy=True)
 

@@ -24,9 +24,9 @@ def scalar(value: float | int | bool, dtype: DType) -> Node:
     """A Python number from the user: an input, so a new value never recompiles.
 
     It converts straight to ``dtype`` (0.1 stays Python's double in float64), except that float16 goes
-    through float32 first, as torch's Half does, so both round the same way.
+    through float32 first, as torch's Half does (bfloat16 too), so both round the same way.
     """
-    if dtype is dtypes.float16:
+    if dtype in dtypes.HALF:
         value = np.float32(value)
     return leaf(np.asarray(value, dtype=dtype.np), (), dtype)
 

@@ -18,6 +18,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import checks, dtypes, ops, printing, realize, views
+from .autocast_mode import STATE as _autocast
+from .autocast_mode import float32_op
+from .autocast_mode import lower as _autocast_lower
 from .autograd_graph import GradFn, RemovableHook, RetainGrad, grad_fn_class, register_leaf_hook
 from .device import device as device_
 from .device import move as move_to
@@ -270,6 +273,14 @@ def _sizes(args: tuple) -> tuple[int, ...]:
 
 def _float_dtype(dtype: DType) -> DType:
     return dtype if dtype.is_floating_point else dtypes.default_float()
+
+
+def _widened(x: Tensor) -> Node:
+    """``x``'s node in the dtype torch's fused softmax kernels compute in: float32 for 16-bit floats (rounded once
+    at the end), the default float for integers."""
+    if x.dtype in dtypes.HALF:
+        return ops.cast(x.node, dtypes.float32)
+    return x.node if x.dtype.is_floating_point else ops.cast(x.node, dtypes.default_float())
 
 
 # ---- the Tensor ---------------------------------------------------------------------------------------
@@ -664,6 +675,11 @@ class Tensor:
             dtype = _with_scalar(self.dtype, value)
             if float_only:
                 dtype = _float_dtype(dtype)
+            if dtype in dtypes.HALF and (op == "mul" or (op == "div" and not reverse)):
+                # torch scales a 16-bit tensor by a Python number held in float32 and rounds the product once
+                # (it adds and compares the number rounded to the tensor's dtype, as below)
+                wide = apply(op, (ops.cast(self.node, dtypes.float32), ops.scalar(value, dtypes.float32)))
+                return _record(name, ops.cast(wide, dtype), self)
             a, b = ops.cast(self.node, dtype), ops.scalar(value, dtype)
             inputs = (self,)
         node = apply(op, (b, a) if reverse else (a, b))
@@ -965,10 +981,12 @@ class Tensor:
                                f"or complex dtype. Got: {_torch_type_name(self.dtype)}")
         axes = _dims(dim, self.ndim)
         count = math.prod(self.node.shape[a] for a in axes)
-        total = ops.reduce("reduce_sum", ops.cast(self.node, target), axes, keepdim)
-        node = ops.div(total, ops.const(count if count else math.nan, target))
+        wide = dtypes.float32 if target in dtypes.HALF else target  # torch divides the float32 sum, rounds once
+        total = ops.reduce("reduce_sum", ops.cast(self.node, wide), axes, keepdim)
+        node = ops.cast(ops.div(total, ops.const(count if count else math.nan, wide)), target)
         return _record("MeanBackward0" if dim is None else "MeanBackward1", node, self)
 
+    @float32_op
     def prod(self, dim: int | None = None, keepdim: bool = False, dtype: DType | None = None) -> Tensor:
         target = dtype or (self.dtype if self.dtype.is_floating_point else dtypes.int64)
         node = ops.reduce("reduce_prod", ops.cast(self.node, target), _dims(dim, self.ndim), keepdim)
@@ -1088,20 +1106,22 @@ class Tensor:
 
     def _shifted_by_max(self, axis: int) -> Node:
         """``x - max(x)`` along ``axis`` in floating point; the shift cancels in softmax, so it has no gradient."""
-        x = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.default_float())
+        x = _widened(self)
         peak = apply("stop_gradient", (ops.reduce("reduce_max", x, (axis,), keepdims=True),))
         return apply("sub", (x, peak))
 
     def softmax(self, dim: int) -> Tensor:
         axis = _dim(dim, self.ndim)
         e = apply("exp", (self._shifted_by_max(axis),))
-        return _record("SoftmaxBackward0", ops.div(e, ops.reduce("reduce_sum", e, (axis,), keepdims=True)), self)
+        node = ops.div(e, ops.reduce("reduce_sum", e, (axis,), keepdims=True))
+        return _record("SoftmaxBackward0", ops.cast(node, _float_dtype(self.dtype)), self)
 
     def log_softmax(self, dim: int) -> Tensor:
         axis = _dim(dim, self.ndim)
         shifted = self._shifted_by_max(axis)
         total = ops.reduce("reduce_sum", apply("exp", (shifted,)), (axis,), keepdims=True)
-        return _record("LogSoftmaxBackward0", apply("sub", (shifted, apply("log", (total,)))), self)
+        node = apply("sub", (shifted, apply("log", (total,))))
+        return _record("LogSoftmaxBackward0", ops.cast(node, _float_dtype(self.dtype)), self)
 
     def cumsum(self, dim: int) -> Tensor:
         node = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.int64)
@@ -1372,6 +1392,9 @@ class Tensor:
     def half(self) -> Tensor:
         return self.to(dtypes.float16)
 
+    def bfloat16(self) -> Tensor:
+        return self.to(dtypes.bfloat16)
+
     def long(self) -> Tensor:
         return self.to(dtypes.int64)
 
@@ -1389,8 +1412,8 @@ class Tensor:
 
 
 def _torch_type_name(dtype: DType) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dtype.name]
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dtype.name]
 
 
 def _promote(a: Tensor, b: Tensor) -> DType:
@@ -1476,6 +1499,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise TypeError("matmul(): argument 'other' must be Tensor")
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
+    if _autocast.active:
+        a, b = _autocast_lower(a, b)
     if a.dtype is not b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_C10_NAMES[a.dtype.name]} != "
                            f"{_C10_NAMES[b.dtype.name]}")
@@ -1507,8 +1532,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 
 # How torch's C++ core spells dtypes in some messages.
-_C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
-              "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+_C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+              "uint8": "unsigned char", "bool": "bool"}
 
 
 def _matmul_mismatch(la: tuple[int, ...], lb: tuple[int, ...]) -> None:

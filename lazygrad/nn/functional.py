@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import checks, convolution, dtypes, ops
+from ..autocast_mode import float32_op, lower_precision_op
 from ..autograd.function import BackwardCFunction, Function
 from ..creation import arange, rand
 from ..grad_mode import is_grad_enabled, no_grad
@@ -81,8 +82,11 @@ def _channel_view(t: Tensor, ndim: int, axis: int) -> Tensor:
 # ---- linear and activations ---------------------------------------------------------------------------
 
 
+@lower_precision_op
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``; leading batch axes are flattened so the product is one matmul."""
+    if bias is not None and input.dtype in dtypes.HALF:  # torch adds the bias to the float32 product, rounding once
+        return linear(input.float(), weight.float(), bias.float()).to(input.dtype)
     if input.ndim > 2:
         out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*input.shape[:-1], weight.shape[0])
     else:
@@ -353,6 +357,7 @@ def _check_broadcast(input: Tensor, target: Tensor) -> None:
                       "same size.", UserWarning, stacklevel=3)
 
 
+@float32_op
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
@@ -361,6 +366,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
+@float32_op
 def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Absolute error; with ``weight``, ``'mean'`` is the weighted average (divided by the weights' sum)."""
@@ -428,6 +434,7 @@ class _ClassTargets:
         return loss.sum() if reduction == "sum" else loss
 
 
+@float32_op
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
              ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices, given log-probabilities along axis 1 (or 0 for 1-D input)."""
@@ -436,6 +443,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     return terms.reduce(terms.picked, reduction)
 
 
+@float32_op
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
                   ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -473,6 +481,7 @@ def _soft_cross_entropy(logp: Tensor, target: Tensor, weight: Tensor | None, red
     return loss.sum() if reduction == "sum" else loss
 
 
+@float32_op
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average: bool | None = None, reduce: bool | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
@@ -531,6 +540,7 @@ _BinaryCrossEntropy._backward_cls = type("BinaryCrossEntropyBackward0", (Backwar
                                          {"function": _BinaryCrossEntropy})
 
 
+@float32_op
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
@@ -592,6 +602,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     return _inplace(input, _as_op("HardtanhBackward0", out, input), inplace)
 
 
+@lower_precision_op
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """Leaky ReLU with a learned slope, one shared or one per channel (axis 1)."""
     channels = input.shape[1] if input.ndim >= 2 else 1
@@ -732,6 +743,7 @@ def _check_weight(weight: Tensor | None, input: Tensor) -> None:
         raise ValueError("Weights and input must have the same size.")
 
 
+@float32_op
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Quadratic below ``beta`` (scaled by ``1/beta``), linear above; ``beta=0`` is the L1 loss."""
@@ -747,6 +759,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     return _as_op("SmoothL1LossBackward0", _reduce(loss, reduction), input, target)
 
 
+@float32_op
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """Quadratic below ``delta``, linear (slope ``delta``) above: ``delta`` times the smooth L1 loss."""
@@ -763,6 +776,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(_as_op("HuberLossBackward0", loss, input, target) * weight, reduction)
 
 
+@float32_op
 def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """``target * (log(target) - input)`` per element, for log-probabilities ``input``.
@@ -860,6 +874,7 @@ def _repeat_heads(t: Tensor, times: int) -> Tensor:
                                                                             *shape[-2:])
 
 
+@lower_precision_op
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
