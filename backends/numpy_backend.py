@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from lazygrad.dtypes import DType
+from lazygrad import dtypes
+from lazygrad.checks import CheckFailed
+from lazygrad.dtypes import FLOATING_NP, DType
 from lazygrad.program import Program
 
 
 def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if a.dtype.kind == "f":
+    if a.dtype in FLOATING_NP:
         return np.true_divide(a, b)
     # Integer division truncates toward zero (C and XLA semantics); floor division is built on top.
     quotient = np.floor_divide(a, b)
@@ -29,15 +31,15 @@ def _logistic(x: np.ndarray) -> np.ndarray:
     # torch's own form, 1 / (1 + exp(-x)): full relative precision in the lower tail, where the tanh form
     # cancels to 0 (sigmoid(-20) is 2.06e-9, not 0). Far below, exp(-x) overflows to inf and the result is
     # 0, as in torch (float32 below x = -88.7; programs run with overflow warnings off).
-    # float16 runs in float32 and rounds once, like torch's CPU kernel (exp(12) overflows float16).
-    if x.dtype == np.float16:
-        return _logistic(x.astype(np.float32)).astype(np.float16)
+    # 16-bit floats run in float32 and round once, like torch's CPU kernel (exp(12) overflows float16).
+    if x.dtype in _ACCUMULATE:
+        return _logistic(x.astype(np.float32)).astype(x.dtype)
     return np.reciprocal(np.exp(np.negative(x)) + x.dtype.type(1))
 
 
 def _sign(x: np.ndarray) -> np.ndarray:
     # torch's sign is (x > 0) - (x < 0): 0 for NaN (np.sign gives NaN) and +0 for -0.
-    return np.subtract(x > 0, x < 0, dtype=x.dtype) if x.dtype.kind == "f" else np.sign(x)
+    return np.subtract(x > 0, x < 0, dtype=x.dtype) if x.dtype in FLOATING_NP else np.sign(x)
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -62,12 +64,38 @@ def _select(pred: np.ndarray, on_true: np.ndarray, on_false: np.ndarray) -> np.n
     return (f ^ ((t ^ f) & mask)).view(on_true.dtype)
 
 
+# torch accumulates 16-bit floats in float32 (sums, products, matmuls, convolutions) and rounds the result once;
+# numpy would round after every step (and has no BLAS for them).
+_ACCUMULATE = {d.np: np.dtype(np.float32) for d in (dtypes.float16, dtypes.bfloat16)}
+
+
 def _reduce(fn: Callable) -> Callable:
-    return lambda x, axes: fn(x, axis=axes, dtype=x.dtype)
+    return lambda x, axes: fn(x, axes, dtype=_ACCUMULATE.get(x.dtype, x.dtype)).astype(x.dtype, copy=False)
+
+
+def _accumulated(fn: Callable) -> Callable:
+    """``fn`` of 16-bit float operands run in float32, its result rounded once to their dtype."""
+    def run(lhs: np.ndarray, rhs: np.ndarray, *params: Any) -> np.ndarray:
+        wide = _ACCUMULATE.get(lhs.dtype)
+        if wide is None:
+            return fn(lhs, rhs, *params)
+        return fn(lhs.astype(wide), rhs.astype(wide), *params).astype(lhs.dtype)
+    return run
 
 
 def _slice(x: np.ndarray, starts: tuple, stops: tuple, steps: tuple) -> np.ndarray:
     return x[tuple(map(slice, starts, stops, steps))]
+
+
+def _dynamic_slice(x: np.ndarray, *rest: Any) -> np.ndarray:
+    *starts, sizes = rest
+    return x[tuple(slice(int(s), int(s) + n) for s, n in zip(starts, sizes))]
+
+
+def _dynamic_update_slice(x: np.ndarray, update: np.ndarray, *starts: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    out[tuple(slice(int(s), int(s) + n) for s, n in zip(starts, update.shape))] = update
+    return out
 
 
 def _pad(x: np.ndarray, low: tuple, high: tuple, interior: tuple) -> np.ndarray:
@@ -134,6 +162,25 @@ def _scatter_add(updates: np.ndarray, indices: np.ndarray, axis: int, size: int)
     return out
 
 
+def _check(x: np.ndarray, ok: np.ndarray, check: Any, ordinal: int) -> np.ndarray:
+    ok = np.asarray(ok)
+    if not ok.all():
+        raise CheckFailed(ordinal, np.asarray(x)[~ok].flat[0].item())
+    return x
+
+
+def _number_checks(program: Program) -> Program:
+    """Each check gets its position among the program's checks as a last parameter: a failure names it."""
+    count = 0
+    instrs = []
+    for ins in program.instrs:
+        if ins.op == "check":
+            ins = ins._replace(params=(*ins.params, count))
+            count += 1
+        instrs.append(ins)
+    return program._replace(instrs=tuple(instrs)) if count else program
+
+
 def _iota(shape: tuple, axis: int, dtype: DType) -> np.ndarray:
     line = np.arange(shape[axis], dtype=dtype.np)
     return np.broadcast_to(line.reshape([-1 if i == axis else 1 for i in range(len(shape))]), shape)
@@ -170,14 +217,16 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "reduce_sum": _reduce(np.sum), "reduce_prod": _reduce(np.prod),
     "reduce_max": lambda x, axes: np.max(x, axis=axes), "reduce_min": lambda x, axes: np.min(x, axis=axes),
     "argmax": lambda x, axis: np.argmax(x, axis=axis), "argmin": lambda x, axis: np.argmin(x, axis=axis),
-    "cumsum": lambda x, axis: np.cumsum(x, axis=axis, dtype=x.dtype), "stop_gradient": lambda x: x,
+    "cumsum": _reduce(np.cumsum), "stop_gradient": lambda x: x,
     "broadcast": np.broadcast_to, "reshape": np.reshape, "permute": np.transpose, "slice": _slice,
+    "dynamic_slice": _dynamic_slice, "dynamic_update_slice": _dynamic_update_slice,
     "pad": _pad, "rev": lambda x, axes: np.flip(x, axes),
     "concat": lambda *args: np.concatenate(args[:-1], axis=args[-1]),
-    "dot_general": _dot_general, "conv": _conv, "gather": lambda x, indices, axis: np.take(x, indices, axis),
-    "scatter_add": _scatter_add, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
+    "dot_general": _accumulated(_dot_general), "conv": _accumulated(_conv),
+    "gather": lambda x, indices, axis: np.take(x, indices, axis),
+    "scatter_add": _scatter_add, "check": _check, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
     "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota, "random": _random,
-    "argsort": _argsort, "cumprod": lambda x, axis: np.cumprod(x, axis=axis, dtype=x.dtype),
+    "argsort": _argsort, "cumprod": _reduce(np.cumprod),
     "inv": np.linalg.inv, "cholesky": np.linalg.cholesky, "solve": np.linalg.solve, "det": np.linalg.det,
     "slogdet": lambda x, part: np.linalg.slogdet(x)[part == "logabsdet"],
     "svd": lambda x, part, full_matrices: np.linalg.svd(x, full_matrices=full_matrices)[_SVD_PARTS[part]],
@@ -274,7 +323,7 @@ class _Executable:
     __slots__ = ("_program", "_run", "_runs")
 
     def __init__(self, program: Program) -> None:
-        self._program = program
+        self._program = program = _number_checks(program)
         self._run = _interpreter(program)
         self._runs = 0
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
 
-from . import accelerator, autograd, cuda, dtypes, func, linalg, nn, optim, return_types, testing, utils
+from . import accelerator, amp, autograd, cpu, cuda, dtypes, func, linalg, nn, optim, return_types, testing, utils
+from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
 from .creation import (
     Generator,
     arange,
@@ -39,6 +40,7 @@ from .device import device
 from .dtypes import DType as dtype
 from .einsum import einsum
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .interop import from_dlpack
 from .linalg import det, logdet
 from .linalg import inv as inverse
 from .masking import (
@@ -95,6 +97,7 @@ from .type_info import finfo, iinfo
 float32 = float = dtypes.float32
 float64 = double = dtypes.float64
 float16 = half = dtypes.float16
+bfloat16 = dtypes.bfloat16
 int64 = long = dtypes.int64
 int32 = int = dtypes.int32
 int16 = short = dtypes.int16
@@ -155,7 +158,8 @@ slogdet = Tensor.slogdet  # torch.slogdet's result type differs from torch.linal
 
 
 __all__ = [
-    "DType", "Generator", "PendingGraphWarning", "auto_step", "step",
+    "DType", "Generator", "PendingGraphWarning", "auto_step", "step", "amp", "autocast", "bfloat16", "cpu",
+    "from_dlpack", "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled",
     "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
     "set_default_dtype", "testing", "utils", "as_tensor", "backend", "bool", "cat", "clear_cache",
     "default_generator", "device", "dot", "double", "dtype", "dtypes", "einsum", "empty", "empty_like",

@@ -20,6 +20,8 @@ from .ops import (
     cast,
     const,
     div,
+    dynamic_slice,
+    dynamic_update_slice,
     iota,
     keep_dims_shape,
     mul,
@@ -32,6 +34,7 @@ from .ops import (
     select,
     slice_,
     sum_to,
+    zeros_like,
 )
 
 Cotangents = tuple["Node | None", ...]
@@ -250,6 +253,20 @@ def _slice(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     return pad(ct, starts, high, tuple(s - 1 for s in steps)),
 
 
+@_rule("dynamic_slice")
+def _dynamic_slice(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    x, *starts = n.args
+    return (dynamic_update_slice(zeros_like(x), ct, starts), *([None] * len(starts)))
+
+
+@_rule("dynamic_update_slice")
+def _dynamic_update_slice(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    _, update, *starts = n.args
+    ct_x = dynamic_update_slice(ct, zeros_like(update), starts) if needs[0] else None
+    ct_update = dynamic_slice(ct, starts, update.shape) if needs[1] else None
+    return (ct_x, ct_update, *([None] * len(starts)))
+
+
 @_rule("pad")
 def _pad(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     low, _, interior = n.params
@@ -359,6 +376,7 @@ def _gather(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 
 
 _rule("scatter_add")(lambda ct, n, needs: (apply("gather", (ct, n.args[1]), n.params[:1]), None))
+_rule("check")(lambda ct, n, needs: (ct, None))
 
 
 # ---- sorting, scans and linear algebra -------------------------------------------------------------------

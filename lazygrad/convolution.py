@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import dtypes, ops
+from .autocast_mode import lower_precision_op
 from .ir import Node, apply
 from .tensor import Tensor, _record, _wrap
 
@@ -47,6 +48,7 @@ def _batched(input: Tensor, n: int, op: str) -> tuple[Node, bool]:
 # ---- convolution --------------------------------------------------------------------------------------
 
 
+@lower_precision_op
 def conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple, padding: IntOrTuple | str,
          dilation: IntOrTuple, groups: int, n: int) -> Tensor:
     """torch's conv{n}d: cross-correlation of (N, C, *spatial) with (O, C/groups, *kernel), plus bias."""
@@ -85,12 +87,14 @@ def conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
                            f"size: ({' x '.join(map(str, reach))}). Kernel size can't be greater than actual input "
                            "size")
-    node = apply("conv", (x, weight.node), (strides, pads, (1,) * n, dilations, groups))
+    # 16-bit floats: torch accumulates in float32 and adds the bias there, rounding once
+    wide = dtypes.float32 if input.dtype in dtypes.HALF else input.dtype
+    node = apply("conv", (ops.cast(x, wide), ops.cast(weight.node, wide)), (strides, pads, (1,) * n, dilations, groups))
     inputs = [input, weight]
     if bias is not None:
-        node = ops.add(node, ops.reshape(ops.cast(bias.node, node.dtype), (weight.shape[0],) + (1,) * n))
+        node = ops.add(node, ops.reshape(ops.cast(bias.node, wide), (weight.shape[0],) + (1,) * n))
         inputs.append(bias)
-    out = _record("ConvolutionBackward0", node, *inputs)
+    out = _record("ConvolutionBackward0", ops.cast(node, input.dtype), *inputs)
     return out.squeeze(0) if unbatched else out  # torch too convolves a batch of one, then squeezes
 
 

@@ -62,8 +62,8 @@ def _host_data(data: Any, dtype: DType | None) -> np.ndarray:
             raise ValueError("Overflow when unpacking long long")  # an int beyond int64's range
         elif dtype is None and array.dtype.kind == "i":
             dtype = dtypes.int64
-    if dtype is dtypes.float16 and array.dtype == np.float64:
-        array = array.astype(np.float32)  # torch's Half takes a double through float: two roundings, not one
+    if dtype in dtypes.HALF and array.dtype == np.float64:
+        array = array.astype(np.float32)  # torch's Half and BFloat16 take a double through float: two roundings
     with np.errstate(over="ignore"):  # a double beyond the dtype's range becomes inf, silently as in torch
         return np.array(array, dtype=None if dtype is None else dtype.np, copy=True)
 
@@ -97,30 +97,43 @@ def _resolve(dtype: Any, default: DType | None = None) -> DType:
     return dtypes.to_dtype(dtype) if dtype is not None else (default or dtypes.default_float())
 
 
+_NEGATIVE = "Trying to create tensor with negative dimension {}: {}"
+
+
+def _shape(size: tuple, negative: str = _NEGATIVE) -> tuple[int, ...]:
+    """The sizes a factory was given, checked now: a negative size would only fail when computed."""
+    shape = _sizes(size)
+    for d in shape:
+        if d < 0:
+            raise RuntimeError(negative.format(d, list(shape)))
+    return shape
+
+
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     default = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
     dtype = _resolve(dtype, default)
-    shape = _sizes((size,))
+    shape = _shape((size,))
     return _finish(_wrap(ops.broadcast_to(ops.scalar(fill_value, dtype), shape)), requires_grad, device)
 
 
-def _constant(size: tuple, value: int, dtype: Any, requires_grad: bool, device: Any) -> Tensor:
-    shape = _sizes(size)
-    if any(d < 0 for d in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+def _constant(shape: tuple[int, ...], value: int, dtype: Any, requires_grad: bool, device: Any) -> Tensor:
     return _finish(_wrap(ops.full(shape, value, _resolve(dtype))), requires_grad, device)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _constant(size, 0, dtype, requires_grad, device)
+    # torch's zeros words a negative size its own way; its other factories share one message
+    shape = _shape(size, "zeros: Dimension size must be non-negative.")
+    return _constant(shape, 0, dtype, requires_grad, device)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _constant(size, 1, dtype, requires_grad, device)
+    return _constant(_shape(size), 1, dtype, requires_grad, device)
 
 
-empty = zeros
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros: lazygrad never hands out uninitialized memory."""
+    return _constant(_shape(size), 0, dtype, requires_grad, device)
 
 
 def zeros_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -148,7 +161,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     is_float = any(isinstance(v, float) for v in values)
     dtype = _resolve(dtype, dtypes.default_float() if is_float else dtypes.int64)
     count = math.ceil((end - start) / step)
@@ -179,6 +192,9 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     dtype = _resolve(dtype)
     m = n if m is None else m
+    for name, size in (("n", n), ("m", m)):
+        if size < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {size}")
     node = ops.cast(apply("eq", (ops.iota((n, m), 0), ops.iota((n, m), 1))), dtype)
     return _finish(_wrap(node), requires_grad, device)
 
@@ -222,7 +238,7 @@ def initial_seed() -> int:
 
 def _draw(size: tuple, distribution: str, dtype: Any, requires_grad: bool, generator: Generator | None,
           keyword_size: Any, device: Any) -> Tensor:
-    shape = _sizes((keyword_size,)) if keyword_size is not None else _sizes(size)
+    shape = _shape((keyword_size,)) if keyword_size is not None else _shape(size)
     dtype = _resolve(dtype)
     seed = ops.scalar((generator or default_generator).next_seed(), dtypes.int64)
     return _finish(_wrap(apply("random", (seed,), (shape, dtype, distribution))), requires_grad, device)
@@ -250,6 +266,8 @@ def rand_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad
 
 def randint(low: int, high: int | None = None, size: Any = None, *, generator: Generator | None = None,
             dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if size is None and isinstance(high, (tuple, list)):  # torch's randint(high, size)
+        high, size = None, high
     if high is None:
         low, high = 0, low
     if size is None:
@@ -280,7 +298,8 @@ def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, de
                 requires_grad=requires_grad)
 
 
-for _name, _method in {"new_tensor": _new_tensor, "new_zeros": _new_factory(zeros), "new_ones": _new_factory(ones),
+# new_zeros is empty (zeros), whose negative-size message is the one torch's new_zeros gives, unlike zeros'
+for _name, _method in {"new_tensor": _new_tensor, "new_zeros": _new_factory(empty), "new_ones": _new_factory(ones),
                        "new_empty": _new_factory(empty), "new_full": _new_full}.items():
     setattr(Tensor, _name, _method)
 del _name, _method

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .amp import device_namespace
 from .creation import manual_seed as _seed_every_device
 from .device import NO_CUDA, accelerator_devices, move
 from .device import of as device_of
@@ -39,8 +40,8 @@ manual_seed_all = manual_seed
 
 
 def is_bf16_supported() -> bool:
-    """False: lazygrad has no bfloat16 dtype, so programs that check pick float16 or float32 instead."""
-    return False
+    """Whether there is a GPU to run bfloat16 on (as in torch, False without one)."""
+    return is_available()
 
 
 def empty_cache() -> None:
@@ -57,6 +58,8 @@ def _is_cuda(self: Tensor) -> bool:
     here = device_of(self)
     return here.backend == "jax" and here.type == "gpu"
 
+
+amp = device_namespace("cuda")
 
 Tensor.cuda = _cuda
 Tensor.is_cuda = property(_is_cuda)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 
@@ -14,12 +15,13 @@ class DType:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.itemsize = self.np.itemsize
-        self.is_floating_point = self.np.kind == "f"
+        # ml_dtypes' bfloat16 is a numpy extension type (kind "V"), so its name says what it is
+        self.is_floating_point = self.np.kind == "f" or name == "bfloat16"
         self._rank = rank
 
     @property
     def is_signed(self) -> bool:
-        return self.np.kind in "if"
+        return self.is_floating_point or self.np.kind == "i"
 
     def __repr__(self) -> str:
         return f"lazygrad.{self.name}"
@@ -35,11 +37,17 @@ int16 = DType("int16", np.int16, 2)
 int32 = DType("int32", np.int32, 3)
 int64 = DType("int64", np.int64, 4)
 float16 = DType("float16", np.float16, 5)
+# numpy has no bfloat16; ml_dtypes (which jax uses for its own) adds it as a numpy dtype with float ufuncs
+bfloat16 = DType("bfloat16", ml_dtypes.bfloat16, 5)
 float32 = DType("float32", np.float32, 6)
 float64 = DType("float64", np.float64, 7)
 
-ALL: tuple[DType, ...] = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+ALL: tuple[DType, ...] = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
 _BY_NUMPY = {d.np: d for d in ALL}
+# The 16-bit floats: torch computes their elementwise ops, sums and products in float32 and rounds once.
+HALF = frozenset((float16, bfloat16))
+# numpy dtypes of floating tensors, for code that holds arrays rather than DTypes (bfloat16's kind is "V").
+FLOATING_NP = frozenset(d.np for d in ALL if d.is_floating_point)
 
 # Category order used by torch when a Python scalar or 0-d tensor meets a dimensioned tensor.
 _BOOL, _INT, _FLOAT = 0, 1, 2
@@ -68,7 +76,9 @@ def promote_types(a: DType, b: DType) -> DType:
     if ca != cb:
         return a if ca > cb else b
     if ca == _FLOAT:
-        return a if a.itemsize >= b.itemsize else b
+        if a.itemsize == b.itemsize:
+            return float32  # float16 and bfloat16: neither holds the other (range vs precision), float32 holds both
+        return a if a.itemsize > b.itemsize else b
     return _BY_NUMPY[np.promote_types(a.np, b.np)]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import dtypes, ops
+from .autocast_mode import lower_precision_op
 from .ir import Node, apply
 from .tensor import Tensor, _record
 
@@ -80,6 +81,7 @@ def _sum_unused(node: Node, labels: list[Label], needed: set[Label]) -> tuple[No
     return ops.reduce("reduce_sum", node, axes), [c for c in labels if c in needed]
 
 
+@lower_precision_op
 def einsum(equation: str, *operands: Any) -> Tensor:
     """torch.einsum for any valid equation: explicit or implicit output, repeated labels, ``...``."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import dtypes, ops, return_types
+from .autocast_mode import float32_op
 from .ir import Node, apply, broadcast_shapes
 from .shape_ops import rolled
 from .tensor import Tensor, _dim, _dims, _record, _torch_type_name, _wrap
@@ -129,12 +130,14 @@ def norm(A: Tensor, ord: Any = None, dim: int | Sequence[int] | None = None, kee
 # ---- inverse, solve, determinants ---------------------------------------------------------------------------
 
 
+@float32_op
 def inv(A: Tensor) -> Tensor:
     """The inverse of each square matrix in ``A``."""
     _check("inv", A)
     return _record("LinalgInvExBackward0", apply("inv", (A.node,)), A)
 
 
+@float32_op
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """``X`` with ``A X = B`` (or ``X A = B`` with ``left=False``); ``B`` may be a vector or a batch of them."""
     _check("solve", A)
@@ -186,6 +189,7 @@ def logdet(A: Tensor) -> Tensor:
 # ---- factorizations -----------------------------------------------------------------------------------------
 
 
+@float32_op
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """The lower-triangular ``L`` with ``A = L L^T`` (or ``U = L^T`` with ``upper=True``)."""
     _check("cholesky", A)
@@ -193,6 +197,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     return _record("LinalgCholeskyExBackward0", _mT(node) if upper else node, A)
 
 
+@float32_op
 def svd(A: Tensor, full_matrices: bool = True) -> Any:
     """``U, S, Vh`` with ``A = U diag(S) Vh``; only ``S`` is differentiable here."""
     _check("svd", A, square=False)
@@ -206,6 +211,7 @@ def svdvals(A: Tensor) -> Tensor:
     return _record("LinalgSvdBackward0", apply("svd", (A.node,), ("S", False)), A)
 
 
+@float32_op
 def qr(A: Tensor, mode: str = "reduced") -> Any:
     """``Q`` with orthonormal columns and upper-triangular ``R`` with ``A = Q R``; ``mode="r"`` leaves ``Q`` empty."""
     _check("qr", A, square=False)
@@ -225,6 +231,7 @@ def _uplo(UPLO: str) -> bool:
     return UPLO == "L"
 
 
+@float32_op
 def eigh(A: Tensor, UPLO: str = "L") -> Any:
     """Eigenvalues (ascending) and eigenvectors of symmetric matrices, read from the ``UPLO`` triangle."""
     _check("eigh", A)

@@ -25,11 +25,13 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 __all__ = ["get_printoptions", "printoptions", "set_printoptions", "tensor_repr"]
 
 _PREFIX = "tensor("
+_BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 
 
 @dataclasses.dataclass
@@ -261,6 +263,8 @@ def tensor_repr(values: np.ndarray, suffixes: Sequence[str] = ()) -> str:
     empty non-1-D tensors (and for every tensor when ``edgeitems`` is 0) is inserted before them.
     """
     values = np.asarray(values)
+    if values.dtype == _BFLOAT16:
+        values = values.astype(np.float32)  # exact, and the text depends on the values only
     if values.dtype.kind not in "biuf":
         raise TypeError(f"tensor_repr supports bool, integer and floating dtypes, not {values.dtype}")
     opts = _OPTS

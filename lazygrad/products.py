@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ops
+from . import dtypes, ops
+from .autocast_mode import lower_precision_op
 from .grad_mode import no_grad
 from .linalg import cross as linalg_cross
 from .tensor import Tensor, _record, matmul
@@ -21,14 +22,16 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 def _scaled_sum(name: str, input: Tensor, a: Tensor, b: Tensor, beta: Any, alpha: Any) -> Tensor:
     """``beta * input + alpha * (a @ b)``; with ``beta == 0`` the input is ignored, NaNs included, as in torch."""
     with no_grad():  # one record for the whole op, whose gradient walk reaches a and b through the product
-        product = matmul(a, b).node
+        # 16-bit floats: torch accumulates in float32 and adds the input there, rounding once
+        product = (matmul(a.float(), b.float()) if a.dtype in dtypes.HALF else matmul(a, b)).node
     node = product if alpha == 1 else ops.mul(product, ops.scalar(alpha, product.dtype))
     if beta != 0:
         base = ops.cast(input.node, product.dtype)
         node = ops.add(node, base if beta == 1 else ops.mul(base, ops.scalar(beta, product.dtype)))
-    return _record(name, ops.broadcast_to(node, product.shape), input, a, b)
+    return _record(name, ops.cast(ops.broadcast_to(node, product.shape), a.dtype), input, a, b)
 
 
+@lower_precision_op
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``, ``input`` broadcast to the product's shape."""
     for name, t in (("mat1", mat1), ("mat2", mat2)):
@@ -37,6 +40,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     return _scaled_sum("AddmmBackward0", input, mat1, mat2, beta, alpha)
 
 
+@lower_precision_op
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
     for name, t in (("batch1", batch1), ("batch2", batch2)):

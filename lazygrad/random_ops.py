@@ -186,8 +186,8 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None
 
 
 # The default range of random_() without bounds: every integer the dtype holds exactly, from 0.
-_RANDOM_BOUND = {"float16": 2**11 + 1, "float32": 2**24 + 1, "float64": 2**53 + 1, "bool": 2, "uint8": 2**8,
-                 "int8": 2**7, "int16": 2**15, "int32": 2**31, "int64": 2**63}
+_RANDOM_BOUND = {"float16": 2**11 + 1, "bfloat16": 2**8 + 1, "float32": 2**24 + 1, "float64": 2**53 + 1, "bool": 2,
+                 "uint8": 2**8, "int8": 2**7, "int16": 2**15, "int32": 2**31, "int64": 2**63}
 
 
 def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,

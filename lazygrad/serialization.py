@@ -1,9 +1,11 @@
 """``lazygrad.save`` / ``lazygrad.load``: state dicts on disk in a format that cannot run code when read.
 
 torch pickles, so loading a file from a stranger can execute anything. Here a file is a numpy ``.npz``
-archive: every tensor is a plain ``.npy`` array entry, and the structure around them (nested dicts, lists,
-tuples, numbers, strings) is a JSON manifest stored as one more entry. Loading only ever builds those
-types, so a malicious file can at worst be refused.
+archive: every tensor and numpy array is a plain ``.npy`` array entry, and the structure around them (nested
+dicts, lists, tuples, numbers, strings) is a JSON manifest stored as one more entry. Loading only ever builds
+those types, so a malicious file can at worst be refused. Arrays are numbers only: the manifest names each
+entry's dtype, one of bool, integers, floats and complex (bfloat16 is stored as its 16-bit patterns, which
+``.npy`` can describe), and an entry whose header says anything else is refused before a byte is read.
 
 A file can also lie about sizes, so ``load`` bounds its memory before it allocates. Each entry's ``.npy``
 header declares a dtype and shape; their byte count must equal the size the zip directory records for
@@ -72,7 +74,7 @@ def load(f: File, map_location: Any = None, *, weights_only: bool = True, max_by
             archive = _Archive(zipped, size, size if max_bytes is None else max_bytes)
             if _MANIFEST + ".npy" not in zipped.namelist():
                 raise LoadError("not a lazygrad save file (no manifest)")
-            header = json.loads(archive.array(_MANIFEST, dtypes.uint8).tobytes().decode())
+            header = json.loads(archive.array(_MANIFEST, np.dtype(np.uint8)).tobytes().decode())
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise LoadError("not a lazygrad save file")
             if header.get("version") != VERSION:
@@ -110,7 +112,7 @@ class _Archive:
         self.used = 0
         self.seen: set[str] = set()
 
-    def array(self, key: str, dtype: dtypes.DType) -> np.ndarray:
+    def array(self, key: str, dtype: np.dtype) -> np.ndarray:
         """Entry ``key`` as a C-ordered array of ``dtype``, after checking every size it declares."""
         if key in self.seen:
             raise LoadError(f"entry {key!r} is named more than once in the manifest")
@@ -122,20 +124,20 @@ class _Archive:
         self._reserve(key, info)
         with self.zipped.open(info) as stream:
             shape, fortran_order, stored = _read_npy_header(key, stream)
-            if stored != dtype.np:
-                raise LoadError(f"entry {key!r} holds {stored}, the manifest says {dtype.name}")
+            if stored != dtype:
+                raise LoadError(f"entry {key!r} holds {stored}, the manifest says {_name(dtype)}")
             if fortran_order:  # save writes C order; the backends expect it
                 raise LoadError(f"entry {key!r} declares a Fortran-ordered shape {shape}")
             if any(d < 0 for d in shape):
                 raise LoadError(f"entry {key!r} declares a negative shape {shape}")
             nbytes = math.prod(shape) * dtype.itemsize
             if stream.tell() + nbytes != info.file_size:
-                raise LoadError(f"entry {key!r} declares shape {shape} of {dtype.name} ({nbytes} bytes) but holds "
+                raise LoadError(f"entry {key!r} declares shape {shape} of {_name(dtype)} ({nbytes} bytes) but holds "
                                 f"{info.file_size - stream.tell()} bytes of data")
             data = _read_exactly(key, stream, nbytes)
-        if dtype is dtypes.bool_ and data.max(initial=0) > 1:
+        if dtype == np.bool_ and data.max(initial=0) > 1:
             raise LoadError(f"entry {key!r} holds bool bytes other than 0 and 1")
-        return data.view(dtype.np).reshape(shape)
+        return data.view(dtype).reshape(shape)
 
     def _reserve(self, key: str, info: zipfile.ZipInfo) -> None:
         expansion = _EXPANSION.get(info.compress_type)
@@ -149,6 +151,14 @@ class _Archive:
         if self.used > self.max_bytes:
             raise LoadError(f"entry {key!r} brings the bytes to load to {self.used}, over max_bytes="
                             f"{self.max_bytes}; pass a larger max_bytes to load(), if the file is trusted")
+
+
+def _name(dtype: np.dtype) -> str:
+    """A dtype as the manifest names tensors' dtypes (``float32``), in messages."""
+    try:
+        return dtypes.from_numpy(dtype).name
+    except TypeError:
+        return str(dtype)
 
 
 def _read_npy_header(key: str, stream: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -177,11 +187,15 @@ def _read_exactly(key: str, stream: IO[bytes], nbytes: int) -> np.ndarray:
 def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     if isinstance(obj, Tensor):
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj.detach().numpy())
+        arrays[key] = _stored(obj.detach().numpy())
         from .nn.parameter import Parameter
 
         return {"tensor": key, "dtype": obj.dtype.name, "requires_grad": obj.requires_grad,
                 "parameter": isinstance(obj, Parameter)}
+    if isinstance(obj, (np.ndarray, np.generic)) and _array_dtype_name(obj.dtype) is not None:
+        key = f"t{len(arrays)}"
+        arrays[key] = _stored(np.asarray(obj))
+        return {"ndarray": key, "dtype": _array_dtype_name(obj.dtype), "scalar": isinstance(obj, np.generic)}
     for kind, types in _CONTAINERS:
         if type(obj) in types:
             if kind in ("dict", "odict"):
@@ -197,6 +211,38 @@ _CONTAINERS = (("odict", (OrderedDict,)), ("dict", (dict,)), ("list", (list,)), 
 
 
 _DTYPES = {d.name: d for d in dtypes.ALL}
+# How an array of each dtype sits in its .npy entry: as itself, except bfloat16 (numpy's .npy header cannot
+# name it), whose 16-bit patterns are stored as uint16.
+_BFLOAT16_BITS = np.dtype("<u2")
+
+
+def _array_dtype_name(dtype: np.dtype) -> str | None:
+    """The manifest's name for a numpy array's dtype (``"<f4"``, ``"bfloat16"``), or None for one never stored."""
+    if dtype == dtypes.bfloat16.np:
+        return dtypes.bfloat16.name
+    return dtype.str if dtype.kind in "biufc" and not dtype.hasobject else None
+
+
+def _stored(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array, order="C")  # not np.ascontiguousarray, which turns a 0-d array into shape (1,)
+    return array.view(_BFLOAT16_BITS) if array.dtype == dtypes.bfloat16.np else array
+
+
+def _storage(dtype: np.dtype) -> np.dtype:
+    return _BFLOAT16_BITS if dtype == dtypes.bfloat16.np else dtype
+
+
+def _manifest_dtype(name: Any, key: str) -> np.dtype:
+    """The numpy dtype a manifest names for a numpy array entry; anything but plain numbers is refused."""
+    if name == dtypes.bfloat16.name:
+        return dtypes.bfloat16.np
+    try:
+        dtype = np.dtype(name) if isinstance(name, str) else None
+    except TypeError:
+        dtype = None
+    if dtype is None or _array_dtype_name(dtype) != name:
+        raise LoadError(f"entry {key!r} has dtype {name!r}, not a numpy dtype of booleans or numbers")
+    return dtype
 
 
 def _decode(entry: Any, archive: _Archive) -> Any:
@@ -204,6 +250,13 @@ def _decode(entry: Any, archive: _Archive) -> Any:
         raise ValueError(f"malformed manifest entry {entry!r}")
     if "tensor" in entry:
         return _decode_tensor(entry, archive)
+    if "ndarray" in entry:
+        key, scalar = entry["ndarray"], entry.get("scalar", False)
+        if not isinstance(key, str) or type(scalar) is not bool:
+            raise LoadError(f"an array entry names {key!r} with scalar {scalar!r}: malformed")
+        dtype = _manifest_dtype(entry.get("dtype"), key)
+        array = archive.array(key, _storage(dtype)).view(dtype)
+        return array[()] if scalar else array
     if "value" in entry:
         value = entry["value"]
         if value is not None and type(value) not in (bool, int, float, str):
@@ -235,7 +288,7 @@ def _decode_tensor(entry: dict[str, Any], archive: _Archive) -> Tensor:
     if requires_grad and not dtype.is_floating_point:
         raise LoadError(f"entry {key!r} is a {dtype.name} tensor marked requires_grad: only Tensors of floating "
                         "point dtype can require gradients")
-    out = from_numpy(archive.array(key, dtype))  # the array is fresh and ours: no copy
+    out = from_numpy(archive.array(key, _storage(dtype.np)).view(dtype.np))
     if parameter:
         from .nn.parameter import Parameter
 

@@ -17,7 +17,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import dtypes, ops, printing, realize, views
+from . import checks, dtypes, ops, printing, realize, views
+from .autocast_mode import STATE as _autocast
+from .autocast_mode import float32_op
+from .autocast_mode import lower as _autocast_lower
 from .autograd_graph import GradFn, RemovableHook, RetainGrad, grad_fn_class, register_leaf_hook
 from .device import device as device_
 from .device import move as move_to
@@ -183,6 +186,45 @@ def _scalar_value(value: Any) -> bool | int | float | None:
     return None
 
 
+def _integer_divisor(dividend: Tensor, divisor: Any, op: str) -> Any:
+    """``divisor``, known not to be a zero that divides integers: torch raises for it, where floats give inf/nan.
+
+    A known zero raises now; a pending divisor is checked when it is computed.
+    """
+    if dividend.dtype.is_floating_point or isinstance(divisor, float):
+        return divisor
+    if not isinstance(divisor, Tensor):
+        if divisor == 0:
+            raise RuntimeError("ZeroDivisionError")
+        return divisor
+    if divisor.dtype.is_floating_point:
+        return divisor
+    if divisor.node.buffer is None:
+        node = divisor.node
+        return _wrap(checks.guard(node, checks.nonzero(node), RuntimeError, "ZeroDivisionError", op))
+    if divisor.numel() and not divisor._value().all():
+        raise RuntimeError("ZeroDivisionError")
+    return divisor
+
+
+def _nonempty(op: str, t: Tensor, dim: int) -> None:
+    """torch refuses a max-like reduction over an empty axis, which has no value to return."""
+    if t.ndim and t.node.shape[dim] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
+
+
+def _extremum_axes(op: str, t: Tensor, dim: int | Sequence[int]) -> tuple[int, ...]:
+    """The axes of amax/amin, refused as torch refuses them: it names the first empty one as the user wrote it."""
+    axes = _dims(dim, t.ndim)
+    given = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not given and t.numel() == 0:
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument.")
+    for d in given:
+        _nonempty(op, t, d)
+    return axes
+
+
 def _dim(dim: int, ndim: int) -> int:
     low, high = (-ndim, ndim - 1) if ndim else (-1, 0)
     if not low <= dim <= high:
@@ -231,6 +273,14 @@ def _sizes(args: tuple) -> tuple[int, ...]:
 
 def _float_dtype(dtype: DType) -> DType:
     return dtype if dtype.is_floating_point else dtypes.default_float()
+
+
+def _widened(x: Tensor) -> Node:
+    """``x``'s node in the dtype torch's fused softmax kernels compute in: float32 for 16-bit floats (rounded once
+    at the end), the default float for integers."""
+    if x.dtype in dtypes.HALF:
+        return ops.cast(x.node, dtypes.float32)
+    return x.node if x.dtype.is_floating_point else ops.cast(x.node, dtypes.default_float())
 
 
 # ---- the Tensor ---------------------------------------------------------------------------------------
@@ -625,6 +675,11 @@ class Tensor:
             dtype = _with_scalar(self.dtype, value)
             if float_only:
                 dtype = _float_dtype(dtype)
+            if dtype in dtypes.HALF and (op == "mul" or (op == "div" and not reverse)):
+                # torch scales a 16-bit tensor by a Python number held in float32 and rounds the product once
+                # (it adds and compares the number rounded to the tensor's dtype, as below)
+                wide = apply(op, (ops.cast(self.node, dtypes.float32), ops.scalar(value, dtypes.float32)))
+                return _record(name, ops.cast(wide, dtype), self)
             a, b = ops.cast(self.node, dtype), ops.scalar(value, dtype)
             inputs = (self,)
         node = apply(op, (b, a) if reverse else (a, b))
@@ -647,6 +702,7 @@ class Tensor:
         if rounding_mode == "floor":
             return self.floor_divide(other)
         if rounding_mode == "trunc":
+            other = _integer_divisor(self, other, "div")
             result = self._binary(other, "div", "DivBackward0", float_only=True).trunc()
             return result if self.dtype.is_floating_point else result.to(_promote_any(self, other))
         return self._binary(other, "div", "DivBackward0", float_only=True)
@@ -657,18 +713,20 @@ class Tensor:
 
     def remainder(self, other: Any) -> Tensor:
         # Python's %: the result takes the sign of the divisor.
+        other = _integer_divisor(self, other, "remainder")
         divisor = other if isinstance(other, Tensor) else _as_tensor(other, _with_scalar(self.dtype, other))
         r = self._binary(other, "rem", "RemainderBackward0")
         fix = (r != 0) & ((r < 0) != (divisor < 0))
         return where(fix, r + divisor, r)
 
     def fmod(self, other: Any) -> Tensor:
-        return self._binary(other, "rem", "FmodBackward0")
+        return self._binary(_integer_divisor(self, other, "fmod"), "rem", "FmodBackward0")
 
     def floor_divide(self, other: Any) -> Tensor:
         if self.dtype.is_floating_point or (isinstance(other, Tensor) and other.dtype.is_floating_point) or \
                 isinstance(other, float):
             return (self / other).floor()
+        other = _integer_divisor(self, other, "floor_divide")
         q = self._binary(other, "div", "DivBackward0")
         r = self._binary(other, "rem", "RemainderBackward0")
         divisor = other if isinstance(other, Tensor) else _as_tensor(other, q.dtype)
@@ -923,10 +981,12 @@ class Tensor:
                                f"or complex dtype. Got: {_torch_type_name(self.dtype)}")
         axes = _dims(dim, self.ndim)
         count = math.prod(self.node.shape[a] for a in axes)
-        total = ops.reduce("reduce_sum", ops.cast(self.node, target), axes, keepdim)
-        node = ops.div(total, ops.const(count if count else math.nan, target))
+        wide = dtypes.float32 if target in dtypes.HALF else target  # torch divides the float32 sum, rounds once
+        total = ops.reduce("reduce_sum", ops.cast(self.node, wide), axes, keepdim)
+        node = ops.cast(ops.div(total, ops.const(count if count else math.nan, wide)), target)
         return _record("MeanBackward0" if dim is None else "MeanBackward1", node, self)
 
+    @float32_op
     def prod(self, dim: int | None = None, keepdim: bool = False, dtype: DType | None = None) -> Tensor:
         target = dtype or (self.dtype if self.dtype.is_floating_point else dtypes.int64)
         node = ops.reduce("reduce_prod", ops.cast(self.node, target), _dims(dim, self.ndim), keepdim)
@@ -939,6 +999,7 @@ class Tensor:
         if dim is None:
             return _record(name + "Backward1", ops.reduce(op, self.node, range(self.ndim)), self)
         axis = _dim(dim, self.ndim)
+        _nonempty(name.lower(), self, axis)
         if self.ndim == 0:
             return ReturnTypes(self.clone(), zeros_like_int(self))
         indices = apply(arg_op, (self.node,), (axis,))
@@ -962,17 +1023,22 @@ class Tensor:
         return self._extremum("reduce_min", "argmin", "Min", dim, keepdim)
 
     def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
-        return _record("AmaxBackward0", ops.reduce("reduce_max", self.node, _dims(dim, self.ndim), keepdim), self)
+        axes = _extremum_axes("amax", self, dim)
+        return _record("AmaxBackward0", ops.reduce("reduce_max", self.node, axes, keepdim), self)
 
     def amin(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
-        return _record("AminBackward0", ops.reduce("reduce_min", self.node, _dims(dim, self.ndim), keepdim), self)
+        axes = _extremum_axes("amin", self, dim)
+        return _record("AminBackward0", ops.reduce("reduce_min", self.node, axes, keepdim), self)
 
     def _arg(self, op: str, dim: int | None, keepdim: bool) -> Tensor:
+        if dim is None and self.numel() == 0:
+            raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
         if dim is None:
             flat = ops.reshape(self.node, (self.numel(),))
             node = apply(op, (flat,), (0,))
             return _wrap(ops.reshape(node, (1,) * self.ndim) if keepdim else node)
         axis = _dim(dim, self.ndim)
+        _nonempty(op, self, axis)
         if self.ndim == 0:
             return _wrap(ops.const(0, dtypes.int64))
         node = apply(op, (self.node,), (axis,))
@@ -1040,20 +1106,22 @@ class Tensor:
 
     def _shifted_by_max(self, axis: int) -> Node:
         """``x - max(x)`` along ``axis`` in floating point; the shift cancels in softmax, so it has no gradient."""
-        x = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.default_float())
+        x = _widened(self)
         peak = apply("stop_gradient", (ops.reduce("reduce_max", x, (axis,), keepdims=True),))
         return apply("sub", (x, peak))
 
     def softmax(self, dim: int) -> Tensor:
         axis = _dim(dim, self.ndim)
         e = apply("exp", (self._shifted_by_max(axis),))
-        return _record("SoftmaxBackward0", ops.div(e, ops.reduce("reduce_sum", e, (axis,), keepdims=True)), self)
+        node = ops.div(e, ops.reduce("reduce_sum", e, (axis,), keepdims=True))
+        return _record("SoftmaxBackward0", ops.cast(node, _float_dtype(self.dtype)), self)
 
     def log_softmax(self, dim: int) -> Tensor:
         axis = _dim(dim, self.ndim)
         shifted = self._shifted_by_max(axis)
         total = ops.reduce("reduce_sum", apply("exp", (shifted,)), (axis,), keepdims=True)
-        return _record("LogSoftmaxBackward0", apply("sub", (shifted, apply("log", (total,)))), self)
+        node = apply("sub", (shifted, apply("log", (total,))))
+        return _record("LogSoftmaxBackward0", ops.cast(node, _float_dtype(self.dtype)), self)
 
     def cumsum(self, dim: int) -> Tensor:
         node = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.int64)
@@ -1237,7 +1305,7 @@ class Tensor:
         shape = self.node.shape
         starts = tuple(start if i == axis else 0 for i in range(self.ndim))
         stops = tuple(start + length if i == axis else d for i, d in enumerate(shape))
-        return _as_view(self, _record(grad_fn_name, ops.slice_(self.node, starts, stops, (1,) * self.ndim), self))
+        return _as_view(self, _record(grad_fn_name, ops.window(self.node, starts, stops, (1,) * self.ndim), self))
 
     def select(self, dim: int, index: int) -> Tensor:
         return self._select(_dim(dim, self.ndim), index, "SelectBackward0")
@@ -1250,7 +1318,7 @@ class Tensor:
         shape = self.node.shape
         starts = tuple(index if i == axis else 0 for i in range(self.ndim))
         stops = tuple(index + 1 if i == axis else d for i, d in enumerate(shape))
-        node = ops.slice_(self.node, starts, stops, (1,) * self.ndim)
+        node = ops.window(self.node, starts, stops, (1,) * self.ndim)
         return _as_view(self, _record(grad_fn_name, ops.reshape(node, shape[:axis] + shape[axis + 1:]), self))
 
     # ---- indexing ----
@@ -1324,6 +1392,9 @@ class Tensor:
     def half(self) -> Tensor:
         return self.to(dtypes.float16)
 
+    def bfloat16(self) -> Tensor:
+        return self.to(dtypes.bfloat16)
+
     def long(self) -> Tensor:
         return self.to(dtypes.int64)
 
@@ -1341,8 +1412,8 @@ class Tensor:
 
 
 def _torch_type_name(dtype: DType) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dtype.name]
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dtype.name]
 
 
 def _promote(a: Tensor, b: Tensor) -> DType:
@@ -1428,6 +1499,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise TypeError("matmul(): argument 'other' must be Tensor")
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
+    if _autocast.active:
+        a, b = _autocast_lower(a, b)
     if a.dtype is not b.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_C10_NAMES[a.dtype.name]} != "
                            f"{_C10_NAMES[b.dtype.name]}")
@@ -1459,8 +1532,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 
 # How torch's C++ core spells dtypes in some messages.
-_C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
-              "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+_C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+              "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+              "uint8": "unsigned char", "bool": "bool"}
 
 
 def _matmul_mismatch(la: tuple[int, ...], lb: tuple[int, ...]) -> None:

@@ -17,7 +17,8 @@ from .device import of as device_of
 from .tensor import Tensor
 
 # Default (rtol, atol) per dtype; integers and booleans must match exactly.
-_TOLERANCES = {dtypes.float16: (1e-3, 1e-5), dtypes.float32: (1.3e-6, 1e-5), dtypes.float64: (1e-7, 1e-7)}
+_TOLERANCES = {dtypes.float16: (1e-3, 1e-5), dtypes.bfloat16: (1.6e-2, 1e-5),
+               dtypes.float32: (1.3e-6, 1e-5), dtypes.float64: (1e-7, 1e-7)}
 
 Message = str | Callable[[str], str] | None
 
@@ -82,7 +83,8 @@ def _compare_leaves(actual: Any, expected: Any, where: str, options: tuple, msg:
     if rtol is None:  # the looser of the two dtypes' defaults
         pairs = [_TOLERANCES.get(a.dtype, (0.0, 0.0)), _TOLERANCES.get(e.dtype, (0.0, 0.0))]
         rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
-    common = np.promote_types(a.dtype.np, e.dtype.np)
+    # bfloat16 widens to float32 first (exactly): numpy's promotion and float checks do not know it
+    common = np.promote_types(*(np.float32 if d is dtypes.bfloat16 else d.np for d in (a.dtype, e.dtype)))
     _compare_values(a.numpy().astype(common), e.numpy().astype(common), (rtol, atol), equal_nan, where, msg)
 
 

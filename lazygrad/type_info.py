@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import ml_dtypes
 import numpy as np
 
 from . import dtypes
@@ -40,7 +41,7 @@ class finfo:  # lower case, like torch.finfo
         if not dtype.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
                             "'torch.finfo'")
-        info = np.finfo(dtype.np)
+        info = ml_dtypes.finfo(dtype.np)  # numpy's finfo, extended to bfloat16
         values = {"bits": info.bits, "resolution": 10.0 ** -info.precision, "min": float(info.min),
                   "max": float(info.max), "eps": float(info.eps), "smallest_normal": float(info.smallest_normal),
                   "tiny": float(info.tiny), "dtype": dtype.name}

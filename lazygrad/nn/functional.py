@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import convolution, dtypes, ops
+from .. import checks, convolution, dtypes, ops
+from ..autocast_mode import float32_op, lower_precision_op
 from ..autograd.function import BackwardCFunction, Function
 from ..creation import arange, rand
 from ..grad_mode import is_grad_enabled, no_grad
 from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
-from ..tensor import _C10_NAMES, Tensor, _record, cat, where
+from ..tensor import _C10_NAMES, Tensor, _record, _wrap, cat, where
 from . import resampling, transposed
 
 _GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
@@ -81,8 +82,11 @@ def _channel_view(t: Tensor, ndim: int, axis: int) -> Tensor:
 # ---- linear and activations ---------------------------------------------------------------------------
 
 
+@lower_precision_op
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``; leading batch axes are flattened so the product is one matmul."""
+    if bias is not None and input.dtype in dtypes.HALF:  # torch adds the bias to the float32 product, rounding once
+        return linear(input.float(), weight.float(), bias.float()).to(input.dtype)
     if input.ndim > 2:
         out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*input.shape[:-1], weight.shape[0])
     else:
@@ -353,6 +357,7 @@ def _check_broadcast(input: Tensor, target: Tensor) -> None:
                       "same size.", UserWarning, stacklevel=3)
 
 
+@float32_op
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
@@ -361,6 +366,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
+@float32_op
 def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Absolute error; with ``weight``, ``'mean'`` is the weighted average (divided by the weights' sum)."""
@@ -374,6 +380,21 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, red
     return loss.sum() / weight.sum() if reduction == "mean" else _reduce(loss, reduction)
 
 
+def _class_targets(target: Tensor, classes: int, ignore_index: int, op: str) -> Tensor:
+    """``target``, whose entries must be classes or ``ignore_index``: torch's error now if its values are known,
+    else when they are computed (a one-hot mask would silently give an out-of-range target a zero term)."""
+    message = "Target {} is out of bounds."
+    if target.node.buffer is not None:
+        values = target._value()
+        bad = values[((values < 0) | (values >= classes)) & (values != ignore_index)]
+        if bad.size:
+            raise IndexError(message.format(int(bad.flat[0])))
+        return target
+    node = target.node
+    ok = apply("or", (checks.in_range(node, 0, classes), apply("eq", (node, ops.const(ignore_index, node.dtype)))))
+    return _wrap(checks.guard(node, ok, IndexError, message, op))
+
+
 class _ClassTargets:
     """Per-sample terms of a class-index loss, built from a one-hot mask instead of a gather.
 
@@ -381,7 +402,8 @@ class _ClassTargets:
     where the target is ``ignore_index``; ``mean`` divides by the sum of ``weights``, as torch does.
     """
 
-    def __init__(self, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> None:
+    def __init__(self, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
+                 op: str = "nll_loss") -> None:
         if input.ndim < 1:
             raise ValueError("Expected input to have at least 1 dimension, got 0")
         if target.dtype.is_floating_point or target.dtype is dtypes.bool_:
@@ -394,6 +416,7 @@ class _ClassTargets:
         expected = tuple(input.shape[:self.axis]) + tuple(input.shape[self.axis + 1:])
         if tuple(target.shape) != expected:
             raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+        target = _class_targets(target, classes, ignore_index, op)
         self.valid = target != ignore_index
         index = arange(classes).reshape(classes, *([1] * (input.ndim - self.axis - 1)))
         self.hit = (target.unsqueeze(self.axis) == index) & self.valid.unsqueeze(self.axis)
@@ -411,6 +434,7 @@ class _ClassTargets:
         return loss.sum() if reduction == "sum" else loss
 
 
+@float32_op
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
              ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices, given log-probabilities along axis 1 (or 0 for 1-D input)."""
@@ -419,6 +443,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     return terms.reduce(terms.picked, reduction)
 
 
+@float32_op
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
                   ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -431,7 +456,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     logp = input.log_softmax(axis)
     if target.dtype.is_floating_point:
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, axis)
-    terms = _ClassTargets(logp, target, weight, ignore_index)
+    terms = _ClassTargets(logp, target, weight, ignore_index, "cross_entropy")
     loss = terms.reduce(terms.picked, reduction)
     if label_smoothing == 0.0:
         return loss
@@ -456,6 +481,7 @@ def _soft_cross_entropy(logp: Tensor, target: Tensor, weight: Tensor | None, red
     return loss.sum() if reduction == "sum" else loss
 
 
+@float32_op
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average: bool | None = None, reduce: bool | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
@@ -514,6 +540,7 @@ _BinaryCrossEntropy._backward_cls = type("BinaryCrossEntropyBackward0", (Backwar
                                          {"function": _BinaryCrossEntropy})
 
 
+@float32_op
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
@@ -575,6 +602,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     return _inplace(input, _as_op("HardtanhBackward0", out, input), inplace)
 
 
+@lower_precision_op
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """Leaky ReLU with a learned slope, one shared or one per channel (axis 1)."""
     channels = input.shape[1] if input.ndim >= 2 else 1
@@ -715,6 +743,7 @@ def _check_weight(weight: Tensor | None, input: Tensor) -> None:
         raise ValueError("Weights and input must have the same size.")
 
 
+@float32_op
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Quadratic below ``beta`` (scaled by ``1/beta``), linear above; ``beta=0`` is the L1 loss."""
@@ -730,6 +759,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     return _as_op("SmoothL1LossBackward0", _reduce(loss, reduction), input, target)
 
 
+@float32_op
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """Quadratic below ``delta``, linear (slope ``delta``) above: ``delta`` times the smooth L1 loss."""
@@ -746,6 +776,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(_as_op("HuberLossBackward0", loss, input, target) * weight, reduction)
 
 
+@float32_op
 def kl_div(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """``target * (log(target) - input)`` per element, for log-probabilities ``input``.
@@ -843,6 +874,7 @@ def _repeat_heads(t: Tensor, times: int) -> Tensor:
                                                                             *shape[-2:])
 
 
+@lower_precision_op
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:

@@ -356,6 +356,9 @@ class Module:
     def half(self) -> Module:
         return self._convert(dtypes.float16)
 
+    def bfloat16(self) -> Module:
+        return self._convert(dtypes.bfloat16)
+
     def cpu(self) -> Module:
         return self._convert(None, "cpu")
 
@@ -459,6 +462,7 @@ def _quoted(keys: list[str]) -> str:
 def _type_name(value: Any) -> str:
     if isinstance(value, Tensor):
         return {"float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
+                "bfloat16": "torch.BFloat16Tensor",
                 "int64": "torch.LongTensor", "int32": "torch.IntTensor", "bool": "torch.BoolTensor"}.get(
                     value.dtype.name, "torch.Tensor")
     return type(value).__name__

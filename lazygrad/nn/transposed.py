@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .. import ops
+from .. import dtypes, ops
+from ..autocast_mode import lower_precision_op
 from ..convolution import IntOrTuple, _batched, _tuple
 from ..ir import apply
 from ..tensor import Tensor, _record
@@ -19,6 +20,7 @@ from ..tensor import Tensor, _record
 _AXIS_NAMES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
+@lower_precision_op
 def conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple, padding: IntOrTuple,
                    output_padding: IntOrTuple, groups: int, dilation: IntOrTuple, n: int) -> Tensor:
     """torch's conv_transpose{n}d: (N, C_in, *spatial) with a (C_in, C_out/groups, *kernel) weight."""
@@ -53,12 +55,14 @@ def conv_transpose(input: Tensor, weight: Tensor, bias: Tensor | None, stride: I
     w = ops.reshape(w, (groups * group_out, in_channels // groups, *kernel))
     w = apply("rev", (w,), (tuple(range(2, n + 2)),))
     padding_pairs = tuple((r - p, r - p + e) for r, p, e in zip(reach, pads, extra))
-    node = apply("conv", (x, w), ((1,) * n, padding_pairs, strides, dilations, groups))
+    # 16-bit floats: torch accumulates in float32 and adds the bias there, rounding once
+    wide = dtypes.float32 if input.dtype in dtypes.HALF else input.dtype
+    node = apply("conv", (ops.cast(x, wide), ops.cast(w, wide)), ((1,) * n, padding_pairs, strides, dilations, groups))
     inputs = [input, weight]
     if bias is not None:
-        node = ops.add(node, ops.reshape(ops.cast(bias.node, node.dtype), (groups * group_out,) + (1,) * n))
+        node = ops.add(node, ops.reshape(ops.cast(bias.node, wide), (groups * group_out,) + (1,) * n))
         inputs.append(bias)
-    out = _record("ConvolutionBackward0", node, *inputs)
+    out = _record("ConvolutionBackward0", ops.cast(node, input.dtype), *inputs)
     return out.squeeze(0) if unbatched else out
 
 

@@ -1,5 +1,5 @@
-"""``torch.utils``: data loading."""
+"""``torch.utils``: data loading and DLPack exchange."""
 
-from . import data
+from . import data, dlpack
 
-__all__ = ["data"]
+__all__ = ["data", "dlpack"]
