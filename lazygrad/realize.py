@@ -303,7 +303,9 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
             f"a tensor on backend {made_by.name!r} is used in a program running on backend {_backend_name!r}; "
             f"move it first with .to({_backend_name!r})"), _tracked.pending, why)
         return
-    exe = _executable(program, roots, buffers)
+    if _debugging():
+        _explain_miss(program, roots, buffers)
+    exe = _executable(program)
     start = time.perf_counter()
     try:
         outputs = exe(buffers)
@@ -340,17 +342,21 @@ def _set_aside(holders: list[Holder], targets: list[Holder], blocked: Callable[[
         raise error
 
 
-def _executable(program: Program, roots: list[Node], buffers: list[Any]) -> Any:
+def _explain_miss(program: Program, roots: list[Node], buffers: list[Any]) -> None:
+    """Log why ``program`` is about to be compiled, in terms of the user's lines (LAZYGRAD_DEBUG)."""
+    if (_backend_name, program) not in _cache:
+        cached = (p for name, p in _cache if name == _backend_name)
+        log.debug("%s: %s", _backend_name, recompile.explain(program, cached, recompile.input_sites(buffers),
+                                                              recompile.instruction_sites(roots)))
+
+
+def _executable(program: Program) -> Any:
     key = (_backend_name, program)
     exe = _cache.get(key)
     if exe is not None:
         _cache.move_to_end(key)
         metrics.bump("cache_hits")
         return exe
-    if _debugging():
-        cached = (p for name, p in _cache if name == _backend_name)
-        log.debug("%s: %s", _backend_name, recompile.explain(program, cached, recompile.input_sites(buffers),
-                                                              recompile.instruction_sites(roots)))
     start = time.perf_counter()
     exe = _backend.compile(optimize(program))
     metrics.add_time("compile_time", time.perf_counter() - start)

@@ -193,8 +193,8 @@ def _cause(old: Program, new: Program, inputs: Sequence[Site | None], instrs: Se
     for i, (a, b) in enumerate(zip(old.instrs, new.instrs)):
         if a.params != b.params:
             return (f"{_instr(i, new, instrs)} changed static parameters {a.params} -> {b.params}; such "
-                    "parameters (slice bounds, sizes, axes given as Python ints) are part of the program, so each "
-                    "new value compiles once")
+                    "parameters (shapes, sizes, steps and axes given as Python ints) are part of the program, so "
+                    "each new value compiles once")
         if a != b:
             return f"{_instr(i, new, instrs)} {_change((a.shape, a.dtype), (b.shape, b.dtype))}"
     if old.outputs != new.outputs:
@@ -211,10 +211,15 @@ def explain(new: Program, cached: Iterable[Program], inputs: Sequence[Site | Non
     size = f"{len(new.inputs)} inputs, {len(new.instrs)} instructions, {len(new.outputs)} outputs"
     nearest: Program | None = None
     best: list[str] = []
+    best_rank = (0, 0)
     for program in cached:
         found = differences(program, new)
-        if nearest is None or len(found) < len(best):
-            nearest, best = program, found
+        # Nearest: the same op sequence first (a changed shape is likelier than a changed program), then fewest
+        # differences.
+        ops_apart = sum(a.op != b.op for a, b in zip(program.instrs, new.instrs))
+        rank = (ops_apart + abs(len(program.instrs) - len(new.instrs)), len(found))
+        if nearest is None or rank < best_rank:
+            nearest, best, best_rank = program, found, rank
     if nearest is None:
         return f"compiling a program ({size}): no cached program to compare with"
     more = f" (the first of {len(best)} differences)" if len(best) > 1 else ""
