@@ -81,7 +81,7 @@ def test_training_loops_agree_with_torch_and_report_their_compiles(backend: str,
                 if line.startswith("| ") and "lazygrad" in line}
     assert compiles["read_rarely"] >= 1
     assert compiles["dynamic_depth"] >= 4  # at least one program per depth 0..3, then cache hits
-    assert compiles["minibatch_epoch"] >= len(workloads.minibatch_data(True).x) // workloads.minibatch_data(True).batch
+    assert compiles["minibatch_epoch"] <= 2  # the first step, then one program for every batch: starts are inputs
 
 
 def test_cold_start_second_run_compiles_from_the_persistent_cache(backend: str) -> None:
