@@ -249,8 +249,9 @@ def _jax_gradients(oracle: Fn, x64: list[Any], wrt: list[int], cts: list[np.ndar
         outs = flat(oracle(jnp, *args))
         return sum(jnp.sum(o * ct) for o, ct in zip(outs, cts) if jnp.issubdtype(o.dtype, jnp.floating))
 
+    # One jitted program: op by op, jax would compile every primitive of the oracle at each new shape.
     with jax.enable_x64(True):
-        grads = jax.grad(scalar, argnums=tuple(range(len(wrt))))(*[jnp.asarray(x64[i]) for i in wrt])
+        grads = jax.jit(jax.grad(scalar, argnums=tuple(range(len(wrt)))))(*[jnp.asarray(x64[i]) for i in wrt])
         return [np.asarray(g) for g in grads]
 
 
