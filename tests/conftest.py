@@ -30,10 +30,6 @@ settings.register_profile("dev", max_examples=40, deadline=None, suppress_health
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "backend_agnostic: run once, on the reference backend (numpy)")
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize the autouse ``backend`` fixture: every backend, or the reference one for agnostic tests."""
     if "backend" in metafunc.fixturenames:
