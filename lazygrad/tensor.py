@@ -54,8 +54,8 @@ def _wrap(node: Node, grad_fn: GradFn | None = None) -> Tensor:
     t = _new(Tensor)
     t.node = node
     t.grad_fn = grad_fn
-    t.requires_grad = grad_fn is not None
-    t.grad = None
+    t._requires_grad = grad_fn is not None
+    t._grad = None
     t._retains_grad = False
     t._view = None
     if node.buffer is None:
@@ -75,7 +75,7 @@ def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
     tracking = False
     if _grad_state.enabled:
         for t in inputs:
-            if t.requires_grad:
+            if t._requires_grad:
                 tracking = True
                 break
     for t in inputs:
@@ -90,7 +90,7 @@ def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
 
 def _edge(t: Tensor) -> Any:
     """Where a gradient for ``t`` goes: its record, the leaf itself, or nowhere."""
-    return t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
+    return t.grad_fn if t.grad_fn is not None else (t if t._requires_grad else None)
 
 
 # ---- sharing memory: views and aliases (the node-level half is in ``views``) -----------------------------
@@ -160,9 +160,9 @@ def _refresh(storage: Storage, writer: Tensor | None) -> None:
             t.node = views.replay(view.steps, base.node)
             if base.requires_grad:
                 t.grad_fn = grad_fn_class("AsStridedBackward0")(t.node, (base.node,), (_edge(base),))
-                t.requires_grad = True
+                t._requires_grad = True
             else:
-                t.grad_fn, t.requires_grad = None, False
+                t.grad_fn, t._requires_grad = None, False
         if t.node.buffer is None:
             realize.track(t)
 
@@ -240,7 +240,9 @@ class Tensor:
     """A lazily evaluated n-dimensional array with torch's API and autograd semantics."""
 
     # ``_view``: how this tensor shares memory with others (a views.View), None while it shares with none.
-    __slots__ = ("__weakref__", "_retains_grad", "_view", "grad", "grad_fn", "node", "requires_grad")
+    # ``_grad`` and ``_requires_grad`` back the checked ``grad`` and ``requires_grad`` properties; the hot
+    # paths read and write the slots directly.
+    __slots__ = ("__weakref__", "_grad", "_requires_grad", "_retains_grad", "_view", "grad_fn", "node")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __init__(self, *args: Any) -> None:
@@ -251,8 +253,8 @@ class Tensor:
             else zeros(*args)
         self.node = source.node
         self.grad_fn = None
-        self.requires_grad = False
-        self.grad = None
+        self._requires_grad = False
+        self._grad = None
         self._retains_grad = False
         self._view = None
 
@@ -364,10 +366,10 @@ class Tensor:
             realize.realize((self,))
         # Buffers are never written in place, so the copy may share this one.
         out = _wrap(leaf(self.node.buffer, self.node.shape, self.node.dtype))
-        out.requires_grad = self.requires_grad
+        out._requires_grad = self._requires_grad
         memo[id(self)] = out
-        if self.grad is not None:
-            out.grad = copy.deepcopy(self.grad, memo)
+        if self._grad is not None:
+            out._grad = copy.deepcopy(self._grad, memo)
         return out
 
     def __repr__(self) -> str:
@@ -395,12 +397,42 @@ class Tensor:
                                "var_no_grad = var.detach().")
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        if requires_grad and not self.requires_grad:
+        if requires_grad and not self._requires_grad:
             self.node = _fresh(self.node)
             if self.node.buffer is None:
                 realize.track(self)
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise RuntimeError("requires_grad must be a bool")
+        if self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+        if value and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self.requires_grad_(value)
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward passes (None until one reaches this tensor)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        # Checked here, as torch does, rather than failing later inside a backward pass.
+        if value is not None:
+            _check_grad(self, value)
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` on the next backward (leaves always do)."""
@@ -438,13 +470,13 @@ class Tensor:
         with _accumulating:
             if isinstance(g, Tensor):
                 g = g if g.dtype is self.dtype else g.to(self.dtype)
-                self.grad = g if self.grad is None else self.grad + g
+                self._grad = g if self._grad is None else self._grad + g
                 return
             g = ops.cast(g, self.dtype)
-            if self.grad is None:
-                self.grad = _wrap(g)
+            if self._grad is None:
+                self._grad = _wrap(g)
             else:
-                self.grad._set_node(ops.add(self.grad.node, g))
+                self._grad._set_node(ops.add(self._grad.node, g))
 
     def detach(self) -> Tensor:
         """A tensor with the same value and storage but no autograd history."""
@@ -457,7 +489,7 @@ class Tensor:
             if self.node.buffer is None:
                 realize.track(self)
         self.grad_fn = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     @property
@@ -495,7 +527,7 @@ class Tensor:
                 realize.track(self)
             if result is not None and result.grad_fn is not None:
                 self.grad_fn = result.grad_fn
-                self.requires_grad = True
+                self._requires_grad = True
             return
         storage, steps, base = view.storage, view.steps, view.base
         if steps:
@@ -508,13 +540,13 @@ class Tensor:
             new = views.write_back(base.node, steps, node)
             if _grad_state.enabled and result is not None and (base.requires_grad or result.requires_grad):
                 record = grad_fn_class("CopySlices")(new, (base.node, node), (_edge(base), _edge(result)))
-                base.grad_fn, base.requires_grad = record, True
+                base.grad_fn, base._requires_grad = record, True
             writer = base
         else:
             new = views.write_back(storage.node, steps, node) if steps else node
             writer = None if steps else self
             if writer is not None and result is not None and result.grad_fn is not None:
-                self.grad_fn, self.requires_grad = result.grad_fn, True
+                self.grad_fn, self._requires_grad = result.grad_fn, True
         storage.node = new
         if writer is not None:
             writer.node = new
@@ -1401,6 +1433,28 @@ def _variance(x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correct
     total = ops.reduce("reduce_sum", ops.mul(centered, centered), axes, keepdim)
     denom = count - ddof
     return ops.div(total, ops.const(denom if denom > 0 else math.nan, node.dtype))
+
+
+def _check_grad(t: Tensor, grad: Any) -> None:
+    """torch's checks on ``t.grad = grad``: a tensor of ``t``'s size, dtype and device, and not ``t`` itself."""
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(grad).__name__}")
+    if grad is t:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if grad.dtype is not t.dtype:
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{_C10_NAMES[grad.dtype.name]}' to a tensor "
+                           f"with grad_dtype '{_torch_type_name(t.dtype)}'. The gradient must match the tensor's "
+                           "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype "
+                           "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
+                           "caution. Diverging the dtypes of a tensor and its gradient may break downstream systems "
+                           "that assume they match.")
+    if grad.device != t.device:
+        raise RuntimeError(f"attempting to assign a gradient with device type '{grad.device.type}' to a tensor with "
+                           f"device type '{t.device.type}'. Please ensure that the gradient and the tensor are on "
+                           "the same device")
+    if grad.node.shape != t.node.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(grad.shape)}' to a tensor of size "
+                           f"'{list(t.shape)}'. Please ensure that the gradient and the tensor are the same size")
 
 
 def zeros_like_int(x: Tensor) -> Tensor:
