@@ -306,8 +306,8 @@ class Tensor:
         realize.realize((self,))
         return self
 
-    def numpy(self) -> np.ndarray:
-        if self.requires_grad:
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         # A copy: buffers are immutable and shared between nodes, so writing into one would change other
         # tensors' values behind the graph's back (torch shares memory here; see docs/architecture.md).
@@ -583,20 +583,21 @@ class Tensor:
         self._check_inplace()
         return self._assign(fn(self, *args))
 
-    def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        return self._inplace(Tensor.add, other, alpha)
+    def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self._inplace(Tensor.add, other if alpha == 1 else other * alpha)
 
-    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        return self._inplace(Tensor.sub, other, alpha)
+    def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self._inplace(Tensor.sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other: Any) -> Tensor:
         return self._inplace(Tensor.mul, other)
 
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace(Tensor.div, other)
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        self._check_inplace()
+        return self._assign(self.div(other, rounding_mode=rounding_mode))
 
-    def pow_(self, other: Any) -> Tensor:
-        return self._inplace(Tensor.pow, other)
+    def pow_(self, exponent: Any) -> Tensor:
+        return self._inplace(Tensor.pow, exponent)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace(Tensor.clamp, min, max)
@@ -622,7 +623,7 @@ class Tensor:
         node = ops.broadcast_to(ops.scalar(value, self.dtype), self.node.shape)
         return self._assign(_record("FillBackward2", node, self))
 
-    def copy_(self, src: Any) -> Tensor:
+    def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
         self._check_inplace()
         src = src if isinstance(src, Tensor) else _as_tensor(src, self.dtype)
         broadcast_shapes(src.node.shape, self.node.shape)
@@ -662,12 +663,12 @@ class Tensor:
         node = apply(op, (b, a) if reverse else (a, b))
         return _record(name, node, *inputs) if name else _wrap(node)
 
-    def add(self, other: Any, alpha: float = 1) -> Tensor:
+    def add(self, other: Any, *, alpha: float = 1) -> Tensor:
         if alpha != 1:
             other = other * alpha
         return self._binary(other, "add", "AddBackward0")
 
-    def sub(self, other: Any, alpha: float = 1) -> Tensor:
+    def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
         if alpha != 1:
             other = other * alpha
         return self._binary(other, "sub", "SubBackward0")
@@ -675,7 +676,7 @@ class Tensor:
     def mul(self, other: Any) -> Tensor:
         return self._binary(other, "mul", "MulBackward0")
 
-    def div(self, other: Any, rounding_mode: str | None = None) -> Tensor:
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         if rounding_mode == "floor":
             return self.floor_divide(other)
         if rounding_mode == "trunc":
@@ -898,8 +899,16 @@ class Tensor:
     def ceil(self) -> Tensor:
         return self if not self.dtype.is_floating_point else self._unary("ceil", "CeilBackward0")
 
-    def round(self) -> Tensor:
-        return self if not self.dtype.is_floating_point else self._unary("round", "RoundBackward0")
+    def round(self, *, decimals: int = 0) -> Tensor:
+        if not self.dtype.is_floating_point:
+            return self
+        if decimals == 0:
+            return self._unary("round", "RoundBackward0")
+        # torch's way: scale, round half to even, scale back (10 ** -d is inexact, so divide by 10 ** d).
+        scale = ops.scalar(10.0 ** abs(decimals), self.dtype)
+        scaled = apply("mul" if decimals > 0 else "div", (self.node, scale))
+        node = apply("div" if decimals > 0 else "mul", (apply("round", (scaled,)), scale))
+        return _record("RoundBackward1", node, self)
 
     def trunc(self) -> Tensor:
         if not self.dtype.is_floating_point:
@@ -1026,7 +1035,10 @@ class Tensor:
         total = ops.reduce("reduce_max", as_int, _dims(dim, self.ndim), keepdim)
         return _wrap(ops.cast(total, dtypes.bool_))
 
-    def norm(self, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    def norm(self, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
+             dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).norm(p, dim, keepdim)
         x = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.default_float())
         axes = _dims(dim, self.ndim)
         if p in ("fro", 2, 2.0):
@@ -1076,18 +1088,24 @@ class Tensor:
         peak = apply("stop_gradient", (ops.reduce("reduce_max", x, (axis,), keepdims=True),))
         return apply("sub", (x, peak))
 
-    def softmax(self, dim: int) -> Tensor:
+    def softmax(self, dim: int, dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).softmax(dim)
         axis = _dim(dim, self.ndim)
         e = apply("exp", (self._shifted_by_max(axis),))
         return _record("SoftmaxBackward0", ops.div(e, ops.reduce("reduce_sum", e, (axis,), keepdims=True)), self)
 
-    def log_softmax(self, dim: int) -> Tensor:
+    def log_softmax(self, dim: int, dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).log_softmax(dim)
         axis = _dim(dim, self.ndim)
         shifted = self._shifted_by_max(axis)
         total = ops.reduce("reduce_sum", apply("exp", (shifted,)), (axis,), keepdims=True)
         return _record("LogSoftmaxBackward0", apply("sub", (shifted, apply("log", (total,)))), self)
 
-    def cumsum(self, dim: int) -> Tensor:
+    def cumsum(self, dim: int, *, dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).cumsum(dim)
         node = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.int64)
         return _record("CumsumBackward0", apply("cumsum", (node,), (_dim(dim, self.ndim),)), self)
 
@@ -1150,7 +1168,9 @@ class Tensor:
         return _as_view(self, _record("UnsqueezeBackward0", ops.reshape(self.node, (*shape[:axis], 1, *shape[axis:])),
                                       self))
 
-    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
+    def squeeze(self, dim: int | Sequence[int] | None = None, *dims: int) -> Tensor:
+        if dims:  # squeeze(0, 1), as torch also takes
+            dim = (dim, *dims)
         shape = self.node.shape
         axes = _dims(dim, self.ndim) if dim is not None else tuple(i for i, d in enumerate(shape) if d == 1)
         new = tuple(d for i, d in enumerate(shape) if not (i in axes and d == 1))
@@ -1172,7 +1192,10 @@ class Tensor:
         perm[a], perm[b] = perm[b], perm[a]
         return _as_view(self, _record("TransposeBackward0", ops.permute(self.node, perm), self))
 
-    swapaxes = transpose
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
+
+    swapdims = transpose
 
     def t(self) -> Tensor:
         if self.ndim > 2:
@@ -1213,8 +1236,8 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
-    def broadcast_to(self, *shape: Any) -> Tensor:
-        return self.expand(*shape)
+    def broadcast_to(self, *size: Any) -> Tensor:
+        return self.expand(*size)
 
     def repeat(self, *sizes: Any) -> Tensor:
         sizes = _sizes(sizes)
@@ -1230,11 +1253,11 @@ class Tensor:
     def contiguous(self, memory_format: Any = None) -> Tensor:
         return self if self.is_contiguous() else self.clone()
 
-    def clone(self) -> Tensor:
+    def clone(self, *, memory_format: Any = None) -> Tensor:
         return _record("CloneBackward0", self.node, self)
 
-    def flip(self, dims: int | Sequence[int]) -> Tensor:
-        axes = _dims(dims, self.ndim)
+    def flip(self, dims: int | Sequence[int], *more: int) -> Tensor:
+        axes = _dims((dims, *more) if more else dims, self.ndim)
         return _record("FlipBackward0", apply("rev", (self.node,), (axes,)) if axes else self.node, self)
 
     def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
@@ -1296,7 +1319,7 @@ class Tensor:
 
         setitem(self, index, value)
 
-    def gather(self, dim: int, index: Tensor) -> Tensor:
+    def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
         from .index_ops import gather
 
         return gather(self, dim, index)
@@ -1315,20 +1338,28 @@ class Tensor:
         return index_select(self, dim, index)
 
     # ---- linear algebra ----
-    def dot(self, other: Tensor) -> Tensor:
-        return dot(self, other)
+    def dot(self, tensor: Tensor) -> Tensor:
+        return dot(self, tensor)
 
     def matmul(self, other: Tensor) -> Tensor:
         return matmul(self, other)
 
-    mm = matmul
-    bmm = matmul
-    mv = matmul
+    def mm(self, mat2: Tensor) -> Tensor:
+        return matmul(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return matmul(self, mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        return matmul(self, vec)
 
     # ---- conversion ----
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         dtype = kwargs.get("dtype")
         target = kwargs.get("device")
+        other = kwargs.get("other")
+        if other is not None:
+            dtype, target = other.dtype, other.device
         for a in args:
             if isinstance(a, (DType, type, np.dtype)):
                 dtype = a
@@ -1339,33 +1370,35 @@ class Tensor:
         out = self
         if dtype is not None and dtypes.to_dtype(dtype) is not self.dtype:
             out = _record("ToCopyBackward0", ops.cast(self.node, dtypes.to_dtype(dtype)), self)
+        elif kwargs.get("copy"):
+            out = self.clone()
         # Cast, then move: the cast runs where the data is, and the result lives entirely on the target.
         return out if target is None else move_to(out, target)
 
-    def type(self, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
         if dtype is None:
             return f"torch.{_torch_type_name(self.dtype)}Tensor"
         return self.to(dtype)
 
-    def float(self) -> Tensor:
+    def float(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.float32)
 
-    def double(self) -> Tensor:
+    def double(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.float64)
 
-    def half(self) -> Tensor:
+    def half(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.float16)
 
-    def long(self) -> Tensor:
+    def long(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.int64)
 
-    def int(self) -> Tensor:
+    def int(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.int32)
 
-    def bool(self) -> Tensor:
+    def bool(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.bool_)
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format: Any = None) -> Tensor:
         return self.to("cpu")
 
 
@@ -1464,7 +1497,8 @@ def zeros_like_int(x: Tensor) -> Tensor:
 # ---- functions with several tensor inputs -------------------------------------------------------------
 
 
-def dot(a: Tensor, b: Tensor) -> Tensor:
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    a, b = input, tensor
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     if a.dtype is not b.dtype:
@@ -1476,8 +1510,9 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     return _record("DotBackward0", apply("dot_general", (a.node, b.node), ((0,), (0,), (), ())), a, b)
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
+def matmul(input: Tensor, other: Tensor) -> Tensor:
     """torch.matmul: dot, matrix-vector, matrix-matrix and broadcast batched products."""
+    a, b = input, other
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError("matmul(): argument 'other' must be Tensor")
     if a.ndim == 0 or b.ndim == 0:

@@ -131,13 +131,13 @@ def logsigmoid(input: Tensor) -> Tensor:
     return where(positive, 0.0, input) - where(positive, -input, input).exp().log1p()
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     if dim is None:
         dim = _implicit_dim("softmax", input.ndim)
     return (input if dtype is None else input.to(dtype)).softmax(dim)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     if dim is None:
         dim = _implicit_dim("log_softmax", input.ndim)
     return (input if dtype is None else input.to(dtype)).log_softmax(dim)
