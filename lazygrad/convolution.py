@@ -17,7 +17,7 @@ import numpy as np
 
 from . import dtypes, ops
 from .ir import Node, apply
-from .tensor import Tensor, _record, _wrap
+from .tensor import _ABSENT, Tensor, _record, _wrap
 
 IntOrTuple = int | Sequence[int]
 
@@ -86,11 +86,10 @@ def conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
                            f"size: ({' x '.join(map(str, reach))}). Kernel size can't be greater than actual input "
                            "size")
     node = apply("conv", (x, weight.node), (strides, pads, (1,) * n, dilations, groups))
-    inputs = [input, weight]
     if bias is not None:
         node = ops.add(node, ops.reshape(ops.cast(bias.node, node.dtype), (weight.shape[0],) + (1,) * n))
-        inputs.append(bias)
-    out = _record("ConvolutionBackward0", node, *inputs)
+    # torch's record lists a missing bias as (None, 0)
+    out = _record("ConvolutionBackward0", node, input, weight, _ABSENT if bias is None else bias)
     return out.squeeze(0) if unbatched else out  # torch too convolves a batch of one, then squeezes
 
 

@@ -659,7 +659,8 @@ class Tensor:
             if float_only:
                 dtype = _float_dtype(dtype)
             a, b = ops.cast(self.node, dtype), ops.scalar(value, dtype)
-            inputs = (self,)
+            # torch makes the number a tensor operand of these ops: its record lists it as (None, 0)
+            inputs = (self, _ABSENT) if name in _NUMBER_OPERAND else (self,)
         node = apply(op, (b, a) if reverse else (a, b))
         return _record(name, node, *inputs) if name else _wrap(node)
 
@@ -1488,6 +1489,19 @@ def _check_grad(t: Tensor, grad: Any) -> None:
     if grad.node.shape != t.node.shape:
         raise RuntimeError(f"attempting to assign a gradient of size '{list(grad.shape)}' to a tensor of size "
                            f"'{list(t.shape)}'. Please ensure that the gradient and the tensor are the same size")
+
+
+def _absent() -> Tensor:
+    t = _new(Tensor)
+    t.node, t.grad_fn, t._requires_grad, t._grad, t._retains_grad, t._view = ops.const(0, dtypes.float32), None, \
+        False, None, False, None
+    return t
+
+
+# An operand of a record that no gradient flows to: a Python number, or an optional input left out. Its node
+# belongs to no graph, so no cotangent reaches it, and its edge is None, as torch's ``next_functions`` show.
+_ABSENT = _absent()
+_NUMBER_OPERAND = {"AddBackward0", "SubBackward0", "MulBackward0", "DivBackward0"}
 
 
 def zeros_like_int(x: Tensor) -> Tensor:
