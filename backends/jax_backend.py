@@ -144,12 +144,19 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
 assert set(LOWERINGS) == set(PRIMITIVES), f"jax lowerings out of step: {set(LOWERINGS) ^ set(PRIMITIVES)}"
 
 
+# Python numbers are packed only up to this many per program: XLA compiles a long chain of ops over slices of
+# one packed array several times slower (seconds for a few hundred), so a program with more passes them one by
+# one, paying a few microseconds each per call instead.
+_MAX_PACKED = 64
+
 # Where each program input comes from in a call: a position among the arguments passed directly, and
 # per dtype the positions of the Python numbers packed into one host array (one transfer, not hundreds).
 Packs = list[tuple[np.dtype, list[int]]]
 
 
 def _layout(program: Program) -> tuple[list[int], Packs]:
+    if len(program.host_scalars) > _MAX_PACKED:
+        return list(range(len(program.inputs))), []
     host = set(program.host_scalars)
     direct = [k for k in range(len(program.inputs)) if k not in host]
     by_dtype: dict[np.dtype, list[int]] = {}

@@ -72,11 +72,23 @@ def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
     buffers: list[Any] = []
     host_scalars: list[int] = []
 
+    numbers: dict[tuple, int] = {}
+
     def input_ref(node: Node) -> int:
-        if not node.shape and type(node.buffer) is np.ndarray:
+        buffer = node.buffer
+        if not node.shape and type(buffer) is np.ndarray:
+            # Equal Python numbers share one input: a chain of ``x * 0.5`` or an optimizer's betas repeated per
+            # parameter would otherwise give hundreds of inputs, and XLA's compile time grows fast with them.
+            # Which inputs are shared is part of the program, so it stays a structural key.
+            number = (node.dtype, buffer.tobytes())
+            known = numbers.get(number)
+            if known is not None:
+                ref[node] = known
+                return known
+            numbers[number] = -len(inputs) - 1
             host_scalars.append(len(inputs))
         inputs.append((node.shape, node.dtype))
-        buffers.append(node.buffer)
+        buffers.append(buffer)
         ref[node] = -len(inputs)
         return -len(inputs)
 

@@ -141,6 +141,7 @@ def set_backend(name: str) -> None:
     _flush()
     _backend, _backend_name = chosen, name
     _native = getattr(chosen, "buffer_type", None)
+    ir.guard_at = ir.nodes_created() + max_pending()
 
 
 def _flush() -> None:
@@ -247,7 +248,7 @@ class PendingGraphWarning(UserWarning):
     """A graph grew past ``LAZYGRAD_MAX_PENDING`` nodes without a realization, so lazygrad realized it."""
 
 
-_PACKAGE_DIRS = tuple(os.path.dirname(os.path.dirname(f)) + os.sep for f in (__file__, backends.__file__))
+_PACKAGE_DIRS = tuple(os.path.dirname(f) + os.sep for f in (__file__, backends.__file__))
 _warned: set[tuple[str, int]] = set()
 
 
@@ -275,6 +276,7 @@ def _guard() -> None:
 
 
 ir.guard = _guard
+ir.guard_at = ir.nodes_created() + max_pending()
 
 
 def realize(targets: Iterable[Holder] = ()) -> None:

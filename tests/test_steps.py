@@ -1,0 +1,162 @@
+"""Programs are sized by steps, not by reads: a loop compiles once per step structure whatever it reads.
+
+The end of ``optimizer.step()`` and a second backward pass with the first still pending are step
+boundaries; ``lazygrad.step()`` is an explicit one and ``lazygrad.auto_step(False)`` turns the automatic ones
+off. A graph that grows past ``LAZYGRAD_MAX_PENDING`` nodes without a realization is realized by the guard,
+which warns once at the user's line.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import numpy as np
+import pytest
+
+import lazygrad
+from lazygrad import nn
+
+X = np.linspace(-1.0, 1.0, 64, dtype=np.float32)
+Y = np.sin(3 * X).astype(np.float32)
+
+
+def _counts(run) -> tuple[list[float], dict[str, int]]:
+    lazygrad.clear_cache()
+    before = lazygrad.metrics()
+    losses = run()
+    after = lazygrad.metrics()
+    return losses, {k: after[k] - before[k] for k in after}
+
+
+def _poly_features():
+    x = lazygrad.tensor(X)
+    return x.unsqueeze(-1) ** lazygrad.tensor([1.0, 2.0, 3.0]), lazygrad.tensor(Y).unsqueeze(-1)
+
+
+def _optimizer_loop(read_every: int | None, steps: int = 30) -> list[float]:
+    lazygrad.manual_seed(0)
+    xx, y = _poly_features()
+    model = nn.Sequential(nn.Linear(3, 1), nn.Flatten(0, 1))
+    opt = lazygrad.optim.SGD(model.parameters(), lr=1e-2, momentum=0.9)
+    losses = []
+    for t in range(steps):
+        loss = (model(xx) - y.flatten()).pow(2).mean()
+        if read_every and t % read_every == read_every - 1:
+            losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return [*losses, loss.item()]
+
+
+def _manual_loop(read_every: int | None, steps: int = 30) -> list[float]:
+    x, y = lazygrad.tensor(X), lazygrad.tensor(Y)
+    a, b, c, d = (lazygrad.tensor(v, requires_grad=True) for v in (0.1, -0.2, 0.3, 0.05))
+    losses = []
+    for t in range(steps):
+        loss = (a + b * x + c * x ** 2 + d * x ** 3 - y).pow(2).sum()
+        if read_every and t % read_every == read_every - 1:
+            losses.append(loss.item())
+        loss.backward()
+        with lazygrad.no_grad():
+            for p in (a, b, c, d):
+                p -= 1e-3 * p.grad
+                p.grad = None
+    return [*losses, loss.item()]
+
+
+@pytest.mark.parametrize("loop", [_optimizer_loop, _manual_loop])
+@pytest.mark.parametrize("read_every", [1, 10, None])
+def test_a_training_loop_compiles_a_few_programs_whatever_it_reads(loop, read_every) -> None:
+    losses, counts = _counts(lambda: loop(read_every))
+    # one structure per step, one for the first step (no previous update), one or two for reading steps
+    assert counts["compiles"] <= 4, counts
+    assert counts["executions"] <= 30 + 30 // (read_every or 30) * 2 + 2, counts
+    assert np.isfinite(losses).all()
+
+
+@pytest.mark.parametrize("loop", [_optimizer_loop, _manual_loop])
+def test_automatic_step_boundaries_do_not_change_values(loop) -> None:
+    with_cuts = loop(10)
+    with lazygrad.auto_step(False):
+        without = loop(10)
+    np.testing.assert_allclose(with_cuts, without, rtol=1e-6)
+
+
+def test_without_automatic_boundaries_a_loop_that_never_reads_runs_one_program() -> None:
+    def run():
+        with lazygrad.auto_step(False):
+            return _optimizer_loop(None, steps=5)
+
+    _, counts = _counts(run)
+    assert counts["executions"] == 1
+
+
+def test_lazygrad_step_ends_a_step_explicitly() -> None:
+    x = lazygrad.ones(3)
+    y = x * 2
+    before = lazygrad.metrics()["executions"]
+    lazygrad.step()
+    assert lazygrad.metrics()["executions"] == before + 1 and y.node.buffer is not None
+
+
+def _dynamic_loop(steps: int = 24) -> list[float]:
+    random.seed(0)
+    lazygrad.manual_seed(0)
+    xx, y = _poly_features()
+    first, middle, last = nn.Linear(3, 8), nn.Linear(8, 8), nn.Linear(8, 1)
+    params = [*first.parameters(), *middle.parameters(), *last.parameters()]
+    opt = lazygrad.optim.SGD(params, lr=1e-3, momentum=0.9)
+    losses = []
+    for t in range(steps):
+        h = first(xx).tanh()
+        for _ in range(random.randint(0, 3)):  # Python control flow: the depth changes every step
+            h = middle(h).tanh()
+        loss = (last(h) - y).pow(2).mean()
+        if t % 8 == 7:
+            losses.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return losses
+
+
+def test_a_net_whose_depth_changes_every_step_compiles_once_per_depth() -> None:
+    losses, counts = _counts(_dynamic_loop)
+    assert counts["compiles"] <= 4 + 2 + 4, counts  # 4 depths, first steps, reading steps
+    assert np.isfinite(losses).all()
+
+
+# ---- the pending-graph guard -------------------------------------------------------------------------------
+
+
+def _chain(n: int) -> tuple[list[float], list[float]]:
+    x = lazygrad.tensor([0.5, -0.25, 1.0], dtype=lazygrad.float64, requires_grad=True)
+    y = x
+    for i in range(n):
+        y = y * 0.999 + 0.001 if i % 2 else (y * 0.5).tanh() * 2
+    y.sum().backward()
+    return y.tolist(), x.grad.tolist()
+
+
+def test_the_guard_realizes_a_runaway_graph_warns_once_at_the_users_line_and_changes_nothing(monkeypatch) -> None:
+    expected = _chain(400)
+    monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "300")
+    lazygrad.step()  # the new limit counts from here
+    before = lazygrad.metrics()["guard_realizations"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = _chain(400)
+    fired = lazygrad.metrics()["guard_realizations"] - before
+    assert fired >= 4  # the forward chain and its backward pass are both cut
+    assert got[0] == pytest.approx(expected[0], rel=1e-12) and got[1] == pytest.approx(expected[1], rel=1e-12)
+    ours = [w for w in caught if issubclass(w.category, lazygrad.PendingGraphWarning)]
+    assert len({(w.filename, w.lineno) for w in ours}) == len(ours) >= 1  # once per line
+    assert all(w.filename == __file__ for w in ours)
+
+
+def test_an_invalid_limit_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "lots")
+    with pytest.raises(ValueError, match="LAZYGRAD_MAX_PENDING must be a positive integer"):
+        lazygrad.ones(2).tolist()
