@@ -27,6 +27,7 @@ from jax import lax  # noqa: E402
 from jax.sharding import SingleDeviceSharding  # noqa: E402
 
 from lazygrad import metrics  # noqa: E402
+from lazygrad.checks import CheckFailed  # noqa: E402
 from lazygrad.dtypes import DType  # noqa: E402
 from lazygrad.ir import PRIMITIVES  # noqa: E402
 from lazygrad.program import Program  # noqa: E402
@@ -70,6 +71,17 @@ def _conv(lhs: jax.Array, rhs: jax.Array, strides: tuple, padding: tuple, lhs_di
 def _scatter_add(updates: jax.Array, indices: jax.Array, axis: int, size: int) -> jax.Array:
     shape = (*updates.shape[:axis], size, *updates.shape[axis + indices.ndim:])
     return jnp.zeros(shape, updates.dtype).at[(slice(None),) * axis + (indices,)].add(updates)
+
+
+# The checks met while tracing a program, in program order: (all passed, the first failing value) each.
+# The traced function returns them as two extra outputs, which the executable inspects after the call.
+_traced_checks: list[tuple[jax.Array, jax.Array]] = []
+
+
+def _check(x: jax.Array, ok: jax.Array, check: Any) -> jax.Array:
+    first_bad = jnp.argmin(ok.ravel())  # the first False; 0 if all pass
+    _traced_checks.append((jnp.all(ok), x.ravel()[first_bad].astype(jnp.int64)))
+    return x
 
 
 def _random(seed: jax.Array, shape: tuple, dtype: DType, distribution: str) -> jax.Array:
@@ -128,8 +140,9 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "broadcast": jnp.broadcast_to, "reshape": jnp.reshape, "permute": jnp.transpose, "slice": lax.slice,
     "pad": _pad, "rev": lax.rev, "concat": lambda *args: lax.concatenate(args[:-1], args[-1]),
     "dot_general": _dot_general, "conv": _conv,
-    # Indices are in range (the front end checks the ones it can see); "clip" keeps XLA from filling.
+    # Indices are in range (checked at the op, or by a check node while pending); "clip" keeps XLA from filling.
     "gather": lambda x, indices, axis: jnp.take(x, indices, axis=axis, mode="clip"), "scatter_add": _scatter_add,
+    "check": _check,
     "cast": lambda x, dtype: lax.convert_element_type(x, dtype.np),  # to bool this is x != 0, as in numpy
     "const": lambda value, dtype: jnp.asarray(value, dtype=dtype.np),
     "iota": lambda shape, axis, dtype: lax.broadcasted_iota(dtype.np, shape, axis),
@@ -166,7 +179,11 @@ def _layout(program: Program) -> tuple[list[int], Packs]:
 
 
 def _trace(program: Program, direct: list[int], packs: Packs) -> Callable[..., list[jax.Array]]:
-    """The program as one Python function of jax arrays: what ``jax.jit`` traces once."""
+    """The program as one Python function of jax arrays: what ``jax.jit`` traces once.
+
+    A program with checks returns two more arrays after its outputs: whether each check passed, and
+    each check's first failing value.
+    """
     steps = [(LOWERINGS[ins.op], ins) for ins in program.instrs]
     outputs = program.outputs
 
@@ -178,6 +195,7 @@ def _trace(program: Program, direct: list[int], packs: Packs) -> Callable[..., l
             for i, k in enumerate(positions):
                 inputs[k] = pack[i]
         values: list[jax.Array] = []
+        _traced_checks.clear()
         for fn, ins in steps:
             out = fn(*[values[a] if a >= 0 else inputs[-a - 1] for a in ins.args], *ins.params)
             # Checked while tracing only: a rule that drifts from the IR's shape or dtype fails here, by name.
@@ -185,7 +203,12 @@ def _trace(program: Program, direct: list[int], packs: Packs) -> Callable[..., l
                 raise AssertionError(f"the jax rule for {ins.op} gave {out.dtype}{list(out.shape)} where the IR "
                                      f"says {ins.dtype.np}{list(ins.shape)}")
             values.append(out)
-        return [values[o] if o >= 0 else inputs[-o - 1] for o in outputs]
+        results = [values[o] if o >= 0 else inputs[-o - 1] for o in outputs]
+        if _traced_checks:
+            passed, first_bad = zip(*_traced_checks)
+            _traced_checks.clear()
+            results += [jnp.stack(passed), jnp.stack(first_bad)]
+        return results
 
     return run
 
@@ -212,10 +235,11 @@ class _Executable:
     (after ``.to("jax:1")``) takes the slow path, which compiles once more for that device.
     """
 
-    __slots__ = ("_by_device", "_direct", "_fast", "_jitted", "_packs", "_program")
+    __slots__ = ("_by_device", "_checked", "_direct", "_fast", "_jitted", "_packs", "_program")
 
     def __init__(self, program: Program, device: jax.Device) -> None:
         self._program = program
+        self._checked = any(ins.op == "check" for ins in program.instrs)
         self._direct, self._packs = _layout(program)
         self._jitted = _trace(program, self._direct, self._packs)
         self._by_device: dict[jax.Device, Any] = {}
@@ -236,6 +260,17 @@ class _Executable:
         return compiled
 
     def __call__(self, buffers: Sequence[Any]) -> list[Any]:
+        outputs = self._call(buffers)
+        if not self._checked:
+            return outputs
+        # A few bools to the host; the values only when a check failed.
+        passed = np.asarray(outputs[-2])
+        if not passed.all():
+            ordinal = int(np.argmin(passed))
+            raise CheckFailed(ordinal, int(np.asarray(outputs[-1])[ordinal]))
+        return outputs[:-2]
+
+    def _call(self, buffers: Sequence[Any]) -> list[Any]:
         arguments = [buffers[k] for k in self._direct]
         arguments += [np.array([buffers[k] for k in positions], dtype) for dtype, positions in self._packs]
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lazygrad.checks import CheckFailed
 from lazygrad.dtypes import DType
 from lazygrad.program import Program
 
@@ -134,6 +135,25 @@ def _scatter_add(updates: np.ndarray, indices: np.ndarray, axis: int, size: int)
     return out
 
 
+def _check(x: np.ndarray, ok: np.ndarray, check: Any, ordinal: int) -> np.ndarray:
+    ok = np.asarray(ok)
+    if not ok.all():
+        raise CheckFailed(ordinal, np.asarray(x)[~ok].flat[0].item())
+    return x
+
+
+def _number_checks(program: Program) -> Program:
+    """Each check gets its position among the program's checks as a last parameter: a failure names it."""
+    count = 0
+    instrs = []
+    for ins in program.instrs:
+        if ins.op == "check":
+            ins = ins._replace(params=(*ins.params, count))
+            count += 1
+        instrs.append(ins)
+    return program._replace(instrs=tuple(instrs)) if count else program
+
+
 def _iota(shape: tuple, axis: int, dtype: DType) -> np.ndarray:
     line = np.arange(shape[axis], dtype=dtype.np)
     return np.broadcast_to(line.reshape([-1 if i == axis else 1 for i in range(len(shape))]), shape)
@@ -175,7 +195,7 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "pad": _pad, "rev": lambda x, axes: np.flip(x, axes),
     "concat": lambda *args: np.concatenate(args[:-1], axis=args[-1]),
     "dot_general": _dot_general, "conv": _conv, "gather": lambda x, indices, axis: np.take(x, indices, axis),
-    "scatter_add": _scatter_add, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
+    "scatter_add": _scatter_add, "check": _check, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
     "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota, "random": _random,
     "argsort": _argsort, "cumprod": lambda x, axis: np.cumprod(x, axis=axis, dtype=x.dtype),
     "inv": np.linalg.inv, "cholesky": np.linalg.cholesky, "solve": np.linalg.solve, "det": np.linalg.det,
@@ -274,7 +294,7 @@ class _Executable:
     __slots__ = ("_program", "_run", "_runs")
 
     def __init__(self, program: Program) -> None:
-        self._program = program
+        self._program = program = _number_checks(program)
         self._run = _interpreter(program)
         self._runs = 0
 

@@ -359,6 +359,7 @@ def _gather(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 
 
 _rule("scatter_add")(lambda ct, n, needs: (apply("gather", (ct, n.args[1]), n.params[:1]), None))
+_rule("check")(lambda ct, n, needs: (ct, None))
 
 
 # ---- sorting, scans and linear algebra -------------------------------------------------------------------

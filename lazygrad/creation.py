@@ -113,18 +113,27 @@ def _resolve(dtype: Any, default: DType | None = None) -> DType:
     return dtypes.to_dtype(dtype) if dtype is not None else (default or dtypes.default_float())
 
 
+_NEGATIVE = "Trying to create tensor with negative dimension {}: {}"
+
+
+def _shape(size: tuple, negative: str = _NEGATIVE) -> tuple[int, ...]:
+    """The sizes a factory was given, checked now: a negative size would only fail when computed."""
+    shape = _sizes(size)
+    for d in shape:
+        if d < 0:
+            raise RuntimeError(negative.format(d, list(shape)))
+    return shape
+
+
 def full(size: Any, fill_value: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
          pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     default = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
     dtype = _resolve(dtype, default)
-    shape = _sizes((size,))
+    shape = _shape((size,))
     return _finish(_wrap(ops.broadcast_to(ops.scalar(fill_value, dtype), shape)), requires_grad, device)
 
 
-def _constant(size: tuple, value: int, dtype: Any, requires_grad: bool, device: Any) -> Tensor:
-    shape = _sizes(size)
-    if any(d < 0 for d in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+def _constant(shape: tuple[int, ...], value: int, dtype: Any, requires_grad: bool, device: Any) -> Tensor:
     return _finish(_wrap(ops.full(shape, value, _resolve(dtype))), requires_grad, device)
 
 
@@ -142,18 +151,20 @@ def _size_keyword(size: tuple, keywords: dict[str, Any], op: str) -> tuple:
 
 def zeros(*size: Any, dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
           requires_grad: bool = False, memory_format: Any = None, **keywords: Any) -> Tensor:
-    return _constant(_size_keyword(size, keywords, "zeros"), 0, dtype, requires_grad, device)
+    # torch's zeros words a negative size its own way; its other factories share one message
+    shape = _shape(_size_keyword(size, keywords, "zeros"), "zeros: Dimension size must be non-negative.")
+    return _constant(shape, 0, dtype, requires_grad, device)
 
 
 def ones(*size: Any, dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
          requires_grad: bool = False, memory_format: Any = None, **keywords: Any) -> Tensor:
-    return _constant(_size_keyword(size, keywords, "ones"), 1, dtype, requires_grad, device)
+    return _constant(_shape(_size_keyword(size, keywords, "ones")), 1, dtype, requires_grad, device)
 
 
 def empty(*size: Any, dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
           requires_grad: bool = False, memory_format: Any = None, **keywords: Any) -> Tensor:
     """Zeros: lazygrad never hands out uninitialized memory."""
-    return _constant(_size_keyword(size, keywords, "empty"), 0, dtype, requires_grad, device)
+    return _constant(_shape(_size_keyword(size, keywords, "empty")), 0, dtype, requires_grad, device)
 
 
 def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
@@ -184,7 +195,7 @@ def arange(start: float = 0, end: float | None = None, step: float = 1, *, dtype
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     is_float = any(isinstance(v, float) for v in values)
     dtype = _resolve(dtype, dtypes.default_float() if is_float else dtypes.int64)
     count = math.ceil((end - start) / step)
@@ -215,6 +226,9 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, layout: Any = None, 
         requires_grad: bool = False) -> Tensor:
     dtype = _resolve(dtype)
     m = n if m is None else m
+    for name, size in (("n", n), ("m", m)):
+        if size < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {size}")
     node = ops.cast(apply("eq", (ops.iota((n, m), 0), ops.iota((n, m), 1))), dtype)
     return _finish(_wrap(node), requires_grad, device)
 
@@ -258,7 +272,7 @@ def initial_seed() -> int:
 
 def _draw(size: tuple, distribution: str, dtype: Any, requires_grad: bool, generator: Generator | None,
           device: Any) -> Tensor:
-    shape = _sizes(size)
+    shape = _shape(size)
     dtype = _resolve(dtype)
     seed = ops.scalar((generator or default_generator).next_seed(), dtypes.int64)
     return _finish(_wrap(apply("random", (seed,), (shape, dtype, distribution))), requires_grad, device)
@@ -326,7 +340,8 @@ def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, la
                 requires_grad=requires_grad)
 
 
-for _name, _method in {"new_tensor": _new_tensor, "new_zeros": _new_factory(zeros), "new_ones": _new_factory(ones),
+# new_zeros is empty (zeros), whose negative-size message is the one torch's new_zeros gives, unlike zeros'
+for _name, _method in {"new_tensor": _new_tensor, "new_zeros": _new_factory(empty), "new_ones": _new_factory(ones),
                        "new_empty": _new_factory(empty), "new_full": _new_full}.items():
     setattr(Tensor, _name, _method)
 del _name, _method

@@ -8,45 +8,74 @@ along it, so every read is one ``gather`` of exactly the elements it returns, an
 
 A boolean mask selects a data-dependent number of elements, so reading through one reads the mask's
 value first, as torch must too. Indices whose values are already known are checked against the sizes
-with torch's messages; pending ones are checked by the backend when they run.
+with torch's messages at the op; pending ones pass through a check node (``checks``), which raises the
+same error when the program computes them.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import dtypes, ops
+from . import checks, dtypes, ops
 from .ir import Node, apply, broadcast_shapes
 from .tensor import Tensor, _dim, _record
 
 _INT = dtypes.int64
 
 
-def _index_node(index: Tensor, size: int, axis: int, op: str, wrap: bool = True) -> Node:
-    """``index`` as int64 positions in [0, size): negatives wrap (if ``wrap``), known values are bounds-checked."""
+class _Rule(NamedTuple):
+    """How an op reads indices: whether negatives count from the end, and torch's errors for bad ones."""
+
+    wraps: bool
+    error: type[Exception]
+    message: str  # for an index out of range: "{}" takes the index, {dim} and {size} the axis and its size
+    # for indices of a non-integer dtype, a RuntimeError (indexing rejects them earlier, with an IndexError)
+    dtype_message: str
+
+
+_OUT_OF_BOUNDS = "index {{}} is out of bounds for dimension {dim} with size {size}"
+_NOT_INT = "{op}(): Expected dtype int32/int64 for index"
+_RULES = {
+    "gather": _Rule(False, RuntimeError, _OUT_OF_BOUNDS, _NOT_INT.format(op="gather")),
+    "scatter_add": _Rule(False, RuntimeError, _OUT_OF_BOUNDS, _NOT_INT.format(op="scatter")),
+    "index_select": _Rule(False, IndexError, "index out of range in self",
+                          "index_select(): Expected dtype int32 or int64 for index"),
+    "indexing": _Rule(True, IndexError, _OUT_OF_BOUNDS, "tensors used as indices must be long, int, byte or bool "
+                                                     "tensors"),
+}
+_RULES["index_put_"] = _RULES["indexing"]
+_RULES["embedding"] = _RULES["index_select"]
+
+
+def _index_node(index: Tensor, size: int, dim: int, op: str) -> Node:
+    """``index`` as int64 positions in [0, size), read by ``op``'s rule: negatives wrap if it allows them.
+
+    Known values are checked now; pending ones go through a check node, verified when they are computed.
+    """
+    rule = _RULES[op]
     if index.dtype.is_floating_point or index.dtype is dtypes.bool_:
-        raise IndexError(f"{op}(): Expected dtype int64 for index, got {index.dtype.name}")
+        raise RuntimeError(rule.dtype_message)
     node = ops.cast(index.node, _INT)
-    if node.buffer is not None and index.numel():
-        values = index._value()
-        if not wrap and (values < 0).any():  # torch.gather does not count from the end
-            raise RuntimeError(f"index {int(values[values < 0].flat[0])} is out of bounds for dimension {axis} "
-                               f"with size {size}")
-        _check_bounds(values, size, axis, IndexError if wrap else RuntimeError)
-    if not wrap:
+    low = -size if rule.wraps else 0
+    message = rule.message.format(dim=dim, size=size)
+    if index.node.buffer is not None:
+        _check_known(index._value(), low, size, rule.error, message)
+    else:
+        node = checks.guard(node, checks.in_range(node, low, size), rule.error, message, op)
+    if not rule.wraps:
         return node
     negative = apply("lt", (node, ops.const(0, _INT)))
     return ops.select(negative, ops.add(node, ops.const(size, _INT)), node)
 
 
-def _check_bounds(values: np.ndarray, size: int, axis: int, error: type = IndexError) -> None:
-    bad = values[(values < -size) | (values >= size)]
+def _check_known(values: np.ndarray, low: int, high: int, error: type[Exception], message: str) -> None:
+    bad = values[(values < low) | (values >= high)]
     if bad.size:
-        raise error(f"index {int(bad.flat[0])} is out of bounds for dimension {axis} with size {size}")
+        raise error(message.format(int(bad.flat[0])))
 
 
 def _fold(coords: Sequence[Node], sizes: Sequence[int]) -> Node:
@@ -57,16 +86,16 @@ def _fold(coords: Sequence[Node], sizes: Sequence[int]) -> Node:
     return flat
 
 
-def _coordinates(input: Tensor, dim: int, index: Tensor, op: str) -> Node:
+def _coordinates(input: Tensor, dim: int, index: Tensor, op: str, name: str) -> Node:
     """torch.gather/scatter positions: ``index`` along ``dim``, the element's own coordinate elsewhere."""
     if index.ndim != input.ndim:
-        raise RuntimeError(f"Index tensor must have the same number of dimensions as {op} tensor")
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as {name} tensor")
     for a, (i, s) in enumerate(zip(index.shape, input.shape)):
         if a != dim and i > s:
             raise RuntimeError(f"Size does not match at dimension {a} expected index {list(index.shape)} to be "
                                f"smaller than self {list(input.shape)} apart from dimension {dim}")
     shape = index.node.shape
-    along = _index_node(index, input.shape[dim] if input.ndim else 1, dim, op, wrap=False)
+    along = _index_node(index, input.shape[dim] if input.ndim else 1, dim, op)
     coords = [along if a == dim else ops.iota(shape, a) for a in range(len(shape))]
     return _fold(coords, input.shape) if coords else along
 
@@ -74,7 +103,7 @@ def _coordinates(input: Tensor, dim: int, index: Tensor, op: str) -> Node:
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` (for ``dim=0``): per-element picks along ``dim``."""
     axis = _dim(dim, input.ndim)
-    flat = _coordinates(input, axis, index, "input")
+    flat = _coordinates(input, axis, index, "gather", "input")
     node = apply("gather", (ops.reshape(input.node, (input.numel(),)), ops.reshape(flat, (math.prod(flat.shape),))),
                  (0,))
     return _record("GatherBackward0", ops.reshape(node, index.node.shape), input)
@@ -88,7 +117,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     if src.ndim != index.ndim or any(i > s for i, s in zip(index.shape, src.shape)):
         raise RuntimeError(f"Expected index {list(index.shape)} to be smaller than self {list(input.shape)} apart "
                            f"from dimension {axis} and to be smaller size than src {list(src.shape)}")
-    flat = _coordinates(input, axis, index, "self")
+    flat = _coordinates(input, axis, index, "scatter_add", "self")
     count = math.prod(flat.shape)
     updates = ops.slice_(src.node, (0,) * src.ndim, index.node.shape, (1,) * src.ndim)
     added = apply("scatter_add", (ops.reshape(updates, (count,)), ops.reshape(flat, (count,))), (0, input.numel()))
@@ -118,12 +147,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.dtype.name} instead (while checking arguments for embedding)")
     rows = weight.shape[0]
-    index = ops.cast(input.node, _INT)
-    if index.buffer is not None and input.numel():
-        values = input._value()
-        if ((values < 0) | (values >= rows)).any():
-            raise IndexError("index out of range in self")
-    flat = ops.reshape(index, (input.numel(),))
+    flat = ops.reshape(_index_node(input, rows, 0, "embedding"), (input.numel(),))
     if padding_idx is None:
         node = apply("gather", (weight.node, flat), (0,))
     else:
@@ -212,12 +236,14 @@ class _Advanced:
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return [item]
 
-    def read(self, node: Node) -> Node:
+    def read(self, node: Node, op: str = "indexing") -> Node:
+        """``node`` read through the index; ``op`` names the user's operation in errors."""
         node = ops.reshape(node, tuple(self.view))
         starts, stops, steps, indices, dropped = [], [], [], {}, []
         for a, (item, size) in enumerate(zip(self.items, node.shape)):
             if isinstance(item, int):  # torch selects with an integer first, as in basic indexing
-                _check_bounds(np.asarray(item), size, a)
+                if not -size <= item < size:
+                    raise IndexError(f"index {item} is out of bounds for dimension {a} with size {size}")
                 starts.append(item % size)
                 stops.append(item % size + 1)
                 steps.append(1)
@@ -234,7 +260,8 @@ class _Advanced:
             starts.append(0)
             stops.append(size)
             steps.append(1)
-            indices[a - len(dropped)] = self._positions(item, size, a)
+            # torch numbers the dimension of a bad index among the index tensors, not the indexed axes
+            indices[a - len(dropped)] = self._positions(item, size, len(indices), op)
         node = ops.slice_(node, tuple(starts), tuple(stops), tuple(steps))
         node = ops.reshape(node, tuple(d for a, d in enumerate(node.shape) if a not in dropped))
         axes = sorted(indices)
@@ -257,11 +284,11 @@ class _Advanced:
         return apply("gather", (folded, positions), (at,))
 
     @staticmethod
-    def _positions(item: Any, size: int, axis: int) -> Node:
+    def _positions(item: Any, size: int, dim: int, op: str) -> Node:
         if isinstance(item, Tensor):
-            return _index_node(item, size, axis, "index")
+            return _index_node(item, size, dim, op)
         values = np.asarray(item, dtype=np.int64)
-        _check_bounds(values, size, axis)
+        _check_known(values, -size, size, IndexError, _OUT_OF_BOUNDS.format(dim=dim, size=size))
         values = np.where(values < 0, values + size, values)
         if values.ndim == 0:
             return ops.const(int(values), _INT)
@@ -303,7 +330,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         node = ops.select(ops.broadcast_to(mask, shape), ops.broadcast_to(ops.reshape(source, ()), shape), t.node)
         t._assign(_record("IndexPutBackward0", node, *inputs), cast=True)
         return
-    positions = _Advanced(shape, _as_tuple(index)).read(ops.reshape(ops.iota((t.numel(),), 0), shape))
+    positions = _Advanced(shape, _as_tuple(index)).read(ops.reshape(ops.iota((t.numel(),), 0), shape), "index_put_")
     try:
         source = ops.broadcast_to(source, positions.shape)
     except (ValueError, RuntimeError):

@@ -280,6 +280,13 @@ def _scatter_add(updates: Node, indices: Node, axis: int, size: int) -> tuple[Sh
     return (*updates.shape[:axis], size, *updates.shape[axis + rank:]), updates.dtype
 
 
+def _check(x: Node, ok: Node, check: Any) -> tuple[Shape, DType]:
+    if ok.dtype is not dtypes.bool_ or ok.shape != x.shape:
+        raise TypeError(f"[check] the condition must be bool of the checked value's shape {x.shape}, got "
+                        f"{ok.dtype.name}{list(ok.shape)}")
+    return x.shape, x.dtype
+
+
 def _cast(x: Node, dtype: DType) -> tuple[Shape, DType]:
     return x.shape, dtype
 
@@ -331,6 +338,9 @@ _register(("dot_general",), _dot_general, "other")
 _register(("conv",), _conv, "other")
 _register(("gather",), _gather, "other")
 _register(("scatter_add",), _scatter_add, "other")
+# ``x`` unchanged once ``ok`` holds everywhere: a pending index or divisor verified when it is computed
+# (the parameter, a ``checks.Check``, says what to raise otherwise).
+_register(("check",), _check, "other")
 _register(("cast",), _cast, "elementwise")
 _register(("const",), _const, "source")
 _register(("iota",), _iota, "source")

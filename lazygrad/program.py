@@ -72,23 +72,11 @@ def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
     buffers: list[Any] = []
     host_scalars: list[int] = []
 
-    numbers: dict[tuple, int] = {}
-
     def input_ref(node: Node) -> int:
-        buffer = node.buffer
-        if not node.shape and type(buffer) is np.ndarray:
-            # Equal Python numbers share one input: a chain of ``x * 0.5`` or an optimizer's betas repeated per
-            # parameter would otherwise give hundreds of inputs, and XLA's compile time grows fast with them.
-            # Which inputs are shared is part of the program, so it stays a structural key.
-            number = (node.dtype, buffer.tobytes())
-            known = numbers.get(number)
-            if known is not None:
-                ref[node] = known
-                return known
-            numbers[number] = -len(inputs) - 1
+        if not node.shape and type(node.buffer) is np.ndarray:
             host_scalars.append(len(inputs))
         inputs.append((node.shape, node.dtype))
-        buffers.append(buffer)
+        buffers.append(node.buffer)
         ref[node] = -len(inputs)
         return -len(inputs)
 
@@ -99,4 +87,42 @@ def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
         ref[node] = len(instrs)
         instrs.append(make((node.op, args, node.params, node.shape, node.dtype)))
     outputs = tuple([ref[r] if r in ref else input_ref(r) for r in roots])
-    return Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars)), buffers
+    program = Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars))
+    if len(host_scalars) > MANY_NUMBERS:
+        return _share_equal_numbers(program, buffers)
+    return program, buffers
+
+
+# A program with more Python numbers than this passes equal ones as one input. A chain of ``x * 0.5`` or an
+# optimizer's betas repeated per parameter would otherwise give hundreds of inputs, and XLA's compile time
+# and memory grow fast with them. Small programs keep one input per number, so a value that happens to equal
+# another (a learning rate decayed to 0) never changes their structure; which inputs are shared is part of
+# the program, so it stays a structural key either way.
+MANY_NUMBERS = 64
+
+
+def _share_equal_numbers(program: Program, buffers: list[Any]) -> tuple[Program, list[Any]]:
+    host = set(program.host_scalars)
+    first: dict[tuple, int] = {}
+    where: list[int] = []  # new position of each old input
+    inputs: list[tuple[Shape, DType]] = []
+    kept: list[Any] = []
+    host_scalars: list[int] = []
+    for k, (spec, buffer) in enumerate(zip(program.inputs, buffers)):
+        key = (spec[1], buffer.tobytes()) if k in host else None
+        if key is not None and key in first:
+            where.append(first[key])
+            continue
+        if key is not None:
+            first[key] = len(inputs)
+            host_scalars.append(len(inputs))
+        where.append(len(inputs))
+        inputs.append(spec)
+        kept.append(buffer)
+
+    def moved(ref: int) -> int:
+        return ref if ref >= 0 else -where[-ref - 1] - 1
+
+    instrs = tuple(ins._replace(args=tuple(map(moved, ins.args))) for ins in program.instrs)
+    outputs = tuple(map(moved, program.outputs))
+    return Program(tuple(inputs), instrs, outputs, tuple(host_scalars)), kept

@@ -32,12 +32,12 @@ import threading
 import warnings
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 import numpy as np
 
-from . import backends, ir, metrics
+from . import backends, checks, ir, metrics
 from .ir import Node, cut, is_computed, toposort
 from .passes import optimize
 from .program import Program, linearize
@@ -111,6 +111,9 @@ class _Tracked(threading.local):
 
     def __init__(self) -> None:
         self.pending: list[weakref.ref] = []
+        # Those whose graph holds a check that failed: it would fail again (values do not change), so they
+        # are left out of realizations until one of them is read, which raises again.
+        self.failing: list[weakref.ref] = []
         self.in_flight: list[dict] = []
         self.auto_step = True
         self.backward_pending = False  # a backward pass built graph since this thread last realized
@@ -282,9 +285,10 @@ ir.guard_at = ir.nodes_created() + max_pending()
 def realize(targets: Iterable[Holder] = ()) -> None:
     """Compute ``targets`` and every other live pending holder of this thread in one backend program.
 
-    A holder whose graph reads another backend's buffer cannot run here: it stays pending (so it raises
-    when it is read) and the others run without it. Reading it, as one of ``targets``, raises. If compiling
-    or running fails (or is interrupted), every holder stays pending and tracked, so a retry computes it.
+    A holder that cannot be computed (its graph reads another backend's buffer, or holds a check that
+    fails) stays pending, and the others are computed without it; reading it, as one of ``targets``,
+    raises. If compiling or running fails (or is interrupted), every holder stays pending and tracked, so
+    a retry computes it.
     """
     targets = list(targets)
     with _lock:
@@ -294,7 +298,7 @@ def realize(targets: Iterable[Holder] = ()) -> None:
             _compute([h for r in taken if (h := r()) is not None and h.node.buffer is None]
                      + [t for t in targets if t.node.buffer is None], targets)
         except BaseException:
-            _tracked.pending[:0] = [r for r in taken if (h := r()) is not None and h.node.buffer is None]
+            _retrack(taken)
             raise
         _tracked.backward_pending = False
         ir.guard_at = ir.nodes_created() + max_pending()
@@ -310,6 +314,13 @@ def _in_flight_cotangents() -> list[Node]:
     return found
 
 
+def _retrack(taken: list[weakref.ref]) -> None:
+    """After a failed realization: what was tracked and is still pending is tracked again, once."""
+    tracked = {id(h) for r in (*_tracked.pending, *_tracked.failing) if (h := r()) is not None}
+    _tracked.pending[:0] = [r for r in taken if (h := r()) is not None and h.node.buffer is None
+                            and id(h) not in tracked]
+
+
 def _compute(holders: list[Holder], targets: list[Holder]) -> None:
     extra = _in_flight_cotangents() if _tracked.in_flight else []
     if not holders and not extra:
@@ -319,9 +330,19 @@ def _compute(holders: list[Holder], targets: list[Holder]) -> None:
     native = _native
     foreign = [b for b in buffers if type(b) is not native and owner(b) not in (None, _backend)]
     if foreign:
-        _set_aside(holders, targets, foreign)
+        ids = {id(b) for b in foreign}
+        made_by = owner(foreign[0])
+        _set_aside(holders, targets, lambda n: n.buffer is not None and id(n.buffer) in ids, BackendMismatchError(
+            f"a tensor on backend {made_by.name!r} is used in a program running on backend {_backend_name!r}; "
+            f"move it first with .to({_backend_name!r})"), _tracked.pending)
         return
-    outputs = _executable(program)(buffers)
+    try:
+        outputs = _executable(program)(buffers)
+    except checks.CheckFailed as failure:
+        failed = checks.failed_node(roots, failure.ordinal)
+        _set_aside(holders, targets, lambda n: n is failed, checks.error(failed, failure.value),
+                   _tracked.failing)
+        return
     metrics.bump("executions")
     for node, out in zip(roots, outputs):
         node.buffer = out
@@ -331,18 +352,19 @@ def _compute(holders: list[Holder], targets: list[Holder]) -> None:
             cut(node)
 
 
-def _set_aside(holders: list[Holder], targets: list[Holder], foreign: list[Any]) -> None:
-    """Keep the holders that read ``foreign`` buffers pending, compute the rest, raise if a target is kept."""
-    ids = {id(b) for b in foreign}
-    mixed = [h for h in holders
-             if any(id(n.buffer) in ids for n in toposort((h.node,), stop=is_computed) if n.buffer is not None)]
-    realize([h for h in holders if all(h is not m for m in mixed)])
-    for h in mixed:
-        track(h)
-    if any(t is m for t in targets for m in mixed):
-        made_by = owner(foreign[0])
-        raise BackendMismatchError(f"a tensor on backend {made_by.name!r} is used in a program running on "
-                                   f"backend {_backend_name!r}; move it first with .to({_backend_name!r})")
+def _set_aside(holders: list[Holder], targets: list[Holder], blocked: Callable[[Node], bool], error: Exception,
+               into: list[weakref.ref]) -> None:
+    """Keep the holders whose graph has a ``blocked`` node pending in ``into``, compute the rest, and raise
+    ``error`` if a target was kept."""
+    kept = {id(h): h for h in holders if any(blocked(n) for n in toposort((h.node,), stop=is_computed))}
+    if not kept:  # what is blocked is work in flight (a backward pass under way), which cannot wait
+        raise error
+    known = {id(h) for r in into if (h := r()) is not None}
+    into[:] = [r for r in into if r() is not None]
+    into += [weakref.ref(h) for key, h in kept.items() if key not in known]
+    _compute([h for h in holders if id(h) not in kept], [t for t in targets if id(t) not in kept])
+    if any(id(t) in kept for t in targets):
+        raise error
 
 
 def _executable(program: Program) -> Any:

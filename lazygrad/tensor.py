@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import dtypes, ops, printing, realize, views
+from . import checks, dtypes, ops, printing, realize, views
 from .autograd_graph import GradFn, RemovableHook, RetainGrad, grad_fn_class, register_leaf_hook
 from .device import device as device_
 from .device import move as move_to
@@ -181,6 +181,45 @@ def _scalar_value(value: Any) -> bool | int | float | None:
     if isinstance(value, np.generic) and value.shape == ():
         return value.item()
     return None
+
+
+def _integer_divisor(dividend: Tensor, divisor: Any, op: str) -> Any:
+    """``divisor``, known not to be a zero that divides integers: torch raises for it, where floats give inf/nan.
+
+    A known zero raises now; a pending divisor is checked when it is computed.
+    """
+    if dividend.dtype.is_floating_point or isinstance(divisor, float):
+        return divisor
+    if not isinstance(divisor, Tensor):
+        if divisor == 0:
+            raise RuntimeError("ZeroDivisionError")
+        return divisor
+    if divisor.dtype.is_floating_point:
+        return divisor
+    if divisor.node.buffer is None:
+        node = divisor.node
+        return _wrap(checks.guard(node, checks.nonzero(node), RuntimeError, "ZeroDivisionError", op))
+    if divisor.numel() and not divisor._value().all():
+        raise RuntimeError("ZeroDivisionError")
+    return divisor
+
+
+def _nonempty(op: str, t: Tensor, dim: int) -> None:
+    """torch refuses a max-like reduction over an empty axis, which has no value to return."""
+    if t.ndim and t.node.shape[dim] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
+
+
+def _extremum_axes(op: str, t: Tensor, dim: int | Sequence[int]) -> tuple[int, ...]:
+    """The axes of amax/amin, refused as torch refuses them: it names the first empty one as the user wrote it."""
+    axes = _dims(dim, t.ndim)
+    given = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not given and t.numel() == 0:
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument.")
+    for d in given:
+        _nonempty(op, t, d)
+    return axes
 
 
 def _dim(dim: int, ndim: int) -> int:
@@ -681,6 +720,7 @@ class Tensor:
         if rounding_mode == "floor":
             return self.floor_divide(other)
         if rounding_mode == "trunc":
+            other = _integer_divisor(self, other, "div")
             result = self._binary(other, "div", "DivBackward0", float_only=True).trunc()
             return result if self.dtype.is_floating_point else result.to(_promote_any(self, other))
         return self._binary(other, "div", "DivBackward0", float_only=True)
@@ -691,18 +731,20 @@ class Tensor:
 
     def remainder(self, other: Any) -> Tensor:
         # Python's %: the result takes the sign of the divisor.
+        other = _integer_divisor(self, other, "remainder")
         divisor = other if isinstance(other, Tensor) else _as_tensor(other, _with_scalar(self.dtype, other))
         r = self._binary(other, "rem", "RemainderBackward0")
         fix = (r != 0) & ((r < 0) != (divisor < 0))
         return where(fix, r + divisor, r)
 
     def fmod(self, other: Any) -> Tensor:
-        return self._binary(other, "rem", "FmodBackward0")
+        return self._binary(_integer_divisor(self, other, "fmod"), "rem", "FmodBackward0")
 
     def floor_divide(self, other: Any) -> Tensor:
         if self.dtype.is_floating_point or (isinstance(other, Tensor) and other.dtype.is_floating_point) or \
                 isinstance(other, float):
             return (self / other).floor()
+        other = _integer_divisor(self, other, "floor_divide")
         q = self._binary(other, "div", "DivBackward0")
         r = self._binary(other, "rem", "RemainderBackward0")
         divisor = other if isinstance(other, Tensor) else _as_tensor(other, q.dtype)
@@ -981,6 +1023,7 @@ class Tensor:
         if dim is None:
             return _record(name + "Backward1", ops.reduce(op, self.node, range(self.ndim)), self)
         axis = _dim(dim, self.ndim)
+        _nonempty(name.lower(), self, axis)
         if self.ndim == 0:
             return ReturnTypes(self.clone(), zeros_like_int(self))
         indices = apply(arg_op, (self.node,), (axis,))
@@ -1004,17 +1047,22 @@ class Tensor:
         return self._extremum("reduce_min", "argmin", "Min", dim, keepdim)
 
     def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
-        return _record("AmaxBackward0", ops.reduce("reduce_max", self.node, _dims(dim, self.ndim), keepdim), self)
+        axes = _extremum_axes("amax", self, dim)
+        return _record("AmaxBackward0", ops.reduce("reduce_max", self.node, axes, keepdim), self)
 
     def amin(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
-        return _record("AminBackward0", ops.reduce("reduce_min", self.node, _dims(dim, self.ndim), keepdim), self)
+        axes = _extremum_axes("amin", self, dim)
+        return _record("AminBackward0", ops.reduce("reduce_min", self.node, axes, keepdim), self)
 
     def _arg(self, op: str, dim: int | None, keepdim: bool) -> Tensor:
+        if dim is None and self.numel() == 0:
+            raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
         if dim is None:
             flat = ops.reshape(self.node, (self.numel(),))
             node = apply(op, (flat,), (0,))
             return _wrap(ops.reshape(node, (1,) * self.ndim) if keepdim else node)
         axis = _dim(dim, self.ndim)
+        _nonempty(op, self, axis)
         if self.ndim == 0:
             return _wrap(ops.const(0, dtypes.int64))
         node = apply(op, (self.node,), (axis,))

@@ -160,3 +160,17 @@ def test_an_invalid_limit_is_a_clear_error(monkeypatch) -> None:
     monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "lots")
     with pytest.raises(ValueError, match="LAZYGRAD_MAX_PENDING must be a positive integer"):
         lazygrad.ones(2).tolist()
+
+
+def test_a_program_with_many_python_numbers_passes_equal_ones_once() -> None:
+    from lazygrad.program import MANY_NUMBERS, linearize
+
+    x = lazygrad.ones(3)
+    y = x
+    for i in range(2 * MANY_NUMBERS):
+        y = y * 0.5 + 1.0 if i % 2 else y - 0.25
+    program, buffers = linearize([y.node])
+    assert len(program.inputs) == len(buffers) == 3  # 0.5, 1.0 and 0.25 (ones(3) is built in the program)
+    np.testing.assert_allclose(y.numpy(), np.ones(3) * float(y.numpy()[0]))
+    small = lazygrad.ones(3) * 0.5 + 0.5
+    assert len(linearize([small.node])[0].inputs) == 2  # few numbers: one input each, structure stays stable

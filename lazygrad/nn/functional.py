@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import convolution, dtypes, ops
+from .. import checks, convolution, dtypes, ops
 from ..autograd.function import BackwardCFunction, Function
 from ..creation import arange, rand
 from ..grad_mode import is_grad_enabled, no_grad
 from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
-from ..tensor import _ABSENT, _C10_NAMES, Tensor, _record, cat, where
+from ..tensor import _ABSENT, _C10_NAMES, Tensor, _record, _wrap, cat, where
 from . import resampling, transposed
 
 _GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
@@ -396,6 +396,21 @@ def l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, red
     return loss.sum() / weight.sum() if reduction == "mean" else _reduce(loss, reduction)
 
 
+def _class_targets(target: Tensor, classes: int, ignore_index: int, op: str) -> Tensor:
+    """``target``, whose entries must be classes or ``ignore_index``: torch's error now if its values are known,
+    else when they are computed (a one-hot mask would silently give an out-of-range target a zero term)."""
+    message = "Target {} is out of bounds."
+    if target.node.buffer is not None:
+        values = target._value()
+        bad = values[((values < 0) | (values >= classes)) & (values != ignore_index)]
+        if bad.size:
+            raise IndexError(message.format(int(bad.flat[0])))
+        return target
+    node = target.node
+    ok = apply("or", (checks.in_range(node, 0, classes), apply("eq", (node, ops.const(ignore_index, node.dtype)))))
+    return _wrap(checks.guard(node, ok, IndexError, message, op))
+
+
 class _ClassTargets:
     """Per-sample terms of a class-index loss, built from a one-hot mask instead of a gather.
 
@@ -403,7 +418,8 @@ class _ClassTargets:
     where the target is ``ignore_index``; ``mean`` divides by the sum of ``weights``, as torch does.
     """
 
-    def __init__(self, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> None:
+    def __init__(self, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
+                 op: str = "nll_loss") -> None:
         if input.ndim < 1:
             raise ValueError("Expected input to have at least 1 dimension, got 0")
         if target.dtype.is_floating_point or target.dtype is dtypes.bool_:
@@ -416,6 +432,7 @@ class _ClassTargets:
         expected = tuple(input.shape[:self.axis]) + tuple(input.shape[self.axis + 1:])
         if tuple(target.shape) != expected:
             raise RuntimeError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+        target = _class_targets(target, classes, ignore_index, op)
         self.valid = target != ignore_index
         index = arange(classes).reshape(classes, *([1] * (input.ndim - self.axis - 1)))
         self.hit = (target.unsqueeze(self.axis) == index) & self.valid.unsqueeze(self.axis)
@@ -458,7 +475,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     logp = input.log_softmax(axis)
     if target.dtype.is_floating_point:
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, axis)
-    terms = _ClassTargets(logp, target, weight, ignore_index)
+    terms = _ClassTargets(logp, target, weight, ignore_index, "cross_entropy")
     loss = _nll_record(terms.reduce(terms.picked, reduction), logp)
     if label_smoothing == 0.0:
         return loss
