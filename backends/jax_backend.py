@@ -138,6 +138,8 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "argmin": lambda x, axis: jnp.argmin(x, axis=axis).astype(jnp.int64),
     "cumsum": lambda x, axis: jnp.cumsum(x, axis=axis, dtype=x.dtype), "stop_gradient": lax.stop_gradient,
     "broadcast": jnp.broadcast_to, "reshape": jnp.reshape, "permute": jnp.transpose, "slice": lax.slice,
+    "dynamic_slice": lambda x, *rest: lax.dynamic_slice(x, rest[:-1], rest[-1]),
+    "dynamic_update_slice": lambda x, update, *starts: lax.dynamic_update_slice(x, update, starts),
     "pad": _pad, "rev": lax.rev, "concat": lambda *args: lax.concatenate(args[:-1], args[-1]),
     "dot_general": _dot_general, "conv": _conv,
     # Indices are in range (checked at the op, or by a check node while pending); "clip" keeps XLA from filling.

@@ -71,6 +71,17 @@ def _slice(x: np.ndarray, starts: tuple, stops: tuple, steps: tuple) -> np.ndarr
     return x[tuple(map(slice, starts, stops, steps))]
 
 
+def _dynamic_slice(x: np.ndarray, *rest: Any) -> np.ndarray:
+    *starts, sizes = rest
+    return x[tuple(slice(int(s), int(s) + n) for s, n in zip(starts, sizes))]
+
+
+def _dynamic_update_slice(x: np.ndarray, update: np.ndarray, *starts: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    out[tuple(slice(int(s), int(s) + n) for s, n in zip(starts, update.shape))] = update
+    return out
+
+
 def _pad(x: np.ndarray, low: tuple, high: tuple, interior: tuple) -> np.ndarray:
     shape = tuple(lo + hi + d + max(d - 1, 0) * it for lo, hi, it, d in zip(low, high, interior, x.shape))
     out = np.zeros(shape, dtype=x.dtype)
@@ -192,6 +203,7 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "argmax": lambda x, axis: np.argmax(x, axis=axis), "argmin": lambda x, axis: np.argmin(x, axis=axis),
     "cumsum": lambda x, axis: np.cumsum(x, axis=axis, dtype=x.dtype), "stop_gradient": lambda x: x,
     "broadcast": np.broadcast_to, "reshape": np.reshape, "permute": np.transpose, "slice": _slice,
+    "dynamic_slice": _dynamic_slice, "dynamic_update_slice": _dynamic_update_slice,
     "pad": _pad, "rev": lambda x, axes: np.flip(x, axes),
     "concat": lambda *args: np.concatenate(args[:-1], axis=args[-1]),
     "dot_general": _dot_general, "conv": _conv, "gather": lambda x, indices, axis: np.take(x, indices, axis),

@@ -20,6 +20,8 @@ from .ops import (
     cast,
     const,
     div,
+    dynamic_slice,
+    dynamic_update_slice,
     iota,
     keep_dims_shape,
     mul,
@@ -32,6 +34,7 @@ from .ops import (
     select,
     slice_,
     sum_to,
+    zeros_like,
 )
 
 Cotangents = tuple["Node | None", ...]
@@ -248,6 +251,20 @@ def _slice(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     high = tuple(dim - start - ((out - 1) * step + 1 if out else 0)
                  for dim, start, step, out in zip(x.shape, starts, steps, n.shape))
     return pad(ct, starts, high, tuple(s - 1 for s in steps)),
+
+
+@_rule("dynamic_slice")
+def _dynamic_slice(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    x, *starts = n.args
+    return (dynamic_update_slice(zeros_like(x), ct, starts), *([None] * len(starts)))
+
+
+@_rule("dynamic_update_slice")
+def _dynamic_update_slice(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    _, update, *starts = n.args
+    ct_x = dynamic_update_slice(ct, zeros_like(update), starts) if needs[0] else None
+    ct_update = dynamic_slice(ct, starts, update.shape) if needs[1] else None
+    return (ct_x, ct_update, *([None] * len(starts)))
 
 
 @_rule("pad")

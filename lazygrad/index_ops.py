@@ -47,6 +47,9 @@ _RULES = {
     "indexing": _Rule(True, IndexError, _OUT_OF_BOUNDS, "tensors used as indices must be long, int, byte or bool "
                                                      "tensors"),
 }
+_RULES["index_fill"] = _Rule(True, IndexError, _OUT_OF_BOUNDS, "index_fill_(): Expected dtype int64 for index.")
+_RULES["index_add"] = _Rule(False, IndexError, "index out of range in self",
+                            "index_add_(): Expected dtype int32/int64 for index")
 _RULES["index_put_"] = _RULES["indexing"]
 _RULES["embedding"] = _RULES["index_select"]
 

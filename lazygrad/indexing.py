@@ -73,7 +73,7 @@ class _Plan:
         self.name = self.names[-1] if self.names else "AliasBackward0"
 
     def read(self, node: Node) -> Node:
-        box = ops.slice_(node, tuple(self.starts), tuple(self.stops), tuple(self.steps))
+        box = ops.window(node, tuple(self.starts), tuple(self.stops), tuple(self.steps))
         return ops.reshape(box, tuple(self.view))
 
     def write(self, node: Node, value: Node) -> Node:

@@ -206,6 +206,28 @@ def _slice(x: Node, starts: Shape, stops: Shape, steps: Shape) -> tuple[Shape, D
     return tuple(out), x.dtype
 
 
+def _dynamic_starts(op: str, x: Node, starts: tuple[Node, ...]) -> None:
+    if len(starts) != len(x.shape) or any(s.shape != () or s.dtype is not dtypes.int64 for s in starts):
+        raise TypeError(f"[{op}] needs one int64 scalar start per axis of {x.shape}")
+
+
+def _dynamic_slice(x: Node, *rest: Any) -> tuple[Shape, DType]:
+    """A window of static ``sizes`` at starts that are program inputs: ``x[i:i + n]`` with ``i`` changing
+    every step reuses one program. Starts are checked by the front end, which knows their values."""
+    *starts, sizes = rest
+    _dynamic_starts("dynamic_slice", x, tuple(starts))
+    if len(sizes) != len(x.shape) or any(not 0 <= n <= d for n, d in zip(sizes, x.shape)):
+        raise ValueError(f"[dynamic_slice] sizes {sizes} do not fit {x.shape}")
+    return tuple(sizes), x.dtype
+
+
+def _dynamic_update_slice(x: Node, update: Node, *starts: Node) -> tuple[Shape, DType]:
+    _dynamic_starts("dynamic_update_slice", x, starts)
+    if len(update.shape) != len(x.shape) or any(u > d for u, d in zip(update.shape, x.shape)):
+        raise ValueError(f"[dynamic_update_slice] an update of {update.shape} does not fit {x.shape}")
+    return x.shape, _same_dtype("dynamic_update_slice", x, update)
+
+
 def _pad(x: Node, low: Shape, high: Shape, interior: Shape) -> tuple[Shape, DType]:
     if not len(low) == len(high) == len(interior) == len(x.shape) or min((*low, *high, *interior), default=0) < 0:
         raise ValueError(f"[pad] needs non-negative (low, high, interior) per axis of {x.shape}")
@@ -331,6 +353,8 @@ _register(("broadcast",), _broadcast, "shape")
 _register(("reshape",), _reshape, "shape")
 _register(("permute",), _permute, "shape")
 _register(("slice",), _slice, "shape")
+_register(("dynamic_slice",), _dynamic_slice, "shape")
+_register(("dynamic_update_slice",), _dynamic_update_slice, "other")
 _register(("pad",), _pad, "shape")
 _register(("concat",), _concat, "shape")
 _register(("rev",), _rev, "shape")

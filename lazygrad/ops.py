@@ -120,3 +120,29 @@ def slice_(x: Node, starts: Shape, stops: Shape, steps: Shape) -> Node:
     if tuple(starts) == (0,) * len(x.shape) and tuple(stops) == x.shape and set(steps) <= {1}:
         return x
     return apply("slice", (x,), (tuple(starts), tuple(stops), tuple(steps)))
+
+
+def dynamic_slice(x: Node, starts: Sequence[Node], sizes: Shape) -> Node:
+    return apply("dynamic_slice", (x, *starts), (tuple(sizes),))
+
+
+def dynamic_update_slice(x: Node, update: Node, starts: Sequence[Node]) -> Node:
+    return apply("dynamic_update_slice", (x, update, *starts))
+
+
+def leading_window(x: Node, start: int, size: int) -> Node:
+    """``x[start:start + size]`` along axis 0 with ``start`` as a program input (a Python number), so windows
+    at different positions share one program: minibatches sliced from one tensor, ``x[i]``, iteration."""
+    if (start, size) == (0, x.shape[0]):
+        return x
+    zero = const(0, dtypes.int64)
+    starts = [scalar(start, dtypes.int64), *([zero] * (len(x.shape) - 1))]
+    return dynamic_slice(x, starts, (size, *x.shape[1:]))
+
+
+def window(x: Node, starts: Shape, stops: Shape, steps: Shape) -> Node:
+    """``x[start:stop:step]`` per axis, with a unit-step window along axis 0 taken by ``leading_window``."""
+    if x.shape and steps[0] == 1 and (starts[0], stops[0]) != (0, x.shape[0]):
+        x = leading_window(x, starts[0], stops[0] - starts[0])
+        starts, stops = (0, *starts[1:]), (x.shape[0], *stops[1:])
+    return slice_(x, starts, stops, steps)

@@ -1341,7 +1341,7 @@ class Tensor:
         shape = self.node.shape
         starts = tuple(start if i == axis else 0 for i in range(self.ndim))
         stops = tuple(start + length if i == axis else d for i, d in enumerate(shape))
-        return _as_view(self, _record(grad_fn_name, ops.slice_(self.node, starts, stops, (1,) * self.ndim), self))
+        return _as_view(self, _record(grad_fn_name, ops.window(self.node, starts, stops, (1,) * self.ndim), self))
 
     def select(self, dim: int, index: int) -> Tensor:
         return self._select(_dim(dim, self.ndim), index, "SelectBackward0")
@@ -1354,7 +1354,7 @@ class Tensor:
         shape = self.node.shape
         starts = tuple(index if i == axis else 0 for i in range(self.ndim))
         stops = tuple(index + 1 if i == axis else d for i, d in enumerate(shape))
-        node = ops.slice_(self.node, starts, stops, (1,) * self.ndim)
+        node = ops.window(self.node, starts, stops, (1,) * self.ndim)
         return _as_view(self, _record(grad_fn_name, ops.reshape(node, shape[:axis] + shape[axis + 1:]), self))
 
     # ---- indexing ----

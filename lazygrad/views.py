@@ -18,9 +18,11 @@ from collections.abc import Callable, Sequence
 from . import dtypes, ops
 from .ir import Node, Shape, apply
 
-Step = tuple[str, tuple]  # one shape primitive and its static parameters
+# One view primitive: its name, static parameters, and its arguments besides the viewed value (the start
+# positions of a ``dynamic_slice``, which are program inputs).
+Step = tuple[str, tuple, tuple[Node, ...]]
 
-_VIEW_PRIMITIVES = frozenset(("slice", "reshape", "permute", "broadcast"))
+_VIEW_PRIMITIVES = frozenset(("slice", "dynamic_slice", "reshape", "permute", "broadcast"))
 
 
 class Storage:
@@ -55,7 +57,7 @@ def steps_between(node: Node, base: Node) -> tuple[Step, ...]:
     while node is not base:
         if node.op not in _VIEW_PRIMITIVES or not node.args:
             return ()  # the identity of a computed value: a fresh leaf with the same buffer
-        steps.append((node.op, node.params))
+        steps.append((node.op, node.params, node.args[1:]))
         node = node.args[0]
     return tuple(reversed(steps))
 
@@ -64,12 +66,13 @@ def replay(steps: Sequence[Step], node: Node) -> Node:
     """The view of ``node`` that ``steps`` describe, as new nodes (always at least one: a new identity)."""
     if not steps:
         return apply("reshape", (node,), (node.shape,))
-    for op, params in steps:
-        node = apply(op, (node,), params)
+    for op, params, extra in steps:
+        node = apply(op, (node, *extra), params)
     return node
 
 
-def _unslice(base: Node, value: Node, starts: Shape, stops: Shape, strides: Shape) -> Node:
+def _unslice(base: Node, value: Node, params: tuple, extra: tuple) -> Node:
+    starts, _, strides = params
     box = value.shape
     if 0 in box:
         return base
@@ -80,7 +83,8 @@ def _unslice(base: Node, value: Node, starts: Shape, stops: Shape, strides: Shap
     return ops.select(mask, placed, base)
 
 
-def _unpermute(base: Node, value: Node, perm: tuple[int, ...]) -> Node:
+def _unpermute(base: Node, value: Node, params: tuple, extra: tuple) -> Node:
+    (perm,) = params
     inverse = [0] * len(perm)
     for i, p in enumerate(perm):
         inverse[p] = i
@@ -89,9 +93,10 @@ def _unpermute(base: Node, value: Node, perm: tuple[int, ...]) -> Node:
 
 # How each view primitive's output, once written, becomes its input's new value. Broadcast views are
 # never written (``overlaps`` refuses them first), as in torch.
-_UNDO: dict[str, Callable[..., Node]] = {
+_UNDO: dict[str, Callable[[Node, Node, tuple, tuple], Node]] = {
     "slice": _unslice,
-    "reshape": lambda base, value, shape: ops.reshape(value, base.shape),
+    "dynamic_slice": lambda base, value, params, starts: ops.dynamic_update_slice(base, value, starts),
+    "reshape": lambda base, value, params, extra: ops.reshape(value, base.shape),
     "permute": _unpermute,
 }
 
@@ -99,10 +104,10 @@ _UNDO: dict[str, Callable[..., Node]] = {
 def write_back(root: Node, steps: Sequence[Step], value: Node) -> Node:
     """``root`` with the window that ``steps`` view replaced by ``value``."""
     below = [root]
-    for op, params in steps[:-1]:
-        below.append(apply(op, (below[-1],), params))
-    for (op, params), node in zip(reversed(steps), reversed(below)):
-        value = _UNDO[op](node, value, *params)
+    for op, params, extra in steps[:-1]:
+        below.append(apply(op, (below[-1], *extra), params))
+    for (op, params, extra), node in zip(reversed(steps), reversed(below)):
+        value = _UNDO[op](node, value, params, extra)
     return value
 
 
@@ -150,23 +155,34 @@ def reshaped_strides(shape: Shape, strides: Sequence[int], new_shape: Shape) -> 
     return tuple(out)
 
 
-def _slice_layout(shape: Shape, strides: tuple, offset: int, starts: Shape, stops: Shape,
-                  steps: Shape) -> tuple[Shape, tuple, int]:
+def _slice_layout(shape: Shape, strides: tuple, offset: int, params: tuple, extra: tuple) -> tuple[Shape, tuple, int]:
+    starts, stops, steps = params
     offset += sum(a * s for a, s in zip(starts, strides))
     new_shape = tuple(-(-(b - a) // k) for a, b, k in zip(starts, stops, steps))
     return new_shape, tuple(s * k for s, k in zip(strides, steps)), offset
 
 
-def _reshape_layout(shape: Shape, strides: tuple, offset: int, new_shape: Shape) -> tuple[Shape, tuple, int]:
+def _dynamic_slice_layout(shape: Shape, strides: tuple, offset: int, params: tuple,
+                          starts: tuple) -> tuple[Shape, tuple, int]:
+    # The starts are Python numbers entering as inputs (buffers) or constant zeros.
+    values = [int(s.buffer) if s.buffer is not None else s.params[0] for s in starts]
+    return params[0], strides, offset + sum(v * s for v, s in zip(values, strides))
+
+
+def _reshape_layout(shape: Shape, strides: tuple, offset: int, params: tuple, extra: tuple) -> tuple[Shape, tuple, int]:
+    (new_shape,) = params
     found = reshaped_strides(shape, strides, new_shape)
     return new_shape, found if found is not None else contiguous_strides(new_shape), offset
 
 
-def _permute_layout(shape: Shape, strides: tuple, offset: int, perm: tuple) -> tuple[Shape, tuple, int]:
+def _permute_layout(shape: Shape, strides: tuple, offset: int, params: tuple, extra: tuple) -> tuple[Shape, tuple, int]:
+    (perm,) = params
     return tuple(shape[p] for p in perm), tuple(strides[p] for p in perm), offset
 
 
-def _broadcast_layout(shape: Shape, strides: tuple, offset: int, new_shape: Shape) -> tuple[Shape, tuple, int]:
+def _broadcast_layout(shape: Shape, strides: tuple, offset: int, params: tuple,
+                      extra: tuple) -> tuple[Shape, tuple, int]:
+    (new_shape,) = params
     lead = len(new_shape) - len(shape)
     kept = tuple(0 if size == 1 and want != 1 else s
                  for size, s, want in zip(shape, strides, new_shape[lead:]))
@@ -174,16 +190,16 @@ def _broadcast_layout(shape: Shape, strides: tuple, offset: int, new_shape: Shap
 
 
 _LAYOUT: dict[str, Callable[..., tuple[Shape, tuple, int]]] = {
-    "slice": _slice_layout, "reshape": _reshape_layout, "permute": _permute_layout,
-    "broadcast": _broadcast_layout,
+    "slice": _slice_layout, "dynamic_slice": _dynamic_slice_layout, "reshape": _reshape_layout,
+    "permute": _permute_layout, "broadcast": _broadcast_layout,
 }
 
 
 def layout(root_shape: Shape, steps: Sequence[Step]) -> tuple[Shape, tuple[int, ...], int]:
     """(shape, strides, storage offset) of the view ``steps`` take of a contiguous ``root_shape``."""
     shape, strides, offset = root_shape, contiguous_strides(root_shape), 0
-    for op, params in steps:
-        shape, strides, offset = _LAYOUT[op](shape, strides, offset, *params)
+    for op, params, extra in steps:
+        shape, strides, offset = _LAYOUT[op](shape, strides, offset, params, extra)
     return shape, strides, offset
 
 

@@ -8,6 +8,7 @@ which warns once at the user's line.
 
 from __future__ import annotations
 
+import importlib
 import random
 import warnings
 
@@ -143,6 +144,7 @@ def _chain(n: int) -> tuple[list[float], list[float]]:
 def test_the_guard_realizes_a_runaway_graph_warns_once_at_the_users_line_and_changes_nothing(monkeypatch) -> None:
     expected = _chain(400)
     monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "300")
+    monkeypatch.setattr(importlib.import_module("lazygrad.realize"), "_warned", set())  # warned once per process
     lazygrad.step()  # the new limit counts from here
     before = lazygrad.metrics()["guard_realizations"]
     with warnings.catch_warnings(record=True) as caught:
@@ -162,9 +164,11 @@ def test_an_invalid_limit_is_a_clear_error(monkeypatch) -> None:
         lazygrad.ones(2).tolist()
 
 
-def test_a_program_with_many_python_numbers_passes_equal_ones_once() -> None:
+def test_a_program_with_many_python_numbers_passes_equal_ones_once(monkeypatch) -> None:
     from lazygrad.program import MANY_NUMBERS, linearize
 
+    monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "100000")
+    lazygrad.step()  # the guard must not cut the chain below
     x = lazygrad.ones(3)
     y = x
     for i in range(2 * MANY_NUMBERS):
@@ -174,3 +178,51 @@ def test_a_program_with_many_python_numbers_passes_equal_ones_once() -> None:
     np.testing.assert_allclose(y.numpy(), np.ones(3) * float(y.numpy()[0]))
     small = lazygrad.ones(3) * 0.5 + 0.5
     assert len(linearize([small.node])[0].inputs) == 2  # few numbers: one input each, structure stays stable
+
+
+# ---- dynamic positions: windows at changing positions share one program ------------------------------------
+
+
+def _epoch(batches) -> dict[str, int]:
+    data = lazygrad.tensor(np.arange(240.0, dtype=np.float32).reshape(60, 4) / 240)
+    target = lazygrad.tensor(np.linspace(-1, 1, 60, dtype=np.float32))
+    w = lazygrad.zeros(4, requires_grad=True)
+    opt = lazygrad.optim.SGD([w], lr=0.1)
+
+    def run():
+        for xb, yb in batches(data, target):
+            loss = ((xb @ w) - yb).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return [loss.item()]
+
+    return _counts(run)[1]
+
+
+BATCHINGS = {
+    "slices": lambda x, y: ((x[i * 8:(i + 1) * 8], y[i * 8:(i + 1) * 8]) for i in range(7)),
+    "narrow": lambda x, y: ((x.narrow(0, i * 8, 8), y.narrow(0, i * 8, 8)) for i in range(7)),
+    "select": lambda x, y: ((x.view(15, 4, 4)[i], y.view(15, 4)[i]) for i in range(15)),
+    "iteration": lambda x, y: zip(x.view(15, 4, 4), y.view(15, 4)),
+    "chunks": lambda x, y: zip(x.split(8), y.split(8)),  # the last chunk is shorter
+    "index_tensors": lambda x, y: ((x[p], y[p]) for p in (lazygrad.randperm(60)[i * 8:(i + 1) * 8] for i in range(7))),
+}
+
+
+@pytest.mark.parametrize("how", sorted(BATCHINGS))
+def test_an_epoch_of_minibatches_taken_from_one_tensor_compiles_once(how) -> None:
+    counts = _epoch(BATCHINGS[how])
+    assert counts["compiles"] <= 3, counts  # the first step, the steady step, and a short last batch
+
+
+def test_writing_through_a_window_at_a_changing_position_reuses_its_program() -> None:
+    a = lazygrad.zeros(6, 2)
+    lazygrad.clear_cache()
+    before = lazygrad.metrics()["compiles"]
+    for i in range(6):
+        a[i].add_(i)
+        a.sum().item()
+    assert lazygrad.metrics()["compiles"] - before <= 2
+    assert a.tolist() == [[float(i)] * 2 for i in range(6)]
+    assert a[2:4].storage_offset() == 4 and a[3].stride() == (1,)

@@ -1,0 +1,140 @@
+"""Small PyTorch programs, written as users write them, run unchanged on lazygrad and print what torch prints.
+
+Each program in ``tests/programs`` starts with ``import torch``. It runs once on PyTorch and once with
+lazygrad installed under every ``torch`` module name, and the two printouts must match line by line:
+the same words, and numbers equal up to float32 rounding. On lazygrad the run must also stay a handful of
+compiled programs (one per distinct step structure) and about one backend execution per training step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import math
+import os
+import re
+import runpy
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import HAS_TORCH
+
+import lazygrad
+
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+# Compile budgets are in step structures: a printing step is three of them (its loss.item() splits it into a
+# forward program and a backward-and-update program, next to the ordinary step); a program that reads sliced
+# weights in its result line adds one small program per slice. Every budget then allows 2 more: the first
+# step (which also computes the initial values) and the end of the run.
+STEP_STRUCTURES = {
+    "poly_tensors": 3,
+    "poly_function": 3,
+    "poly_sequential": 3 + 3,
+    "poly_rmsprop": 3 + 3,
+    "poly_module": 3,
+    "poly_dynamic": 4 * 3,  # 0 to 3 extra terms: four step structures
+}
+# The printed numbers agree to float32 rounding, which gradient descent on these convex losses does not amplify:
+# within 1e-4 relative, plus 1e-6 absolute for the coefficients that converge to 0 and end as rounding noise
+# (1e-10 on one run, -3e-9 on the other).
+CLOSE = (1e-4, 1e-6)
+# RMSprop divides each gradient by its running RMS, so once it reaches the optimum (about step 900) every
+# coefficient keeps moving by about lr = 1e-3 per step, in directions that the rounding of vanishing gradients
+# decides: from there the runs agree at that scale only (losses measured 8.8 to 10.0 on both, at most 7% apart).
+JITTER = {"poly_rmsprop": (900, (0.1, 2e-3))}
+STEPS = {"numpy": 2000, "jax": 200}  # XLA compiles dominate a jax run: a tenth of the steps shows the same
+NUMBER = re.compile(r"-?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)")
+
+
+@contextlib.contextmanager
+def torch_is_lazygrad() -> Iterator[None]:
+    """Install lazygrad as ``torch`` (and each ``lazygrad.x`` as ``torch.x``), restoring the modules afterwards."""
+    saved = {name: module for name, module in sys.modules.items() if name == "torch" or name.startswith("torch.")}
+    for name in saved:
+        del sys.modules[name]
+    sys.modules["torch"] = lazygrad
+    for name, module in list(sys.modules.items()):
+        if name.startswith("lazygrad."):
+            sys.modules["torch" + name[len("lazygrad") :]] = module
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def run_program(name: str, steps: int) -> list[str]:
+    """The lines the program prints when run as a script with ``PROGRAM_STEPS=steps``."""
+    out = io.StringIO()
+    previous = os.environ.get("PROGRAM_STEPS")
+    os.environ["PROGRAM_STEPS"] = str(steps)
+    try:
+        with contextlib.redirect_stdout(out):
+            runpy.run_path(str(PROGRAMS / f"{name}.py"), run_name="__main__")
+    finally:
+        if previous is None:
+            del os.environ["PROGRAM_STEPS"]
+        else:
+            os.environ["PROGRAM_STEPS"] = previous
+    return out.getvalue().splitlines()
+
+
+@functools.cache
+def run_on_torch(name: str, steps: int) -> tuple[str, ...]:
+    pytest.importorskip("torch")
+    return tuple(run_program(name, steps))
+
+
+@functools.cache
+def run_on_lazygrad(name: str, backend: str) -> tuple[tuple[str, ...], dict[str, int], list[str]]:
+    """The printed lines, the metrics of the run and the warnings it raised (one run per program and backend)."""
+    assert lazygrad.get_backend() == backend
+    lazygrad.reset_metrics()
+    with torch_is_lazygrad(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lines = run_program(name, STEPS[backend])
+    return tuple(lines), lazygrad.metrics(), [str(w.message) for w in caught]
+
+
+def split_numbers(line: str) -> tuple[list[str], list[float]]:
+    """A line's text around its numbers, and the numbers."""
+    return NUMBER.split(line), [float(n) for n in NUMBER.findall(line)]
+
+
+def losses(lines: tuple[str, ...]) -> list[float]:
+    return [float(line.split()[1]) for line in lines[:-1]]
+
+
+@pytest.mark.parametrize("name", sorted(STEP_STRUCTURES))
+def test_program_trains_in_one_program_per_step(name, backend):
+    lines, counts, caught = run_on_lazygrad(name, backend)
+    steps = STEPS[backend]
+    assert [line.split()[0] for line in lines[:-1]] == [str(t) for t in range(99, steps, 100)]
+    assert lines[-1].startswith("Result: y = ")
+    assert losses(lines)[-1] < losses(lines)[0]
+    assert all(math.isfinite(v) for v in split_numbers(lines[-1])[1])
+    assert caught == [] and counts["guard_realizations"] == 0
+    assert counts["compiles"] <= STEP_STRUCTURES[name] + 2, counts
+    assert abs(counts["executions"] - steps) <= steps // 100 + 4, counts
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
+@pytest.mark.parametrize("name", sorted(STEP_STRUCTURES))
+def test_program_prints_what_torch_prints(name, backend):
+    lines, _, _ = run_on_lazygrad(name, backend)
+    expected = run_on_torch(name, STEPS[backend])
+    assert len(lines) == len(expected)
+    jitter_from, loose = JITTER.get(name, (math.inf, CLOSE))
+    for t, got, want in zip(range(99, sys.maxsize, 100), lines, expected):
+        rel, abs_ = loose if t >= jitter_from else CLOSE
+        (got_text, got_numbers), (want_text, want_numbers) = split_numbers(got), split_numbers(want)
+        assert got_text == want_text, (got, want)
+        assert all(math.isclose(g, w, rel_tol=rel, abs_tol=abs_) for g, w in zip(got_numbers, want_numbers)), (
+            got,
+            want,
+        )
