@@ -207,7 +207,7 @@ _SVD_PARTS = {"U": 0, "S": 1, "Vh": 2}
 IMPLS: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
     "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "logistic": _logistic, "log1p": np.log1p,
-    "expm1": np.expm1, "erf": lambda x: _erf(x).astype(x.dtype), "abs": np.abs, "sign": _sign,
+    "expm1": np.expm1, "erf": lambda x: np.asarray(_erf(x), dtype=x.dtype), "abs": np.abs, "sign": _sign,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _divide, "rem": np.fmod, "pow": np.power,
     "max": np.maximum, "min": np.minimum, "atan2": np.arctan2,

@@ -48,6 +48,7 @@ SMOOTH_UNARY: dict[str, Op] = {
     "log1p": lambda T, x: (x * x).log1p(),
     "sqrt": lambda T, x: (x * x + 1).sqrt(),
     "rsqrt": lambda T, x: (x * x + 1).rsqrt(),
+    "erf": lambda T, x: x.erf(),
     "neg": lambda T, x: -x,
     "affine": lambda T, x: 0.5 * x - 1,
     "pow": lambda T, x: (x * x + 1) ** 0.75,
