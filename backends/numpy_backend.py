@@ -16,6 +16,7 @@ import numpy as np
 from lazygrad import dtypes
 from lazygrad.checks import CheckFailed
 from lazygrad.dtypes import FLOATING_NP, DType
+from lazygrad.ir import PRIMITIVES
 from lazygrad.program import Program
 
 
@@ -233,6 +234,8 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "qr": lambda x, part, mode: np.linalg.qr(x, mode=mode)[part == "R"],
     "eigh": lambda x, part, lower: np.linalg.eigh(x, UPLO="L" if lower else "U")[part == "vectors"],
 }
+
+assert set(IMPLS) == set(PRIMITIVES), f"numpy implementations out of step: {set(IMPLS) ^ set(PRIMITIVES)}"
 
 
 def _dead_after(program: Program) -> list[list[int]]:
