@@ -16,6 +16,7 @@ import numpy as np
 from lazygrad import dtypes
 from lazygrad.checks import CheckFailed
 from lazygrad.dtypes import FLOATING_NP, DType
+from lazygrad.ir import PRIMITIVES
 from lazygrad.program import Program
 
 
@@ -207,7 +208,7 @@ _SVD_PARTS = {"U": 0, "S": 1, "Vh": 2}
 IMPLS: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
     "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "logistic": _logistic, "log1p": np.log1p,
-    "expm1": np.expm1, "erf": lambda x: _erf(x).astype(x.dtype), "abs": np.abs, "sign": _sign,
+    "expm1": np.expm1, "erf": lambda x: np.asarray(_erf(x), dtype=x.dtype), "abs": np.abs, "sign": _sign,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _divide, "rem": np.fmod, "pow": np.power,
     "max": np.maximum, "min": np.minimum, "atan2": np.arctan2,
@@ -233,6 +234,8 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "qr": lambda x, part, mode: np.linalg.qr(x, mode=mode)[part == "R"],
     "eigh": lambda x, part, lower: np.linalg.eigh(x, UPLO="L" if lower else "U")[part == "vectors"],
 }
+
+assert set(IMPLS) == set(PRIMITIVES), f"numpy implementations out of step: {set(IMPLS) ^ set(PRIMITIVES)}"
 
 
 def _dead_after(program: Program) -> list[list[int]]:

@@ -22,6 +22,7 @@ from .creation import (
     from_numpy,
     full,
     full_like,
+    get_default_device,
     initial_seed,
     linspace,
     manual_seed,
@@ -32,6 +33,7 @@ from .creation import (
     randint,
     randn,
     randn_like,
+    set_default_device,
     tensor,
     zeros,
     zeros_like,
@@ -39,8 +41,20 @@ from .creation import (
 from .device import device
 from .dtypes import DType as dtype
 from .einsum import einsum
+from .function_forms import torch_function as _torch_function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .interop import from_dlpack
+from .layouts import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    is_complex,
+    layout,
+    memory_format,
+    preserve_format,
+    sparse_coo,
+    strided,
+)
 from .linalg import det, logdet
 from .linalg import inv as inverse
 from .masking import (
@@ -122,8 +136,8 @@ def is_tensor(obj: object) -> bool:
     return isinstance(obj, Tensor)
 
 
-def numel(t: Tensor) -> int:
-    return t.numel()
+def numel(input: Tensor) -> int:
+    return input.numel()
 
 
 def get_default_dtype() -> dtype:
@@ -135,8 +149,12 @@ def set_default_dtype(d: dtype) -> None:
     dtypes.set_default_float(dtypes.to_dtype(d))
 
 
-def promote_types(a: dtype, b: dtype) -> dtype:
-    return dtypes.promote_types(a, b)
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    return dtypes.promote_types(type1, type2)
+
+
+def split(tensor: Tensor, split_size_or_sections: int | list[int], dim: int = 0) -> tuple[Tensor, ...]:
+    return tensor.split(split_size_or_sections, dim)
 
 
 # Functions that torch also offers as methods: torch.exp(x) is x.exp(), torch.sum(x, 0) is x.sum(0).
@@ -146,7 +164,7 @@ _METHODS = [
     "clip", "maximum", "minimum", "remainder", "fmod", "floor_divide", "atan2", "sum", "mean", "prod", "max", "min",
     "amax", "amin", "argmax", "argmin", "all", "any", "norm", "var", "std", "logsumexp", "softmax", "log_softmax",
     "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose", "swapaxes", "t",
-    "expand", "broadcast_to", "repeat", "flip", "split", "chunk", "unbind", "narrow", "select", "clone", "detach",
+    "expand", "broadcast_to", "repeat", "flip", "chunk", "unbind", "narrow", "select", "clone", "detach",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",
     "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select",
 ]
@@ -183,3 +201,28 @@ __all__ += [
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
 __all__ += ["metrics_report"]
+__all__ += [
+    "channels_last", "channels_last_3d", "contiguous_format", "get_default_device", "is_complex", "layout",
+    "memory_format", "preserve_format", "set_default_device", "sparse_coo", "strided", "split",
+]
+
+# The torch.* functions whose torch signature ends in a keyword-only ``out=`` tensor to write the result into.
+_TAKES_OUT = {
+    "abs", "acos", "acosh", "add", "addmm", "all", "amax", "amin", "aminmax", "any", "arange", "arccos", "arccosh",
+    "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmin", "argsort", "asin", "asinh", "atan", "atan2",
+    "atanh", "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil", "clamp", "clamp_max", "clamp_min", "clip",
+    "cos", "cosh", "cross", "cumprod", "cumsum", "diag", "div", "dot", "empty", "eq", "erf", "exp", "exp2", "expm1",
+    "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "hypot", "index_add", "index_select",
+    "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "median",
+    "min", "minimum", "mm", "msort", "mul", "multinomial", "mv", "ne", "neg", "nonzero", "normal", "ones", "outer",
+    "pow", "prod", "rand", "randint", "randn", "randperm", "reciprocal", "remainder", "round", "rsqrt",
+    "scatter_add", "searchsorted", "sigmoid", "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square",
+    "stack", "std", "sub", "sum", "tan", "tanh", "topk", "tril", "triu", "trunc", "var", "where", "zeros",
+}
+# Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
+for _name in __all__:
+    _fn = globals().get(_name)
+    if _fn is not None and type(_fn) is type(numel) and not _name.startswith("_"):
+        globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
+del _name, _fn

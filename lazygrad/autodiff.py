@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from . import dtypes
-from .ir import Node, apply, toposort
+from .ir import PRIMITIVES, Node, apply, toposort
 from .ops import (
     add,
     broadcast_to,
@@ -499,6 +499,11 @@ def _send(cts: dict[Node, Node], args: tuple[Node, ...], arg_cts: Cotangents, ne
         if need and arg_ct is not None:
             previous = cts.get(arg)
             cts[arg] = arg_ct if previous is None else add(previous, arg_ct)
+
+
+# Every primitive but the sources (constants, iota, random draws: nothing flows back into them) has a rule.
+_MISSING = {name for name, p in PRIMITIVES.items() if p.kind != "source"} - set(VJP)
+assert not _MISSING, f"primitives without a VJP rule: {sorted(_MISSING)}"
 
 
 def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:

@@ -85,6 +85,10 @@ class AccumulateGrad:
     def name(self) -> str:
         return "torch::autograd::AccumulateGrad"
 
+    @property
+    def next_functions(self) -> tuple[()]:
+        return ()  # a leaf: the walk down ``next_functions`` ends here, as in torch
+
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {hex(id(self))}>"
 

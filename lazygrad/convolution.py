@@ -18,7 +18,7 @@ import numpy as np
 from . import dtypes, ops
 from .autocast_mode import lower_precision_op
 from .ir import Node, apply
-from .tensor import Tensor, _record, _wrap
+from .tensor import _ABSENT, Tensor, _record, _wrap
 
 IntOrTuple = int | Sequence[int]
 
@@ -90,11 +90,10 @@ def conv(input: Tensor, weight: Tensor, bias: Tensor | None, stride: IntOrTuple,
     # 16-bit floats: torch accumulates in float32 and adds the bias there, rounding once
     wide = dtypes.float32 if input.dtype in dtypes.HALF else input.dtype
     node = apply("conv", (ops.cast(x, wide), ops.cast(weight.node, wide)), (strides, pads, (1,) * n, dilations, groups))
-    inputs = [input, weight]
     if bias is not None:
         node = ops.add(node, ops.reshape(ops.cast(bias.node, wide), (weight.shape[0],) + (1,) * n))
-        inputs.append(bias)
-    out = _record("ConvolutionBackward0", ops.cast(node, input.dtype), *inputs)
+    # torch's record lists a missing bias as (None, 0)
+    out = _record("ConvolutionBackward0", ops.cast(node, input.dtype), input, weight, _ABSENT if bias is None else bias)
     return out.squeeze(0) if unbatched else out  # torch too convolves a batch of one, then squeezes
 
 

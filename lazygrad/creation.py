@@ -16,8 +16,24 @@ from .dtypes import DType
 from .ir import apply, leaf
 from .tensor import Tensor, _sizes, _wrap
 
+_default_device: Any = None  # set_default_device's choice: where factories put tensors when not told
+
+
+def set_default_device(device: Any) -> None:
+    """Make factories place new tensors on ``device`` when they are not given one (None: the backend's own)."""
+    global _default_device
+    _default_device = None if device is None or str(device) == "cpu" else device
+
+
+def get_default_device() -> Any:
+    from .device import device as device_
+
+    return device_(_default_device if _default_device is not None else "cpu")
+
 
 def _finish(t: Tensor, requires_grad: bool, device: Any = None) -> Tensor:
+    if device is None:
+        device = _default_device
     if device is not None:
         t = t.to(device)  # a no-op unless another backend or jax device is asked for
     if requires_grad:
@@ -82,15 +98,15 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
-def from_numpy(array: np.ndarray) -> Tensor:
+def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor with ``array``'s values and dtype.
 
     It copies: torch shares the array's memory, but a lazy tensor read later would then see writes made
     to the array after the ops that used it, so a result would depend on when it is read.
     """
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return _from_host(np.array(array, copy=True))
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    return _from_host(np.array(ndarray, copy=True))
 
 
 def _resolve(dtype: Any, default: DType | None = None) -> DType:
@@ -109,8 +125,8 @@ def _shape(size: tuple, negative: str = _NEGATIVE) -> tuple[int, ...]:
     return shape
 
 
-def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def full(size: Any, fill_value: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+         pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     default = dtypes.scalar_dtype(fill_value) if not isinstance(fill_value, Tensor) else fill_value.dtype
     dtype = _resolve(dtype, default)
     shape = _shape((size,))
@@ -121,39 +137,57 @@ def _constant(shape: tuple[int, ...], value: int, dtype: Any, requires_grad: boo
     return _finish(_wrap(ops.full(shape, value, _resolve(dtype))), requires_grad, device)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def _size_keyword(size: tuple, keywords: dict[str, Any], op: str) -> tuple:
+    """``zeros(2, 3)``, ``zeros((2, 3))`` or torch's ``zeros(size=(2, 3))``; other keywords are refused."""
+    if keywords:
+        unknown = next((k for k in keywords if k != "size"), None)
+        if unknown is not None:
+            raise TypeError(f"{op}() got an unexpected keyword argument '{unknown}'")
+        if size:
+            raise TypeError(f"{op}() got multiple values for argument 'size'")
+        return (keywords["size"],)
+    return size
+
+
+def zeros(*size: Any, dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
+          requires_grad: bool = False, memory_format: Any = None, **keywords: Any) -> Tensor:
     # torch's zeros words a negative size its own way; its other factories share one message
-    shape = _shape(size, "zeros: Dimension size must be non-negative.")
+    shape = _shape(_size_keyword(size, keywords, "zeros"), "zeros: Dimension size must be non-negative.")
     return _constant(shape, 0, dtype, requires_grad, device)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return _constant(_shape(size), 1, dtype, requires_grad, device)
+def ones(*size: Any, dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
+         requires_grad: bool = False, memory_format: Any = None, **keywords: Any) -> Tensor:
+    return _constant(_shape(_size_keyword(size, keywords, "ones")), 1, dtype, requires_grad, device)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
+          requires_grad: bool = False, memory_format: Any = None, **keywords: Any) -> Tensor:
     """Zeros: lazygrad never hands out uninitialized memory."""
-    return _constant(_shape(size), 0, dtype, requires_grad, device)
+    return _constant(_shape(_size_keyword(size, keywords, "empty")), 0, dtype, requires_grad, device)
 
 
-def zeros_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    return zeros(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+def ones_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    return ones(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
 
 
 empty_like = zeros_like
 
 
-def full_like(t: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(start: float = 0, end: float | None = None, step: float = 1, *, dtype: Any = None, layout: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
     if end is None:
         start, end = 0, start
     values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -172,7 +206,7 @@ def arange(start: float, end: float | None = None, step: float = 1, *, dtype: An
     return _from_host(array, requires_grad, device)
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None, layout: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     dtype = _resolve(dtype)
     if steps < 0:
@@ -188,7 +222,7 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     return _from_host(values.astype(dtype.np), requires_grad, device)
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None, device: Any = None,
+def eye(n: int, m: int | None = None, *, dtype: Any = None, layout: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     dtype = _resolve(dtype)
     m = n if m is None else m
@@ -237,37 +271,43 @@ def initial_seed() -> int:
 
 
 def _draw(size: tuple, distribution: str, dtype: Any, requires_grad: bool, generator: Generator | None,
-          keyword_size: Any, device: Any) -> Tensor:
-    shape = _shape((keyword_size,)) if keyword_size is not None else _shape(size)
+          device: Any) -> Tensor:
+    shape = _shape(size)
     dtype = _resolve(dtype)
     seed = ops.scalar((generator or default_generator).next_seed(), dtypes.int64)
     return _finish(_wrap(apply("random", (seed,), (shape, dtype, distribution))), requires_grad, device)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
-          device: Any = None, **kwargs: Any) -> Tensor:
+def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, layout: Any = None,
+          device: Any = None, pin_memory: bool = False, requires_grad: bool = False, **keywords: Any) -> Tensor:
     """Standard normal draws (lazy: computed inside the program that needs them)."""
-    return _draw(size, "normal", dtype, requires_grad, generator, kwargs.get("size"), device)
+    return _draw(_size_keyword(size, keywords, "randn"), "normal", dtype, requires_grad, generator, device)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Generator | None = None,
-         device: Any = None, **kwargs: Any) -> Tensor:
+def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, layout: Any = None,
+         device: Any = None, pin_memory: bool = False, requires_grad: bool = False, **keywords: Any) -> Tensor:
     """Uniform draws on [0, 1)."""
-    return _draw(size, "uniform", dtype, requires_grad, generator, kwargs.get("size"), device)
+    return _draw(_size_keyword(size, keywords, "rand"), "uniform", dtype, requires_grad, generator, device)
 
 
-def randn_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+def randn_like(input: Tensor, *, generator: Generator | None = None, dtype: Any = None, layout: Any = None,
+               device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    return randn(input.shape, generator=generator, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return rand(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+def rand_like(input: Tensor, *, generator: Generator | None = None, dtype: Any = None, layout: Any = None,
+              device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    return rand(input.shape, generator=generator, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = None, *, generator: Generator | None = None,
-            dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    if size is None and isinstance(high, (tuple, list)):  # torch's randint(high, size)
-        high, size = None, high
+def randint(low: int = 0, high: Any = None, size: Any = None, *, generator: Generator | None = None,
+            dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
+            requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None and isinstance(high, (tuple, list)):  # the two-argument form: randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:
@@ -280,20 +320,22 @@ def randint(low: int, high: int | None = None, size: Any = None, *, generator: G
 # ---- Tensor.new_*: factories that default to the tensor's dtype and device -------------------------------
 
 
-def _new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
-                requires_grad: bool = False) -> Tensor:
+def _new_tensor(self: Tensor, data: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+                pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
 
 def _new_factory(make: Any) -> Any:
-    def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    def new(self: Tensor, *size: Any, dtype: Any = None, layout: Any = None, device: Any = None,
+            pin_memory: bool = False, requires_grad: bool = False, **keywords: Any) -> Tensor:
+        size = _size_keyword(size, keywords, make.__name__)
         return make(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
     return new
 
 
-def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
+def _new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, layout: Any = None,
+              device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
                 requires_grad=requires_grad)
 

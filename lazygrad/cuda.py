@@ -48,7 +48,7 @@ def empty_cache() -> None:
     """Nothing to release: a buffer is freed when the last tensor holding it goes away."""
 
 
-def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tensor:
+def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False, memory_format: Any = None) -> Tensor:
     """The tensor on a GPU (``"cuda"`` or ``"cuda:<index>"``); raises torch's error when there is none."""
     target = "cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device
     return move(self, target)

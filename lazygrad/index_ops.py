@@ -160,7 +160,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         hit = ops.reshape(apply("eq", (flat, ops.const(padding_idx, _INT))), (input.numel(), 1))
         read = apply("gather", (weight.node, flat), (0,))
         node = ops.select(ops.broadcast_to(hit, read.shape), apply("stop_gradient", (read,)), read)
-    return _record("EmbeddingBackward0", ops.reshape(node, (*input.node.shape, weight.shape[1])), input, weight)
+    # torch's record lists the weight only: the indices are integers, never differentiated.
+    return _record("EmbeddingBackward0", ops.reshape(node, (*input.node.shape, weight.shape[1])), weight)
 
 
 # ---- advanced indexing ---------------------------------------------------------------------------------

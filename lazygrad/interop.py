@@ -70,10 +70,16 @@ class _Capsule:
         return (_KDLCPU, 0)
 
 
-def from_dlpack(ext_tensor: Any) -> Tensor:
-    """A tensor holding a copy of a DLPack producer's data (a numpy, jax or torch array, or a capsule)."""
+def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None) -> Tensor:
+    """A tensor holding a copy of a DLPack producer's data (a numpy, jax or torch array, or a capsule).
+
+    It always copies (see ``to_dlpack``): ``copy=False`` raises, as the protocol asks of a copy it cannot
+    avoid. ``device`` moves the result there.
+    """
+    if copy is False:
+        raise BufferError("lazygrad always copies on DLPack import: its buffers are shared between tensors")
     if isinstance(ext_tensor, Tensor):
-        return ext_tensor
+        return ext_tensor if device is None else ext_tensor.to(device)
     producer = ext_tensor if hasattr(ext_tensor, "__dlpack__") else _Capsule(ext_tensor)
     try:
         array = np.from_dlpack(producer)
@@ -81,7 +87,8 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
         if isinstance(producer, _Capsule) or "dtype" not in str(error):
             raise
         array = _through_jax(producer)  # a dtype numpy cannot import: bfloat16
-    return from_numpy(array)
+    out = from_numpy(array)
+    return out if device is None else out.to(device)
 
 
 def _through_jax(producer: Any) -> np.ndarray:

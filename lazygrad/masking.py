@@ -120,7 +120,9 @@ def _where_method(self: Tensor, condition: Tensor, other: Any) -> Tensor:
     return _select_where(condition, self, other)
 
 
-def count_nonzero(input: Tensor, dim: int | tuple[int, ...] | None = None) -> Tensor:
+def count_nonzero(input: Tensor, dim: int | tuple[int, ...] | None = None, *dims: int) -> Tensor:
+    if dims:  # count_nonzero(0, 1), as torch also takes
+        dim = (dim, *dims)
     nonzero_ = apply("ne", (input.node, ops.const(0, input.dtype)))
     return _wrap(ops.reduce("reduce_sum", ops.cast(nonzero_, dtypes.int64), _dims(dim, input.ndim)))
 

@@ -92,7 +92,8 @@ def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None, d
 
 
 def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator | None = None,
-           dtype: Any = None, requires_grad: bool = False) -> Tensor:
+           dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
+           requires_grad: bool = False) -> Tensor:
     """Normal draws with the given means and standard deviations (tensors broadcast; numbers need ``size``)."""
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     if not tensors:
@@ -100,7 +101,7 @@ def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator 
             raise TypeError(f"normal() received an invalid combination of arguments - got ({type(mean).__name__}, "
                             f"{type(std).__name__}), but expected one of: (Tensor mean, Tensor std), (Tensor mean, "
                             f"float std), (float mean, Tensor std), (float mean, float std, tuple of ints size)")
-        draw = randn(_sizes((size,)), dtype=dtype, generator=generator)
+        draw = randn(_sizes((size,)), dtype=dtype, generator=generator, device=device)
         out = draw * std + mean if (std, mean) != (1.0, 0.0) else draw
         return out.requires_grad_() if requires_grad else out
     if not isinstance(std, Tensor) and std < 0:
@@ -160,12 +161,12 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Gen
     return _fill(self, (draw * std + mean).node)
 
 
-def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator: Generator | None = None) -> Tensor:
     _float_draw(self, "uniform_kernel_cpu")
-    if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
+    if from_ > to:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_:g} > to={to:g}")
     draw = rand(self.node.shape, dtype=self.dtype, generator=generator)
-    return _fill(self, (draw * (b - a) + a).node)
+    return _fill(self, (draw * (to - from_) + from_).node)
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:

@@ -43,8 +43,46 @@ from .ir import Node, cut, is_computed, toposort
 from .passes import optimize
 from .program import Program, linearize
 
-CACHE_SIZE = int(os.environ.get("LAZYGRAD_CACHE_SIZE", "512"))
 log = logging.getLogger("lazygrad")
+
+
+def _cache_size_setting() -> int | None:
+    """``LAZYGRAD_CACHE_SIZE`` as a positive int, or None to use the backend's default."""
+    text = os.environ.get("LAZYGRAD_CACHE_SIZE")
+    if text is None:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"LAZYGRAD_CACHE_SIZE must be a positive integer, got {text!r}")
+    return value
+
+
+CACHE_SIZE = _cache_size_setting()
+# Programs kept per backend when LAZYGRAD_CACHE_SIZE is not set. A compiled XLA program keeps its machine code
+# in many memory maps (thousands for a large one), so jax keeps far fewer than the numpy interpreter.
+_DEFAULT_CACHE_SIZE = {"numpy": 512, "jax": 64}
+
+
+def _map_limit() -> int | None:
+    """How many memory maps the process may hold before cached programs are evicted: half of Linux's
+    ``vm.max_map_count``, past which allocating code aborts the process. None where there is no such limit."""
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            return int(f.read()) // 2
+    except (OSError, ValueError):
+        return None
+
+
+MAP_LIMIT = _map_limit()
+
+
+def map_count() -> int:
+    """The process's memory maps now (read on a compile only: it costs a few milliseconds at worst)."""
+    with open("/proc/self/maps", "rb") as f:
+        return f.read().count(b"\n")
 
 
 def _debugging() -> bool:
@@ -357,14 +395,26 @@ def _executable(program: Program) -> Any:
         _cache.move_to_end(key)
         metrics.bump("cache_hits")
         return exe
+    _relieve_map_pressure()
     start = time.perf_counter()
     exe = _backend.compile(optimize(program))
     metrics.add_time("compile_time", time.perf_counter() - start)
     metrics.bump("compiles")
     _cache[key] = exe
-    if len(_cache) > CACHE_SIZE:
+    limit = CACHE_SIZE or _DEFAULT_CACHE_SIZE.get(_backend_name, 128)
+    while len(_cache) > limit:
         _cache.popitem(last=False)
     return exe
+
+
+def _relieve_map_pressure() -> None:
+    """Evict the least recently used half of the cache while the process's memory maps pass ``MAP_LIMIT``:
+    a dropped executable unmaps its code, and running out of maps would end the process mid-compile."""
+    if MAP_LIMIT is None:
+        return
+    while _cache and map_count() > MAP_LIMIT:
+        for _ in range(max(1, len(_cache) // 2)):
+            _cache.popitem(last=False)
 
 
 def to_numpy(holder: Holder) -> np.ndarray:
@@ -384,4 +434,5 @@ def from_numpy(array: np.ndarray) -> Any:
 
 
 def clear_cache() -> None:
+    """Drop every compiled program (and, with them, the memory their machine code holds)."""
     _cache.clear()

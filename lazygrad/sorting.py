@@ -152,7 +152,7 @@ def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right:
     return _count_below(sequence, values, right, out_int32)
 
 
-def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = False, right: bool = False,
+def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,
                  side: str | None = None, sorter: Tensor | None = None) -> Tensor:
     """Where each value would be inserted into its row of ``sorted_sequence`` to keep it sorted."""
     if side is not None:
@@ -165,12 +165,12 @@ def searchsorted(sorted_sequence: Tensor, values: Any, *, out_int32: bool = Fals
     if sorter is not None:
         sorted_sequence = _wrap(take_along(sorted_sequence.node, sorted_sequence.ndim - 1, ops.cast(sorter.node,
                                                                                                   dtypes.int64)))
-    if isinstance(values, Tensor) and sorted_sequence.ndim > 1 and \
-            sorted_sequence.shape[:-1] != values.shape[:-1]:
+    if isinstance(input, Tensor) and sorted_sequence.ndim > 1 and \
+            sorted_sequence.shape[:-1] != input.shape[:-1]:
         raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
                            f"dimensions of boundaries tensor and input value tensor must match, but we got boundaries "
-                           f"tensor {list(sorted_sequence.shape)} and input value tensor {list(values.shape)}")
-    sequence, points = _common(sorted_sequence, values)
+                           f"tensor {list(sorted_sequence.shape)} and input value tensor {list(input.shape)}")
+    sequence, points = _common(sorted_sequence, input)
     return _count_below(sequence, points, right, out_int32)
 
 

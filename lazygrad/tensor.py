@@ -57,8 +57,8 @@ def _wrap(node: Node, grad_fn: GradFn | None = None) -> Tensor:
     t = _new(Tensor)
     t.node = node
     t.grad_fn = grad_fn
-    t.requires_grad = grad_fn is not None
-    t.grad = None
+    t._requires_grad = grad_fn is not None
+    t._grad = None
     t._retains_grad = False
     t._view = None
     if node.buffer is None:
@@ -78,7 +78,7 @@ def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
     tracking = False
     if _grad_state.enabled:
         for t in inputs:
-            if t.requires_grad:
+            if t._requires_grad:
                 tracking = True
                 break
     for t in inputs:
@@ -93,7 +93,7 @@ def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
 
 def _edge(t: Tensor) -> Any:
     """Where a gradient for ``t`` goes: its record, the leaf itself, or nowhere."""
-    return t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
+    return t.grad_fn if t.grad_fn is not None else (t if t._requires_grad else None)
 
 
 # ---- sharing memory: views and aliases (the node-level half is in ``views``) -----------------------------
@@ -163,9 +163,9 @@ def _refresh(storage: Storage, writer: Tensor | None) -> None:
             t.node = views.replay(view.steps, base.node)
             if base.requires_grad:
                 t.grad_fn = grad_fn_class("AsStridedBackward0")(t.node, (base.node,), (_edge(base),))
-                t.requires_grad = True
+                t._requires_grad = True
             else:
-                t.grad_fn, t.requires_grad = None, False
+                t.grad_fn, t._requires_grad = None, False
         if t.node.buffer is None:
             realize.track(t)
 
@@ -290,7 +290,9 @@ class Tensor:
     """A lazily evaluated n-dimensional array with torch's API and autograd semantics."""
 
     # ``_view``: how this tensor shares memory with others (a views.View), None while it shares with none.
-    __slots__ = ("__weakref__", "_retains_grad", "_view", "grad", "grad_fn", "node", "requires_grad")
+    # ``_grad`` and ``_requires_grad`` back the checked ``grad`` and ``requires_grad`` properties; the hot
+    # paths read and write the slots directly.
+    __slots__ = ("__weakref__", "_grad", "_requires_grad", "_retains_grad", "_view", "grad_fn", "node")
     __array_priority__ = 1000  # numpy defers to our reflected operators
 
     def __init__(self, *args: Any) -> None:
@@ -301,8 +303,8 @@ class Tensor:
             else zeros(*args)
         self.node = source.node
         self.grad_fn = None
-        self.requires_grad = False
-        self.grad = None
+        self._requires_grad = False
+        self._grad = None
         self._retains_grad = False
         self._view = None
 
@@ -354,8 +356,8 @@ class Tensor:
         realize.realize((self,))
         return self
 
-    def numpy(self) -> np.ndarray:
-        if self.requires_grad:
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         # A copy: buffers are immutable and shared between nodes, so writing into one would change other
         # tensors' values behind the graph's back (torch shares memory here; see docs/architecture.md).
@@ -414,10 +416,10 @@ class Tensor:
             realize.realize((self,))
         # Buffers are never written in place, so the copy may share this one.
         out = _wrap(leaf(self.node.buffer, self.node.shape, self.node.dtype))
-        out.requires_grad = self.requires_grad
+        out._requires_grad = self._requires_grad
         memo[id(self)] = out
-        if self.grad is not None:
-            out.grad = copy.deepcopy(self.grad, memo)
+        if self._grad is not None:
+            out._grad = copy.deepcopy(self._grad, memo)
         return out
 
     def __repr__(self) -> str:
@@ -445,12 +447,42 @@ class Tensor:
                                "var_no_grad = var.detach().")
         if requires_grad and not self.dtype.is_floating_point:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        if requires_grad and not self.requires_grad:
+        if requires_grad and not self._requires_grad:
             self.node = _fresh(self.node)
             if self.node.buffer is None:
                 realize.track(self)
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise RuntimeError("requires_grad must be a bool")
+        if self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+        if value and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self.requires_grad_(value)
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward passes (None until one reaches this tensor)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        # Checked here, as torch does, rather than failing later inside a backward pass.
+        if value is not None:
+            _check_grad(self, value)
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` on the next backward (leaves always do)."""
@@ -488,13 +520,13 @@ class Tensor:
         with _accumulating:
             if isinstance(g, Tensor):
                 g = g if g.dtype is self.dtype else g.to(self.dtype)
-                self.grad = g if self.grad is None else self.grad + g
+                self._grad = g if self._grad is None else self._grad + g
                 return
             g = ops.cast(g, self.dtype)
-            if self.grad is None:
-                self.grad = _wrap(g)
+            if self._grad is None:
+                self._grad = _wrap(g)
             else:
-                self.grad._set_node(ops.add(self.grad.node, g))
+                self._grad._set_node(ops.add(self._grad.node, g))
 
     def detach(self) -> Tensor:
         """A tensor with the same value and storage but no autograd history."""
@@ -507,7 +539,7 @@ class Tensor:
             if self.node.buffer is None:
                 realize.track(self)
         self.grad_fn = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     @property
@@ -545,7 +577,7 @@ class Tensor:
                 realize.track(self)
             if result is not None and result.grad_fn is not None:
                 self.grad_fn = result.grad_fn
-                self.requires_grad = True
+                self._requires_grad = True
             return
         storage, steps, base = view.storage, view.steps, view.base
         if steps:
@@ -558,13 +590,13 @@ class Tensor:
             new = views.write_back(base.node, steps, node)
             if _grad_state.enabled and result is not None and (base.requires_grad or result.requires_grad):
                 record = grad_fn_class("CopySlices")(new, (base.node, node), (_edge(base), _edge(result)))
-                base.grad_fn, base.requires_grad = record, True
+                base.grad_fn, base._requires_grad = record, True
             writer = base
         else:
             new = views.write_back(storage.node, steps, node) if steps else node
             writer = None if steps else self
             if writer is not None and result is not None and result.grad_fn is not None:
-                self.grad_fn, self.requires_grad = result.grad_fn, True
+                self.grad_fn, self._requires_grad = result.grad_fn, True
         storage.node = new
         if writer is not None:
             writer.node = new
@@ -601,20 +633,21 @@ class Tensor:
         self._check_inplace()
         return self._assign(fn(self, *args))
 
-    def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        return self._inplace(Tensor.add, other, alpha)
+    def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self._inplace(Tensor.add, other if alpha == 1 else other * alpha)
 
-    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        return self._inplace(Tensor.sub, other, alpha)
+    def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self._inplace(Tensor.sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other: Any) -> Tensor:
         return self._inplace(Tensor.mul, other)
 
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace(Tensor.div, other)
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        self._check_inplace()
+        return self._assign(self.div(other, rounding_mode=rounding_mode))
 
-    def pow_(self, other: Any) -> Tensor:
-        return self._inplace(Tensor.pow, other)
+    def pow_(self, exponent: Any) -> Tensor:
+        return self._inplace(Tensor.pow, exponent)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace(Tensor.clamp, min, max)
@@ -640,7 +673,7 @@ class Tensor:
         node = ops.broadcast_to(ops.scalar(value, self.dtype), self.node.shape)
         return self._assign(_record("FillBackward2", node, self))
 
-    def copy_(self, src: Any) -> Tensor:
+    def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
         self._check_inplace()
         src = src if isinstance(src, Tensor) else _as_tensor(src, self.dtype)
         broadcast_shapes(src.node.shape, self.node.shape)
@@ -681,16 +714,17 @@ class Tensor:
                 wide = apply(op, (ops.cast(self.node, dtypes.float32), ops.scalar(value, dtypes.float32)))
                 return _record(name, ops.cast(wide, dtype), self)
             a, b = ops.cast(self.node, dtype), ops.scalar(value, dtype)
-            inputs = (self,)
+            # torch makes the number a tensor operand of these ops: its record lists it as (None, 0)
+            inputs = (self, _ABSENT) if name in _NUMBER_OPERAND else (self,)
         node = apply(op, (b, a) if reverse else (a, b))
         return _record(name, node, *inputs) if name else _wrap(node)
 
-    def add(self, other: Any, alpha: float = 1) -> Tensor:
+    def add(self, other: Any, *, alpha: float = 1) -> Tensor:
         if alpha != 1:
             other = other * alpha
         return self._binary(other, "add", "AddBackward0")
 
-    def sub(self, other: Any, alpha: float = 1) -> Tensor:
+    def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
         if alpha != 1:
             other = other * alpha
         return self._binary(other, "sub", "SubBackward0")
@@ -698,7 +732,7 @@ class Tensor:
     def mul(self, other: Any) -> Tensor:
         return self._binary(other, "mul", "MulBackward0")
 
-    def div(self, other: Any, rounding_mode: str | None = None) -> Tensor:
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         if rounding_mode == "floor":
             return self.floor_divide(other)
         if rounding_mode == "trunc":
@@ -924,8 +958,16 @@ class Tensor:
     def ceil(self) -> Tensor:
         return self if not self.dtype.is_floating_point else self._unary("ceil", "CeilBackward0")
 
-    def round(self) -> Tensor:
-        return self if not self.dtype.is_floating_point else self._unary("round", "RoundBackward0")
+    def round(self, *, decimals: int = 0) -> Tensor:
+        if not self.dtype.is_floating_point:
+            return self
+        if decimals == 0:
+            return self._unary("round", "RoundBackward0")
+        # torch's way: scale, round half to even, scale back (10 ** -d is inexact, so divide by 10 ** d).
+        scale = ops.scalar(10.0 ** abs(decimals), self.dtype)
+        scaled = apply("mul" if decimals > 0 else "div", (self.node, scale))
+        node = apply("div" if decimals > 0 else "mul", (apply("round", (scaled,)), scale))
+        return _record("RoundBackward1", node, self)
 
     def trunc(self) -> Tensor:
         if not self.dtype.is_floating_point:
@@ -1060,7 +1102,10 @@ class Tensor:
         total = ops.reduce("reduce_max", as_int, _dims(dim, self.ndim), keepdim)
         return _wrap(ops.cast(total, dtypes.bool_))
 
-    def norm(self, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    def norm(self, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
+             dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).norm(p, dim, keepdim)
         x = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.default_float())
         axes = _dims(dim, self.ndim)
         if p in ("fro", 2, 2.0):
@@ -1110,20 +1155,26 @@ class Tensor:
         peak = apply("stop_gradient", (ops.reduce("reduce_max", x, (axis,), keepdims=True),))
         return apply("sub", (x, peak))
 
-    def softmax(self, dim: int) -> Tensor:
+    def softmax(self, dim: int, dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).softmax(dim)
         axis = _dim(dim, self.ndim)
         e = apply("exp", (self._shifted_by_max(axis),))
         node = ops.div(e, ops.reduce("reduce_sum", e, (axis,), keepdims=True))
         return _record("SoftmaxBackward0", ops.cast(node, _float_dtype(self.dtype)), self)
 
-    def log_softmax(self, dim: int) -> Tensor:
+    def log_softmax(self, dim: int, dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).log_softmax(dim)
         axis = _dim(dim, self.ndim)
         shifted = self._shifted_by_max(axis)
         total = ops.reduce("reduce_sum", apply("exp", (shifted,)), (axis,), keepdims=True)
         node = apply("sub", (shifted, apply("log", (total,))))
         return _record("LogSoftmaxBackward0", ops.cast(node, _float_dtype(self.dtype)), self)
 
-    def cumsum(self, dim: int) -> Tensor:
+    def cumsum(self, dim: int, *, dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).cumsum(dim)
         node = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.int64)
         return _record("CumsumBackward0", apply("cumsum", (node,), (_dim(dim, self.ndim),)), self)
 
@@ -1186,7 +1237,9 @@ class Tensor:
         return _as_view(self, _record("UnsqueezeBackward0", ops.reshape(self.node, (*shape[:axis], 1, *shape[axis:])),
                                       self))
 
-    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
+    def squeeze(self, dim: int | Sequence[int] | None = None, *dims: int) -> Tensor:
+        if dims:  # squeeze(0, 1), as torch also takes
+            dim = (dim, *dims)
         shape = self.node.shape
         axes = _dims(dim, self.ndim) if dim is not None else tuple(i for i, d in enumerate(shape) if d == 1)
         new = tuple(d for i, d in enumerate(shape) if not (i in axes and d == 1))
@@ -1208,7 +1261,10 @@ class Tensor:
         perm[a], perm[b] = perm[b], perm[a]
         return _as_view(self, _record("TransposeBackward0", ops.permute(self.node, perm), self))
 
-    swapaxes = transpose
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
+
+    swapdims = transpose
 
     def t(self) -> Tensor:
         if self.ndim > 2:
@@ -1249,8 +1305,8 @@ class Tensor:
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
-    def broadcast_to(self, *shape: Any) -> Tensor:
-        return self.expand(*shape)
+    def broadcast_to(self, *size: Any) -> Tensor:
+        return self.expand(*size)
 
     def repeat(self, *sizes: Any) -> Tensor:
         sizes = _sizes(sizes)
@@ -1266,11 +1322,11 @@ class Tensor:
     def contiguous(self, memory_format: Any = None) -> Tensor:
         return self if self.is_contiguous() else self.clone()
 
-    def clone(self) -> Tensor:
+    def clone(self, *, memory_format: Any = None) -> Tensor:
         return _record("CloneBackward0", self.node, self)
 
-    def flip(self, dims: int | Sequence[int]) -> Tensor:
-        axes = _dims(dims, self.ndim)
+    def flip(self, dims: int | Sequence[int], *more: int) -> Tensor:
+        axes = _dims((dims, *more) if more else dims, self.ndim)
         return _record("FlipBackward0", apply("rev", (self.node,), (axes,)) if axes else self.node, self)
 
     def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
@@ -1332,7 +1388,7 @@ class Tensor:
 
         setitem(self, index, value)
 
-    def gather(self, dim: int, index: Tensor) -> Tensor:
+    def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
         from .index_ops import gather
 
         return gather(self, dim, index)
@@ -1351,20 +1407,28 @@ class Tensor:
         return index_select(self, dim, index)
 
     # ---- linear algebra ----
-    def dot(self, other: Tensor) -> Tensor:
-        return dot(self, other)
+    def dot(self, tensor: Tensor) -> Tensor:
+        return dot(self, tensor)
 
     def matmul(self, other: Tensor) -> Tensor:
         return matmul(self, other)
 
-    mm = matmul
-    bmm = matmul
-    mv = matmul
+    def mm(self, mat2: Tensor) -> Tensor:
+        return matmul(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return matmul(self, mat2)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        return matmul(self, vec)
 
     # ---- conversion ----
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         dtype = kwargs.get("dtype")
         target = kwargs.get("device")
+        other = kwargs.get("other")
+        if other is not None:
+            dtype, target = other.dtype, other.device
         for a in args:
             if isinstance(a, (DType, type, np.dtype)):
                 dtype = a
@@ -1375,36 +1439,38 @@ class Tensor:
         out = self
         if dtype is not None and dtypes.to_dtype(dtype) is not self.dtype:
             out = _record("ToCopyBackward0", ops.cast(self.node, dtypes.to_dtype(dtype)), self)
+        elif kwargs.get("copy"):
+            out = self.clone()
         # Cast, then move: the cast runs where the data is, and the result lives entirely on the target.
         return out if target is None else move_to(out, target)
 
-    def type(self, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
         if dtype is None:
             return f"torch.{_torch_type_name(self.dtype)}Tensor"
         return self.to(dtype)
 
-    def float(self) -> Tensor:
+    def float(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.float32)
 
-    def double(self) -> Tensor:
+    def double(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.float64)
 
-    def half(self) -> Tensor:
+    def half(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.float16)
 
     def bfloat16(self) -> Tensor:
         return self.to(dtypes.bfloat16)
 
-    def long(self) -> Tensor:
+    def long(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.int64)
 
-    def int(self) -> Tensor:
+    def int(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.int32)
 
-    def bool(self) -> Tensor:
+    def bool(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.bool_)
 
-    def cpu(self) -> Tensor:
+    def cpu(self, memory_format: Any = None) -> Tensor:
         return self.to("cpu")
 
 
@@ -1474,6 +1540,41 @@ def _variance(x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correct
     return ops.div(total, ops.const(denom if denom > 0 else math.nan, node.dtype))
 
 
+def _check_grad(t: Tensor, grad: Any) -> None:
+    """torch's checks on ``t.grad = grad``: a tensor of ``t``'s size, dtype and device, and not ``t`` itself."""
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(grad).__name__}")
+    if grad is t:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if grad.dtype is not t.dtype:
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{_C10_NAMES[grad.dtype.name]}' to a tensor "
+                           f"with grad_dtype '{_torch_type_name(t.dtype)}'. The gradient must match the tensor's "
+                           "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype "
+                           "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
+                           "caution. Diverging the dtypes of a tensor and its gradient may break downstream systems "
+                           "that assume they match.")
+    if grad.device != t.device:
+        raise RuntimeError(f"attempting to assign a gradient with device type '{grad.device.type}' to a tensor with "
+                           f"device type '{t.device.type}'. Please ensure that the gradient and the tensor are on "
+                           "the same device")
+    if grad.node.shape != t.node.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(grad.shape)}' to a tensor of size "
+                           f"'{list(t.shape)}'. Please ensure that the gradient and the tensor are the same size")
+
+
+def _absent() -> Tensor:
+    t = _new(Tensor)
+    t.node, t.grad_fn, t._requires_grad, t._grad, t._retains_grad, t._view = ops.const(0, dtypes.float32), None, \
+        False, None, False, None
+    return t
+
+
+# An operand of a record that no gradient flows to: a Python number, or an optional input left out. Its node
+# belongs to no graph, so no cotangent reaches it, and its edge is None, as torch's ``next_functions`` show.
+_ABSENT = _absent()
+_NUMBER_OPERAND = {"AddBackward0", "SubBackward0", "MulBackward0", "DivBackward0"}
+
+
 def zeros_like_int(x: Tensor) -> Tensor:
     return _wrap(ops.full(x.node.shape, 0, dtypes.int64))
 
@@ -1481,7 +1582,8 @@ def zeros_like_int(x: Tensor) -> Tensor:
 # ---- functions with several tensor inputs -------------------------------------------------------------
 
 
-def dot(a: Tensor, b: Tensor) -> Tensor:
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    a, b = input, tensor
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     if a.dtype is not b.dtype:
@@ -1493,8 +1595,9 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     return _record("DotBackward0", apply("dot_general", (a.node, b.node), ((0,), (0,), (), ())), a, b)
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
+def matmul(input: Tensor, other: Tensor) -> Tensor:
     """torch.matmul: dot, matrix-vector, matrix-matrix and broadcast batched products."""
+    a, b = input, other
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError("matmul(): argument 'other' must be Tensor")
     if a.ndim == 0 or b.ndim == 0:

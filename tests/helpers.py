@@ -10,6 +10,13 @@ the gradients (``m = jax.numpy``). ``check_op`` runs all of them and compares, i
 * for float inputs, gradients against central differences in float64, ``jax.grad`` of the oracle and
   torch's autograd, plus the ``grad_fn`` name against torch's.
 
+``check_like_torch`` is its counterpart for rules only torch can judge (a tie, a gradient torch defines as
+zero): torch alone is the oracle of values, gradients and ``grad_fn`` names. ``torch_oracle`` turns an op
+into a values oracle for ``check_op`` when numpy has no short equivalent.
+
+Oracles run on the reference backend; on a compiling backend (jax) the shape strategies draw from a few
+fixed shapes, so every op compiles a handful of programs however many examples hypothesis draws.
+
 Torch and jax are optional: each comparison that needs one is skipped without it, never the test.
 """
 
@@ -25,6 +32,7 @@ from hypothesis.extra import numpy as hnp
 
 import lazygrad
 
+REFERENCE = "numpy"  # the backend every oracle runs on, and the only one backend-agnostic tests run on
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_JAX = importlib.util.find_spec("jax") is not None
 
@@ -124,6 +132,50 @@ def check_op(fn: Fn, oracle: Fn, *inputs: Any, dtype: Any = None, grad: bool | N
     return result
 
 
+def check_like_torch(fn: Fn, *inputs: Any, grads: Sequence[bool] | None = None, grad_fn: bool = True,
+                     rtol: float | None = None, atol: float | None = None) -> None:
+    """Check ``fn(lazygrad, *tensors)`` against ``fn(torch, *tensors)``: values, input gradients, grad_fn names.
+
+    For rules that only torch can judge: a tie, a gradient torch defines as zero, a composite layer. Inputs keep
+    their dtypes; float inputs get gradients unless ``grads`` (one flag per input) says otherwise.
+    """
+    wanted = [_is_float(x) and (grads is None or grads[i]) for i, x in enumerate(inputs)]
+    (ours, our_leaves), (theirs, their_leaves) = (_run_backward(T, fn, inputs, wanted) for T in (lazygrad, torch))
+    assert len(ours) == len(theirs), f"{len(ours)} outputs, torch has {len(theirs)}"
+    for out, reference in zip(ours, theirs):
+        assert_close(out, reference, rtol, atol)
+        if grad_fn:
+            have = None if out.grad_fn is None else out.grad_fn.name()
+            want = None if reference.grad_fn is None else type(reference.grad_fn).__name__
+            assert have == want, f"grad_fn {have}, torch has {want}"
+    for i, (leaf, reference) in enumerate(zip(our_leaves, their_leaves)):
+        if wanted[i]:
+            assert (leaf.grad is None) == (reference.grad is None), f"grad of input {i}: {leaf.grad} vs torch's"
+            if leaf.grad is not None:
+                assert_close(leaf.grad, reference.grad, rtol, atol)
+
+
+def _run_backward(T: Any, fn: Fn, inputs: Sequence[Any], wanted: list[bool]) -> tuple[list[Any], list[Any]]:
+    """``fn``'s outputs on library ``T``, after backward of every float output with a fixed random cotangent."""
+    leaves = [T.tensor(x, requires_grad=w) if isinstance(x, np.ndarray) else x for x, w in zip(inputs, wanted)]
+    outs = flat(fn(T, *leaves))
+    rng = np.random.default_rng(7)
+    for out in outs:
+        if out.requires_grad:
+            ct = rng.standard_normal(tuple(out.shape)).astype(str(out.dtype).rpartition(".")[2])
+            out.backward(T.tensor(ct), retain_graph=True)
+    return outs, leaves
+
+
+def torch_oracle(fn: Fn) -> Fn:
+    """A values oracle for ``check_op`` that runs the op itself on torch (with ``jax_oracle=False``): for ops
+    whose numpy equivalent would be a second implementation longer than the op."""
+    def oracle(m: Any, *arrays: Any) -> list[np.ndarray]:
+        return [out.detach().numpy() for out in flat(fn(torch, *[_torch_tensor(a) for a in arrays]))]
+
+    return oracle
+
+
 def _tensor(x: Any, requires_grad: bool = False) -> Any:
     return lazygrad.tensor(x, requires_grad=requires_grad) if isinstance(x, np.ndarray) else x
 
@@ -167,24 +219,25 @@ def _check_gradients(fn: Fn, oracle: Fn, g: _Gradients, jax_oracle: bool) -> Non
 
 
 def _central_differences(fn: Fn, x64: list[Any], wrt: list[int], cts: list[np.ndarray]) -> list[np.ndarray]:
+    """Numerical gradients, computed on the reference backend: an oracle never runs on the backend it judges."""
     def value(args: list[Any]) -> float:
-        with lazygrad.no_grad():
-            outs = flat(fn(lazygrad, *[_tensor(a) for a in args]))
-            return sum(float(np.sum(o.numpy() * ct)) for o, ct in zip(outs, cts) if o.dtype.is_floating_point)
+        outs = flat(fn(lazygrad, *[_tensor(a) for a in args]))
+        return sum(float(np.sum(o.numpy() * ct)) for o, ct in zip(outs, cts) if o.dtype.is_floating_point)
 
     grads = []
-    for i in wrt:
-        grad = np.zeros_like(x64[i])
-        for index in np.ndindex(x64[i].shape):
-            args = list(x64)
-            total = 0.0
-            for sign in (1, -1):
-                bumped = x64[i].copy()
-                bumped[index] += sign * FD_STEP
-                args[i] = bumped
-                total += sign * value(args)
-            grad[index] = total / (2 * FD_STEP)
-        grads.append(grad)
+    with lazygrad.no_grad(), lazygrad.backend(REFERENCE):
+        for i in wrt:
+            grad = np.zeros_like(x64[i])
+            for index in np.ndindex(x64[i].shape):
+                args = list(x64)
+                total = 0.0
+                for sign in (1, -1):
+                    bumped = x64[i].copy()
+                    bumped[index] += sign * FD_STEP
+                    args[i] = bumped
+                    total += sign * value(args)
+                grad[index] = total / (2 * FD_STEP)
+            grads.append(grad)
     return grads
 
 
@@ -196,8 +249,9 @@ def _jax_gradients(oracle: Fn, x64: list[Any], wrt: list[int], cts: list[np.ndar
         outs = flat(oracle(jnp, *args))
         return sum(jnp.sum(o * ct) for o, ct in zip(outs, cts) if jnp.issubdtype(o.dtype, jnp.floating))
 
+    # One jitted program: op by op, jax would compile every primitive of the oracle at each new shape.
     with jax.enable_x64(True):
-        grads = jax.grad(scalar, argnums=tuple(range(len(wrt))))(*[jnp.asarray(x64[i]) for i in wrt])
+        grads = jax.jit(jax.grad(scalar, argnums=tuple(range(len(wrt)))))(*[jnp.asarray(x64[i]) for i in wrt])
         return [np.asarray(g) for g in grads]
 
 
@@ -222,9 +276,31 @@ FLOATS = (np.float32, np.float64)
 INTS = (np.int32, np.int64)
 
 
+# On jax every new shape is a new program to compile (~0.1-0.5 s each): there the strategies below draw from
+# these few, so an op's programs repeat and compile once. The reference backend explores freely; the
+# program-level test in test_backend_agreement.py compares the two backends on programs of random shapes.
+FIXED_SHAPES = ((), (3,), (2, 3), (2, 1, 3))
+FIXED_PAIRS = (((2, 3), (2, 3)), ((2, 3), (3,)), ((), (2, 3)), ((2, 1), (1, 3)), ((3,), (2, 1, 3)))
+
+
+@st.composite
+def _per_backend(draw: Any, explore: st.SearchStrategy, fixed: Sequence[Any]) -> Any:
+    """``explore`` on the reference backend, one of ``fixed`` on a compiling one (decided when drawn)."""
+    if lazygrad.get_backend() == REFERENCE or not fixed:
+        return draw(explore)
+    return draw(st.sampled_from(fixed))
+
+
+def _fitted(shape: tuple[int, ...], min_dims: int, max_side: int) -> tuple[int, ...]:
+    """``shape`` with its sides cut to ``max_side`` and leading dims of 2 added up to ``min_dims``."""
+    sides = tuple(min(side, max_side) for side in shape)
+    return (min(2, max_side),) * (min_dims - len(sides)) + sides
+
+
 def shapes(min_dims: int = 0, max_dims: int = 3, max_side: int = 3) -> st.SearchStrategy[tuple[int, ...]]:
-    """Small shapes: few distinct ones, since each new shape is a new program (a compile on jax)."""
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
+    """Small shapes without zero sides; on jax, ``FIXED_SHAPES`` fitted to the bounds."""
+    fixed = sorted({_fitted(s, min_dims, max_side) for s in FIXED_SHAPES if len(s) <= max_dims})
+    return _per_backend(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side), fixed)
 
 
 def elements(dtype: Any, low: float = -3, high: float = 3) -> st.SearchStrategy:
@@ -257,6 +333,9 @@ def smooth_arrays(shape: Any, dtype: Any = np.float64, low: float = -3, high: fl
 
 
 def broadcast_pair(max_dims: int = 3, max_side: int = 3) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
-    """Two shapes that broadcast together (torch's rules are numpy's)."""
-    return hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=max_dims, min_side=1,
-                                             max_side=max_side).map(lambda s: s.input_shapes)
+    """Two shapes that broadcast together (torch's rules are numpy's); on jax, ``FIXED_PAIRS`` fitted."""
+    fixed = [tuple(_fitted(s, 0, max_side) for s in pair) for pair in FIXED_PAIRS
+             if all(len(s) <= max_dims for s in pair)]
+    explore = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=max_dims, min_side=1,
+                                                max_side=max_side).map(lambda s: s.input_shapes)
+    return _per_backend(explore, fixed)

@@ -24,6 +24,8 @@ from lazygrad import backends
 if HAS_TORCH:
     import torch
 
+pytestmark = pytest.mark.backend_agnostic  # shape and dtype rules run while the graph is built, before any backend
+
 # name -> (fn(T) that must fail, exception type, torch's message)
 CASES = {
     "add": (lambda T: T.ones(2, 3) + T.ones(4, 5), RuntimeError,

@@ -16,6 +16,9 @@ if HAS_JAX:
     import jax
     import jax.numpy as jnp
 
+# the transforms rewrite the graph; test_backend_agreement.py runs such programs everywhere
+pytestmark = pytest.mark.backend_agnostic
+
 F64 = lazygrad.float64
 VECTOR = smooth_arrays((3,), low=-1.5, high=1.5)
 

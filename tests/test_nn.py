@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import check_like_torch
 
 import lazygrad
 from lazygrad import nn
@@ -33,26 +34,10 @@ def close(actual, expected, rtol: float = 1e-5, atol: float = 1e-6) -> None:
     np.testing.assert_allclose(a, e, rtol=rtol, atol=atol)
 
 
-def value_and_grads(lib, fn, arrays: list[np.ndarray], grad_mask: list[bool]):
-    """Run ``fn`` on ``lib`` tensors; return its value and the grads of a fixed weighted sum of it."""
-    tensors = [lib.tensor(a, requires_grad=g and a.dtype.kind == "f") for a, g in zip(arrays, grad_mask)]
-    out = fn(*tensors)
-    weights = lib.tensor(np.random.default_rng(7).standard_normal(tuple(out.shape)).astype(np.float32))
-    (out * weights).sum().backward()
-    grads = [t.grad for t, g in zip(tensors, grad_mask) if g and t.dtype.is_floating_point]
-    return out, grads
-
-
 def assert_matches_torch(fn, *arrays: np.ndarray, grads: list[bool] | None = None, rtol: float = 1e-5,
                          atol: float = 1e-6) -> None:
     """``fn(F, *tensors)`` gives the same value and input gradients with lazygrad and torch."""
-    mask = grads if grads is not None else [True] * len(arrays)
-    ours, our_grads = value_and_grads(lazygrad, lambda *t: fn(F, *t), list(arrays), mask)
-    theirs, their_grads = value_and_grads(torch, lambda *t: fn(torch.nn.functional, *t), list(arrays), mask)
-    close(ours, theirs, rtol, atol)
-    assert len(our_grads) == len(their_grads)
-    for g, h in zip(our_grads, their_grads):
-        close(g, h, rtol, atol)
+    check_like_torch(lambda T, *t: fn(T.nn.functional, *t), *arrays, grads=grads, grad_fn=False, rtol=rtol, atol=atol)
 
 
 # ---- Parameter --------------------------------------------------------------------------------------------

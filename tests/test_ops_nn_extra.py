@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import HAS_TORCH, assert_close, assigned, check_op
+from helpers import HAS_TORCH, assert_close, assigned, check_like_torch, check_op, torch_oracle
 
 import lazygrad
 from lazygrad import nn
@@ -31,23 +31,6 @@ def normal(*shape: int) -> np.ndarray:
 def distinct(*shape: int) -> np.ndarray:
     """Values without ties (and away from each other), so max pooling's choice is stable under small steps."""
     return RNG.permutation(math.prod(shape)).reshape(shape) / 4 - 1
-
-
-def matches_torch(fn, *arrays):
-    """Value, gradients and grad_fn name of ``fn(T, *tensors)`` equal torch's, for rules finite differences
-    cannot judge (a tie, a gradient that torch defines as zero)."""
-    results = []
-    for T in (lazygrad, torch):
-        tensors = [T.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
-        out = fn(T, *tensors)
-        out.backward(T.tensor(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape))))
-        name = out.grad_fn.name() if T is lazygrad else type(out.grad_fn).__name__
-        results.append((out, name, [t.grad for t in tensors if t.requires_grad]))
-    (ours, our_name, our_grads), (theirs, their_name, their_grads) = results
-    assert_close(ours, theirs)
-    assert our_name == their_name
-    for g, h in zip(our_grads, their_grads):
-        assert_close(g, h)
 
 
 def Fn(T):
@@ -199,7 +182,7 @@ def test_avg_pool2d_matches_oracle_with_gradients(kernel, stride, padding):
 @needs_torch
 def test_max_pool2d_sends_a_tied_gradient_to_the_first_maximum_like_torch():
     x = np.array([[[[1.0, 1.0, 0.0], [1.0, 0.5, 2.0], [2.0, 2.0, 0.0]]]])
-    matches_torch(lambda T, x: Fn(T).max_pool2d(x, 2, 1), x)
+    check_like_torch(lambda T, x: Fn(T).max_pool2d(x, 2, 1), x)
 
 
 @needs_torch
@@ -217,14 +200,10 @@ def test_max_pool2d_indices_dilation_and_ceil_mode_match_torch(ceil_mode):
 @needs_torch
 @pytest.mark.parametrize("ceil_mode, count_include_pad", [(True, True), (True, False), (False, False)])
 def test_avg_pool2d_divisors_follow_torch(ceil_mode, count_include_pad):
-    check_op(lambda T, x: Fn(T).avg_pool2d(x, 3, 2, 1, ceil_mode=ceil_mode, count_include_pad=count_include_pad),
-             lambda m, x: avg_pool_oracle_torch(x, ceil_mode, count_include_pad), normal(1, 1, 6, 5),
-             jax_oracle=False)
+    def fn(T, x):
+        return Fn(T).avg_pool2d(x, 3, 2, 1, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
 
-
-def avg_pool_oracle_torch(x, ceil_mode, count_include_pad):
-    return torch.nn.functional.avg_pool2d(torch.tensor(np.asarray(x)), 3, 2, 1, ceil_mode=ceil_mode,
-                                          count_include_pad=count_include_pad).numpy()
+    check_op(fn, torch_oracle(fn), normal(1, 1, 6, 5), jax_oracle=False)
 
 
 def test_pool_modules_run_the_functional_ops():
@@ -274,7 +253,8 @@ def test_embedding_reads_rows_with_gradients():
 
 @needs_torch
 def test_embedding_padding_row_gets_no_gradient_like_torch():
-    matches_torch(lambda T, w, i: Fn(T).embedding(i, w, padding_idx=1), normal(4, 2), np.array([1, 3, 1, 0]))
+    check_like_torch(lambda T, w, i: Fn(T).embedding(i, w, padding_idx=1), normal(4, 2),
+                     np.array([1, 3, 1, 0]))
 
 
 def test_embedding_with_a_padding_row_stays_lazy_and_gives_that_row_no_gradient():

@@ -12,6 +12,8 @@ from hypothesis.extra import numpy as hnp
 
 from lazygrad.printing import get_printoptions, printoptions, set_printoptions, tensor_repr
 
+pytestmark = pytest.mark.backend_agnostic  # formatting happens on the host, after any backend
+
 
 @pytest.fixture(autouse=True)
 def _default_printoptions():

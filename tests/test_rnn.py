@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import GRAD_TOLERANCE, HAS_TORCH, _central_differences, assert_close
+from helpers import GRAD_TOLERANCE, HAS_TORCH, REFERENCE, _central_differences, assert_close
 from module_oracle import check_module, outputs
 
 import lazygrad
@@ -217,6 +217,7 @@ def test_input_and_state_gradients_match_finite_differences(name):
     outs = fn(lazygrad, *leaves)
     cts = [rand(*o.shape, seed=10 + i) for i, o in enumerate(outs)]
     sum((o * lazygrad.tensor(ct)).sum() for o, ct in zip(outs, cts)).backward()
+    module.to(REFERENCE)  # the differences run on the reference backend, so its weights go there
     numeric = _central_differences(fn, inputs, list(range(len(inputs))), cts)
     for leaf, want in zip(leaves, numeric):
         assert_close(leaf.grad, want, *GRAD_TOLERANCE)

@@ -19,6 +19,8 @@ from hypothesis.extra import numpy as hnp
 import lazygrad as torch
 from lazygrad.serialization import LoadError
 
+pytestmark = pytest.mark.backend_agnostic  # files hold host arrays, whichever backend made them
+
 
 def _roundtrip(obj, tmp_path):
     path = tmp_path / "state.pt"

@@ -21,7 +21,7 @@ from ..creation import arange, rand
 from ..grad_mode import is_grad_enabled, no_grad
 from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
-from ..tensor import _C10_NAMES, Tensor, _record, _wrap, cat, where
+from ..tensor import _ABSENT, _C10_NAMES, Tensor, _record, _wrap, cat, where
 from . import resampling, transposed
 
 _GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
@@ -36,12 +36,13 @@ def _inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
     return input.copy_(result) if inplace else result
 
 
-def _as_op(name: str, out: Tensor, *inputs: Tensor) -> Tensor:
+def _as_op(name: str, out: Tensor, *inputs: Tensor | None) -> Tensor:
     """``out``, composed from ``inputs`` by Tensor ops, recorded as one op named like torch's.
 
-    Only the ``grad_fn`` name changes: the gradient still comes from the composed nodes' VJP rules.
+    Only the ``grad_fn`` name changes: the gradient still comes from the composed nodes' VJP rules. A None
+    input is an optional argument left out, kept in the record's ``next_functions`` as torch keeps it.
     """
-    return _record(name, out.node, *inputs)
+    return _record(name, out.node, *(_ABSENT if t is None else t for t in inputs))
 
 
 def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
@@ -84,14 +85,25 @@ def _channel_view(t: Tensor, ndim: int, axis: int) -> Tensor:
 
 @lower_precision_op
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias``; leading batch axes are flattened so the product is one matmul."""
+    """``input @ weight.T + bias`` as one matrix product, recorded as torch records it.
+
+    Other than 2-D, the input is flattened to rows and the result viewed back, as torch does, so the
+    records read ``AddmmBackward0`` (``MmBackward0`` without bias) under a view, down to ``TBackward0``.
+    """
     if bias is not None and input.dtype in dtypes.HALF:  # torch adds the bias to the float32 product, rounding once
         return linear(input.float(), weight.float(), bias.float()).to(input.dtype)
-    if input.ndim > 2:
-        out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*input.shape[:-1], weight.shape[0])
-    else:
-        out = input @ weight.t()
-    return out if bias is None else out + bias
+    if input.ndim == 1 and bias is None:  # torch: a one-row product, squeezed
+        product = input.unsqueeze(0) @ weight.t()
+        return _as_op("SqueezeBackward4", product.squeeze(0), product)
+    rows = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
+    transposed = weight.t()
+    product = rows @ transposed
+    if bias is not None:
+        product = _as_op("AddmmBackward0", product + bias, bias, rows, transposed)
+    if input.ndim == 2:
+        return product
+    out = product.reshape(*input.shape[:-1], weight.shape[0])
+    return out if bias is not None else _as_op("UnsafeViewBackward0", out, product)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -109,19 +121,22 @@ def tanh(input: Tensor) -> Tensor:
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """Exact GELU through erf, or torch's tanh approximation with ``approximate='tanh'``."""
     if approximate == "none":
-        return input * 0.5 * (1.0 + (input * (1 / math.sqrt(2.0))).erf())
-    if approximate == "tanh":
+        out = input * 0.5 * (1.0 + (input * (1 / math.sqrt(2.0))).erf())
+    elif approximate == "tanh":
         inner = (input + input * input * input * _GELU_TANH_CUBIC) * _GELU_TANH_SCALE
-        return 0.5 * input * (1.0 + inner.tanh())
-    raise RuntimeError("approximate argument must be either none or tanh.")
+        out = 0.5 * input * (1.0 + inner.tanh())
+    else:
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return _as_op("GeluBackward0", out, input)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    return _inplace(input, input * input.sigmoid(), inplace)
+    return _inplace(input, _as_op("SiluBackward0", input * input.sigmoid(), input), inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return _inplace(input, where(input > 0, input, input * negative_slope), inplace)
+    out = where(input > 0, input, input * negative_slope)
+    return _inplace(input, _as_op("LeakyReluBackward0", out, input), inplace)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
@@ -132,16 +147,17 @@ def logsigmoid(input: Tensor) -> Tensor:
     would give 1 there, and a naive two-branch form would leak NaN gradients from the unused branch).
     """
     positive = input >= 0
-    return where(positive, 0.0, input) - where(positive, -input, input).exp().log1p()
+    out = where(positive, 0.0, input) - where(positive, -input, input).exp().log1p()
+    return _as_op("LogSigmoidBackward0", out, input)
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     if dim is None:
         dim = _implicit_dim("softmax", input.ndim)
     return (input if dtype is None else input.to(dtype)).softmax(dim)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     if dim is None:
         dim = _implicit_dim("log_softmax", input.ndim)
     return (input if dtype is None else input.to(dtype)).log_softmax(dim)
@@ -215,7 +231,9 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     out = centered * ((centered * centered).mean(axes, keepdim=True) + eps).rsqrt()
     if weight is not None:
         out = out * weight
-    return out if bias is None else out + bias
+    if bias is not None:
+        out = out + bias
+    return _as_op("NativeLayerNormBackward0", out, input, weight, bias)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
@@ -251,7 +269,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     out = centered * (var + eps).rsqrt()
     if weight is not None:
         out = out * _channel_view(weight, ndim, 1)
-    return out if bias is None else out + _channel_view(bias, ndim, 1)
+    if bias is not None:
+        out = out + _channel_view(bias, ndim, 1)
+    return _as_op("NativeBatchNormBackward0", out, input, weight, bias)
 
 
 # ---- shape helpers ------------------------------------------------------------------------------------
@@ -363,7 +383,9 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
     reduction = _reduction(reduction, size_average, reduce)
     _check_broadcast(input, target)
     loss = (input - target).square()
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    if weight is not None:
+        return _reduce(loss * weight, reduction)
+    return _as_op("MseLossBackward0", _reduce(loss, reduction), input, target)
 
 
 @float32_op
@@ -440,7 +462,12 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """Negative log-likelihood of class indices, given log-probabilities along axis 1 (or 0 for 1-D input)."""
     reduction = _reduction(reduction, size_average, reduce)
     terms = _ClassTargets(input, target, weight, ignore_index)
-    return terms.reduce(terms.picked, reduction)
+    return _nll_record(terms.reduce(terms.picked, reduction), input)
+
+
+def _nll_record(loss: Tensor, input: Tensor) -> Tensor:
+    """torch's record of a class-index NLL loss: one op over the log-probabilities (its 2-D kernel for images)."""
+    return _as_op("NllLoss2DBackward0" if input.ndim == 4 else "NllLossBackward0", loss, input)
 
 
 @float32_op
@@ -457,7 +484,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if target.dtype.is_floating_point:
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, axis)
     terms = _ClassTargets(logp, target, weight, ignore_index, "cross_entropy")
-    loss = terms.reduce(terms.picked, reduction)
+    loss = _nll_record(terms.reduce(terms.picked, reduction), logp)
     if label_smoothing == 0.0:
         return loss
     scored = logp if terms.weight is None else logp * terms.weight
@@ -495,8 +522,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     else:
         loss = (1 - target) * input - ((pos_weight - 1) * target + 1) * log_p
     loss = _reduce(loss if weight is None else loss * weight, reduction)
-    inputs = [t for t in (input, target, weight, pos_weight) if t is not None]
-    return _as_op("BinaryCrossEntropyWithLogitsBackward0", loss, *inputs)
+    # torch's record lists the input and target; weights appear only when they need a gradient.
+    weights = [t for t in (weight, pos_weight) if t is not None and t.requires_grad]
+    return _as_op("BinaryCrossEntropyWithLogitsBackward0", loss, input, target, *weights)
 
 
 # torch's floor for p (1 - p) is the float32 nearest 1e-12, in every dtype.

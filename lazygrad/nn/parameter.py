@@ -29,8 +29,8 @@ class Parameter(Tensor):
         param = _new(cls)
         param.node = _fresh(data.node)
         param.grad_fn = None
-        param.requires_grad = bool(requires_grad)
-        param.grad = None
+        param._requires_grad = bool(requires_grad)
+        param._grad = None
         param._retains_grad = False
         param._view = None
         if param.node.buffer is None:

@@ -1,0 +1,71 @@
+"""The program cache is bounded by what it costs: entries per backend, and the process's memory maps."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+import lazygrad as torch
+
+realize_module = importlib.import_module("lazygrad.realize")
+
+
+def test_an_invalid_cache_size_is_a_clear_error_at_import(backend: str) -> None:
+    if backend != "numpy":
+        pytest.skip("starts a fresh interpreter: once is enough")
+    env = {**os.environ, "LAZYGRAD_CACHE_SIZE": "abc"}
+    run = subprocess.run([sys.executable, "-c", "import lazygrad"], env=env, capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "ValueError: LAZYGRAD_CACHE_SIZE must be a positive integer, got 'abc'" in run.stderr
+
+
+def test_the_cache_size_setting_reads_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAZYGRAD_CACHE_SIZE", "7")
+    assert realize_module._cache_size_setting() == 7
+    monkeypatch.setenv("LAZYGRAD_CACHE_SIZE", "0")
+    with pytest.raises(ValueError, match="got '0'"):
+        realize_module._cache_size_setting()
+
+
+def test_jax_keeps_fewer_programs_than_the_interpreter() -> None:
+    defaults = realize_module._DEFAULT_CACHE_SIZE
+    assert defaults["jax"] <= 128 < defaults["numpy"]
+
+
+def test_the_backend_default_bounds_the_cache(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(realize_module, "CACHE_SIZE", None)
+    monkeypatch.setitem(realize_module._DEFAULT_CACHE_SIZE, backend, 3)
+    torch.clear_cache()
+    for n in range(1, 7):
+        (torch.ones(n) * 2).tolist()
+        assert len(realize_module._cache) <= 3
+
+
+def test_many_compiles_keep_the_memory_maps_bounded(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each compiled XLA program holds memory maps; past Linux's limit the process would abort.
+
+    Compiling thousands of programs takes minutes, so the limit is lowered instead: to 120 maps above
+    today's count, which some 20 tiny programs fill. Compiling three times that many must stay under it.
+    """
+    if backend != "jax":
+        pytest.skip("only compiled XLA programs hold memory maps")
+    if realize_module.MAP_LIMIT is None:
+        pytest.skip("no memory-map limit on this system")
+    monkeypatch.setattr(realize_module, "CACHE_SIZE", 10_000)  # so only the map guard evicts
+    torch.clear_cache()
+    baseline = realize_module.map_count()
+    monkeypatch.setattr(realize_module, "MAP_LIMIT", baseline + 120)
+    torch.reset_metrics()
+    peak = 0
+    for n in range(1, 61):
+        assert (torch.ones(n) * 2).sum().item() == 2 * n
+        peak = max(peak, realize_module.map_count())
+    assert torch.metrics()["compiles"] == 60
+    assert len(realize_module._cache) < 60  # evicted
+    assert peak <= baseline + 120 + 60  # the limit plus the last program's own maps, with room for jax's
+    torch.clear_cache()
+    assert realize_module.map_count() <= baseline + 60  # dropped executables really unmapped their code
