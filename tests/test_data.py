@@ -74,9 +74,10 @@ def test_batches_in_order_match_torch(batch_size: int | None, drop_last: bool) -
     assert len(got) == len(DataLoader(mine, batch_size=batch_size, drop_last=drop_last))
     if HAS_TORCH:
         assert got == [plain(b) for b in real_data.DataLoader(theirs, batch_size=batch_size, drop_last=drop_last)]
-    else:  # batch 0 holds rows 0..batch_size-1 of each tensor, as a list
+    else:  # batch 0 holds rows 0..batch_size-1 of each tensor, as a list (without batching: row 0 itself)
         first = got[0]
-        assert first[0] == "list" and first[1][0][3][0] == [0.0, 1.0]
+        rows = first[1][0][3]
+        assert first[0] == "list" and (rows if batch_size is None else rows[0]) == [0.0, 1.0]
 
 
 def test_batch_is_the_rows_at_the_sampled_indices() -> None:
