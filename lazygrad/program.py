@@ -48,14 +48,8 @@ class Program(NamedTuple):
         return "\n".join(lines)
 
 
-def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
-    """The program computing ``roots`` from the buffers below them, and those buffers in input order.
-
-    Nodes are numbered as they are created and arguments always exist before their users, so sorting
-    the pending nodes by serial number orders them for execution without a second graph walk. Inputs
-    are numbered by first use, not by when their buffers were made, so a training loop whose parameters
-    were rebound in another order after the first step still produces the same program.
-    """
+def pending_nodes(roots: Sequence[Node]) -> list[Node]:
+    """The nodes without a buffer that ``roots`` need, in serial (creation, hence execution) order."""
     seen: set[Node] = set()  # nodes hash by identity
     pending: list[Node] = []
     stack = list(roots)
@@ -67,6 +61,18 @@ def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
                 pending.append(node)
                 stack += node.args
     pending.sort(key=_serial)
+    return pending
+
+
+def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
+    """The program computing ``roots`` from the buffers below them, and those buffers in input order.
+
+    Nodes are numbered as they are created and arguments always exist before their users, so sorting
+    the pending nodes by serial number orders them for execution without a second graph walk. Inputs
+    are numbered by first use, not by when their buffers were made, so a training loop whose parameters
+    were rebound in another order after the first step still produces the same program.
+    """
+    pending = pending_nodes(roots)
     ref: dict[Node, int] = {}
     inputs: list[tuple[Shape, DType]] = []
     buffers: list[Any] = []

@@ -22,7 +22,7 @@ from typing import Any
 from .dtypes import DType
 from .ir import Node, Shape
 from .metrics import site
-from .program import Instr, Program
+from .program import Instr, Program, pending_nodes
 
 Site = tuple[str, int]  # a user's file and line
 
@@ -85,18 +85,7 @@ def instruction_sites(roots: Sequence[Node]) -> list[Site | None]:
     inside a composite op (log_softmax, a backward pass) has no line of its own: it takes the line of the
     next node that has one, which is the op's result, built last.
     """
-    seen: set[Node] = set()
-    pending: list[Node] = []
-    stack = list(roots)
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            if node.buffer is None:
-                pending.append(node)
-                stack += node.args
-    pending.sort(key=lambda n: n.serial)
-    sites: list[Site | None] = [_node_sites.get(n.serial) for n in pending]
+    sites: list[Site | None] = [_node_sites.get(n.serial) for n in pending_nodes(roots)]
     later = None
     for i in range(len(sites) - 1, -1, -1):
         if sites[i] is None:
