@@ -119,7 +119,11 @@ class ConvTranspose3d(_ConvTransposeNd):
     n = 3
 
 
-class MaxPool2d(Module):
+class MaxPoolNd(Module):
+    """The max pools of every dimension: the same arguments and repr, each with its functional form."""
+
+    pool: Any
+
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
@@ -131,12 +135,16 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input: Tensor) -> Any:
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                            self.return_indices)
+        return type(self).pool(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                               self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(MaxPoolNd):
+    pool = staticmethod(F.max_pool2d)
 
 
 class AvgPool2d(Module):
