@@ -9,8 +9,8 @@ from __future__ import annotations
 from .tensor import Tensor
 
 
-class memory_format:  # lower case, like torch.memory_format
-    """A named memory format, printed as torch prints it."""
+class _TorchName:
+    """A named constant of torch's, printed (and pickled) by its name."""
 
     __slots__ = ("_name",)
 
@@ -24,19 +24,16 @@ class memory_format:  # lower case, like torch.memory_format
         return self._name  # pickled by name: unpickling finds the module's own instance
 
 
-class layout:  # lower case, like torch.layout
+class memory_format(_TorchName):  # lower case, like torch.memory_format
+    """A named memory format."""
+
+    __slots__ = ()
+
+
+class layout(_TorchName):  # lower case, like torch.layout
     """A named tensor layout; every lazygrad tensor is ``strided`` (dense)."""
 
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return f"torch.{self._name}"
-
-    def __reduce__(self) -> str:
-        return self._name
+    __slots__ = ()
 
 
 contiguous_format = memory_format("contiguous_format")

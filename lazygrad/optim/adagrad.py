@@ -33,10 +33,7 @@ class Adagrad(Optimizer):
                 self.state[param] = {"step": 0, "sum": full_like(param, group["initial_accumulator_value"])}
 
     def _update_group(self, group: dict[str, Any]) -> None:
-        for param in group["params"]:
-            if param.grad is None:
-                continue
-            grad = -param.grad if group["maximize"] else param.grad
+        for param, grad in self._gradients(group):
             state = self.state[param]
             state["step"] += 1
             if group["weight_decay"] != 0:

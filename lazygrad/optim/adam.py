@@ -35,10 +35,7 @@ class Adam(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay = group["weight_decay"]
-        for param in group["params"]:
-            if param.grad is None:
-                continue
-            grad = -param.grad if group["maximize"] else param.grad
+        for param, grad in self._gradients(group):
             state = self.state[param]
             if not state:
                 state["step"] = 0

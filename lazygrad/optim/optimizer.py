@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -95,6 +95,13 @@ class Optimizer:
 
     def _update_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    @staticmethod
+    def _gradients(group: dict[str, Any]) -> Iterator[tuple[Tensor, Tensor]]:
+        """Each parameter of ``group`` that has a gradient, with the gradient to descend (negated to maximize)."""
+        for param in group["params"]:
+            if param.grad is not None:
+                yield param, -param.grad if group["maximize"] else param.grad
 
     # ---- state dicts ----
     def state_dict(self) -> dict[str, Any]:

@@ -26,10 +26,7 @@ class RMSprop(Optimizer):
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
-        for param in group["params"]:
-            if param.grad is None:
-                continue
-            grad = -param.grad if group["maximize"] else param.grad
+        for param, grad in self._gradients(group):
             state = self.state[param]
             if not state:
                 state["step"] = 0

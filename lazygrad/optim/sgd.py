@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..tensor import Tensor
 from .optimizer import Optimizer
 
 
@@ -28,10 +27,7 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict[str, Any]) -> None:
         momentum, dampening = group["momentum"], group["dampening"]
-        for param in group["params"]:
-            if param.grad is None:
-                continue
-            grad: Tensor = -param.grad if group["maximize"] else param.grad
+        for param, grad in self._gradients(group):
             if group["weight_decay"] != 0:
                 grad = grad + param * group["weight_decay"]
             if momentum != 0:
