@@ -7,7 +7,8 @@ import numpy as np
 
 
 class DType:
-    """An element type; compares by identity, prints as ``lazygrad.float32``."""
+    """An element type; compares by identity and prints as torch does (``torch.float32``), so programs
+    written for torch print the same text."""
 
     __slots__ = ("_rank", "is_floating_point", "itemsize", "name", "np")
 
@@ -24,7 +25,7 @@ class DType:
         return self.is_floating_point or self.np.kind == "i"
 
     def __repr__(self) -> str:
-        return f"lazygrad.{self.name}"
+        return f"torch.{self.name}"
 
     def __reduce__(self) -> str:
         return self.name

@@ -258,7 +258,7 @@ def _add_suffixes(text: str, suffixes: Sequence[str], indent: int, linewidth: in
 def tensor_repr(values: np.ndarray, suffixes: Sequence[str] = ()) -> str:
     """Return torch's repr of a tensor holding `values` (shape and numpy dtype taken from the array).
 
-    ``suffixes`` are pre-formatted items such as ``"dtype=lazygrad.float64"`` or
+    ``suffixes`` are pre-formatted items such as ``"dtype=torch.float64"`` or
     ``"grad_fn=<MulBackward0>"``, appended in order.  The ``size=(...)`` item that PyTorch shows for
     empty non-1-D tensors (and for every tensor when ``edgeitems`` is 0) is inserted before them.
     """

@@ -55,8 +55,8 @@ def test_brief_examples(values, suffixes, expected):
         (np.array([1, -22, 333], np.int64), [], "tensor([  1, -22, 333])"),
         (
             np.array([[1, 2], [3, -4]], np.int32),
-            ["dtype=lazygrad.int32"],
-            "tensor([[ 1,  2],\n        [ 3, -4]], dtype=lazygrad.int32)",
+            ["dtype=torch.int32"],
+            "tensor([[ 1,  2],\n        [ 3, -4]], dtype=torch.int32)",
         ),
         (np.array([1, 2], np.uint8), ["dtype=torch.uint8"], "tensor([1, 2], dtype=torch.uint8)"),
         (np.array(7, np.int64), [], "tensor(7)"),
@@ -83,8 +83,8 @@ def test_brief_examples(values, suffixes, expected):
         # other float dtypes
         (
             np.array([0.1, 2.5], F64),
-            ["dtype=lazygrad.float64"],
-            "tensor([0.1000, 2.5000], dtype=lazygrad.float64)",
+            ["dtype=torch.float64"],
+            "tensor([0.1000, 2.5000], dtype=torch.float64)",
         ),
         (np.array([1.0, 2.0], np.float16), ["dtype=torch.float16"], "tensor([1., 2.], dtype=torch.float16)"),
         # empty tensors: size only for ndim != 1, inserted before the caller's suffixes
