@@ -59,13 +59,13 @@ class device:  # lower case, like torch.device
         return d
 
     def __str__(self) -> str:
-        if self.index is None:  # a backend's only device, or an accelerator named without an index ("cuda")
-            return _TORCH_WORDS.get(self.type, self.backend)
-        return f"{self.backend}:{self.type}:{self.index}"
+        # torch's text, so programs that print a device print the same: the backend is an attribute, not a name
+        word = _TORCH_WORDS.get(self.type, self.type)
+        return word if self.index is None or (word == "cpu" and self.index == 0) else f"{word}:{self.index}"
 
     def __repr__(self) -> str:
-        return f"device(type='{self.type}', backend='{self.backend}'" + (
-            f", index={self.index})" if self.index is not None else ")")
+        word = _TORCH_WORDS.get(self.type, self.type)
+        return f"device(type='{word}'" + (f", index={self.index})" if str(self) != word else ")")
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, str):

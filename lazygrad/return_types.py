@@ -12,11 +12,13 @@ def _return_type(name: str, fields: tuple[str, ...]) -> type:
 
     def __repr__(self: Any) -> str:
         inner = ",\n".join(f"{field}={value!r}" for field, value in zip(fields, self))
-        return f"lazygrad.return_types.{name}(\n{inner})"
+        return f"torch.return_types.{name}(\n{inner})"
 
     return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": __name__})
 
 
+max = _return_type("max", ("values", "indices"))
+min = _return_type("min", ("values", "indices"))
 sort = _return_type("sort", ("values", "indices"))
 topk = _return_type("topk", ("values", "indices"))
 kthvalue = _return_type("kthvalue", ("values", "indices"))

@@ -13,11 +13,11 @@ import math
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from . import checks, dtypes, ops, printing, realize, views
+from . import checks, dtypes, ops, printing, realize, return_types, views
 from .autocast_mode import STATE as _autocast
 from .autocast_mode import float32_op
 from .autocast_mode import lower as _autocast_lower
@@ -36,18 +36,13 @@ _accumulating = threading.RLock()
 
 
 class Size(tuple):
-    """A tensor's shape: a tuple that prints as ``lazygrad.Size([2, 3])``."""
+    """A tensor's shape: a tuple that prints as torch's does (``torch.Size([2, 3])``)."""
 
     def __repr__(self) -> str:
-        return f"lazygrad.Size({list(self)})"
+        return f"torch.Size({list(self)})"
 
     def numel(self) -> int:
         return math.prod(self)
-
-
-class ReturnTypes(NamedTuple):
-    values: Tensor
-    indices: Tensor
 
 
 # ---- construction of results -------------------------------------------------------------------------
@@ -1043,7 +1038,7 @@ class Tensor:
         axis = _dim(dim, self.ndim)
         _nonempty(name.lower(), self, axis)
         if self.ndim == 0:
-            return ReturnTypes(self.clone(), zeros_like_int(self))
+            return getattr(return_types, name.lower())(self.clone(), zeros_like_int(self))
         indices = apply(arg_op, (self.node,), (axis,))
         keep_shape = ops.keep_dims_shape(self.node.shape, (axis,))
         # The values are gathered at the returned index, so the gradient goes to that element only.
@@ -1052,7 +1047,7 @@ class Tensor:
         picked = ops.select(hit, self.node, ops.const(0, self.dtype))
         values = ops.reduce("reduce_sum", picked, (axis,), keepdim)
         idx = _wrap(ops.reshape(indices, keep_shape) if keepdim else indices)
-        return ReturnTypes(_record(name + "Backward0", values, self), idx)
+        return getattr(return_types, name.lower())(_record(name + "Backward0", values, self), idx)
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
         if isinstance(dim, Tensor):

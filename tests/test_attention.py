@@ -299,7 +299,7 @@ ERRORS = [
 def test_errors_have_torch_messages(call, error, message):
     with pytest.raises(error) as info:
         call(lazygrad)
-    assert str(info.value) == message.format(size="lazygrad.Size")
+    assert str(info.value) == message.format(size="torch.Size")
     if HAS_TORCH:
         with pytest.raises(error) as theirs:
             call(torch)
