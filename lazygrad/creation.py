@@ -14,7 +14,7 @@ import numpy as np
 from . import dtypes, ops, realize
 from .dtypes import DType
 from .ir import apply, leaf
-from .tensor import Tensor, _sizes, _wrap
+from .tensor import Tensor, _share_host, _sizes, _wrap
 
 _default_device: Any = None  # set_default_device's choice: where factories put tensors when not told
 
@@ -99,14 +99,12 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:
-    """A tensor with ``array``'s values and dtype.
-
-    It copies: torch shares the array's memory, but a lazy tensor read later would then see writes made
-    to the array after the ops that used it, so a result would depend on when it is read.
-    """
+    """A tensor that shares ``ndarray``'s memory, as torch's does (see ``tensor._share_host``)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    return _from_host(np.array(ndarray, copy=True))
+    t = _wrap(leaf(realize.share_array(ndarray), ndarray.shape, dtypes.from_numpy(ndarray.dtype)))
+    _share_host(t, ndarray)
+    return t
 
 
 def _resolve(dtype: Any, default: DType | None = None) -> DType:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
-from .creation import from_numpy
+from .creation import tensor
 from .tensor import Tensor
 
 _KDLCPU = 1  # DLPack's device type code for host memory
@@ -87,7 +87,7 @@ def from_dlpack(ext_tensor: Any, *, device: Any = None, copy: bool | None = None
         if isinstance(producer, _Capsule) or "dtype" not in str(error):
             raise
         array = _through_jax(producer)  # a dtype numpy cannot import: bfloat16
-    out = from_numpy(array)
+    out = tensor(array)
     return out if device is None else out.to(device)
 
 

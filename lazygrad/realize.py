@@ -357,6 +357,8 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
     metrics.add_time("execution_time", time.perf_counter() - start)
     metrics.bump("executions")
     metrics.sync(why, _user_frame())
+    if _shared_arrays:
+        outputs = _unshared(buffers, outputs)
     for node, out in zip(roots, outputs):
         node.buffer = out
     if _recording:
@@ -426,6 +428,28 @@ def to_numpy(holder: Holder) -> np.ndarray:
     buffer = holder.node.buffer
     made_by = _backend if type(buffer) is _native else owner(buffer)
     return (made_by or _backend).to_numpy(buffer)
+
+
+# numpy arrays whose memory tensors share (``from_numpy``, ``.numpy()`` on the numpy backend, where such an
+# array is itself a buffer). numpy may write them at any time, so no result of a program may alias one.
+_shared_arrays: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+
+
+def share_array(array: np.ndarray) -> Any:
+    """A buffer for ``array`` that shares its memory where the backend can (numpy), else a copy (jax)."""
+    if _backend.name != "numpy":
+        return from_numpy(np.array(array))  # jax may alias a host array it is given, and expects it never to change
+    _shared_arrays[id(array)] = array
+    return array
+
+
+def _unshared(buffers: list[Any], outputs: list[Any]) -> list[Any]:
+    """``outputs``, with a copy for any that aliases a shared array among the program's inputs."""
+    shared = [b for b in buffers if _shared_arrays.get(id(b)) is b]
+    if not shared:
+        return outputs
+    return [np.array(out) if isinstance(out, np.ndarray) and any(np.may_share_memory(out, s) for s in shared)
+            else out for out in outputs]
 
 
 def from_numpy(array: np.ndarray) -> Any:

@@ -143,7 +143,7 @@ def _refresh(storage: Storage, writer: Tensor | None) -> None:
     """
     readers = [t for r in storage.readers if (t := r()) is not None]
     storage.readers = [weakref.ref(t) for t in readers]
-    if len(readers) == 1 and readers[0] is writer and not writer._view.steps:
+    if len(readers) == 1 and readers[0] is writer and not writer._view.steps and storage.host is None:
         writer._view = None  # nobody else reads this memory any more
         return
     readers.sort(key=lambda t: t._view.base is not None)
@@ -163,6 +163,37 @@ def _refresh(storage: Storage, writer: Tensor | None) -> None:
                 t.grad_fn, t._requires_grad = None, False
         if t.node.buffer is None:
             realize.track(t)
+
+
+def _share_host(t: Tensor, array: np.ndarray) -> np.ndarray:
+    """Make ``t``'s storage share memory with ``array``, which holds its value, as torch's CPU tensors do.
+
+    A write through any reader of the storage is then computed at once and copied into the array.
+    """
+    storage = _share(t).storage
+    storage.host = weakref.ref(array)
+    _bind_host(storage, array)
+    return array
+
+
+def _bind_host(storage: Storage, array: np.ndarray) -> None:
+    """On the numpy backend the array is the storage's buffer, so a write made to it with numpy is seen by
+    the storage's readers, and by pending ops, when they are computed; jax keeps its own copy."""
+    if storage.node.buffer is not array and realize.backend().name == "numpy":
+        storage.node = leaf(realize.share_array(array), storage.node.shape, storage.node.dtype)
+        _refresh(storage, None)
+
+
+def _write_host(storage: Storage) -> None:
+    """Copy the storage's new value into the numpy array it shares memory with, if that array still lives."""
+    array = storage.host()
+    if array is None:
+        storage.host = None
+        return
+    holder = _new(Tensor)
+    holder.node, holder.grad_fn, holder._view = storage.node, None, None
+    np.copyto(array, realize.to_numpy(holder))
+    _bind_host(storage, array)
 
 
 def _layout(t: Tensor) -> tuple[tuple[int, ...], tuple[int, ...], int]:
@@ -354,9 +385,17 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        # A copy: buffers are immutable and shared between nodes, so writing into one would change other
-        # tensors' values behind the graph's back (torch shares memory here; see docs/architecture.md).
-        return np.array(self._value())
+        # torch returns the tensor's own memory: later writes through the tensor reach the array and, on
+        # the numpy backend, writes to the array reach the tensor (see docs/architecture.md)
+        view = self._view
+        if view is not None and view.steps:  # a view of a larger storage: a copy of its elements
+            return np.array(self._value())
+        host = view.storage.host() if view is not None and view.storage.host is not None else None
+        if host is None:
+            host = _share_host(self, np.array(self._value()))
+        elif self.node.buffer is None:
+            realize.realize((self,))
+        return host
 
     def _value(self) -> np.ndarray:
         return realize.to_numpy(self)
@@ -598,6 +637,8 @@ class Tensor:
             if new.buffer is None:
                 realize.track(writer)
         _refresh(storage, writer)
+        if storage.host is not None:
+            _write_host(storage)
 
     def _check_inplace(self) -> None:
         if not _grad_state.enabled:

@@ -26,13 +26,18 @@ _VIEW_PRIMITIVES = frozenset(("slice", "dynamic_slice", "reshape", "permute", "b
 
 
 class Storage:
-    """What a tensor shares with its views and aliases: the whole base value, and who reads it."""
+    """What a tensor shares with its views and aliases: the whole base value, and who reads it.
 
-    __slots__ = ("node", "readers")
+    ``host`` is a weak reference to the numpy array the storage shares memory with (``from_numpy``,
+    ``.numpy()``), or None: writes through any reader are then copied into the array at once.
+    """
+
+    __slots__ = ("host", "node", "readers")
 
     def __init__(self, node: Node) -> None:
         self.node = node
         self.readers: list = []  # weak references to the tensors that read this storage
+        self.host = None
 
 
 class View:

@@ -272,7 +272,7 @@ def test_to_device_moves_the_buffer_and_runs_there() -> None:
     """)
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stderr
-    assert lines[0] == "jax:cpu:1 9.0 jax:cpu:1"
+    assert lines[0] == "cpu:1 9.0 cpu:1"
     assert "different jax devices (jax:cpu:0, jax:cpu:1)" in lines[1]
 
 
@@ -283,7 +283,7 @@ def test_lazygrad_device_picks_the_default_jax_device() -> None:
         print(torch.tensor([1.0]).device, torch.zeros(2).realize().device)
     """, LAZYGRAD_DEVICE="cpu:1")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["jax:cpu:1", "jax:cpu:1"]
+    assert result.stdout.split() == ["cpu:1", "cpu:1"]
 
 
 # ---- Python numbers as program inputs ---------------------------------------------------------------------
