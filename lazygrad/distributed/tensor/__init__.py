@@ -19,10 +19,10 @@ import numpy as np
 from jax.sharding import NamedSharding
 
 from ...grad_mode import no_grad
-from ...ir import leaf
+from ...ir import apply, leaf
 from ...nn.module import Module
 from ...realize import layouts, realize, to_numpy
-from ...tensor import Tensor, _wrap
+from ...tensor import Tensor, _record, _wrap
 from ..device_mesh import DeviceMesh, current_mesh
 from .placement_types import Placement, Replicate, Shard, check_divisible, partition_spec, placements_of
 
@@ -150,7 +150,8 @@ def redistribute(self: Tensor, device_mesh: DeviceMesh | None = None, placements
     if mesh is None:
         raise RuntimeError("redistribute needs a device_mesh for a tensor that is not distributed")
     placements = tuple(placements) if placements is not None else (Replicate(),) * mesh.ndim
-    result = self.clone()
+    # A new pending node (clone would share a computed buffer), so the next program lays it out.
+    result = _record("CloneBackward0", apply("reshape", (self.node,), (self.node.shape,)), self)
     _request(result, mesh, placements)
     return result
 
