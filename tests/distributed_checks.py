@@ -14,11 +14,11 @@ import numpy as np
 
 import lazygrad as torch
 from lazygrad import nn
-from lazygrad.realize import _cache as compiled_programs
 from lazygrad.distributed.device_mesh import init_device_mesh
 from lazygrad.distributed.fsdp import fully_shard
 from lazygrad.distributed.tensor import Replicate, Shard, distribute_tensor
 from lazygrad.nn.parallel import DistributedDataParallel
+from lazygrad.realize import _cache as compiled_programs
 
 STEPS = 20
 

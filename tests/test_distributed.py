@@ -142,7 +142,7 @@ def test_mesh_of_several_devices_on_numpy_says_to_use_jax() -> None:
 
 def test_placements_must_cover_the_mesh() -> None:
     mesh = init_device_mesh("cpu", (1,))
-    with pytest.raises(ValueError, match="`placements` must have the same length as `device_mesh.ndim`"):
+    with pytest.raises(ValueError, match=r"`placements` must have the same length as `device_mesh\.ndim`"):
         distribute_tensor(lazygrad.ones(2), mesh, [Shard(0), Replicate()])
 
 
@@ -171,3 +171,12 @@ def test_import_lazygrad_does_not_load_jax_on_numpy() -> None:
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "LAZYGRAD_BACKEND": "numpy"},
                           capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False"
+
+
+def test_data_parallel_benchmark_agrees_across_device_counts() -> None:
+    from benchmarks import data_parallel
+
+    rows = data_parallel.measure((1, 2), quick=True)
+    assert [r.devices for r in rows] == [1, 2]
+    assert rows[0].final_loss == pytest.approx(rows[1].final_loss, rel=1e-5)
+    assert "real speedups need real devices" in data_parallel.markdown(rows)
