@@ -14,6 +14,7 @@ throughout, and a trace-time check holds each value to the shape and dtype the I
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -52,7 +53,9 @@ _persist_compiled_programs()
 import jax.numpy as jnp  # noqa: E402  (64-bit mode must be on before jax.numpy picks its defaults)
 import numpy as np  # noqa: E402
 from jax import lax  # noqa: E402
-from jax.sharding import SingleDeviceSharding  # noqa: E402
+from jax._src.array import ArrayImpl  # noqa: E402  (jax.Array's concrete class, named without creating a device)
+from jax.experimental import multihost_utils  # noqa: E402
+from jax.sharding import NamedSharding, PartitionSpec, SingleDeviceSharding  # noqa: E402
 
 from lazygrad import metrics  # noqa: E402
 from lazygrad.checks import CheckFailed  # noqa: E402
@@ -221,6 +224,7 @@ def _trace(program: Program, direct: list[int], packs: Packs) -> Callable[..., l
     """
     steps = [(LOWERINGS[ins.op], ins) for ins in program.instrs]
     outputs = program.outputs
+    layouts = program.layouts
 
     def run(*arguments: jax.Array) -> list[jax.Array]:
         inputs: list[Any] = [None] * len(program.inputs)
@@ -239,6 +243,8 @@ def _trace(program: Program, direct: list[int], packs: Packs) -> Callable[..., l
                                      f"says {ins.dtype.np}{list(ins.shape)}")
             values.append(out)
         results = [values[o] if o >= 0 else inputs[-o - 1] for o in outputs]
+        if layouts:  # outputs whose placement the user set keep it, whatever XLA would have chosen
+            results = [r if s is None else lax.with_sharding_constraint(r, s) for r, s in zip(results, layouts)]
         if _traced_checks:
             passed, first_bad = zip(*_traced_checks)
             _traced_checks.clear()
@@ -263,11 +269,16 @@ def _find_device(spec: str) -> jax.Device:
     return found[position]
 
 
+def _spans_devices(buffer: Any) -> bool:
+    return isinstance(buffer, jax.Array) and len(buffer.sharding.device_set) > 1
+
+
 class _Executable:
-    """One program compiled for the backend's device, and for any other device its inputs turn up on.
+    """One program compiled for the backend's device, and for any other device or mesh its inputs turn up on.
 
     The step path calls the compiled executable directly; only a call whose inputs sit on another device
-    (after ``.to("jax:1")``) takes the slow path, which compiles once more for that device.
+    (after ``.to("jax:1")``) or are sharded differently takes the slow path, which compiles once more for
+    that placement of the inputs and makes it the fast path, so a sharded training step pays it once.
     """
 
     __slots__ = ("_by_device", "_checked", "_direct", "_fast", "_jitted", "_packs", "_program")
@@ -277,8 +288,9 @@ class _Executable:
         self._checked = any(ins.op == "check" for ins in program.instrs)
         self._direct, self._packs = _layout(program)
         self._jitted = _trace(program, self._direct, self._packs)
-        self._by_device: dict[jax.Device, Any] = {}
-        self._fast = self._compiled_for(device)
+        self._by_device: dict[Any, Any] = {}
+        # A program with requested layouts spans a mesh: it is compiled on its first call, for its inputs.
+        self._fast = None if any(program.layouts) else self._compiled_for(device)
 
     def _compiled_for(self, device: jax.Device) -> Any:
         compiled = self._by_device.get(device)
@@ -308,17 +320,47 @@ class _Executable:
     def _call(self, buffers: Sequence[Any]) -> list[Any]:
         arguments = [buffers[k] for k in self._direct]
         arguments += [np.array([buffers[k] for k in positions], dtype) for dtype, positions in self._packs]
-        try:
-            return self._fast(*arguments)
-        except ValueError as error:
-            if "sharding" not in str(error):
-                raise
+        if self._fast is not None:
+            try:
+                return self._fast(*arguments)
+            except ValueError as error:
+                if "sharding" not in str(error):
+                    raise
+        if any(self._program.layouts) or any(map(_spans_devices, arguments)):
+            return self._call_sharded(arguments)
         places = {d for b in buffers if isinstance(b, jax.Array) for d in b.devices()}
         if len(places) != 1:
             names = sorted(f"jax:{d.platform}:{jax.devices(d.platform).index(d)}" for d in places)
             raise RuntimeError(f"a program mixes tensors on different jax devices ({', '.join(names)}); "
                                "move them to one device with .to()")
         return self._compiled_for(places.pop())(*arguments)
+
+    def _call_sharded(self, arguments: list[Any]) -> list[Any]:
+        """Run over a device mesh: sharded inputs keep their sharding, the others are replicated on the mesh,
+        and XLA's SPMD partitioner splits the program and inserts the collectives."""
+        spread = [a.sharding for a in arguments if _spans_devices(a)] + [s for s in self._program.layouts if s]
+        meshes = {s.mesh for s in spread}
+        if len(meshes) != 1:
+            raise RuntimeError(f"a program mixes tensors distributed over different device meshes ({len(meshes)})")
+        replicated = NamedSharding(meshes.pop(), PartitionSpec())
+        shardings = tuple(a.sharding if _spans_devices(a) else replicated for a in arguments)
+        compiled = self._by_device.get(shardings)
+        if compiled is None:
+            start = time.perf_counter()
+            structs = [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s) for a, s in zip(arguments, shardings)]
+            compiled = self._by_device[shardings] = jax.jit(self._jitted).lower(*structs).compile()
+            metrics.add_time("compile_time", time.perf_counter() - start)
+            if len(self._by_device) > 1:
+                metrics.bump("compiles")
+        self._fast = compiled
+        return compiled(*[a if _spans_devices(a) else _replicate(a, s) for a, s in zip(arguments, shardings)])
+
+
+def _replicate(value: Any, sharding: NamedSharding) -> jax.Array:
+    """A copy of ``value`` on every device of the mesh; through the host when the mesh spans processes."""
+    if isinstance(value, jax.Array) and not sharding.is_fully_addressable:
+        value = np.asarray(value)
+    return jax.device_put(value, sharding)
 
 
 class JaxBackend:
@@ -330,11 +372,20 @@ class JaxBackend:
     """
 
     name = "jax"
-    buffer_type = type(jax.device_put(np.zeros((), np.float32)))
+    buffer_type = ArrayImpl
 
     def __init__(self) -> None:
-        spec = os.environ.get("LAZYGRAD_DEVICE")
-        self.device = _find_device(spec) if spec else jax.devices()[0]
+        self._device: jax.Device | None = None
+
+    @property
+    def device(self) -> jax.Device:
+        # Found on first use, not at import: jax.distributed.initialize (init_process_group) must come before
+        # anything creates jax's devices. This process's first device: in a multi-process job jax.devices()
+        # lists every process's devices.
+        if self._device is None:
+            spec = os.environ.get("LAZYGRAD_DEVICE")
+            self._device = _find_device(spec) if spec else jax.local_devices()[0]
+        return self._device
 
     def compile(self, program: Program) -> Callable[[Sequence[Any]], list[Any]]:
         return _Executable(program, self.device)
@@ -343,7 +394,10 @@ class JaxBackend:
         return jax.device_put(array, device or self.device)
 
     def to_numpy(self, buffer: Any) -> np.ndarray:
-        # A writable host copy: jax buffers are immutable and numpy callers expect to own the result.
+        # A writable host copy: jax buffers are immutable and numpy callers expect to own the result. A tensor
+        # distributed over several processes is gathered from all of them (every process must read it).
+        if not buffer.is_fully_addressable:
+            return np.array(multihost_utils.process_allgather(buffer, tiled=True))
         return np.array(buffer)
 
     # ---- several devices: used by lazygrad.device ----

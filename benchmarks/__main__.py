@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cold-start", action="store_true",
                         help="instead of timing steps, run the first step of each chosen workload (default mlp_train) "
                         "twice in fresh processes sharing a new persistent compile cache (lazygrad-jax)")
+    parser.add_argument("--data-parallel", action="store_true",
+                        help="instead, time a data-parallel MLP step on 1, 2, 4 and 8 simulated CPU devices "
+                        "(lazygrad-jax; a correctness and overhead check: real speedups need real devices)")
     parser.add_argument("--list", action="store_true", help="list workloads and systems, then exit")
     return parser
 
@@ -78,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         chosen = workloads.select(_names(args.workloads) or ["mlp_train"])
         print(cold_start.markdown(cold_start.measure([w for w in chosen if not w.name.startswith("compile-")],
                                                      args.quick)))
+        return 0
+    if args.data_parallel:
+        from . import data_parallel
+
+        print(data_parallel.markdown(data_parallel.measure(quick=args.quick)))
         return 0
     plan = harness.Plan.quick_run() if args.quick else harness.Plan.full()
     if args.samples:

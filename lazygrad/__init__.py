@@ -226,3 +226,12 @@ for _name in __all__:
     if _fn is not None and type(_fn) is type(numel) and not _name.startswith("_"):
         globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
 del _name, _fn
+
+
+def __getattr__(name: str) -> object:
+    # lazygrad.distributed loads jax, which a program on the numpy backend never needs: imported on first use.
+    if name == "distributed":
+        import importlib
+
+        return importlib.import_module(".distributed", __name__)
+    raise AttributeError(f"module 'lazygrad' has no attribute {name!r}")

@@ -35,6 +35,9 @@ class Program(NamedTuple):
     # Inputs that are 0-d host arrays (Python numbers): a backend may pass them packed in one array
     # rather than one transfer each, which matters when a step has hundreds of them.
     host_scalars: tuple[int, ...] = ()
+    # Per output, the layout a caller asked for (a backend's sharding object) or None: empty unless some
+    # output must land in a given layout over several devices (lazygrad.distributed's placements).
+    layouts: tuple = ()
 
     def describe(self) -> str:
         """A readable listing, one line per value (for debugging and the docs)."""

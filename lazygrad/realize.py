@@ -130,6 +130,9 @@ _backend_name = os.environ.get("LAZYGRAD_BACKEND", "numpy")
 _backend = backends.get(_backend_name)
 _native: type | None = getattr(_backend, "buffer_type", None)
 _owners: dict[type, backends.Backend] = {}
+# Output layouts that holders asked for, by id(holder) (filled by lazygrad.distributed, which removes an entry
+# when its holder dies). Empty unless a tensor was distributed, so a one-device program pays one truth test.
+layouts: dict[int, Any] = {}
 
 
 def backend() -> backends.Backend:
@@ -334,6 +337,8 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
         return
     roots = list({id(n): n for n in [*(h.node for h in holders), *extra]}.values())
     program, buffers = linearize(roots)
+    if layouts:
+        program = _with_layouts(program, holders, roots)
     native = _native
     foreign = [b for b in buffers if type(b) is not native and owner(b) not in (None, _backend)]
     if foreign:
@@ -367,6 +372,14 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
     for node in roots:
         if id(node) not in recorded:
             cut(node)
+
+
+def _with_layouts(program: Program, holders: list[Holder], roots: list[Node]) -> Program:
+    """``program`` with the layouts its holders asked for, one per output (part of the cache key)."""
+    wanted = {id(h.node): layout for h in holders if (layout := layouts.get(id(h))) is not None}
+    if not wanted:
+        return program
+    return program._replace(layouts=tuple(wanted.get(id(node)) for node in roots))
 
 
 def _set_aside(holders: list[Holder], targets: list[Holder], blocked: Callable[[Node], bool], error: Exception,
