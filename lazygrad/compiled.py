@@ -90,7 +90,9 @@ class CompiledFunction:
         functools.update_wrapper(self, fn)
         self._fn = fn
         self._fullgraph = fullgraph
-        self._symbolic = dynamic is not False  # dynamic=False: Python numbers are part of the signature
+        # Float arguments are symbolic unless dynamic=False. Int arguments are part of the signature, as torch
+        # specializes them: ``1.5 ** n`` runs float's own arithmetic on an int subclass, which no symbol survives.
+        self._symbolic = dynamic is not False
         self._backend = backend
         self._entries: dict[tuple, _Entry] = {}
 
@@ -130,7 +132,7 @@ class CompiledFunction:
         kind = type(value)
         if isinstance(value, Tensor):
             return (kind, value.node.shape, value.node.dtype, value._requires_grad)
-        if kind in (float, int) and self._symbolic:
+        if kind is float and self._symbolic:
             return kind
         try:
             hash(value)
@@ -143,7 +145,7 @@ class CompiledFunction:
         realize.realize(t for t in leaves if isinstance(t, Tensor))  # the call starts from computed values
         before = _Snapshot()
         trace = capture.Trace(self._fullgraph, realize._user_frame)
-        traced = [_SYM[type(v)](v, ("arg", i)) if type(v) in _SYM and self._symbolic else v
+        traced = [capture.SymFloat(v, ("arg", i)) if type(v) is float and self._symbolic else v
                   for i, v in enumerate(leaves)]
         args, kwargs = _unflatten(tree, iter(traced))
         capture.begin(trace)
@@ -220,8 +222,6 @@ def _words(description: Any) -> str:
     return repr(description[1]) if type(description) is tuple else description.__name__
 
 
-_SYM = {float: capture.SymFloat, int: capture.SymInt}
-
 
 # ---- what the trace saw: the live objects before and after the call ------------------------------------
 
@@ -282,8 +282,14 @@ def _build(trace: capture.Trace, before: _Snapshot, leaves: list[Any], result: A
         return roots.setdefault(id(node), (len(roots), node))[0]
 
     known = before.tensors
-    binds: list[tuple[weakref.ref, int]] = []
-    grads: list[tuple[weakref.ref, str, Any]] = []
+    arg_index = {id(t): i for i, t in enumerate(leaves) if isinstance(t, Tensor)}
+
+    def target(t: Tensor) -> Any:
+        """How a replay finds ``t``: the argument in its place, else the very tensor."""
+        return arg_index[id(t)] if id(t) in arg_index else weakref.ref(t)
+
+    binds: list[tuple[Any, int]] = []
+    grads: list[tuple[Any, str, Any]] = []
     new: dict[int, Tensor] = {}  # tensors made by the call that a replay makes anew
     storages: dict[int, Any] = {}
     for t, node, grad, record in known.values():
@@ -292,19 +298,18 @@ def _build(trace: capture.Trace, before: _Snapshot, leaves: list[Any], result: A
         if t._view is not None:
             storages[id(t._view.storage)] = t._view.storage
         if t.node is not node:
-            binds.append((weakref.ref(t), root(t.node)))
+            binds.append((target(t), root(t.node)))
         if t._grad is not grad:
             g = t._grad
             if g is None:
-                grads.append((weakref.ref(t), "none", None))
+                grads.append((target(t), "none", None))
             elif id(g) in known:
-                grads.append((weakref.ref(t), "same", weakref.ref(g)))
+                grads.append((target(t), "same", target(g)))
             else:
                 new[id(g)] = g
-                grads.append((weakref.ref(t), "new", id(g)))
+                grads.append((target(t), "new", id(g)))
     storage_binds = [(s, root(s.node)) for key, s in storages.items() if before.storages.get(key) is not s.node]
     out_spec: list[tuple] = []
-    arg_index = {id(t): i for i, t in enumerate(leaves) if isinstance(t, Tensor)}
     for value in outputs:
         if isinstance(value, Tensor):
             if id(value) in arg_index:
@@ -436,7 +441,7 @@ class _Plan:
         self.optimizers = [(weakref.ref(o), _optimizer_state(o)) for o in trace.optimizers.values()]
         self.failed = ""
         self.result: Any = None
-        rebound = {id(r()) for r, _ in binds}
+        rebound = {id(r()) for r, _ in binds if type(r) is not int}
         backend = realize.backend()
         # Inputs a step overwrites and nothing else reads: their old buffers may be given to the program.
         self.donatable = tuple(k for k, s in enumerate(sources) if s[0] == "tensor" and id(s[1]()) in rebound
@@ -522,7 +527,7 @@ class _Plan:
 
         bound: dict[int, Tensor] = {}
         for ref, j in self.binds:
-            t = ref()
+            t = leaves[ref] if type(ref) is int else ref()
             if t is not None:
                 t.node = node(j)
                 bound[id(t)] = t
@@ -558,9 +563,12 @@ class _Plan:
             return t
 
         for ref, kind, payload in self.grads:
-            t = ref()
+            t = leaves[ref] if type(ref) is int else ref()
             if t is not None:
-                t._grad = None if kind == "none" else payload() if kind == "same" else fresh(payload)
+                if kind == "same":
+                    t._grad = leaves[payload] if type(payload) is int else payload()
+                else:
+                    t._grad = None if kind == "none" else fresh(payload)
         values = []
         for kind, payload in self.out_spec:
             if kind == "new":
