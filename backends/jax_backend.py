@@ -281,12 +281,14 @@ class _Executable:
     that placement of the inputs and makes it the fast path, so a sharded training step pays it once.
     """
 
-    __slots__ = ("_by_device", "_checked", "_direct", "_fast", "_jitted", "_packs", "_program")
+    __slots__ = ("_by_device", "_checked", "_direct", "_donate", "_fast", "_jitted", "_packs", "_program")
 
-    def __init__(self, program: Program, device: jax.Device) -> None:
+    def __init__(self, program: Program, device: jax.Device, donate: Sequence[int] = ()) -> None:
         self._program = program
         self._checked = any(ins.op == "check" for ins in program.instrs)
         self._direct, self._packs = _layout(program)
+        # Program inputs whose buffers the caller gives up (lazygrad.compile): XLA may write outputs into them.
+        self._donate = tuple(i for i, k in enumerate(self._direct) if k in set(donate))
         self._jitted = _trace(program, self._direct, self._packs)
         self._by_device: dict[Any, Any] = {}
         # A program with requested layouts spans a mesh: it is compiled on its first call, for its inputs.
@@ -300,7 +302,8 @@ class _Executable:
             shapes = [jax.ShapeDtypeStruct(inputs[k][0], inputs[k][1].np, sharding=sharding) for k in self._direct]
             shapes += [jax.ShapeDtypeStruct((len(positions),), dtype, sharding=sharding)
                        for dtype, positions in self._packs]
-            jitted = jax.jit(self._jitted, in_shardings=sharding, out_shardings=sharding)
+            jitted = jax.jit(self._jitted, in_shardings=sharding, out_shardings=sharding,
+                             donate_argnums=self._donate)
             compiled = self._by_device[device] = jitted.lower(*shapes).compile()
             if len(self._by_device) > 1:
                 metrics.bump("compiles")  # the first is counted by the cache that asked for this program
@@ -348,7 +351,8 @@ class _Executable:
         if compiled is None:
             start = time.perf_counter()
             structs = [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s) for a, s in zip(arguments, shardings)]
-            compiled = self._by_device[shardings] = jax.jit(self._jitted).lower(*structs).compile()
+            compiled = self._by_device[shardings] = jax.jit(self._jitted, donate_argnums=self._donate).lower(
+                *structs).compile()
             metrics.add_time("compile_time", time.perf_counter() - start)
             if len(self._by_device) > 1:
                 metrics.bump("compiles")
@@ -372,6 +376,7 @@ class JaxBackend:
     """
 
     name = "jax"
+    donates = True  # compile(program, donate=...) hands over input buffers, as jax.jit(donate_argnums=...) does
     buffer_type = ArrayImpl
 
     def __init__(self) -> None:
@@ -387,8 +392,8 @@ class JaxBackend:
             self._device = _find_device(spec) if spec else jax.local_devices()[0]
         return self._device
 
-    def compile(self, program: Program) -> Callable[[Sequence[Any]], list[Any]]:
-        return _Executable(program, self.device)
+    def compile(self, program: Program, donate: Sequence[int] = ()) -> Callable[[Sequence[Any]], list[Any]]:
+        return _Executable(program, self.device, donate)
 
     def from_numpy(self, array: np.ndarray, device: jax.Device | None = None) -> jax.Array:
         return jax.device_put(array, device or self.device)

@@ -11,6 +11,7 @@ __version__ = "0.1.0"  # the one place the version is written: pyproject.toml re
 
 from . import accelerator, amp, autograd, cpu, cuda, dtypes, func, linalg, nn, optim, return_types, testing, utils
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
+from .compiled import compile
 from .creation import (
     Generator,
     arange,
@@ -226,6 +227,7 @@ for _name in __all__:
     if _fn is not None and type(_fn) is type(numel) and not _name.startswith("_"):
         globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
 del _name, _fn
+__all__ += ["compile"]
 
 
 def __getattr__(name: str) -> object:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, ops, realize
+from . import capture, dtypes, ops, realize
 from .dtypes import DType
 from .ir import apply, leaf
 from .tensor import Tensor, _share_host, _sizes, _wrap
@@ -254,7 +254,7 @@ class Generator:
         return self._initial
 
     def next_seed(self) -> int:
-        return int(self._rng.integers(0, 2**62))
+        return capture.seed(self, int(self._rng.integers(0, 2**62)))
 
 
 default_generator = Generator()

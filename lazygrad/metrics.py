@@ -13,7 +13,9 @@ from collections import Counter
 
 from .ir import nodes_created
 
-_counters = {"compiles": 0, "cache_hits": 0, "executions": 0, "guard_realizations": 0}
+_counters = {"compiles": 0, "cache_hits": 0, "executions": 0, "guard_realizations": 0,
+             # lazygrad.compile: calls traced, calls replayed without Python, and calls run uncompiled
+             "traces": 0, "replays": 0, "graph_breaks": 0}
 _times = {"compile_time": 0.0, "execution_time": 0.0}
 # (why, file, line) -> how many realizations that user line forced for that reason
 _syncs: Counter[tuple[str, str, int]] = Counter()

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import dtypes
+from . import capture, dtypes
 from .dtypes import DType
 from .ir import Node, Shape, apply, leaf
 
@@ -26,9 +26,15 @@ def scalar(value: float | int | bool, dtype: DType) -> Node:
     It converts straight to ``dtype`` (0.1 stays Python's double in float64), except that float16 goes
     through float32 first, as torch's Half does (bfloat16 too), so both round the same way.
     """
+    symbolic = value if type(value) in capture.SYMBOLIC else None
+    if symbolic is not None:  # a number a compiled function's replay derives anew: it names its source
+        value = symbolic._plain()
     if dtype in dtypes.HALF:
         value = np.float32(value)
-    return leaf(np.asarray(value, dtype=dtype.np), (), dtype)
+    buffer = np.asarray(value, dtype=dtype.np)
+    if symbolic is not None:
+        capture.note_scalar(buffer, symbolic)
+    return leaf(buffer, (), dtype)
 
 
 def full(shape: Shape, value: float | int | bool, dtype: DType) -> Node:

@@ -67,13 +67,15 @@ def pending_nodes(roots: Sequence[Node]) -> list[Node]:
     return pending
 
 
-def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
+def linearize(roots: Sequence[Node], share_numbers: bool = True) -> tuple[Program, list[Any]]:
     """The program computing ``roots`` from the buffers below them, and those buffers in input order.
 
     Nodes are numbered as they are created and arguments always exist before their users, so sorting
     the pending nodes by serial number orders them for execution without a second graph walk. Inputs
     are numbered by first use, not by when their buffers were made, so a training loop whose parameters
-    were rebound in another order after the first step still produces the same program.
+    were rebound in another order after the first step still produces the same program. A compiled function
+    (``lazygrad.compile``) keeps every number its own input (``share_numbers=False``): it refills them one
+    by one from where each came from, and two equal numbers today may differ tomorrow.
     """
     pending = pending_nodes(roots)
     ref: dict[Node, int] = {}
@@ -97,7 +99,7 @@ def linearize(roots: Sequence[Node]) -> tuple[Program, list[Any]]:
         instrs.append(make((node.op, args, node.params, node.shape, node.dtype)))
     outputs = tuple([ref[r] if r in ref else input_ref(r) for r in roots])
     program = Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars))
-    if len(host_scalars) > MANY_NUMBERS:
+    if share_numbers and len(host_scalars) > MANY_NUMBERS:
         return _share_equal_numbers(program, buffers)
     return program, buffers
 

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import backends, checks, ir, metrics, recompile
+from . import backends, capture, checks, ir, metrics, recompile
 from .ir import Node, cut, is_computed, toposort
 from .passes import optimize
 from .program import Program, linearize
@@ -299,6 +299,8 @@ def realize(targets: Iterable[Holder] = (), why: str = "value read") -> None:
     a retry computes it.
     """
     global _recording
+    if capture.current() is not None:  # inside a compiled function's trace: a graph break, or its error
+        capture.read(why)
     _recording = _debugging()
     targets = list(targets)
     with _lock:
@@ -405,6 +407,11 @@ def _explain_miss(program: Program, roots: list[Node], buffers: list[Any]) -> No
                                                               recompile.instruction_sites(roots)))
 
 
+def executable(program: Program) -> Any:
+    """The current backend's executable for ``program``, from the cache or compiled now (counted as usual)."""
+    return _executable(program)
+
+
 def _executable(program: Program) -> Any:
     key = (_backend_name, program)
     exe = _cache.get(key)
@@ -436,6 +443,8 @@ def _relieve_map_pressure() -> None:
 
 def to_numpy(holder: Holder) -> np.ndarray:
     """The holder's value on the host, realizing it first if needed, copied out by the backend that owns it."""
+    if capture.current() is not None:
+        capture.read("value read")
     if holder.node.buffer is None:
         realize((holder,))
     buffer = holder.node.buffer

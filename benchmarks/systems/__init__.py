@@ -14,6 +14,8 @@ from .base import Bench, Builder, System, Unavailable, Unsupported
 SYSTEMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "lazygrad-numpy": ("lazygrad_system", ("numpy",)),
     "lazygrad-jax": ("lazygrad_system", ("jax",)),
+    "lazygrad-numpy-compiled": ("lazygrad_system", ("numpy", True)),
+    "lazygrad-jax-compiled": ("lazygrad_system", ("jax", True)),
     "torch": ("torch_system", ()),
     "jax": ("jax_system", ()),
     "numpy": ("numpy_system", ()),

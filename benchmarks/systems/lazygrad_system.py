@@ -42,7 +42,8 @@ def _counters() -> dict[str, float]:
     return {name: measured[name] for name in COUNTERS}
 
 
-def make(backend: str) -> System:
+def make(backend: str, compiled: bool = False) -> System:
+    """lazygrad on ``backend``; ``compiled`` runs each step's tensor work through ``lazygrad.compile``."""
     original = lazygrad.get_backend()
     try:
         lazygrad.set_backend(backend)
@@ -57,8 +58,10 @@ def make(backend: str) -> System:
         clear_compiled=lambda: _clear_compiled(backend),
         close=lambda: lazygrad.set_backend(original),
         counters=_counters,
+        compiled=compiled,
     )
     details = {"backend": backend}
     if backend == "jax":
         details["jax"] = importlib.metadata.version("jax")
-    return System(f"lazygrad-{backend}", importlib.metadata.version("lazygrad"), torch_style.builders(style), details)
+    name = f"lazygrad-{backend}" + ("-compiled" if compiled else "")
+    return System(name, importlib.metadata.version("lazygrad"), torch_style.builders(style), details)

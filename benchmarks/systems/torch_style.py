@@ -43,6 +43,10 @@ class TorchLike:
     clear_compiled: Callable[[], None] = _no_op  # empty every compile cache (cold first call)
     close: Callable[[], None] = _no_op
     counters: Callable[[], dict[str, float]] | None = None
+    compiled: bool = False  # run the step's tensor work through ``lib.compile`` (the ``compiled`` variants)
+
+    def compile(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        return self.lib.compile(fn) if self.compiled else fn
 
     def bench(self, step: Callable[[], Any], prepare: Callable[[], None] | None = None,
               first_call: bool = False) -> Bench:
@@ -70,11 +74,15 @@ def _cross_entropy(logits: Any, onehot: Any) -> Any:
 def seed(sys: TorchLike, data: SeedData) -> Bench:
     lib = sys.lib
 
-    def step() -> list[float]:
-        x = lib.tensor(data.x, requires_grad=True)
+    def gradient(x: Any) -> Any:
         y = 2 * lib.dot(x, x)
         y.backward()
-        return x.grad.tolist()
+        return x.grad
+
+    work = sys.compile(gradient)
+
+    def step() -> list[float]:
+        return work(lib.tensor(data.x, requires_grad=True)).tolist()
 
     sys.select()
     return sys.bench(step)
@@ -97,16 +105,17 @@ def _mlp_step(sys: TorchLike, data: MLPData) -> Callable[[], float]:
     x, onehot = lib.tensor(data.x), lib.tensor(data.onehot)
     params = weights + biases
 
-    def step() -> float:
+    def update() -> Any:
         loss = _mlp_loss(weights, biases, x, onehot)
         loss.backward()
         with lib.no_grad():
             for p in params:
                 p.add_(p.grad, alpha=-data.lr)
                 p.grad = None
-        return loss.item()
+        return loss
 
-    return step
+    work = sys.compile(update)
+    return lambda: work().item()
 
 
 def mlp_train(sys: TorchLike, data: MLPData) -> Bench:
@@ -145,22 +154,27 @@ def cnn_train(sys: TorchLike, data: CNNData) -> Bench:
     moments = [(lib.zeros_like(p), lib.zeros_like(p)) for p in params]
     (beta1, beta2), t = data.betas, [0]
 
-    def step() -> float:
+    def update(step_count: float) -> Any:
         h = x
         for w, b in zip(conv_weights, conv_biases):
             h = conv2d(h, w, b, stride=data.stride, padding=data.padding).relu()
         loss = _cross_entropy(h.flatten(1) @ fc_weight + fc_bias, onehot)
         loss.backward()
-        t[0] += 1
         with lib.no_grad():
             for p, (m, v) in zip(params, moments):
                 g = p.grad
                 m.mul_(beta1).add_(g, alpha=1 - beta1)
                 v.mul_(beta2).add_(g * g, alpha=1 - beta2)
-                update = (m / (1 - beta1 ** t[0])) / ((v / (1 - beta2 ** t[0])).sqrt() + data.eps)
+                update = (m / (1 - beta1**step_count)) / ((v / (1 - beta2**step_count)).sqrt() + data.eps)
                 p.add_(update, alpha=-data.lr)
                 p.grad = None
-        return loss.item()
+        return loss
+
+    work = sys.compile(update)
+
+    def step() -> float:
+        t[0] += 1  # the step count is an argument, so each call's bias corrections enter as inputs
+        return work(float(t[0])).item()
 
     return sys.bench(step)
 
@@ -298,4 +312,6 @@ def builders(sys: TorchLike) -> dict[str, Builder]:
         "matmul": matmul, "dispatch": dispatch, "read_rarely": read_rarely, "dynamic_depth": dynamic_depth,
         "minibatch_epoch": minibatch_epoch, "compile-cold": first_call, "compile-warm": first_call,
     }
+    if sys.compiled:  # the workloads with a compiled variant
+        table = {name: table[name] for name in ("seed", "mlp_train", "cnn_train")}
     return {name: (lambda data, fn=fn: fn(sys, data)) for name, fn in table.items()}

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import dtypes
+from .. import capture, dtypes
 from ..creation import tensor as make_tensor
 from ..grad_mode import no_grad
 from ..tensor import Tensor
@@ -95,6 +95,8 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if capture.current() is not None:  # a compiled function guards on the state of the modules it calls
+            capture.note_module(self)
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:

@@ -1,7 +1,8 @@
 """Adam and AdamW (with optional AMSGrad), following torch's update order.
 
-The step count lives on the host as a Python int, so the bias corrections are Python floats that enter
-the program as inputs: the update graph is identical from the second step on and compiles once.
+The step count is a float32 tensor, as in torch's capturable Adam, and the bias corrections are computed
+from it inside the program in float64: the update graph is identical from the second step on, compiles
+once, and a compiled step (``lazygrad.compile``) replays it without any Python number to refresh.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..creation import zeros_like
+from .. import dtypes
+from ..creation import tensor, zeros_like
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 
@@ -38,13 +41,14 @@ class Adam(Optimizer):
         for param, grad in self._gradients(group):
             state = self.state[param]
             if not state:
-                state["step"] = 0
+                state["step"] = tensor(0.0)
                 state["exp_avg"] = zeros_like(param)
                 state["exp_avg_sq"] = zeros_like(param)
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = zeros_like(param)
-            state["step"] += 1
-            step = state["step"]
+            if not isinstance(state["step"], Tensor):  # a step count loaded from a state dict
+                state["step"] = tensor(float(state["step"]))
+            step = state["step"].add_(1).to(dtypes.float64)
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
                     param.mul_(1 - lr * weight_decay)
@@ -58,7 +62,7 @@ class Adam(Optimizer):
             if group["amsgrad"]:
                 second = state["max_exp_avg_sq"].copy_(state["max_exp_avg_sq"].maximum(exp_avg_sq))
             step_size = lr / (1 - beta1**step)
-            denom = second.sqrt() / (1 - beta2**step) ** 0.5 + eps
+            denom = second.sqrt() / (1 - beta2**step).sqrt() + eps
             param.sub_(exp_avg / denom * step_size)
 
 

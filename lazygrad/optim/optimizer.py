@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import capture
 from ..creation import tensor
 from ..grad_mode import enable_grad, no_grad
 from ..nn.module import zero_grads
@@ -86,8 +87,13 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
+            if capture.current() is not None:  # a compiled step: hyper-parameters become program inputs
+                capture.note_optimizer(self)
+                for group in self.param_groups:
+                    self._update_group(capture.tag_group(group))
+            else:
+                for group in self.param_groups:
+                    self._update_group(group)
         # The end of a step: forward, backward and this update run now as one program, so a loop that
         # reads rarely still runs one program per step (``lazygrad.auto_step(False)`` turns this off).
         step_boundary()

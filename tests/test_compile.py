@@ -1,0 +1,269 @@
+"""lazygrad.compile: a traced step replays bit for bit like the uncompiled one, without building a graph."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lazygrad as torch
+from lazygrad import nn
+
+
+def _counts() -> dict[str, float]:
+    return dict(torch.metrics())
+
+
+def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return all(x.dtype == y.dtype and np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _values(tensors: list[torch.Tensor]) -> list[np.ndarray]:
+    return [t.detach().numpy() for t in tensors]
+
+
+def test_seed_snippet_gradient_matches_and_replays_without_building_nodes() -> None:
+    def step(x: torch.Tensor) -> torch.Tensor:
+        x.grad = None
+        y = 2 * x * x
+        y.sum().backward()
+        return y
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    compiled = torch.compile(step)
+    expected = step(x).detach().numpy(), x.grad.numpy()
+    for _ in range(2):
+        compiled(x)
+    before = _counts()
+    y = compiled(x)
+    after = _counts()
+    assert np.array_equal(y.detach().numpy(), expected[0]) and np.array_equal(x.grad.numpy(), [4.0, 8.0, 12.0])
+    assert after["nodes_built"] == before["nodes_built"]
+    assert after["replays"] == before["replays"] + 1 and after["compiles"] == before["compiles"]
+
+
+def _adam_run(compiled: bool, steps: int) -> tuple[list[float], list[np.ndarray]]:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = torch.compile(step) if compiled else step
+    x, y = torch.randn(5, 4), torch.randn(5, 2)
+    losses = []
+    for _ in range(steps):
+        losses.append(run(x, y).item())
+        sched.step()
+    return losses, _values(list(model.parameters())) + _values([s["exp_avg_sq"] for s in opt.state.values()])
+
+
+def test_adam_with_cosine_schedule_is_bit_identical() -> None:
+    eager, compiled = _adam_run(False, 30), _adam_run(True, 30)
+    assert eager[0] == compiled[0]
+    assert _same(eager[1], compiled[1])
+
+
+def test_learning_rate_changes_do_not_recompile() -> None:
+    before = _counts()
+    _adam_run(True, 12)
+    after = _counts()
+    assert after["traces"] - before["traces"] == 1 and after["replays"] - before["replays"] == 10
+    assert after["graph_breaks"] == before["graph_breaks"]
+
+
+def _sgd_run(compiled: bool) -> list[np.ndarray]:
+    torch.manual_seed(1)
+    w = torch.randn(3, 3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)
+
+    def step(x: torch.Tensor) -> None:
+        opt.zero_grad()
+        (x @ w).square().sum().backward()
+        opt.step()
+
+    run = torch.compile(step) if compiled else step
+    x = torch.randn(2, 3)
+    for _ in range(6):
+        run(x)
+    return _values([w, opt.state[w]["momentum_buffer"]])
+
+
+def test_sgd_with_momentum_is_bit_identical() -> None:
+    assert _same(_sgd_run(False), _sgd_run(True))
+
+
+def _manual_run(compiled: bool) -> list[np.ndarray]:
+    w = torch.ones(4, requires_grad=True)
+    b = torch.zeros(4)
+
+    def step(x: torch.Tensor, lr: float) -> torch.Tensor:
+        w.grad = None
+        loss = (w * x + b).pow(2).sum()
+        loss.backward()
+        with torch.no_grad():
+            w.sub_(w.grad * lr)
+            b.add_(x * lr)
+        return loss
+
+    run = torch.compile(step) if compiled else step
+    x = torch.tensor([0.5, -1.0, 2.0, 0.25])
+    losses = [run(x, 0.01 * (i + 1)).detach().numpy() for i in range(6)]
+    return [*losses, *_values([w, b, w.grad])]
+
+
+def test_handwritten_updates_with_a_changing_python_number_are_bit_identical() -> None:
+    before = _counts()
+    compiled = _manual_run(True)
+    after = _counts()
+    assert _same(_manual_run(False), compiled)
+    assert after["traces"] - before["traces"] == 1 and after["replays"] - before["replays"] == 4
+
+
+def _dropout_run(compiled: bool) -> list[np.ndarray]:
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    run = torch.compile(model) if compiled else model
+    x = torch.randn(2, 4)
+    with torch.no_grad():
+        out = [run(x).numpy() for _ in range(4)]
+        model.eval()
+        out += [run(x).numpy() for _ in range(3)]
+        model.train()
+        out += [run(x).numpy() for _ in range(2)]
+    return out
+
+
+def test_dropout_module_in_train_and_eval_is_bit_identical() -> None:
+    eager = _dropout_run(False)
+    assert not np.array_equal(eager[0], eager[1])  # fresh draws every call
+    before = _counts()
+    compiled = _dropout_run(True)
+    after = _counts()
+    assert _same(eager, compiled)
+    assert after["traces"] - before["traces"] == 2  # train, then eval; back to train hits the first plan
+
+
+def test_compiled_module_is_a_module_with_the_same_parameters() -> None:
+    model = nn.Linear(2, 2)
+    compiled = torch.compile(model)
+    assert isinstance(compiled, nn.Module) and compiled._orig_mod is model
+    assert [id(p) for p in compiled.parameters()] == [id(p) for p in model.parameters()]
+    assert compiled.weight is model.weight
+
+
+@pytest.mark.parametrize("change", ["batch", "dtype", "grad_mode"])
+def test_a_changed_signature_retraces_once_and_going_back_hits_the_cache(change: str) -> None:
+    w = torch.ones(3)
+
+    def fn(x: torch.Tensor) -> torch.Tensor:
+        return (x * w).sum(-1)
+
+    compiled = torch.compile(fn)
+    first = torch.ones(2, 3)
+    second = {"batch": torch.ones(4, 3), "dtype": torch.ones(2, 3, dtype=torch.float64), "grad_mode": first}[change]
+
+    def call(x: torch.Tensor, changed: bool) -> torch.Tensor:
+        with torch.set_grad_enabled(not (changed and change == "grad_mode")):
+            return compiled(x)
+
+    for _ in range(3):
+        call(first, False)
+    traces = _counts()["traces"]
+    second_out = [call(second, True) for _ in range(3)]
+    assert _counts()["traces"] == traces + 1
+    replays = _counts()["replays"]
+    assert np.array_equal(call(first, False).numpy(), fn(first).numpy())
+    assert _counts()["traces"] == traces + 1 and _counts()["replays"] == replays + 1
+    assert second_out[-1].shape == fn(second).shape
+
+
+def test_a_python_number_that_decides_control_flow_is_guarded() -> None:
+    def fn(x: torch.Tensor, k: float) -> torch.Tensor:
+        return x * k if k > 0 else x - k
+
+    compiled = torch.compile(fn)
+    x = torch.ones(2)
+    for k in (1.0, 2.0, 3.0, -1.0, -2.0, 4.0):
+        assert np.array_equal(compiled(x, k).numpy(), fn(x, k).numpy())
+
+
+def test_a_read_inside_breaks_the_graph_without_fullgraph() -> None:
+    w = torch.ones(2)
+
+    def fn(x: torch.Tensor) -> float:
+        w.mul_(x)
+        return w.sum().item()
+
+    compiled = torch.compile(fn)
+    before = _counts()
+    got = [compiled(torch.full((2,), 2.0)) for _ in range(4)]
+    assert got == [4.0, 8.0, 16.0, 32.0]
+    assert _counts()["graph_breaks"] - before["graph_breaks"] == 3 and _counts()["replays"] == before["replays"]
+
+
+def test_a_read_inside_raises_with_fullgraph_naming_the_line() -> None:
+    @torch.compile(fullgraph=True)
+    def fn(x: torch.Tensor) -> float:
+        return (x * 2).sum().item()
+
+    fn(torch.ones(2))
+    with pytest.raises(RuntimeError, match=r"fullgraph=True.*test_compile\.py:\d+"):
+        fn(torch.ones(2))
+
+
+def test_a_tensor_kept_outside_the_function_makes_it_run_uncompiled() -> None:
+    kept = []
+
+    def fn(x: torch.Tensor) -> None:
+        kept.append(x * 2)
+
+    compiled = torch.compile(fn)
+    for i in range(4):
+        compiled(torch.full((1,), float(i)))
+    assert [t.item() for t in kept] == [0.0, 2.0, 4.0, 6.0]
+
+
+def test_unknown_mode_is_refused_like_torch() -> None:
+    with pytest.raises(RuntimeError, match="Unrecognized mode=fast"):
+        torch.compile(lambda x: x, mode="fast")
+
+
+def test_donation_frees_overwritten_weights_and_spares_held_ones(backend: str) -> None:
+    if backend != "jax":
+        pytest.skip("buffer donation is a jax feature")
+    import jax
+
+    weights = [torch.randn(1024, 1024).requires_grad_() for _ in range(4)]
+    opt = torch.optim.SGD(weights, lr=0.01)
+
+    def step(x: torch.Tensor) -> None:
+        opt.zero_grad()
+        h = x
+        for w in weights:
+            h = (h @ w).tanh()
+        h.sum().backward()
+        opt.step()
+
+    compiled = torch.compile(step)
+    x = torch.randn(4, 1024)
+    for _ in range(3):
+        compiled(x)
+    old = [w.node.buffer for w in weights]
+    held = weights[1].detach()
+    compiled(x)
+    assert [b.is_deleted() for b in old] == [True, False, True, True]
+    assert held.numpy().shape == (1024, 1024)
+
+    def live_bytes() -> int:
+        return sum(a.nbytes for a in jax.live_arrays())
+
+    del old, held
+    steady = live_bytes()
+    compiled(x)
+    assert live_bytes() <= steady  # the new weights took the old ones' place
