@@ -23,6 +23,7 @@ Expr = tuple
 
 class _Local(threading.local):
     trace: Trace | None = None
+    numbers: list | None = None  # the Python numbers entering the graph during a warm-up or a trace
 
 
 _local = _Local()
@@ -56,6 +57,37 @@ def begin(trace: Trace) -> None:
 
 def end() -> None:
     _local.trace = None
+
+
+def record_numbers() -> list:
+    """Start listing the Python numbers that enter the graph, in order (see ``changed_number``)."""
+    _local.numbers = []
+    return _local.numbers
+
+
+def stop_numbers() -> None:
+    _local.numbers = None
+
+
+def note_number(value: Any) -> None:
+    numbers = _local.numbers
+    if numbers is not None:
+        numbers.append(value)
+
+
+def changed_number(warm: list | None, traced: list) -> str:
+    """Why the trace cannot be replayed, if a plain number differs between the warm-up and the trace.
+
+    Such a number comes from state the trace cannot see (a global, an attribute), so a replay would reuse its
+    old value. Only a number that changes between those two calls is caught; the docs say so.
+    """
+    if warm is None or len(warm) != len(traced):  # different work (optimizer state created): not comparable
+        return ""
+    for before, now in zip(warm, traced):
+        if not isinstance(now, SYMBOLIC) and before != now:
+            return (f"a Python number changed between calls ({before!r}, then {now!r}) and comes from neither an "
+                    "argument nor a param_group, so a replay would reuse its old value")
+    return ""
 
 
 def note_scalar(buffer: Any, value: Any) -> None:

@@ -123,7 +123,11 @@ class CompiledFunction:
             failed = plan.failed
         if not entry.warm:
             entry.warm = True
-            return self._fn(*args, **kwargs)
+            entry.numbers = capture.record_numbers()
+            try:
+                return self._fn(*args, **kwargs)
+            finally:
+                capture.stop_numbers()
         if failed is not None and realize._debugging():
             log.debug("compile: %s: retracing: %s", self._fn.__qualname__, failed)
         return self._trace(entry, leaves, tree)
@@ -148,13 +152,16 @@ class CompiledFunction:
         traced = [capture.SymFloat(v, ("arg", i)) if type(v) is float and self._symbolic else v
                   for i, v in enumerate(leaves)]
         args, kwargs = _unflatten(tree, iter(traced))
+        numbers = capture.record_numbers()
         capture.begin(trace)
         try:
             with realize.auto_step(False):
                 result = self._fn(*args, **kwargs)
         finally:
             capture.end()
-        reason = trace.broken and f"{trace.broken[0]} at {metrics.site(trace.broken[1])}"
+            capture.stop_numbers()
+        reason = (trace.broken and f"{trace.broken[0]} at {metrics.site(trace.broken[1])}") or \
+            capture.changed_number(entry.numbers, numbers)
         plan = None
         if not reason:
             plan, reason = _build(trace, before, leaves, result)
@@ -172,10 +179,11 @@ class CompiledFunction:
 
 
 class _Entry:
-    __slots__ = ("eager", "plans", "warm")
+    __slots__ = ("eager", "numbers", "plans", "warm")
 
     def __init__(self) -> None:
         self.warm = False
+        self.numbers: list | None = None  # the plain numbers of the warm-up call, compared with the trace's
         self.plans: list[_Plan] = []
         self.eager: str | None = None
 

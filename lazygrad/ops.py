@@ -26,6 +26,7 @@ def scalar(value: float | int | bool, dtype: DType) -> Node:
     It converts straight to ``dtype`` (0.1 stays Python's double in float64), except that float16 goes
     through float32 first, as torch's Half does (bfloat16 too), so both round the same way.
     """
+    capture.note_number(value)
     symbolic = value if type(value) in capture.SYMBOLIC else None
     if symbolic is not None:  # a number a compiled function's replay derives anew: it names its source
         value = symbolic._plain()

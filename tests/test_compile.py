@@ -267,3 +267,28 @@ def test_donation_frees_overwritten_weights_and_spares_held_ones(backend: str) -
     steady = live_bytes()
     compiled(x)
     assert live_bytes() <= steady  # the new weights took the old ones' place
+
+
+def test_a_global_number_that_changes_every_call_is_never_replayed_stale() -> None:
+    w = torch.ones(3, requires_grad=True)
+    state = {"lr": 0.5}
+
+    @torch.compile
+    def update(x):
+        loss = (w * x).sum()
+        loss.backward()
+        with torch.no_grad():
+            w.sub_(state["lr"] * w.grad)  # the dict's number is not an argument: the trace cannot see it
+            w.grad.zero_()
+        return loss
+
+    expected = torch.ones(3)
+    x = torch.tensor([1.0, 2.0, 3.0])
+    before = _counts()
+    for _ in range(5):
+        update(x)
+        expected -= state["lr"] * x
+        state["lr"] /= 2
+    assert w.tolist() == expected.tolist()
+    after = _counts()
+    assert after["replays"] == before["replays"] and after["graph_breaks"] > before["graph_breaks"]
