@@ -47,8 +47,13 @@ _PLANS_PER_SIGNATURE = 8  # train/eval, grad modes, ...: the variants a signatur
 
 
 def compile(model: Any = None, *, fullgraph: bool = False, dynamic: bool | None = None, mode: str | None = None,
-            backend: str | None = None, options: dict | None = None, disable: bool = False) -> Any:
-    """Compile a function or module: later calls replay one cached program (PyTorch's ``torch.compile``)."""
+            backend: str | None = None, options: dict | None = None, name: str | None = None, disable: bool = False,
+            recompile_limit: int | None = None, isolate_recompiles: bool = False, shapes_spec: Any = None) -> Any:
+    """Compile a function or module: later calls replay one cached program (PyTorch's ``torch.compile``).
+
+    ``options``, ``name``, ``recompile_limit``, ``isolate_recompiles`` and ``shapes_spec`` tune torch's own
+    compiler; they are accepted so that torch programs run, and change nothing here.
+    """
     if mode not in _MODES:
         raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(map(str, _MODES[1:]))}")
     if model is None:  # used as ``@compile(fullgraph=True)``

@@ -34,7 +34,12 @@ required = _Required()
 
 
 class Optimizer:
-    """Holds ``param_groups`` (dicts of params and hyper-parameters) and ``state`` (per-parameter dicts)."""
+    """Holds ``param_groups`` (dicts of params and hyper-parameters) and ``state`` (per-parameter dicts).
+
+    torch's choices of update kernel (``foreach``, ``fused``, ``capturable``, ``differentiable``) change
+    nothing here, where every update is part of one program; the groups keep them because torch's do, and
+    programs print and save them.
+    """
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
