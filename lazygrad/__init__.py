@@ -99,9 +99,10 @@ from .metrics import metrics, metrics_report, reset_metrics
 from .printing import set_printoptions
 from .products import addmm, baddbmm, cross, outer
 from .random_ops import bernoulli, multinomial, normal, randperm
-from .realize import PendingGraphWarning, auto_step, clear_cache, set_backend, step
-from .realize import realize as _realize_all
-from .realize import use_backend as backend
+from .realization import PendingGraphWarning, auto_step, clear_cache, set_backend, step
+from .realization import backend as _current_backend
+from .realization import realize as _realize_all
+from .realization import use_backend as backend
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll
 from .sorting import argsort, bucketize, kthvalue, median, msort, searchsorted, sort, topk, unique
@@ -127,9 +128,7 @@ def realize(*tensors: Tensor) -> None:
 
 def get_backend() -> str:
     """The name of the backend that runs programs."""
-    from .realize import backend as current
-
-    return current().name
+    return _current_backend().name
 
 
 def is_tensor(obj: object) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from .autodiff import vjp
 from .ir import Node, apply
 from .ops import add, zeros_like
-from .realize import backward_in_flight
+from .realization import backward_in_flight
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they "

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, ops, realize
+from . import dtypes, ops, realization
 from .dtypes import DType
 from .ir import apply, leaf
 from .tensor import Tensor, _sizes, _wrap
@@ -45,7 +45,7 @@ def _finish(t: Tensor, requires_grad: bool, device: Any = None) -> Tensor:
 
 def _from_host(array: np.ndarray, requires_grad: bool = False, device: Any = None) -> Tensor:
     dtype = dtypes.from_numpy(array.dtype)
-    return _finish(_wrap(leaf(realize.from_numpy(array), array.shape, dtype)), requires_grad, device)
+    return _finish(_wrap(leaf(realization.from_numpy(array), array.shape, dtype)), requires_grad, device)
 
 
 def _from_python(data: Any) -> np.ndarray:

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import checks, dtypes, ops, printing, realize, views
+from . import checks, dtypes, ops, printing, views
+from . import realization as realize
 from .autocast_mode import STATE as _autocast
 from .autocast_mode import float32_op
 from .autocast_mode import lower as _autocast_lower

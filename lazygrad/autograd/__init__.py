@@ -15,7 +15,7 @@ from typing import Any
 from .. import ops
 from ..autograd_graph import run_backward
 from ..grad_mode import enable_grad
-from ..realize import after_backward, before_backward
+from ..realization import after_backward, before_backward
 from ..tensor import Tensor, _as_tensor, _wrap
 from .function import Function, FunctionCtx
 from .gradcheck import GradcheckError, gradcheck
