@@ -17,8 +17,6 @@ import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from . import backends, realization
-from .grad_mode import is_grad_enabled
-from .ir import leaf
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -139,27 +137,3 @@ def of(t: Tensor) -> device:
         made_by = realization.backend()
         return device._of(made_by, getattr(made_by, "device", None))
     return device._of(made_by, made_by.device_of(buffer) if hasattr(made_by, "device_of") else None)
-
-
-def move(t: Tensor, target: str | device) -> Tensor:
-    """``t`` on ``target``: ``t`` itself if it is already there, else a copy made after computing ``t``."""
-    from .tensor import _wrap
-
-    dest, place, target = _placed(device(target))
-    if of(t) == target:
-        return t
-    if t.grad_fn is not None and is_grad_enabled():
-        raise RuntimeError(f"moving a tensor with autograd history to {target} would cut the history (a program "
-                           "runs on one backend); move the leaves instead, or detach() first")
-    if t.node.buffer is None:
-        realization.realize((t,))
-    buffer = t.node.buffer
-    source = realization.owner(buffer) or realization.backend()
-    if source is dest:
-        moved = dest.move(buffer, place)
-    else:
-        host = source.to_numpy(buffer)
-        moved = dest.from_numpy(host) if place is None else dest.from_numpy(host, place)
-    out = _wrap(leaf(moved, t.node.shape, t.node.dtype))
-    out.requires_grad = t.requires_grad
-    return out
