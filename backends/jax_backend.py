@@ -60,7 +60,7 @@ from jax.sharding import NamedSharding, PartitionSpec, SingleDeviceSharding  # n
 from lazygrad import metrics  # noqa: E402
 from lazygrad.checks import CheckFailed  # noqa: E402
 from lazygrad.dtypes import DType  # noqa: E402
-from lazygrad.ir import PRIMITIVES  # noqa: E402
+from lazygrad.primitives import check_covers  # noqa: E402
 from lazygrad.program import Program  # noqa: E402
 
 # HIGHEST keeps float32 products in float32 on every platform (TPUs and GPUs may use bf16/tf32 passes).
@@ -192,7 +192,7 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "qr": lambda x, part, mode: jnp.linalg.qr(x, mode=mode)[part == "R"], "eigh": _eigh,
 }
 
-assert set(LOWERINGS) == set(PRIMITIVES), f"jax lowerings out of step: {set(LOWERINGS) ^ set(PRIMITIVES)}"
+check_covers(LOWERINGS, "the jax backend's LOWERINGS")
 
 
 # Python numbers are packed only up to this many per program: XLA compiles a long chain of ops over slices of

@@ -9,7 +9,28 @@ from __future__ import annotations
 
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
 
-from . import accelerator, amp, autograd, cpu, cuda, dtypes, func, linalg, nn, optim, return_types, testing, utils
+from . import (
+    accelerator,
+    amp,
+    arithmetic,
+    autograd,
+    conversion,
+    cpu,
+    cuda,
+    dtypes,
+    func,
+    index_ops,
+    indexing,
+    linalg,
+    matmul_ops,
+    nn,
+    optim,
+    reductions,
+    reshaping,
+    return_types,
+    testing,
+    utils,
+)
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
 from .compiled import compile
 from .creation import (
@@ -96,18 +117,25 @@ from .math_ops import (
     tan,
     var_mean,
 )
+from .matmul_ops import dot, matmul
 from .metrics import metrics, metrics_report, reset_metrics
+from .primitives import FLOAT_UNARY_METHODS
 from .printing import set_printoptions
 from .products import addmm, baddbmm, cross, outer
 from .random_ops import bernoulli, multinomial, normal, randperm
-from .realize import PendingGraphWarning, auto_step, clear_cache, set_backend, step
-from .realize import realize as _realize_all
-from .realize import use_backend as backend
+from .realization import PendingGraphWarning, auto_step, clear_cache, set_backend, step
+from .realization import backend as _current_backend
+from .realization import realize as _realize_all
+from .realization import use_backend as backend
+from .reshaping import cat, stack
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll
 from .sorting import argsort, bucketize, kthvalue, median, msort, searchsorted, sort, topk, unique
-from .tensor import Size, Tensor, cat, dot, matmul, stack
+from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
+
+# The op families that attach Tensor methods when imported (and export nothing else here).
+_TENSOR_FAMILIES = (arithmetic, conversion, index_ops, indexing, matmul_ops, reductions, reshaping)
 
 float32 = float = dtypes.float32
 float64 = double = dtypes.float64
@@ -128,9 +156,7 @@ def realize(*tensors: Tensor) -> None:
 
 def get_backend() -> str:
     """The name of the backend that runs programs."""
-    from .realize import backend as current
-
-    return current().name
+    return _current_backend().name
 
 
 def is_tensor(obj: object) -> bool:
@@ -158,10 +184,11 @@ def split(tensor: Tensor, split_size_or_sections: int | list[int], dim: int = 0)
     return tensor.split(split_size_or_sections, dim)
 
 
-# Functions that torch also offers as methods: torch.exp(x) is x.exp(), torch.sum(x, 0) is x.sum(0).
+# Functions that torch also offers as methods: torch.exp(x) is x.exp(), torch.sum(x, 0) is x.sum(0). The float
+# unary math declared with a method in ``lazygrad.primitives`` (exp, sin, ...) is one of them by its declaration.
 _METHODS = [
-    "abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
-    "relu", "log1p", "expm1", "erf", "sign", "floor", "ceil", "round", "trunc", "reciprocal", "square", "clamp",
+    *FLOAT_UNARY_METHODS, "abs", "add", "sub", "mul", "div", "pow", "neg", "relu", "sign", "floor", "ceil", "round",
+    "trunc", "reciprocal", "square", "clamp",
     "clip", "maximum", "minimum", "remainder", "fmod", "floor_divide", "atan2", "sum", "mean", "prod", "max", "min",
     "amax", "amin", "argmax", "argmin", "all", "any", "norm", "var", "std", "logsumexp", "softmax", "log_softmax",
     "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose", "swapaxes", "t",

@@ -1,25 +1,18 @@
-"""The autograd graph: which user-level op made which tensor, and the backward pass over it.
+"""The autograd graph's records: which user-level op made which tensor, and the hooks on them.
 
 Each differentiable op records a ``GradFn``: the node it produced, the nodes of its inputs at that
-moment, and an edge per input (the input's own GradFn, the leaf tensor itself, or None). Backward walks
-these records in reverse topological order and asks ``autodiff.vjp`` for the cotangents across each
-op's piece of the IR. It only builds nodes: gradients stay lazy until something reads them.
-
-With ``create_graph`` the cotangents are Tensors instead of bare nodes, and each op's gradients are
-recorded as differentiable ops themselves (see ``_differentiable_vjp``), so a gradient can be
-differentiated again by the same machinery.
+moment, and an edge per input (the input's own GradFn, the leaf tensor itself, or None). The backward
+pass over these records is ``autograd.graph_walk``; the Tensor core needs only the records, so it
+imports this module and nothing of the walk.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from .autodiff import vjp
 from .ir import Node, apply
-from .ops import add, zeros_like
-from .realize import backward_in_flight
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they "
@@ -160,197 +153,6 @@ def register_leaf_hook(tensor: Any, hook: Callable) -> RemovableHook:
         weakref.finalize(tensor, _leaf_hooks.pop, key, None)
     hooks.append(hook)
     return RemovableHook(hooks, hook)
-
-
-def _run_hooks(hooks: list[Callable], ct: Any, plain: bool) -> Any:
-    """Pass the gradient through ``hooks``; a hook's non-None result replaces it."""
-    from .tensor import _wrap
-
-    grad = _wrap(ct) if plain else ct
-    for hook in list(hooks):
-        result = hook(grad)
-        if result is not None:
-            if tuple(result.shape) != tuple(grad.shape):
-                raise RuntimeError(f"hook '{getattr(hook, '__name__', hook)}' has changed the size of value")
-            grad = result
-    return grad.node if plain else grad
-
-
-# ---- the engine -------------------------------------------------------------------------------------------
-
-
-def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_graph: bool = False,
-                 targets: Sequence[Any] | None = None) -> list[Any]:
-    """Propagate cotangents from ``(tensor, cotangent)`` roots.
-
-    Without ``targets`` return ``(leaf, gradient)`` for every leaf reached (what ``backward()`` needs);
-    with them return one gradient (or None) per target tensor, leaf or not, running only the records
-    that lead to a target (what ``autograd.grad`` needs). Cotangents are Nodes, or Tensors with history
-    when ``create_graph`` is set.
-
-    A GradFn runs only once all its consumers have contributed, so each op's cotangent is complete
-    (summed) before it is pushed further. Without ``retain_graph`` each record drops its nodes as it
-    is used, which frees the forward graph and makes a second backward raise torch's error.
-    """
-    plain = not create_graph
-    combine = add if plain else _add_tensors
-    cts: dict[GradFn, Any] = {}  # GradFns hash by identity; leaf tensors (which define ==) go by id
-    leaf_cts: dict[int, tuple[Any, Any]] = {}
-    starts: list[GradFn] = []
-
-    def send(edge: Any, ct: Any) -> None:
-        if isinstance(edge, GradFn):
-            previous = cts.get(edge)
-            cts[edge] = ct if previous is None else combine(previous, ct)
-        else:
-            entry = leaf_cts.get(id(edge))
-            leaf_cts[id(edge)] = (edge, ct if entry is None else combine(entry[1], ct))
-
-    for tensor, ct in roots:
-        edge = tensor.grad_fn if tensor.grad_fn is not None else tensor
-        send(edge, ct)
-        if isinstance(edge, GradFn):
-            starts.append(edge)
-    starts = list(dict.fromkeys(starts))
-
-    # Count, for every reachable GradFn, how many edges lead into it; remember each one's GradFn edges.
-    waiting: dict[GradFn, int] = {}
-    inner: dict[GradFn, list[GradFn]] = {}
-    stack = list(starts)
-    while stack:
-        fn = stack.pop()
-        if fn in inner:
-            continue
-        inner[fn] = below = [e for e in fn.edges if isinstance(e, GradFn)]
-        for edge in below:
-            waiting[edge] = waiting.get(edge, 0) + 1
-            if edge not in inner:
-                stack.append(edge)
-
-    target_ids = wanted = None
-    captured: dict[int, Any] = {}
-    if targets is not None:
-        target_ids = {id(t.grad_fn if t.grad_fn is not None else t) for t in targets}
-        wanted = _leading_to(starts, target_ids)
-
-    ready = [f for f in starts if f not in waiting]
-    with backward_in_flight(cts, leaf_cts):  # a realization meanwhile computes the cotangents built so far
-        while ready:
-            fn = ready.pop()
-            ct = cts.pop(fn, None)
-            if ct is not None and (wanted is None or id(fn) in wanted or id(fn) in target_ids):
-                if fn.hooks:
-                    ct = _run_hooks(fn.hooks, ct, plain)
-                if target_ids is not None and id(fn) in target_ids:
-                    captured[id(fn)] = ct
-                if wanted is None or id(fn) in wanted:
-                    if fn.inputs is None:
-                        raise RuntimeError(_FREED)
-                    if fn.custom:
-                        grads = fn.apply_backward(ct, create_graph)
-                    else:
-                        grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct) if plain
-                                                       else _differentiable_vjp(fn, ct), plain)
-                    for edge, g in zip(fn.edges, grads):
-                        if edge is not None and g is not None:
-                            send(edge, g)
-                    if not retain_graph:
-                        fn.release()
-            for edge in inner[fn]:
-                left = waiting[edge] - 1
-                waiting[edge] = left
-                if left == 0:
-                    ready.append(edge)
-
-    if _leaf_hooks:
-        for key, (leaf_tensor, ct) in leaf_cts.items():
-            hooks = _leaf_hooks.get(key)
-            if hooks:
-                leaf_cts[key] = (leaf_tensor, _run_hooks(hooks, ct, plain))
-    if targets is None:
-        return list(leaf_cts.values())
-    results = []
-    for t in targets:
-        if t.grad_fn is not None:
-            results.append(captured.get(id(t.grad_fn)))
-        else:
-            entry = leaf_cts.get(id(t))
-            results.append(None if entry is None else entry[1])
-    return results
-
-
-def _zeros_where_unreached(fn: GradFn, grads: list[Any], plain: bool) -> list[Any]:
-    """Zeros for an input the op's value does not depend on (``fill_``, ``zero_``), as torch's formulas give.
-
-    Without them the leaves behind such an op would keep ``grad`` None where torch gives zeros. An input
-    that appears twice got its whole cotangent at its first position and needs nothing more.
-    """
-    from .tensor import _wrap
-
-    out = list(grads)
-    for i, (edge, g, node) in enumerate(zip(fn.edges, grads, fn.inputs)):
-        if g is None and edge is not None and node.dtype.is_floating_point and all(
-                node is not other for other in fn.inputs[:i]):
-            zeros = zeros_like(node)
-            out[i] = zeros if plain else _wrap(zeros)
-    return out
-
-
-def _leading_to(starts: Sequence[GradFn], target_ids: set[int]) -> set[int]:
-    """Ids of the GradFns with an edge path to a target: the only ones ``autograd.grad`` needs to run."""
-    memo: dict[int, bool] = {}
-    for start in starts:
-        stack = [(start, False)]
-        while stack:
-            fn, expanded = stack.pop()
-            if expanded:
-                memo[id(fn)] = any(id(e) in target_ids or (isinstance(e, GradFn) and memo[id(e)]) for e in fn.edges
-                                   if e is not None)
-                continue
-            if id(fn) in memo:
-                continue
-            memo[id(fn)] = False  # the graph is acyclic: the children finish before this entry is final
-            stack.append((fn, True))
-            stack.extend((e, False) for e in fn.edges if isinstance(e, GradFn) and id(e) not in memo)
-    return {key for key, leads in memo.items() if leads}
-
-
-# ---- create_graph: gradients that are themselves differentiable ----------------------------------------
-
-
-def _add_tensors(a: Any, b: Any) -> Any:
-    return a + b
-
-
-def _differentiable_vjp(fn: GradFn, ct: Any) -> list[Any]:
-    """``fn``'s input gradients as Tensors recorded as ops of ``(ct, *fn's inputs)``.
-
-    The VJP rules build the gradients from primitives over the cotangent node and the op's own input
-    nodes, so a record with those inputs and edges ``(ct's edge, *fn.edges)`` lets ``vjp`` differentiate
-    the gradient again, towards the cotangent's history and the forward inputs alike. Each gradient gets
-    a node of its own: two tensors sharing a node would be confused by the per-node VJP walk.
-    """
-    from .tensor import _wrap
-
-    ct_node = ct.node
-    used = {id(n) for n in fn.inputs}
-    if id(ct_node) in used:
-        ct_node = _identity(ct_node)
-    used.add(id(ct_node))
-    inputs = (ct_node, *fn.inputs)
-    ct_edge = ct.grad_fn if ct.grad_fn is not None else (ct if ct.requires_grad else None)
-    edges = (ct_edge, *fn.edges)
-    cls = grad_fn_class(fn.name() + "Backward")
-    out = []
-    for g in vjp(fn.out, fn.inputs, ct_node):
-        if g is None:
-            out.append(None)
-            continue
-        if id(g) in used:
-            g = _identity(g)
-        used.add(id(g))
-        out.append(_wrap(g, cls(g, inputs, edges)))
-    return out
 
 
 def _identity(node: Node) -> Node:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import capture, dtypes, metrics, realize, views
+from . import capture, dtypes, metrics, realization, views
 from .dtypes import DType
 from .grad_mode import _state as _grad_state
 from .ir import Node, cut
@@ -102,18 +102,18 @@ class CompiledFunction:
         self._entries: dict[tuple, _Entry] = {}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._backend is not None and self._backend != realize._backend_name:
-            with realize.use_backend(self._backend):
+        if self._backend is not None and self._backend != realization._backend_name:
+            with realization.use_backend(self._backend):
                 return self._call(args, kwargs)
         return self._call(args, kwargs)
 
     def _call(self, args: tuple, kwargs: dict) -> Any:
         leaves: list[Any] = []
         tree = _flatten((args, kwargs), leaves)
-        key = (tree, tuple(map(self._describe, leaves)), _grad_state.enabled, realize._backend_name)
+        key = (tree, tuple(map(self._describe, leaves)), _grad_state.enabled, realization._backend_name)
         entry = self._entries.get(key)
         if entry is None:
-            if self._entries and realize._debugging():
+            if self._entries and realization._debugging():
                 log.debug("compile: %s: a new call signature: %s", self._fn.__qualname__, _signature_change(
                     key, self._entries))
             entry = self._entries[key] = _Entry()
@@ -133,7 +133,7 @@ class CompiledFunction:
                 return self._fn(*args, **kwargs)
             finally:
                 capture.stop_numbers()
-        if failed is not None and realize._debugging():
+        if failed is not None and realization._debugging():
             log.debug("compile: %s: retracing: %s", self._fn.__qualname__, failed)
         return self._trace(entry, leaves, tree)
 
@@ -151,16 +151,16 @@ class CompiledFunction:
 
     def _trace(self, entry: _Entry, leaves: list[Any], tree: Any) -> Any:
         metrics.bump("traces")
-        realize.realize(t for t in leaves if isinstance(t, Tensor))  # the call starts from computed values
+        realization.realize(t for t in leaves if isinstance(t, Tensor))  # the call starts from computed values
         before = _Snapshot()
-        trace = capture.Trace(self._fullgraph, realize._user_frame)
+        trace = capture.Trace(self._fullgraph, realization._user_frame)
         traced = [capture.SymFloat(v, ("arg", i)) if type(v) is float and self._symbolic else v
                   for i, v in enumerate(leaves)]
         args, kwargs = _unflatten(tree, iter(traced))
         numbers = capture.record_numbers()
         capture.begin(trace)
         try:
-            with realize.auto_step(False):
+            with realization.auto_step(False):
                 result = self._fn(*args, **kwargs)
         finally:
             capture.end()
@@ -172,8 +172,8 @@ class CompiledFunction:
             plan, reason = _build(trace, before, leaves, result)
         if plan is None:
             metrics.bump("graph_breaks")
-            realize.realize(why="lazygrad.compile fallback")
-            if realize._debugging():
+            realization.realize(why="lazygrad.compile fallback")
+            if realization._debugging():
                 log.debug("compile: %s runs uncompiled for this call signature: %s", self._fn.__qualname__, reason)
             if not reason.startswith(_RETRYABLE):
                 entry.eager = reason
@@ -350,7 +350,7 @@ def _build(trace: capture.Trace, before: _Snapshot, leaves: list[Any], result: A
     nodes = [node for _, node in sorted(roots.values(), key=lambda r: r[0])]
     program, buffers = linearize(nodes, share_numbers=False)
     try:
-        exe = realize.executable(program)
+        exe = realization.executable(program)
         results = exe(buffers)
     except Exception as error:
         return None, f"its program could not run as one ({error})"
@@ -455,7 +455,7 @@ class _Plan:
         self.failed = ""
         self.result: Any = None
         rebound = {id(r()) for r, _ in binds if type(r) is not int}
-        backend = realize.backend()
+        backend = realization.backend()
         # Inputs a step overwrites and nothing else reads: their old buffers may be given to the program.
         self.donatable = tuple(k for k, s in enumerate(sources) if s[0] == "tensor" and id(s[1]()) in rebound
                                and s[1]()._view is None) if getattr(backend, "donates", False) else ()
@@ -491,7 +491,7 @@ class _Plan:
             elif source[0] == "arg":
                 holders.append(leaves[source[1]])
         if any(t.node.buffer is None for t in holders):
-            realize.realize(t for t in holders if t.node.buffer is None)
+            realization.realize(t for t in holders if t.node.buffer is None)
         generators = [g() for g in self.seeds]
         if any(g is None for g in generators):
             return self._miss("a random generator the trace drew from is gone")
@@ -523,7 +523,7 @@ class _Plan:
         donate = tuple(k for k in self.donatable if sys.getrefcount(buffers[k]) <= 4)
         exe = self.exes.get(donate)
         if exe is None:
-            exe = self.exes[donate] = realize.backend().compile(self.program, donate=donate)
+            exe = self.exes[donate] = realization.backend().compile(self.program, donate=donate)
             metrics.bump("compiles")
         return exe
 
@@ -560,7 +560,7 @@ class _Plan:
                     steps = reader._view.steps
                     reader.node = views.replay(steps, storage.node) if steps else _fresh(storage.node)
                     if reader.node.buffer is None:
-                        realize.track(reader)
+                        realization.track(reader)
         made: dict[int, Tensor] = {}
 
         def fresh(key: int) -> Tensor:

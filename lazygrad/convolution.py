@@ -17,6 +17,7 @@ import numpy as np
 
 from . import dtypes, ops
 from .autocast_mode import lower_precision_op
+from .creation import tensor
 from .ir import Node, apply
 from .tensor import _ABSENT, Tensor, _record, _wrap
 
@@ -215,8 +216,6 @@ def _flat_indices(best: Node, geometry: _Windows, lead: int) -> Node:
 def avg_pool(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None, padding: IntOrTuple,
              ceil_mode: bool, count_include_pad: bool, divisor_override: int | None, n: int) -> Tensor:
     """torch's avg_pool{n}d: window sums over zero padding, divided by torch's per-window count."""
-    from .creation import tensor
-
     op = f"avg_pool{n}d"
     x, unbatched = _batched(input, n, op)
     if not x.dtype.is_floating_point:

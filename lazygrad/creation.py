@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from . import capture, dtypes, ops, realize
+from . import capture, dtypes, ops, realization
+from .device import device as device_
 from .dtypes import DType
 from .ir import apply, leaf
-from .tensor import Tensor, _share_host, _sizes, _wrap
+from .tensor import Tensor, _share_host, _sizes, _wrap, attach
 
 _default_device: Any = None  # set_default_device's choice: where factories put tensors when not told
 
@@ -26,8 +27,6 @@ def set_default_device(device: Any) -> None:
 
 
 def get_default_device() -> Any:
-    from .device import device as device_
-
     return device_(_default_device if _default_device is not None else "cpu")
 
 
@@ -45,7 +44,7 @@ def _finish(t: Tensor, requires_grad: bool, device: Any = None) -> Tensor:
 
 def _from_host(array: np.ndarray, requires_grad: bool = False, device: Any = None) -> Tensor:
     dtype = dtypes.from_numpy(array.dtype)
-    return _finish(_wrap(leaf(realize.from_numpy(array), array.shape, dtype)), requires_grad, device)
+    return _finish(_wrap(leaf(realization.from_numpy(array), array.shape, dtype)), requires_grad, device)
 
 
 def _from_python(data: Any) -> np.ndarray:
@@ -102,7 +101,7 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor that shares ``ndarray``'s memory, as torch's does (see ``tensor._share_host``)."""
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    t = _wrap(leaf(realize.share_array(ndarray), ndarray.shape, dtypes.from_numpy(ndarray.dtype)))
+    t = _wrap(leaf(realization.share_array(ndarray), ndarray.shape, dtypes.from_numpy(ndarray.dtype)))
     _share_host(t, ndarray)
     return t
 
@@ -313,6 +312,28 @@ def randint(low: int = 0, high: Any = None, size: Any = None, *, generator: Gene
     u = rand(size, dtype=dtypes.float64, generator=generator)
     drawn = (u * (high - low) + low).floor().to(_resolve(dtype, dtypes.int64))
     return _finish(drawn, requires_grad, device)
+
+
+def _as_tensor(value: Any, dtype: DType) -> Tensor:
+    return tensor(value, dtype=dtype)
+
+
+class ConstructorMethods:
+    """``torch.Tensor(data)`` and ``torch.Tensor(2, 3)``: the legacy constructor is a factory (attached below)."""
+
+    def __init__(self, *args: Any) -> None:
+        # torch.Tensor(data) / torch.Tensor(2, 3): float32, like the legacy torch constructor.
+        source = tensor(args[0], dtype=dtypes.float32) if len(args) == 1 and not isinstance(args[0], int) \
+            else zeros(*args)
+        self.node = source.node
+        self.grad_fn = None
+        self._requires_grad = False
+        self._grad = None
+        self._retains_grad = False
+        self._view = None
+
+
+attach(ConstructorMethods)
 
 
 # ---- Tensor.new_*: factories that default to the tensor's dtype and device -------------------------------

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from .amp import device_namespace
+from .conversion import move
 from .creation import manual_seed as _seed_every_device
-from .device import NO_CUDA, accelerator_devices, move
+from .device import NO_CUDA, accelerator_devices
 from .device import of as device_of
 from .tensor import Tensor
 

@@ -14,12 +14,9 @@ one backend; a leaf that requires grad stays a leaf that requires grad.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from typing import TYPE_CHECKING, Any
 
-from . import backends
-from .grad_mode import is_grad_enabled
-from .ir import leaf
+from . import backends, realization
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -29,11 +26,6 @@ _ACCELERATORS = {"cuda": "gpu", "gpu": "gpu", "rocm": "gpu", "tpu": "tpu"}
 _PLATFORMS = set(_ACCELERATORS.values())
 _TORCH_WORDS = {"gpu": "cuda", "tpu": "tpu"}
 NO_CUDA = "Torch not compiled with CUDA enabled (lazygrad reaches GPUs through jax, and jax finds none here)"
-
-
-def _realize_module() -> Any:
-    # The package re-exports a function named ``realize``, which hides the module of that name.
-    return sys.modules["lazygrad.realize"]
 
 
 class device:  # lower case, like torch.device
@@ -88,7 +80,7 @@ def _parse(parts: list[str], spec: str) -> tuple[str, str, int | None]:
             raise RuntimeError(f"Invalid device string: {spec!r}")
         return "jax", _ACCELERATORS[head], int(rest[0]) if rest else None
     if head == "cpu":
-        head, rest = _realize_module().backend().name, ["cpu", *rest]
+        head, rest = realization.backend().name, ["cpu", *rest]
     try:
         chosen = backends.get(head)
     except ValueError:
@@ -139,35 +131,9 @@ def _placed(target: device) -> tuple[backends.Backend, Any, device]:
 
 def of(t: Tensor) -> device:
     """The device holding ``t``; a tensor still pending (or a host scalar) is on the current backend's default."""
-    realize = _realize_module()
     buffer = t.node.buffer
-    made_by = realize.owner(buffer) if buffer is not None else None
+    made_by = realization.owner(buffer) if buffer is not None else None
     if made_by is None:
-        made_by = realize.backend()
+        made_by = realization.backend()
         return device._of(made_by, getattr(made_by, "device", None))
     return device._of(made_by, made_by.device_of(buffer) if hasattr(made_by, "device_of") else None)
-
-
-def move(t: Tensor, target: str | device) -> Tensor:
-    """``t`` on ``target``: ``t`` itself if it is already there, else a copy made after computing ``t``."""
-    from .tensor import _wrap
-
-    dest, place, target = _placed(device(target))
-    if of(t) == target:
-        return t
-    if t.grad_fn is not None and is_grad_enabled():
-        raise RuntimeError(f"moving a tensor with autograd history to {target} would cut the history (a program "
-                           "runs on one backend); move the leaves instead, or detach() first")
-    realize = _realize_module()
-    if t.node.buffer is None:
-        realize.realize((t,))
-    buffer = t.node.buffer
-    source = realize.owner(buffer) or realize.backend()
-    if source is dest:
-        moved = dest.move(buffer, place)
-    else:
-        host = source.to_numpy(buffer)
-        moved = dest.from_numpy(host) if place is None else dest.from_numpy(host, place)
-    out = _wrap(leaf(moved, t.node.shape, t.node.dtype))
-    out.requires_grad = t.requires_grad
-    return out

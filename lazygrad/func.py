@@ -21,7 +21,8 @@ from . import ops
 from .autograd import grad as _autograd_grad
 from .creation import zeros_like
 from .grad_mode import enable_grad
-from .tensor import Tensor, _record, _wrap, stack
+from .reshaping import stack
+from .tensor import Tensor, _record, _wrap
 
 Argnums = int | tuple[int, ...]
 

@@ -21,8 +21,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import checks, dtypes, ops
+from .creation import tensor
 from .ir import Node, apply, broadcast_shapes
-from .tensor import Tensor, _dim, _record
+from .tensor import Tensor, _dim, _record, attach
 
 _INT = dtypes.int64
 
@@ -295,8 +296,6 @@ class _Advanced:
         values = np.where(values < 0, values + size, values)
         if values.ndim == 0:
             return ops.const(int(values), _INT)
-        from .creation import tensor
-
         return tensor(values).node
 
 
@@ -346,3 +345,22 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     written = apply("gt", (hits, ops.const(0, dtypes.int32)))
     node = ops.select(ops.reshape(written, shape), ops.reshape(placed, shape), t.node)
     t._assign(_record("IndexPutBackward0", node, *inputs), cast=True)
+
+
+class IndexOpMethods:
+    """The Tensor methods of the indexing ops above (attached to Tensor below)."""
+
+    def gather(self, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+        return gather(self, dim, index)
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return self._inplace(Tensor.scatter_add, dim, index, src)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        return index_select(self, dim, index)
+
+
+attach(IndexOpMethods)

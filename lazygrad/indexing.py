@@ -9,13 +9,11 @@ Indices with tensors, lists or masks are handled in ``index_ops``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import dtypes, ops
+from . import dtypes, index_ops, ops
 from .ir import Node
-
-if TYPE_CHECKING:
-    from .tensor import Tensor
+from .tensor import Tensor, _as_view, _record, attach
 
 
 class _Plan:
@@ -91,9 +89,6 @@ class _Plan:
 
 
 def getitem(t: Tensor, index: Any) -> Tensor:
-    from . import index_ops
-    from .tensor import _as_view, _record
-
     if index_ops.is_advanced(index):
         return index_ops.getitem(t, index)
     plan = _Plan(t.node.shape, index)
@@ -101,9 +96,6 @@ def getitem(t: Tensor, index: Any) -> Tensor:
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
-    from . import index_ops
-    from .tensor import Tensor, _record
-
     if index_ops.is_advanced(index):
         index_ops.setitem(t, index, value)
         return
@@ -126,3 +118,15 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     name = whole if plan.name == "AliasBackward0" else "CopySlices"
     t._assign(_record(name, plan.write(t.node, source), *inputs), cast=True)
 
+
+class IndexMethods:
+    """``x[index]`` and ``x[index] = value`` (attached to Tensor below)."""
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return getitem(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        setitem(self, index, value)
+
+
+attach(IndexMethods)

@@ -19,9 +19,9 @@ from typing import Any
 from . import dtypes, ops, return_types
 from .autocast_mode import float32_op
 from .ir import Node, apply, broadcast_shapes
+from .matmul_ops import matmul as _matmul
 from .shape_ops import rolled
 from .tensor import Tensor, _dim, _dims, _record, _torch_type_name, _wrap
-from .tensor import matmul as _matmul
 
 
 def _check(op: str, A: Tensor, square: bool = True) -> None:

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 
 from . import dtypes, ops
+from .arithmetic import where as _select_where
 from .creation import tensor
 from .index_ops import _index_node
 from .ir import Node, apply, broadcast_shapes
 from .tensor import _C10_NAMES, Tensor, _dim, _dims, _record, _torch_type_name, _wrap
-from .tensor import where as _select_where
 
 
 def _fill_node(self: Tensor, value: Any) -> Node:

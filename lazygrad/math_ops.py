@@ -16,7 +16,8 @@ from typing import Any
 from . import dtypes, ops, return_types
 from .grad_mode import no_grad
 from .ir import Node, apply
-from .tensor import Tensor, _dim, _dims, _promote, _record, _torch_type_name, _variance, _wrap
+from .reductions import _variance
+from .tensor import Tensor, _dim, _dims, _promote, _record, _torch_type_name, _wrap
 
 
 def _c(value: float, like: Node) -> Node:

@@ -8,7 +8,8 @@ from . import dtypes, ops
 from .autocast_mode import lower_precision_op
 from .grad_mode import no_grad
 from .linalg import cross as linalg_cross
-from .tensor import Tensor, _record, matmul
+from .matmul_ops import matmul
+from .tensor import Tensor, _record
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:

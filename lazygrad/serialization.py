@@ -33,6 +33,7 @@ import numpy as np
 
 from . import dtypes
 from .creation import from_numpy
+from .nn.parameter import Parameter
 from .tensor import Tensor
 
 FORMAT = "lazygrad"
@@ -188,8 +189,6 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     if isinstance(obj, Tensor):
         key = f"t{len(arrays)}"
         arrays[key] = _stored(obj.detach().numpy())
-        from .nn.parameter import Parameter
-
         return {"tensor": key, "dtype": obj.dtype.name, "requires_grad": obj.requires_grad,
                 "parameter": isinstance(obj, Parameter)}
     if isinstance(obj, (np.ndarray, np.generic)) and _array_dtype_name(obj.dtype) is not None:
@@ -290,7 +289,5 @@ def _decode_tensor(entry: dict[str, Any], archive: _Archive) -> Tensor:
                         "point dtype can require gradients")
     out = from_numpy(archive.array(key, _storage(dtype.np)).view(dtype.np))
     if parameter:
-        from .nn.parameter import Parameter
-
         return Parameter(out, requires_grad=requires_grad)
     return out.requires_grad_(requires_grad)

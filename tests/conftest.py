@@ -66,7 +66,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 def backend(request: pytest.FixtureRequest) -> str:
     """Select the backend for the test; tests that need one backend read this fixture's value."""
     # A backward pass left pending by an earlier test would make this test's first backward a step boundary.
-    importlib.import_module("lazygrad.realize")._tracked.backward_pending = False
+    importlib.import_module("lazygrad.realization")._tracked.backward_pending = False
     previous = lazygrad.get_backend()
     try:
         lazygrad.set_backend(request.param)

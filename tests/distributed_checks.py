@@ -18,7 +18,7 @@ from lazygrad.distributed.device_mesh import init_device_mesh
 from lazygrad.distributed.fsdp import fully_shard
 from lazygrad.distributed.tensor import Replicate, Shard, distribute_tensor
 from lazygrad.nn.parallel import DistributedDataParallel
-from lazygrad.realize import _cache as compiled_programs
+from lazygrad.realization import _cache as compiled_programs
 
 STEPS = 20
 

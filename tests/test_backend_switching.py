@@ -12,7 +12,7 @@ import pytest
 
 import lazygrad as torch
 
-realize_module = sys.modules["lazygrad.realize"]  # the package's ``realize`` is the function
+realize_module = sys.modules["lazygrad.realization"]  # the package's ``realize`` is the function
 
 
 @pytest.fixture

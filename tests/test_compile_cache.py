@@ -11,7 +11,7 @@ import pytest
 
 import lazygrad as torch
 
-realize_module = importlib.import_module("lazygrad.realize")
+realize_module = importlib.import_module("lazygrad.realization")
 
 
 def test_an_invalid_cache_size_is_a_clear_error_at_import(backend: str) -> None:

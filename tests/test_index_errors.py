@@ -17,7 +17,7 @@ import lazygrad
 if HAS_TORCH:
     import torch
 
-realization = importlib.import_module("lazygrad.realize")
+realization = importlib.import_module("lazygrad.realization")
 
 OUT_OF_RANGE = "index out of range in self"
 

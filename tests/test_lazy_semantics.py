@@ -343,7 +343,7 @@ def test_random_programs_agree_with_torch_on_every_backend(program, requires_gra
 
 
 def test_a_failed_realization_leaves_every_pending_tensor_pending_and_a_retry_computes_it(monkeypatch) -> None:
-    realization = importlib.import_module("lazygrad.realize")  # the package's ``realize`` is the function
+    realization = importlib.import_module("lazygrad.realization")  # the package's ``realize`` is the function
     x = lazygrad.tensor([1.0, 2.0, 3.0])
     y = x * 2 + 1
     z = y.exp()

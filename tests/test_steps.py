@@ -144,7 +144,7 @@ def _chain(n: int) -> tuple[list[float], list[float]]:
 def test_the_guard_realizes_a_runaway_graph_warns_once_at_the_users_line_and_changes_nothing(monkeypatch) -> None:
     expected = _chain(400)
     monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "300")
-    monkeypatch.setattr(importlib.import_module("lazygrad.realize"), "_warned", set())  # warned once per process
+    monkeypatch.setattr(importlib.import_module("lazygrad.realization"), "_warned", set())  # warned once per process
     lazygrad.step()  # the new limit counts from here
     before = lazygrad.metrics()["guard_realizations"]
     with warnings.catch_warnings(record=True) as caught:

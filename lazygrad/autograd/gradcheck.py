@@ -10,6 +10,7 @@ import numpy as np
 from ..creation import tensor
 from ..grad_mode import no_grad
 from ..tensor import Tensor
+from .engine import grad
 
 
 class GradcheckError(RuntimeError):
@@ -41,8 +42,6 @@ def _numerical(fn: Callable, inputs: list[Any], index: int, n_outputs: int, eps:
 
 def _analytical(outputs: list[Tensor], inputs: list[Any], wrt: list[int]) -> list[list[np.ndarray]]:
     """Rows of every Jacobian by one ``autograd.grad`` per output element, all built before any is read."""
-    from . import grad
-
     rows: dict[tuple[int, int], list[list[Tensor]]] = {}
     for j, out in enumerate(outputs):
         if not out.requires_grad:

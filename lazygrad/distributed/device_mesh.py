@@ -16,7 +16,7 @@ import numpy as np
 from jax.sharding import Mesh
 
 from ..creation import tensor as _tensor
-from ..realize import backend as current_backend
+from ..realization import backend as current_backend
 from ..tensor import Tensor
 
 # torch's device types and the jax platform that provides them.

@@ -15,13 +15,15 @@ from typing import Any
 import numpy as np
 
 from .. import checks, convolution, dtypes, ops
+from ..arithmetic import where
 from ..autocast_mode import float32_op, lower_precision_op
 from ..autograd.function import BackwardCFunction, Function
 from ..creation import arange, rand
 from ..grad_mode import is_grad_enabled, no_grad
 from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
-from ..tensor import _ABSENT, _C10_NAMES, Tensor, _record, _wrap, cat, where
+from ..reshaping import cat
+from ..tensor import _ABSENT, _C10_NAMES, Tensor, _record, _wrap
 from . import resampling, transposed
 
 _GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)

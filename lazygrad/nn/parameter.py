@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..creation import empty
-from ..realize import track
+from ..realization import track
 from ..tensor import Tensor, _alias, _fresh, _new, _wrap
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ..arithmetic import where
 from ..creation import tensor
-from ..tensor import Tensor, _record, where
+from ..tensor import Tensor, _record
 
 _LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
 _KNOWN_MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..creation import empty, zeros
-from ..tensor import Tensor, cat, stack
+from ..reshaping import cat, stack
+from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module

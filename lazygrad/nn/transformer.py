@@ -14,7 +14,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ..tensor import Tensor, where
+from ..arithmetic import where
+from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .activation import GELU, ReLU

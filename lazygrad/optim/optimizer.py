@@ -19,7 +19,7 @@ from .. import capture
 from ..creation import tensor
 from ..grad_mode import enable_grad, no_grad
 from ..nn.module import zero_grads
-from ..realize import step_boundary
+from ..realization import step_boundary
 from ..tensor import Tensor
 
 

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 
 from ...creation import tensor
 from ...grad_mode import no_grad
-from ...tensor import Tensor, stack
+from ...reshaping import stack
+from ...tensor import Tensor
 
 Tensors = Tensor | Iterable[Tensor]
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from ... import dtypes
 from ...creation import from_numpy, tensor
-from ...tensor import Tensor, stack
+from ...reshaping import stack
+from ...tensor import Tensor
 
 _UNSUPPORTED = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 

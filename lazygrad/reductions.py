@@ -1,0 +1,266 @@
+"""Reductions as Tensor methods: sums, means, products, extrema and their positions, norms, variances,
+``logsumexp``, ``softmax`` and ``cumsum``, attached to Tensor at the bottom."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from . import dtypes, ops, return_types
+from .autocast_mode import float32_op
+from .dtypes import DType
+from .ir import Node, apply
+from .tensor import (
+    Tensor,
+    _dim,
+    _dims,
+    _float_dtype,
+    _record,
+    _torch_type_name,
+    _wrap,
+    attach,
+)
+
+
+def _nonempty(op: str, t: Tensor, dim: int) -> None:
+    """torch refuses a max-like reduction over an empty axis, which has no value to return."""
+    if t.ndim and t.node.shape[dim] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
+
+
+def _extremum_axes(op: str, t: Tensor, dim: int | Sequence[int]) -> tuple[int, ...]:
+    """The axes of amax/amin, refused as torch refuses them: it names the first empty one as the user wrote it."""
+    axes = _dims(dim, t.ndim)
+    given = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not given and t.numel() == 0:
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument.")
+    for d in given:
+        _nonempty(op, t, d)
+    return axes
+
+
+def _p_norm(x: Node, p: float, axes: tuple[int, ...], keepdim: bool) -> Node:
+    """``sum(|x|**p) ** (1/p)``, with torch's gradient 0 where a slope is infinite.
+
+    For p < 1, ``|x|**p`` is vertical at x = 0; for p > 1, the root is vertical at a zero sum. Each is fed a
+    safe value there and its result put back by a select, so no 0 * inf reaches the gradient.
+    """
+    zero, one = ops.const(0, x.dtype), ops.const(1, x.dtype)
+    magnitude = apply("abs", (x,))
+    if p > 1:
+        total = ops.reduce("reduce_sum", apply("pow", (magnitude, ops.const(p, x.dtype))), axes, keepdim)
+    else:
+        at_zero = apply("eq", (magnitude, zero))
+        safe = apply("pow", (ops.select(at_zero, one, magnitude), ops.const(p, x.dtype)))
+        powered = ops.select(at_zero, ops.const(0.0 if p > 0 else math.inf, x.dtype), safe)
+        return apply("pow", (ops.reduce("reduce_sum", powered, axes, keepdim), ops.const(1 / p, x.dtype)))
+    empty = apply("eq", (total, zero))
+    root = apply("pow", (ops.select(empty, one, total), ops.const(1 / p, x.dtype)))
+    return ops.select(empty, zero, root)
+
+
+def _widened(x: Tensor) -> Node:
+    """``x``'s node in the dtype torch's fused softmax kernels compute in: float32 for 16-bit floats (rounded once
+    at the end), the default float for integers."""
+    if x.dtype in dtypes.HALF:
+        return ops.cast(x.node, dtypes.float32)
+    return x.node if x.dtype.is_floating_point else ops.cast(x.node, dtypes.default_float())
+
+
+def _variance(x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correction: int | None) -> Node:
+    if isinstance(dim, bool):  # var(unbiased) positional form
+        dim, unbiased = None, dim
+    ddof = correction if correction is not None else (0 if unbiased is False else 1)
+    node = x.node if x.dtype.is_floating_point else ops.cast(x.node, dtypes.default_float())
+    axes = _dims(dim, x.ndim)
+    count = math.prod(x.node.shape[a] for a in axes)
+    mean = ops.div(ops.reduce("reduce_sum", node, axes, keepdims=True), ops.const(count, node.dtype))
+    centered = apply("sub", (node, mean))
+    total = ops.reduce("reduce_sum", ops.mul(centered, centered), axes, keepdim)
+    denom = count - ddof
+    return ops.div(total, ops.const(denom if denom > 0 else math.nan, node.dtype))
+
+
+class ReductionMethods:
+    """The reduction Tensor methods (attached to Tensor below)."""
+
+    # ---- reductions ----
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+            dtype: DType | None = None) -> Tensor:
+        node = self.node
+        target = dtype or (self.dtype if self.dtype.is_floating_point else dtypes.int64)
+        node = ops.cast(node, target)
+        name = "SumBackward0" if dim is None else "SumBackward1"
+        return _record(name, ops.reduce("reduce_sum", node, _dims(dim, self.ndim), keepdim), self)
+
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+             dtype: DType | None = None) -> Tensor:
+        target = dtype or self.dtype
+        if not target.is_floating_point:
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point "
+                               f"or complex dtype. Got: {_torch_type_name(self.dtype)}")
+        axes = _dims(dim, self.ndim)
+        count = math.prod(self.node.shape[a] for a in axes)
+        wide = dtypes.float32 if target in dtypes.HALF else target  # torch divides the float32 sum, rounds once
+        total = ops.reduce("reduce_sum", ops.cast(self.node, wide), axes, keepdim)
+        node = ops.cast(ops.div(total, ops.const(count if count else math.nan, wide)), target)
+        return _record("MeanBackward0" if dim is None else "MeanBackward1", node, self)
+
+    @float32_op
+    def prod(self, dim: int | None = None, keepdim: bool = False, dtype: DType | None = None) -> Tensor:
+        target = dtype or (self.dtype if self.dtype.is_floating_point else dtypes.int64)
+        node = ops.reduce("reduce_prod", ops.cast(self.node, target), _dims(dim, self.ndim), keepdim)
+        return _record("ProdBackward0" if dim is None else "ProdBackward1", node, self)
+
+    def _extremum(self, op: str, arg_op: str, name: str, dim: int | None, keepdim: bool) -> Any:
+        if self.numel() == 0 and dim is None:
+            raise RuntimeError(f"{name[:3].lower()}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        if dim is None:
+            return _record(name + "Backward1", ops.reduce(op, self.node, range(self.ndim)), self)
+        axis = _dim(dim, self.ndim)
+        _nonempty(name.lower(), self, axis)
+        if self.ndim == 0:
+            return getattr(return_types, name.lower())(self.clone(), zeros_like_int(self))
+        indices = apply(arg_op, (self.node,), (axis,))
+        keep_shape = ops.keep_dims_shape(self.node.shape, (axis,))
+        # The values are gathered at the returned index, so the gradient goes to that element only.
+        hit = apply("eq", (ops.iota(self.node.shape, axis), ops.broadcast_to(ops.reshape(indices, keep_shape),
+                                                                            self.node.shape)))
+        picked = ops.select(hit, self.node, ops.const(0, self.dtype))
+        values = ops.reduce("reduce_sum", picked, (axis,), keepdim)
+        idx = _wrap(ops.reshape(indices, keep_shape) if keepdim else indices)
+        return getattr(return_types, name.lower())(_record(name + "Backward0", values, self), idx)
+
+    def max(self, dim: Any = None, keepdim: bool = False) -> Any:
+        if isinstance(dim, Tensor):
+            return self.maximum(dim)
+        return self._extremum("reduce_max", "argmax", "Max", dim, keepdim)
+
+    def min(self, dim: Any = None, keepdim: bool = False) -> Any:
+        if isinstance(dim, Tensor):
+            return self.minimum(dim)
+        return self._extremum("reduce_min", "argmin", "Min", dim, keepdim)
+
+    def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        axes = _extremum_axes("amax", self, dim)
+        return _record("AmaxBackward0", ops.reduce("reduce_max", self.node, axes, keepdim), self)
+
+    def amin(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
+        axes = _extremum_axes("amin", self, dim)
+        return _record("AminBackward0", ops.reduce("reduce_min", self.node, axes, keepdim), self)
+
+    def _arg(self, op: str, dim: int | None, keepdim: bool) -> Tensor:
+        if dim is None and self.numel() == 0:
+            raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+        if dim is None:
+            flat = ops.reshape(self.node, (self.numel(),))
+            node = apply(op, (flat,), (0,))
+            return _wrap(ops.reshape(node, (1,) * self.ndim) if keepdim else node)
+        axis = _dim(dim, self.ndim)
+        _nonempty(op, self, axis)
+        if self.ndim == 0:
+            return _wrap(ops.const(0, dtypes.int64))
+        node = apply(op, (self.node,), (axis,))
+        return _wrap(ops.reshape(node, ops.keep_dims_shape(self.node.shape, (axis,))) if keepdim else node)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return self._arg("argmax", dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return self._arg("argmin", dim, keepdim)
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        as_int = ops.cast(apply("ne", (self.node, ops.const(0, self.dtype))), dtypes.int64)
+        total = ops.reduce("reduce_min", as_int, _dims(dim, self.ndim), keepdim)
+        return _wrap(ops.cast(total, dtypes.bool_))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        as_int = ops.cast(apply("ne", (self.node, ops.const(0, self.dtype))), dtypes.int64)
+        total = ops.reduce("reduce_max", as_int, _dims(dim, self.ndim), keepdim)
+        return _wrap(ops.cast(total, dtypes.bool_))
+
+    def norm(self, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
+             dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).norm(p, dim, keepdim)
+        x = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.default_float())
+        axes = _dims(dim, self.ndim)
+        if p in ("fro", 2, 2.0):
+            squares = ops.reduce("reduce_sum", ops.mul(x, x), axes, keepdim)
+            # sqrt of a zero norm has an infinite slope; route it through a safe value so the
+            # gradient at the zero vector is 0, as torch defines it.
+            zero = ops.const(0, x.dtype)
+            is_zero = apply("eq", (squares, zero))
+            safe = ops.select(is_zero, ops.const(1, x.dtype), squares)
+            node = ops.select(is_zero, zero, apply("sqrt", (safe,)))
+        elif p in (math.inf, "inf", -math.inf):
+            node = ops.reduce("reduce_max" if p != -math.inf else "reduce_min", apply("abs", (x,)), axes, keepdim)
+        elif p == 0:  # the count of nonzero elements: no gradient
+            node = ops.reduce("reduce_sum", ops.cast(apply("ne", (x, ops.const(0, x.dtype))), x.dtype), axes, keepdim)
+        elif p == 1:
+            node = ops.reduce("reduce_sum", apply("abs", (x,)), axes, keepdim)
+        else:
+            node = _p_norm(x, float(p), axes, keepdim)
+        return _record("LinalgVectorNormBackward0", node, self)
+
+    def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
+            correction: int | None = None) -> Tensor:
+        return _record("VarBackward0", _variance(self, dim, unbiased, keepdim, correction), self)
+
+    def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
+            correction: int | None = None) -> Tensor:
+        node = apply("sqrt", (_variance(self, dim, unbiased, keepdim, correction),))
+        return _record("StdBackward0", node, self)
+
+    def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+        axes = _dims(dim, self.ndim)
+        x = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.default_float())
+        peak = ops.reduce("reduce_max", x, axes, keepdims=True)
+        # Shift by the (finite) maximum so exp cannot overflow. The shift cancels, so it is not
+        # differentiated (as torch's backward, and fewer nodes).
+        finite = apply("eq", (apply("abs", (peak,)), ops.const(math.inf, x.dtype)))
+        peak = apply("stop_gradient", (ops.select(finite, ops.const(0, x.dtype), peak),))
+        shifted = apply("exp", (apply("sub", (x, peak)),))
+        node = apply("add", (apply("log", (ops.reduce("reduce_sum", shifted, axes, keepdims=True),)), peak))
+        if not keepdim:
+            node = ops.reshape(node, tuple(d for i, d in enumerate(self.node.shape) if i not in axes))
+        return _record("LogsumexpBackward0", node, self)
+
+    def _shifted_by_max(self, axis: int) -> Node:
+        """``x - max(x)`` along ``axis`` in floating point; the shift cancels in softmax, so it has no gradient."""
+        x = _widened(self)
+        peak = apply("stop_gradient", (ops.reduce("reduce_max", x, (axis,), keepdims=True),))
+        return apply("sub", (x, peak))
+
+    def softmax(self, dim: int, dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).softmax(dim)
+        axis = _dim(dim, self.ndim)
+        e = apply("exp", (self._shifted_by_max(axis),))
+        node = ops.div(e, ops.reduce("reduce_sum", e, (axis,), keepdims=True))
+        return _record("SoftmaxBackward0", ops.cast(node, _float_dtype(self.dtype)), self)
+
+    def log_softmax(self, dim: int, dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).log_softmax(dim)
+        axis = _dim(dim, self.ndim)
+        shifted = self._shifted_by_max(axis)
+        total = ops.reduce("reduce_sum", apply("exp", (shifted,)), (axis,), keepdims=True)
+        node = apply("sub", (shifted, apply("log", (total,))))
+        return _record("LogSoftmaxBackward0", ops.cast(node, _float_dtype(self.dtype)), self)
+
+    def cumsum(self, dim: int, *, dtype: DType | None = None) -> Tensor:
+        if dtype is not None:
+            return self.to(dtype).cumsum(dim)
+        node = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.int64)
+        return _record("CumsumBackward0", apply("cumsum", (node,), (_dim(dim, self.ndim),)), self)
+
+
+def zeros_like_int(x: Tensor) -> Tensor:
+    return _wrap(ops.full(x.node.shape, 0, dtypes.int64))
+
+
+attach(ReductionMethods)
