@@ -7,6 +7,8 @@ them, by the backend chosen with ``LAZYGRAD_BACKEND`` (``numpy`` by default, or 
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
 
 from . import (
@@ -260,7 +262,5 @@ __all__ += ["compile"]
 def __getattr__(name: str) -> object:
     # lazygrad.distributed loads jax, which a program on the numpy backend never needs: imported on first use.
     if name == "distributed":
-        import importlib
-
         return importlib.import_module(".distributed", __name__)
     raise AttributeError(f"module 'lazygrad' has no attribute {name!r}")

@@ -21,7 +21,7 @@ from jax.sharding import NamedSharding
 from ...grad_mode import no_grad
 from ...ir import apply, leaf
 from ...nn.module import Module
-from ...realize import layouts, realize, to_numpy
+from ...realization import layouts, realize, to_numpy
 from ...tensor import Tensor, _record, _wrap
 from ..device_mesh import DeviceMesh, current_mesh
 from .placement_types import Placement, Replicate, Shard, check_divisible, partition_spec, placements_of
