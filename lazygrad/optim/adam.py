@@ -43,13 +43,13 @@ class Adam(Optimizer):
         for param, grad in self._gradients(group):
             state = self.state[param]
             if not state:
-                state["step"] = tensor(0.0)
+                state["step"] = tensor(0.0, device=param.device)
                 state["exp_avg"] = zeros_like(param)
                 state["exp_avg_sq"] = zeros_like(param)
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = zeros_like(param)
             if not isinstance(state["step"], Tensor):  # a step count loaded from a state dict
-                state["step"] = tensor(float(state["step"]))
+                state["step"] = tensor(float(state["step"]), device=param.device)
             step = state["step"].add_(1).to(dtypes.float64)
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
