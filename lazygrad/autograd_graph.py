@@ -285,6 +285,11 @@ def _zeros_where_unreached(fn: GradFn, grads: list[Any], plain: bool) -> list[An
     Without them the leaves behind such an op would keep ``grad`` None where torch gives zeros. An input
     that appears twice got its whole cotangent at its first position and needs nothing more.
     """
+    for edge, g in zip(fn.edges, grads):
+        if g is None and edge is not None:
+            break
+    else:
+        return grads  # every input got a gradient: the usual case, decided without a lookup
     from .tensor import _wrap
 
     out = list(grads)
