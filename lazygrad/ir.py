@@ -95,6 +95,21 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
     return tuple(reversed(out))
 
 
+_pairs: dict[tuple[Shape, Shape], Shape] = {}
+
+
+def _broadcast_pair(sa: Shape, sb: Shape) -> Shape:
+    """``broadcast_shapes(sa, sb)``, remembered: a bias or a scale meets the same shapes every step."""
+    key = (sa, sb)
+    shape = _pairs.get(key)
+    if shape is None:
+        shape = broadcast_shapes(sa, sb)
+        if len(_pairs) >= 1 << 14:
+            _pairs.clear()
+        _pairs[key] = shape
+    return shape
+
+
 def _same_dtype(op: str, *nodes: Node) -> DType:
     dtype = nodes[0].dtype
     for node in nodes[1:]:
@@ -128,7 +143,7 @@ def _binary(op: str, out_bool: bool) -> Callable[..., tuple[Shape, DType]]:
         if b.dtype is not dtype:
             _same_dtype(op, a, b)
         sa, sb = a.shape, b.shape
-        shape = sa if sa == sb or not sb else sb if not sa else broadcast_shapes(sa, sb)
+        shape = sa if sa == sb or not sb else sb if not sa else _broadcast_pair(sa, sb)
         return shape, dtypes.bool_ if out_bool else dtype
     return rule
 
@@ -468,13 +483,42 @@ _register(("eigh",), _eigh, "other")
 
 def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
     """Build a node, inferring its shape and dtype from the primitive's rule (which raises on misuse)."""
-    shape, dtype = PRIMITIVES[op].rule(*args, *params)
+    primitive = PRIMITIVES[op]
+    if primitive.kind == "elementwise":  # rules cheaper than a cache lookup
+        shape, dtype = primitive.rule(*args, *params)
+    else:
+        shape, dtype = _cached_rule(primitive, args, params)
     node = Node(op, args, params, shape, dtype)
     if node.serial > guard_at:
         guard()
     if build_hook is not None:
         build_hook()
     return node
+
+
+# Rule results by (primitive, params, argument shapes and dtypes): a training step repeats the same ops on the
+# same shapes, and the shape, reduction and product rules cost several times a lookup. Only results are
+# cached, so a misuse raises every time.
+_rule_results: dict[tuple, tuple[Shape, DType]] = {}
+_RULE_RESULTS_LIMIT = 1 << 16
+
+
+def _cached_rule(primitive: Primitive, args: tuple[Node, ...], params: tuple) -> tuple[Shape, DType]:
+    if len(args) == 1:
+        a = args[0]
+        key = (primitive.name, params, a.shape, a.dtype)
+    else:
+        key = (primitive.name, params, *[(a.shape, a.dtype) for a in args])
+    try:
+        found = _rule_results.get(key)
+    except TypeError:  # an unhashable parameter
+        return primitive.rule(*args, *params)
+    if found is None:
+        found = primitive.rule(*args, *params)
+        if len(_rule_results) >= _RULE_RESULTS_LIMIT:
+            _rule_results.clear()
+        _rule_results[key] = found
+    return found
 
 
 def cut(node: Node) -> None:

@@ -88,7 +88,13 @@ def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
             node = apply("reshape", (node,), (node.shape,)) if tracking else _fresh(node)
     if not tracking:
         return _wrap(node)
-    return _wrap(node, grad_fn_class(name)(node, tuple(t.node for t in inputs), tuple(_edge(t) for t in inputs)))
+    if len(inputs) == 1:  # most ops: the tuples built directly, without a comprehension's call
+        t = inputs[0]
+        nodes, edges = (t.node,), (t.grad_fn if t.grad_fn is not None else t if t._requires_grad else None,)
+    else:
+        nodes = tuple([t.node for t in inputs])
+        edges = tuple([t.grad_fn if t.grad_fn is not None else t if t._requires_grad else None for t in inputs])
+    return _wrap(node, grad_fn_class(name)(node, nodes, edges))
 
 
 def _edge(t: Tensor) -> Any:
