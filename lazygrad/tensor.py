@@ -702,10 +702,12 @@ class Tensor:
     def _binary(self, other: Any, op: str, name: str, reverse: bool = False, float_only: bool = False) -> Tensor:
         """Promote, build ``op`` and record it under ``name`` (an empty name records no history)."""
         if isinstance(other, Tensor):
-            dtype = self.dtype if self.dtype is other.dtype else _promote(self, other)
-            if float_only:
-                dtype = _float_dtype(dtype)
-            a, b = ops.cast(self.node, dtype), ops.cast(other.node, dtype)
+            a, b = self.node, other.node
+            if a.dtype is not b.dtype or (float_only and not a.dtype.is_floating_point):  # else nothing to cast
+                dtype = a.dtype if a.dtype is b.dtype else _promote(self, other)
+                if float_only:
+                    dtype = _float_dtype(dtype)
+                a, b = ops.cast(a, dtype), ops.cast(b, dtype)
             inputs: tuple[Tensor, ...] = (self, other)
         else:
             value = _scalar_value(other)
