@@ -485,7 +485,7 @@ def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
     """Build a node, inferring its shape and dtype from the primitive's rule (which raises on misuse)."""
     primitive = PRIMITIVES[op]
     if primitive.kind == "elementwise":  # rules cheaper than a cache lookup
-        shape, dtype = primitive.rule(*args, *params)
+        shape, dtype = primitive.rule(*args, *params) if params else primitive.rule(*args)
     else:
         shape, dtype = _cached_rule(primitive, args, params)
     node = Node(op, args, params, shape, dtype)
@@ -507,6 +507,9 @@ def _cached_rule(primitive: Primitive, args: tuple[Node, ...], params: tuple) ->
     if len(args) == 1:
         a = args[0]
         key = (primitive.name, params, a.shape, a.dtype)
+    elif len(args) == 2:
+        a, b = args
+        key = (primitive.name, params, a.shape, a.dtype, b.shape, b.dtype)
     else:
         key = (primitive.name, params, *[(a.shape, a.dtype) for a in args])
     try:

@@ -626,10 +626,11 @@ class Tensor:
         ``cast`` allows any dtype conversion (``copy_``); arithmetic may not turn a float result into an
         integer tensor, as in torch.
         """
-        if result.shape != self.shape:
+        if result.node.shape != self.node.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
                                f"{list(result.shape)}")
-        if not cast and dtypes.category(result.dtype) > dtypes.category(self.dtype):
+        if not cast and result.node.dtype is not self.node.dtype and \
+                dtypes.category(result.dtype) > dtypes.category(self.dtype):
             raise RuntimeError(f"result type {_torch_type_name(result.dtype)} can't be cast to the desired "
                                f"output type {_torch_type_name(self.dtype)}")
         self._write(ops.cast(result.node, self.dtype), result)
@@ -710,18 +711,27 @@ class Tensor:
                 a, b = ops.cast(a, dtype), ops.cast(b, dtype)
             inputs: tuple[Tensor, ...] = (self, other)
         else:
-            value = _scalar_value(other)
-            if value is None:
-                return NotImplemented
-            dtype = _with_scalar(self.dtype, value)
+            a, kind = self.node, type(other)
+            if kind is float or kind is int:  # the usual number: its promotion looked up directly
+                value = other
+                dtype = dtypes.WITH_SCALAR.get((a.dtype, kind)) or _with_scalar(a.dtype, value)
+            else:
+                value = _scalar_value(other)
+                if value is None:
+                    return NotImplemented
+                dtype = _with_scalar(a.dtype, value)
             if float_only:
                 dtype = _float_dtype(dtype)
-            if dtype in dtypes.HALF and (op == "mul" or (op == "div" and not reverse)):
-                # torch scales a 16-bit tensor by a Python number held in float32 and rounds the product once
-                # (it adds and compares the number rounded to the tensor's dtype, as below)
-                wide = apply(op, (ops.cast(self.node, dtypes.float32), ops.scalar(value, dtypes.float32)))
-                return _record(name, ops.cast(wide, dtype), self)
-            a, b = ops.cast(self.node, dtype), ops.scalar(value, dtype)
+            if dtype in dtypes.HALF:
+                if op == "mul" or (op == "div" and not reverse):
+                    # torch scales a 16-bit tensor by a Python number held in float32 and rounds the product
+                    # once (it adds and compares the number rounded to the tensor's dtype, as below)
+                    wide = apply(op, (ops.cast(a, dtypes.float32), ops.scalar(value, dtypes.float32)))
+                    return _record(name, ops.cast(wide, dtype), self)
+                b = ops.scalar(value, dtype)
+            else:  # ``ops.scalar`` inline: a Python number enters as a 0-d input of the program
+                b = Node("buffer", (), (), (), dtype, np.asarray(value, dtype.np))
+            a = ops.cast(a, dtype)
             # torch makes the number a tensor operand of these ops: its record lists it as (None, 0)
             inputs = (self, _ABSENT) if name in _NUMBER_OPERAND else (self,)
         node = apply(op, (b, a) if reverse else (a, b))
