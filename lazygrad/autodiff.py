@@ -87,7 +87,10 @@ def _back(ct: Node | None, arg: Node) -> Node | None:
 
 def _each(n: Node, needs: tuple[bool, ...], *makers: Callable[[], Node | None]) -> Cotangents:
     """Build only the cotangents that are needed; each maker builds one argument's cotangent."""
-    return tuple(_back(make(), arg) if need else None for need, make, arg in zip(needs, makers, n.args))
+    out = []
+    for need, make, arg in zip(needs, makers, n.args):  # a loop, not a generator: this runs for most records
+        out.append(_back(make(), arg) if need else None)
+    return tuple(out)
 
 
 @_rule("add")
@@ -520,12 +523,19 @@ def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
         cts[out] = ct
     elif not args:
         pass  # a source (a constant, iota, a draw): its value does not depend on the inputs
-    elif all(a in inputs or not a.args for a in args):
-        # The common case, one primitive applied to the inputs: no walk needed.
-        needs = tuple([a in inputs for a in args])
-        _send(cts, args, VJP[out.op](ct, out, needs), needs)
     else:
-        _walk(out, set(inputs), ct, cts)
+        needs = []
+        for a in args:
+            if a in inputs:
+                needs.append(True)
+            elif a.args:  # an argument computed inside the record: walk the record's nodes
+                _walk(out, set(inputs), ct, cts)
+                break
+            else:
+                needs.append(False)
+        else:  # the common case, one primitive applied to the inputs: no walk needed
+            needs = tuple(needs)
+            _send(cts, args, VJP[out.op](ct, out, needs), needs)
     if len(inputs) == 1:
         return [cts.get(inputs[0])]
     result: list[Node | None] = []
