@@ -9,13 +9,11 @@ Indices with tensors, lists or masks are handled in ``index_ops``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import dtypes, ops
+from . import dtypes, index_ops, ops
 from .ir import Node
-
-if TYPE_CHECKING:
-    from .tensor import Tensor
+from .tensor import Tensor, _as_view, _record
 
 
 class _Plan:
@@ -91,19 +89,20 @@ class _Plan:
 
 
 def getitem(t: Tensor, index: Any) -> Tensor:
-    from . import index_ops
-    from .tensor import _as_view, _record
-
+    node = t.node
+    shape = node.shape
+    if type(index) is int and shape and -shape[0] <= index < shape[0]:
+        # x[i], the most common index (and iteration): the box _Plan would select, without the general walk
+        start, ndim = index % shape[0], len(shape)
+        box = ops.window(node, (start,) + (0,) * (ndim - 1), (start + 1, *shape[1:]), (1,) * ndim)
+        return _as_view(t, _record("SelectBackward0", ops.reshape(box, shape[1:]), t))
     if index_ops.is_advanced(index):
         return index_ops.getitem(t, index)
-    plan = _Plan(t.node.shape, index)
-    return _as_view(t, _record(plan.name, plan.read(t.node), t))
+    plan = _Plan(shape, index)
+    return _as_view(t, _record(plan.name, plan.read(node), t))
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
-    from . import index_ops
-    from .tensor import Tensor, _record
-
     if index_ops.is_advanced(index):
         index_ops.setitem(t, index, value)
         return
