@@ -99,7 +99,9 @@ def getitem(t: Tensor, index: Any) -> Tensor:
     if index_ops.is_advanced(index):
         return index_ops.getitem(t, index)
     plan = _Plan(shape, index)
-    return _as_view(t, _record(plan.name, plan.read(node), t))
+    # torch reads a lone slice (not in a tuple) through its own path, which records a slice even of a whole axis
+    name = "SliceBackward0" if isinstance(index, slice) else plan.name
+    return _as_view(t, _record(name, plan.read(node), t))
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
