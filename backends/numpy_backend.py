@@ -238,6 +238,57 @@ IMPLS: dict[str, Callable[..., Any]] = {
 check_covers(IMPLS, "the numpy backend's IMPLS")
 
 
+def _dot_general_for(shapes: list[tuple], dtype: DType, lhs_contract: tuple, rhs_contract: tuple, lhs_batch: tuple,
+                     rhs_batch: tuple) -> Callable | None:
+    """``_dot_general`` for fixed operand shapes, with the layout work decided once: only the transposes and
+    reshapes that change something are left, so a plain ``x @ w`` is one ``np.matmul`` call."""
+    if dtype.np in _ACCUMULATE:
+        return None
+    (lhs, rhs), matmul = shapes, np.matmul
+    lhs_free = [i for i in range(len(lhs)) if i not in lhs_contract and i not in lhs_batch]
+    rhs_free = [i for i in range(len(rhs)) if i not in rhs_contract and i not in rhs_batch]
+    batch = tuple(lhs[i] for i in lhs_batch)
+    free_l, free_r = tuple(lhs[i] for i in lhs_free), tuple(rhs[i] for i in rhs_free)
+    k = math.prod(lhs[i] for i in lhs_contract)
+
+    def layout(shape: tuple, perm: tuple, target: tuple) -> Callable[[np.ndarray], np.ndarray]:
+        moved = perm != tuple(range(len(shape)))
+        reshaped = tuple(shape[i] for i in perm) != target
+        if moved and reshaped:
+            return lambda x: x.transpose(perm).reshape(target)
+        if moved:
+            return lambda x: x.transpose(perm)
+        return (lambda x: x.reshape(target)) if reshaped else None
+
+    a = layout(lhs, (*lhs_batch, *lhs_free, *lhs_contract), (*batch, math.prod(free_l), k))
+    b = layout(rhs, (*rhs_batch, *rhs_contract, *rhs_free), (*batch, k, math.prod(free_r)))
+    out = (*batch, *free_l, *free_r)
+    if (*batch, math.prod(free_l), math.prod(free_r)) == out and a is None and b is None:
+        return matmul
+    a, b = a or _same, b or _same
+    return lambda x, y: matmul(a(x), b(y)).reshape(out)
+
+
+def _same(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def _reduce_sum_for(shapes: list[tuple], dtype: DType, axes: tuple) -> Callable | None:
+    if dtype.np in _ACCUMULATE:
+        return None
+    reduce, np_dtype = np.add.reduce, dtype.np
+    return lambda x: reduce(x, axes, np_dtype)  # what np.sum runs, without its Python-level dispatch
+
+
+# Instructions whose work can be partly decided from the program's shapes, done once when the code is generated:
+# each maker gets the argument shapes, the result dtype and the parameters, and returns a function of the
+# arguments alone (or None to keep the general implementation).
+SPECIALIZED: dict[str, Callable[..., Callable | None]] = {
+    "dot_general": _dot_general_for,
+    "reduce_sum": _reduce_sum_for,
+}
+
+
 def _dead_after(program: Program) -> list[list[int]]:
     """For each instruction, the intermediates (not outputs) it uses for the last time: freed right after."""
     last_use: dict[int, int] = {}
@@ -281,6 +332,10 @@ def _interpreter(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
     return run
 
 
+def _shape(program: Program, ref: int) -> tuple:
+    return program.inputs[-ref - 1][0] if ref < 0 else program.instrs[ref].shape
+
+
 def _generated(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
     """The program as one straight-line Python function: each instruction one call on local variables,
     and ``del`` right after an intermediate's last use. No loop, argument lists or value table."""
@@ -294,12 +349,19 @@ def _generated(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
     scope: dict[str, Any] = {"errstate": np.errstate, "asarray": np.asarray}
     body = []
     for i, (ins, dead) in enumerate(zip(program.instrs, _dead_after(program))):
-        scope[f"op_{ins.op}"] = IMPLS[ins.op]
+        maker = SPECIALIZED.get(ins.op)
+        special = maker and maker([_shape(program, a) for a in ins.args], ins.dtype, *ins.params)
         params = []
-        for j, param in enumerate(ins.params):
-            scope[f"c{i}_{j}"] = param
-            params.append(f"c{i}_{j}")
-        body.append(f"v{i} = op_{ins.op}({', '.join([name(a) for a in ins.args] + params)})")
+        if special is not None:
+            scope[f"f{i}"] = special
+            call = f"f{i}"
+        else:
+            scope[f"op_{ins.op}"] = IMPLS[ins.op]
+            call = f"op_{ins.op}"
+            for j, param in enumerate(ins.params):
+                scope[f"c{i}_{j}"] = param
+                params.append(f"c{i}_{j}")
+        body.append(f"v{i} = {call}({', '.join([name(a) for a in ins.args] + params)})")
         if dead:
             body.append(f"del {', '.join(names[n_inputs + v] for v in dead)}")
     outputs = []

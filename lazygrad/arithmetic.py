@@ -128,24 +128,31 @@ class ElementwiseMethods:
     def _binary(self, other: Any, op: str, name: str, reverse: bool = False, float_only: bool = False) -> Tensor:
         """Promote, build ``op`` and record it under ``name`` (an empty name records no history)."""
         if isinstance(other, Tensor):
-            dtype = self.dtype if self.dtype is other.dtype else _promote(self, other)
-            if float_only:
-                dtype = _float_dtype(dtype)
-            a, b = ops.cast(self.node, dtype), ops.cast(other.node, dtype)
+            a, b = self.node, other.node
+            if a.dtype is not b.dtype or (float_only and not a.dtype.is_floating_point):  # else nothing to cast
+                dtype = a.dtype if a.dtype is b.dtype else _promote(self, other)
+                if float_only:
+                    dtype = _float_dtype(dtype)
+                a, b = ops.cast(a, dtype), ops.cast(b, dtype)
             inputs: tuple[Tensor, ...] = (self, other)
         else:
-            value = _scalar_value(other)
-            if value is None:
-                return NotImplemented
-            dtype = _with_scalar(self.dtype, value)
+            a, kind = self.node, type(other)
+            if kind is float or kind is int:  # the usual number: its promotion looked up directly
+                value = other
+                dtype = dtypes.WITH_SCALAR.get((a.dtype, kind)) or _with_scalar(a.dtype, value)
+            else:
+                value = _scalar_value(other)
+                if value is None:
+                    return NotImplemented
+                dtype = _with_scalar(a.dtype, value)
             if float_only:
                 dtype = _float_dtype(dtype)
             if dtype in dtypes.HALF and (op == "mul" or (op == "div" and not reverse)):
                 # torch scales a 16-bit tensor by a Python number held in float32 and rounds the product once
                 # (it adds and compares the number rounded to the tensor's dtype, as below)
-                wide = apply(op, (ops.cast(self.node, dtypes.float32), ops.scalar(value, dtypes.float32)))
+                wide = apply(op, (ops.cast(a, dtypes.float32), ops.scalar(value, dtypes.float32)))
                 return _record(name, ops.cast(wide, dtype), self)
-            a, b = ops.cast(self.node, dtype), ops.scalar(value, dtype)
+            a, b = ops.cast(a, dtype), ops.scalar(value, dtype)
             # torch makes the number a tensor operand of these ops: its record lists it as (None, 0)
             inputs = (self, _ABSENT) if name in _NUMBER_OPERAND else (self,)
         node = apply(op, (b, a) if reverse else (a, b))

@@ -12,8 +12,9 @@ it never names a primitive.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 
-from .ir import Node, toposort
+from .ir import Node
 from .ops import add
 
 Cotangents = tuple["Node | None", ...]
@@ -39,33 +40,63 @@ def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
     its cotangent at its first position only, so a caller that sums per position does not double it.
     Nodes hash by identity, so they key the dictionaries directly.
     """
-    input_set = set(inputs)
     cts: dict[Node, Node] = {}
-    if out in input_set:
+    args = out.args
+    if out in inputs:
         cts[out] = ct
-    elif not out.args:
+    elif not args:
         pass  # a source (a constant, iota, a draw): its value does not depend on the inputs
-    elif all(a in input_set or not a.args for a in out.args):
-        # The common case, one primitive applied to the inputs: no walk needed.
-        needs = tuple([a in input_set for a in out.args])
-        _send(cts, out.args, VJP[out.op](ct, out, needs), needs)
     else:
-        order = toposort([out], stop=input_set.__contains__)
-        on_path = set(input_set)
-        for node in order:
-            if any(a in on_path for a in node.args):
-                on_path.add(node)
-        cts[out] = ct
-        for node in reversed(order):
-            if node in input_set:
-                continue
-            g = cts.pop(node, None)
-            if g is not None:
-                needs = tuple([a in on_path for a in node.args])
-                _send(cts, node.args, VJP[node.op](g, node, needs), needs)
+        needs = []
+        for a in args:
+            if a in inputs:
+                needs.append(True)
+            elif a.args:  # an argument computed inside the record: walk the record's nodes
+                _walk(out, set(inputs), ct, cts)
+                break
+            else:
+                needs.append(False)
+        else:  # the common case, one primitive applied to the inputs: no walk needed
+            needs = tuple(needs)
+            _send(cts, args, VJP[out.op](ct, out, needs), needs)
+    if len(inputs) == 1:
+        return [cts.get(inputs[0])]
     result: list[Node | None] = []
-    given: set[Node] = set()
-    for node in inputs:
-        result.append(None if node in given else cts.get(node))
-        given.add(node)
+    for i, node in enumerate(inputs):
+        result.append(None if node in inputs[:i] else cts.get(node))
     return result
+
+
+_serial = attrgetter("serial")
+
+
+def _walk(out: Node, input_set: set[Node], ct: Node, cts: dict[Node, Node]) -> None:
+    """Apply the rules from ``out`` down to ``input_set`` over the nodes between them, latest first.
+
+    Serial numbers order nodes after their arguments, so sorting the visited nodes replaces a topological
+    sort; a node is on the path when one of its arguments is an input or on the path.
+    """
+    seen = {out}
+    stack = [out]
+    inner = []
+    while stack:
+        node = stack.pop()
+        inner.append(node)
+        for a in node.args:
+            if a not in seen and a not in input_set:
+                seen.add(a)
+                if a.args:
+                    stack.append(a)
+    inner.sort(key=_serial)
+    on_path = set(input_set)
+    for node in inner:
+        for a in node.args:
+            if a in on_path:
+                on_path.add(node)
+                break
+    cts[out] = ct
+    for node in reversed(inner):
+        g = cts.pop(node, None)
+        if g is not None:
+            needs = tuple([a in on_path for a in node.args])
+            _send(cts, node.args, VJP[node.op](g, node, needs), needs)

@@ -89,10 +89,19 @@ class _Plan:
 
 
 def getitem(t: Tensor, index: Any) -> Tensor:
+    node = t.node
+    shape = node.shape
+    if type(index) is int and shape and -shape[0] <= index < shape[0]:
+        # x[i], the most common index (and iteration): the box _Plan would select, without the general walk
+        start, ndim = index % shape[0], len(shape)
+        box = ops.window(node, (start,) + (0,) * (ndim - 1), (start + 1, *shape[1:]), (1,) * ndim)
+        return _as_view(t, _record("SelectBackward0", ops.reshape(box, shape[1:]), t))
     if index_ops.is_advanced(index):
         return index_ops.getitem(t, index)
-    plan = _Plan(t.node.shape, index)
-    return _as_view(t, _record(plan.name, plan.read(t.node), t))
+    plan = _Plan(shape, index)
+    # torch reads a lone slice (not in a tuple) through its own path, which records a slice even of a whole axis
+    name = "SliceBackward0" if isinstance(index, slice) else plan.name
+    return _as_view(t, _record(name, plan.read(node), t))
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:

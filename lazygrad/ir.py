@@ -89,6 +89,21 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
     return tuple(reversed(out))
 
 
+_pairs: dict[tuple[Shape, Shape], Shape] = {}
+
+
+def broadcast_pair(sa: Shape, sb: Shape) -> Shape:
+    """``broadcast_shapes(sa, sb)``, remembered: a bias or a scale meets the same shapes every step."""
+    key = (sa, sb)
+    shape = _pairs.get(key)
+    if shape is None:
+        shape = broadcast_shapes(sa, sb)
+        if len(_pairs) >= 1 << 14:
+            _pairs.clear()
+        _pairs[key] = shape
+    return shape
+
+
 # Called after every node an op builds, when set: the tests use it to realize between any two node builds,
 # which must never change a result.
 build_hook: Callable[[], None] | None = None
@@ -99,13 +114,45 @@ guard: Callable[[], None] | None = None
 
 def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
     """Build a node, inferring its shape and dtype from the primitive's rule (which raises on misuse)."""
-    shape, dtype = PRIMITIVES[op].rule(*args, *params)
+    primitive = PRIMITIVES[op]
+    if primitive.kind == "elementwise":  # rules cheaper than a cache lookup
+        shape, dtype = primitive.rule(*args, *params) if params else primitive.rule(*args)
+    else:
+        shape, dtype = _cached_rule(primitive, args, params)
     node = Node(op, args, params, shape, dtype)
     if node.serial > guard_at:
         guard()
     if build_hook is not None:
         build_hook()
     return node
+
+
+# Rule results by (primitive, params, argument shapes and dtypes): a training step repeats the same ops on the
+# same shapes, and the shape, reduction and product rules cost several times a lookup. Only results are
+# cached, so a misuse raises every time.
+_rule_results: dict[tuple, tuple[Shape, DType]] = {}
+_RULE_RESULTS_LIMIT = 1 << 16
+
+
+def _cached_rule(primitive: Primitive, args: tuple[Node, ...], params: tuple) -> tuple[Shape, DType]:
+    if len(args) == 1:
+        a = args[0]
+        key = (primitive.name, params, a.shape, a.dtype)
+    elif len(args) == 2:
+        a, b = args
+        key = (primitive.name, params, a.shape, a.dtype, b.shape, b.dtype)
+    else:
+        key = (primitive.name, params, *[(a.shape, a.dtype) for a in args])
+    try:
+        found = _rule_results.get(key)
+    except TypeError:  # an unhashable parameter
+        return primitive.rule(*args, *params)
+    if found is None:
+        found = primitive.rule(*args, *params)
+        if len(_rule_results) >= _RULE_RESULTS_LIMIT:
+            _rule_results.clear()
+        _rule_results[key] = found
+    return found
 
 
 def cut(node: Node) -> None:

@@ -54,15 +54,17 @@ class Program(NamedTuple):
 def pending_nodes(roots: Sequence[Node]) -> list[Node]:
     """The nodes without a buffer that ``roots`` need, in serial (creation, hence execution) order."""
     seen: set[Node] = set()  # nodes hash by identity
+    add = seen.add
     pending: list[Node] = []
     stack = list(roots)
+    pop, extend, append = stack.pop, stack.extend, pending.append
     while stack:
-        node = stack.pop()
+        node = pop()
         if node not in seen:
-            seen.add(node)
+            add(node)
             if node.buffer is None:
-                pending.append(node)
-                stack += node.args
+                append(node)
+                extend(node.args)
     pending.sort(key=_serial)
     return pending
 
@@ -78,30 +80,12 @@ def linearize(roots: Sequence[Node], share_numbers: bool = True) -> tuple[Progra
     by one from where each came from, and two equal numbers today may differ tomorrow.
     """
     pending = pending_nodes(roots)
-    ref: dict[Node, int] = {}
-    inputs: list[tuple[Shape, DType]] = []
-    buffers: list[Any] = []
-    host_scalars: list[int] = []
-
-    def input_ref(node: Node) -> int:
-        if not node.shape and type(node.buffer) is np.ndarray:
-            host_scalars.append(len(inputs))
-        inputs.append((node.shape, node.dtype))
-        buffers.append(node.buffer)
-        ref[node] = -len(inputs)
-        return -len(inputs)
-
-    instrs: list[Instr] = []
-    make = Instr._make
-    for node in pending:
-        args = tuple([ref[a] if a in ref else input_ref(a) for a in node.args])
-        ref[node] = len(instrs)
-        instrs.append(make((node.op, args, node.params, node.shape, node.dtype)))
-    outputs = tuple([ref[r] if r in ref else input_ref(r) for r in roots])
-    program = Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars))
-    if share_numbers and len(host_scalars) > MANY_NUMBERS:
-        return _share_equal_numbers(program, buffers)
-    return program, buffers
+    if not share_numbers:
+        return _flatten(pending, roots, False, None)
+    try:
+        return _flatten(pending, roots, False, MANY_NUMBERS)
+    except _ManyNumbers:
+        return _flatten(pending, roots, True, None)
 
 
 # A program with more Python numbers than this passes equal ones as one input. A chain of ``x * 0.5`` or an
@@ -112,28 +96,51 @@ def linearize(roots: Sequence[Node], share_numbers: bool = True) -> tuple[Progra
 MANY_NUMBERS = 64
 
 
-def _share_equal_numbers(program: Program, buffers: list[Any]) -> tuple[Program, list[Any]]:
-    host = set(program.host_scalars)
-    first: dict[tuple, int] = {}
-    where: list[int] = []  # new position of each old input
+class _ManyNumbers(Exception):
+    """Raised by ``_flatten`` when a program turns out to hold more than ``MANY_NUMBERS`` numbers."""
+
+
+def _flatten(pending: list[Node], roots: Sequence[Node], share: bool, limit: int | None) -> tuple[Program, list[Any]]:
+    """``linearize``'s one pass, over plain lists and one dict (it runs at every realization). With ``share``,
+    equal numbers (same dtype and bytes) become one input; without it, the pass stops at ``limit`` numbers."""
+    ref: dict[Node, int] = {}
+    numbers: dict[tuple[DType, bytes], int] = {}
     inputs: list[tuple[Shape, DType]] = []
-    kept: list[Any] = []
+    buffers: list[Any] = []
     host_scalars: list[int] = []
-    for k, (spec, buffer) in enumerate(zip(program.inputs, buffers)):
-        key = (spec[1], buffer.tobytes()) if k in host else None
-        if key is not None and key in first:
-            where.append(first[key])
-            continue
-        if key is not None:
-            first[key] = len(inputs)
-            host_scalars.append(len(inputs))
-        where.append(len(inputs))
-        inputs.append(spec)
-        kept.append(buffer)
+    get, ndarray = ref.get, np.ndarray
 
-    def moved(ref: int) -> int:
-        return ref if ref >= 0 else -where[-ref - 1] - 1
+    def refs(nodes: Sequence[Node]) -> tuple[int, ...]:
+        out = []
+        for a in nodes:
+            r = get(a)
+            if r is None:
+                buffer = a.buffer
+                if not a.shape and type(buffer) is ndarray:
+                    if share:
+                        key = (a.dtype, buffer.tobytes())
+                        r = numbers.get(key)
+                        if r is not None:
+                            ref[a] = r
+                            out.append(r)
+                            continue
+                        numbers[key] = -len(inputs) - 1
+                    elif len(host_scalars) == limit:
+                        raise _ManyNumbers
+                    host_scalars.append(len(inputs))
+                inputs.append((a.shape, a.dtype))
+                buffers.append(buffer)
+                r = ref[a] = -len(inputs)
+            out.append(r)
+        return tuple(out)
 
-    instrs = tuple(ins._replace(args=tuple(map(moved, ins.args))) for ins in program.instrs)
-    outputs = tuple(map(moved, program.outputs))
-    return Program(tuple(inputs), instrs, outputs, tuple(host_scalars)), kept
+    instrs = []
+    for i, node in enumerate(pending):
+        # tuple.__new__ rather than Instr._make: the same tuple without a Python-level call per instruction.
+        instrs.append(_new_tuple(Instr, (node.op, refs(node.args), node.params, node.shape, node.dtype)))
+        ref[node] = i
+    outputs = refs(roots)
+    return Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars)), buffers
+
+
+_new_tuple = tuple.__new__

@@ -221,14 +221,20 @@ def auto_step(enabled: bool) -> Iterator[None]:
         _tracked.auto_step = previous
 
 
-@contextlib.contextmanager
-def backward_in_flight(cotangents: dict, leaf_cotangents: dict) -> Iterator[None]:
+class backward_in_flight:
     """Let a realization during a backward pass compute the cotangents built so far, so a huge backward
-    is cut by the pending-graph guard like any other graph."""
-    _tracked.in_flight += [cotangents, leaf_cotangents]
-    try:
-        yield
-    finally:
+    is cut by the pending-graph guard like any other graph. (A class: entered once per backward pass, it
+    costs a fraction of a generator-based context manager.)"""
+
+    __slots__ = ("_tables",)
+
+    def __init__(self, cotangents: dict, leaf_cotangents: dict) -> None:
+        self._tables = (cotangents, leaf_cotangents)
+
+    def __enter__(self) -> None:
+        _tracked.in_flight += self._tables
+
+    def __exit__(self, *exc: object) -> None:
         del _tracked.in_flight[-2:]
 
 
@@ -350,7 +356,7 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
             f"a tensor on backend {made_by.name!r} is used in a program running on backend {_backend_name!r}; "
             f"move it first with .to({_backend_name!r})"), _tracked.pending, why)
         return
-    if _debugging():
+    if _recording:  # LAZYGRAD_DEBUG, read by ``realize`` just before
         _explain_miss(program, roots, buffers)
     exe = _executable(program)
     start = time.perf_counter()

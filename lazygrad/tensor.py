@@ -80,7 +80,13 @@ def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
             node = apply("reshape", (node,), (node.shape,)) if tracking else _fresh(node)
     if not tracking:
         return _wrap(node)
-    return _wrap(node, grad_fn_class(name)(node, tuple(t.node for t in inputs), tuple(_edge(t) for t in inputs)))
+    if len(inputs) == 1:  # most ops: the tuples built directly, without a comprehension's call
+        t = inputs[0]
+        nodes, edges = (t.node,), (t.grad_fn if t.grad_fn is not None else t if t._requires_grad else None,)
+    else:
+        nodes = tuple([t.node for t in inputs])
+        edges = tuple([t.grad_fn if t.grad_fn is not None else t if t._requires_grad else None for t in inputs])
+    return _wrap(node, grad_fn_class(name)(node, nodes, edges))
 
 
 def _edge(t: Tensor) -> Any:
@@ -577,10 +583,11 @@ class Tensor:
         ``cast`` allows any dtype conversion (``copy_``); arithmetic may not turn a float result into an
         integer tensor, as in torch.
         """
-        if result.shape != self.shape:
+        if result.node.shape != self.node.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
                                f"{list(result.shape)}")
-        if not cast and dtypes.category(result.dtype) > dtypes.category(self.dtype):
+        if not cast and result.node.dtype is not self.node.dtype and \
+                dtypes.category(result.dtype) > dtypes.category(self.dtype):
             raise RuntimeError(f"result type {_torch_type_name(result.dtype)} can't be cast to the desired "
                                f"output type {_torch_type_name(self.dtype)}")
         self._write(ops.cast(result.node, self.dtype), result)

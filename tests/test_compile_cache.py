@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import lazygrad as torch
@@ -69,3 +70,26 @@ def test_many_compiles_keep_the_memory_maps_bounded(backend: str, monkeypatch: p
     assert peak <= baseline + 120 + 60  # the limit plus the last program's own maps, with room for jax's
     torch.clear_cache()
     assert realize_module.map_count() <= baseline + 60  # dropped executables really unmapped their code
+
+
+# (a, b) shapes covering every layout a product's gradient takes: vector, matrix, batched and broadcast batches.
+_PRODUCTS = [((5,), (5,)), ((4, 5), (5,)), ((5,), (5, 3)), ((4, 5), (5, 3)), ((2, 4, 5), (2, 5, 3)),
+             ((4, 5), (2, 5, 3)), ((3, 1, 4, 5), (2, 5, 6))]
+
+
+@pytest.mark.parametrize(("shape_a", "shape_b"), _PRODUCTS, ids=str)
+def test_a_cached_program_repeats_its_first_run_bit_for_bit(shape_a: tuple, shape_b: tuple) -> None:
+    """The numpy backend interprets a program once, then runs code generated for its shapes (products and
+    sums specialized to them): both must give the same bits, forward and backward."""
+    rng = np.random.default_rng(0)
+    a_data, b_data = rng.standard_normal(shape_a).astype(np.float32), rng.standard_normal(shape_b).astype(np.float32)
+    runs = []
+    for _ in range(3):
+        a, b = torch.tensor(a_data, requires_grad=True), torch.tensor(b_data, requires_grad=True)
+        y = (a @ b).relu()
+        (y * y).sum(dim=0).sum().backward()
+        runs.append([y.detach().numpy(), a.grad.numpy(), b.grad.numpy()])
+    for later in runs[1:]:
+        for first, again in zip(runs[0], later):
+            assert first.tobytes() == again.tobytes()
+    np.testing.assert_allclose(runs[0][0], np.maximum(np.matmul(a_data, b_data), 0), rtol=1e-5, atol=1e-5)

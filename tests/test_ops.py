@@ -582,7 +582,8 @@ def test_basic_indexing_with_ints_slices_none_and_ellipsis(data):
     check_op(lambda T, x: x[index], lambda m, x: x[index], x)
 
 
-@pytest.mark.parametrize("index", [0, -1, (1, -2), (slice(None), 1), (Ellipsis, 0), (None, 1), (Ellipsis, None),
+@pytest.mark.parametrize("index", [0, -1, slice(None), (slice(None),), (1, -2), (slice(None), 1), (Ellipsis, 0),
+                                   (None, 1), (Ellipsis, None),
                                    (slice(None, None, 2), Ellipsis, None), (slice(-2, None), slice(1, 3, 2))],
                          ids=repr)
 def test_indexing_examples(index):

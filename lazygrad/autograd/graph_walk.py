@@ -82,13 +82,17 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
         fn = stack.pop()
         if fn in inner:
             continue
-        inner[fn] = below = [e for e in fn.edges if isinstance(e, GradFn)]
-        for edge in below:
-            waiting[edge] = waiting.get(edge, 0) + 1
-            if edge not in inner:
-                stack.append(edge)
+        inner[fn] = below = []
+        for edge in fn.edges:
+            if isinstance(edge, GradFn):
+                below.append(edge)
+                waiting[edge] = waiting.get(edge, 0) + 1
+                if edge not in inner:
+                    stack.append(edge)
 
-    target_ids = wanted = None
+    target_ids: set[int] = set()
+    wanted = None
+    everything = targets is None  # backward(): every record runs, nothing is captured
     captured: dict[int, Any] = {}
     if targets is not None:
         target_ids = {id(t.grad_fn if t.grad_fn is not None else t) for t in targets}
@@ -99,12 +103,12 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
         while ready:
             fn = ready.pop()
             ct = cts.pop(fn, None)
-            if ct is not None and (wanted is None or id(fn) in wanted or id(fn) in target_ids):
+            if ct is not None and (everything or id(fn) in wanted or id(fn) in target_ids):
                 if fn.hooks:
                     ct = _run_hooks(fn.hooks, ct, plain)
-                if target_ids is not None and id(fn) in target_ids:
+                if id(fn) in target_ids:
                     captured[id(fn)] = ct
-                if wanted is None or id(fn) in wanted:
+                if everything or id(fn) in wanted:
                     if fn.inputs is None:
                         raise RuntimeError(_FREED)
                     if fn.custom:
@@ -113,7 +117,12 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
                         grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct) if plain
                                                        else _differentiable_vjp(fn, ct), plain)
                     for edge, g in zip(fn.edges, grads):
-                        if edge is not None and g is not None:
+                        if g is None or edge is None:
+                            continue
+                        if isinstance(edge, GradFn):  # ``send``'s first case, inline: most edges
+                            previous = cts.get(edge)
+                            cts[edge] = g if previous is None else combine(previous, g)
+                        else:
                             send(edge, g)
                     if not retain_graph:
                         fn.release()
@@ -146,6 +155,11 @@ def _zeros_where_unreached(fn: GradFn, grads: list[Any], plain: bool) -> list[An
     Without them the leaves behind such an op would keep ``grad`` None where torch gives zeros. An input
     that appears twice got its whole cotangent at its first position and needs nothing more.
     """
+    for edge, g in zip(fn.edges, grads):
+        if g is None and edge is not None:
+            break
+    else:
+        return grads  # every input got a gradient: the usual case, decided without a lookup
     out = list(grads)
     for i, (edge, g, node) in enumerate(zip(fn.edges, grads, fn.inputs)):
         if g is None and edge is not None and node.dtype.is_floating_point and all(

@@ -97,6 +97,8 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if capture.current() is not None:  # a compiled function guards on the state of the modules it calls
             capture.note_module(self)
+        if not self._forward_pre_hooks and not self._forward_hooks:  # the usual case: no copies of empty tables
+            return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:

@@ -46,37 +46,53 @@ def _conv_rule(lhs: Node, rhs: Node, strides: Shape, padding: tuple[tuple[int, i
 
 def _dot_general(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     lhs, rhs = n.args
-    lhs_contract, rhs_contract, lhs_batch, rhs_batch = n.params
-    lhs_free = [i for i in range(len(lhs.shape)) if i not in lhs_contract and i not in lhs_batch]
-    rhs_free = [i for i in range(len(rhs.shape)) if i not in rhs_contract and i not in rhs_batch]
+    key = (n.params, len(lhs.shape), len(rhs.shape))
+    plan = _dot_plans.get(key)
+    if plan is None:
+        plan = _dot_plans[key] = _dot_plan(*key)
+    out = []
+    for need, (other_first, params, perm), own, other in zip(needs, plan, (lhs, rhs), (rhs, lhs)):
+        if not need:
+            out.append(None)
+            continue
+        g = apply("dot_general", (other, ct) if other_first else (ct, other), params)
+        out.append(_back(permute(g, perm), own))
+    return tuple(out)
+
+
+# Per (parameters, operand ranks): how to build each operand's gradient. It depends on no shape, so a training
+# step's products share a handful of plans, and the rule above only builds nodes.
+_dot_plans: dict[tuple, tuple[tuple[bool, tuple, tuple[int, ...]], ...]] = {}
+
+
+def _dot_plan(params: tuple, lhs_ndim: int, rhs_ndim: int) -> tuple[tuple[bool, tuple, tuple[int, ...]], ...]:
+    """For each operand: whether the other operand goes first, the gradient product's parameters, and the
+    permutation that puts its axes back in the operand's order."""
+    lhs_contract, rhs_contract, lhs_batch, rhs_batch = params
+    lhs_free = [i for i in range(lhs_ndim) if i not in lhs_contract and i not in lhs_batch]
+    rhs_free = [i for i in range(rhs_ndim) if i not in rhs_contract and i not in rhs_batch]
     nb, nl = len(lhs_batch), len(lhs_free)
     ct_batch = tuple(range(nb))
     ct_lhs_free = tuple(range(nb, nb + nl))
-    ct_rhs_free = tuple(range(nb + nl, len(ct.shape)))
+    ct_rhs_free = tuple(range(nb + nl, nb + nl + len(rhs_free)))
 
     # Contract the cotangent with the other operand over that operand's free axes. With the cotangent
     # first, what remains is (batch, own free, own contracted axes in the other operand's order); with
     # the other operand first it is (batch, own contracted, own free). Whichever order already matches
     # the operand's layout is used (x @ w gives w's gradient as x^T @ ct, no transpose), so an interpreter
     # gets contiguous gradients; otherwise the result is permuted back into place.
-    def grad(other: Node, ct_other_free: tuple, other_free: list, other_batch: tuple,
-             own_batch: tuple, own_free: list, own_contract: tuple, other_contract: tuple, ndim: int) -> Node:
+    def side(ct_other_free: tuple, other_free: list, other_batch: tuple, own_batch: tuple, own_free: list,
+             own_contract: tuple, other_contract: tuple, ndim: int) -> tuple[bool, tuple, tuple[int, ...]]:
         paired = [own for _, own in sorted(zip(other_contract, own_contract))]
         other_first = list(own_batch) + paired + own_free
         if other_first == list(range(ndim)) and own_free and paired:
-            return apply("dot_general", (other, ct), (tuple(other_free), ct_other_free, tuple(other_batch), ct_batch))
-        g = apply("dot_general", (ct, other), (ct_other_free, tuple(other_free), ct_batch, tuple(other_batch)))
+            return True, (tuple(other_free), ct_other_free, tuple(other_batch), ct_batch), tuple(range(ndim))
         labels = list(own_batch) + own_free + paired
-        return permute(g, [labels.index(i) for i in range(ndim)])
+        return False, (ct_other_free, tuple(other_free), ct_batch, tuple(other_batch)), \
+            tuple(labels.index(i) for i in range(ndim))
 
-    ct_lhs = ct_rhs = None
-    if needs[0]:
-        ct_lhs = _back(grad(rhs, ct_rhs_free, rhs_free, rhs_batch, lhs_batch, lhs_free, lhs_contract, rhs_contract,
-                            len(lhs.shape)), lhs)
-    if needs[1]:
-        ct_rhs = _back(grad(lhs, ct_lhs_free, lhs_free, lhs_batch, rhs_batch, rhs_free, rhs_contract, lhs_contract,
-                            len(rhs.shape)), rhs)
-    return ct_lhs, ct_rhs
+    return (side(ct_rhs_free, rhs_free, rhs_batch, lhs_batch, lhs_free, lhs_contract, rhs_contract, lhs_ndim),
+            side(ct_lhs_free, lhs_free, lhs_batch, rhs_batch, rhs_free, rhs_contract, lhs_contract, rhs_ndim))
 
 
 def _dilated(size: int, dilation: int) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from .. import dtypes
 from ..autodiff import Cotangents
 from ..dtypes import DType
-from ..ir import Node, Shape, apply, broadcast_shapes
+from ..ir import Node, Shape, apply, broadcast_pair, broadcast_shapes
 from ..ops import add, cast, const, div, mul, neg, scale, select
 from .rules import _back, _each, _one_minus, _same_dtype, _u, declare, no_gradient
 
@@ -43,7 +43,7 @@ def _binary(op: str, out_bool: bool) -> Callable[..., tuple[Shape, DType]]:
         if b.dtype is not dtype:
             _same_dtype(op, a, b)
         sa, sb = a.shape, b.shape
-        shape = sa if sa == sb or not sb else sb if not sa else broadcast_shapes(sa, sb)
+        shape = sa if sa == sb or not sb else sb if not sa else broadcast_pair(sa, sb)
         return shape, dtypes.bool_ if out_bool else dtype
     return rule
 

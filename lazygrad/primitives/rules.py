@@ -77,7 +77,10 @@ def _back(ct: Node | None, arg: Node) -> Node | None:
 
 def _each(n: Node, needs: tuple[bool, ...], *makers: Callable[[], Node | None]) -> Cotangents:
     """Build only the cotangents that are needed; each maker builds one argument's cotangent."""
-    return tuple(_back(make(), arg) if need else None for need, make, arg in zip(needs, makers, n.args))
+    out = []
+    for need, make, arg in zip(needs, makers, n.args):  # a loop, not a generator: this runs for most records
+        out.append(_back(make(), arg) if need else None)
+    return tuple(out)
 
 
 def no_gradient(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
