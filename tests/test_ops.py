@@ -722,6 +722,18 @@ def test_linspace_hits_both_ends(start, end, steps):
         assert t.tolist() == torch.linspace(start, end, steps).tolist()
 
 
+@pytest.mark.parametrize(("start", "end", "steps", "base"), [(0, 2, 3, 10.0), (-1, 1, 5, 2.0), (0, 3, 4, 10.0),
+                                                               (1, 1, 1, 10.0), (0, 1, 0, 10.0)])
+def test_logspace_raises_base_to_evenly_spaced_exponents(start, end, steps, base):
+    t = lazygrad.logspace(start, end, steps, base)
+    assert t.dtype is lazygrad.float32
+    assert_close(t, np.logspace(start, end, steps, base=base).astype(np.float32))
+    if HAS_TORCH:
+        import torch
+
+        assert np.allclose(t.tolist(), torch.logspace(start, end, steps, base).tolist(), rtol=1e-6, atol=0)
+
+
 @pytest.mark.parametrize(("n", "m"), [(1, None), (3, None), (2, 4), (4, 2), (0, 3)])
 def test_eye(n, m):
     assert_close(lazygrad.eye(n, m), np.eye(n, m, dtype=np.float32))

@@ -162,6 +162,12 @@ def test_conv2d_module_initializes_within_torch_bounds_and_prints_like_torch():
     assert repr(nn.Conv1d(2, 3, 5, bias=False)) == repr(torch.nn.Conv1d(2, 3, 5, bias=False))
 
 
+@needs_torch
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv_module_prints_a_padding_string_unquoted_like_torch(padding):
+    assert repr(nn.Conv2d(6, 8, 3, padding=padding)) == repr(torch.nn.Conv2d(6, 8, 3, padding=padding))
+
+
 # ---- pooling ---------------------------------------------------------------------------------------------------
 
 POOLS = [(2, 2, 0), (3, 2, 1), (2, 1, 1)]  # (kernel, stride, padding)
