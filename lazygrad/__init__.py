@@ -197,7 +197,7 @@ _METHODS = [
     "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose", "swapaxes", "t",
     "expand", "broadcast_to", "repeat", "flip", "chunk", "unbind", "narrow", "select", "clone", "detach",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",
-    "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select",
+    "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select", "scatter",
 ]
 for _name in _METHODS:
     globals()[_name] = getattr(Tensor, _name)
@@ -247,7 +247,7 @@ _TAKES_OUT = {
     "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
     "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "median",
     "min", "minimum", "mm", "msort", "mul", "multinomial", "mv", "ne", "neg", "nonzero", "normal", "ones", "outer",
-    "pow", "prod", "rand", "randint", "randn", "randperm", "reciprocal", "remainder", "round", "rsqrt",
+    "pow", "prod", "rand", "randint", "randn", "randperm", "reciprocal", "remainder", "round", "rsqrt", "scatter",
     "scatter_add", "searchsorted", "sigmoid", "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square",
     "stack", "std", "sub", "sum", "tan", "tanh", "topk", "tril", "triu", "trunc", "var", "where", "zeros",
 }
