@@ -88,6 +88,7 @@ from .masking import (
     index_add,
     index_fill,
     masked_fill,
+    masked_select,
     nonzero,
     tril,
     tril_indices,
@@ -228,7 +229,8 @@ __all__ += [
     "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
     "diag_embed", "diagonal", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue", "lerp",
     "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "msort", "multinomial",
-    "nonzero", "normal", "outer", "randperm", "return_types", "roll", "searchsorted", "sinh", "slogdet", "sort",
+    "masked_select", "nonzero", "normal", "outer", "randperm", "return_types", "roll", "searchsorted", "sinh",
+    "slogdet", "sort",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
 __all__ += ["metrics_report"]

@@ -2,7 +2,8 @@
 
 Every mask is a ``select`` between the input and the fill, so the gradient reaches the input where it is
 kept and the fill (when it is a tensor) where it is written. Ops whose result size depends on values
-(``nonzero``, ``argwhere``, one-argument ``where``) realize their input, as torch must sync for them too.
+(``nonzero``, ``argwhere``, ``masked_select``, one-argument ``where``) realize their input, as torch must
+sync for them too.
 """
 
 from __future__ import annotations
@@ -181,8 +182,17 @@ def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     return self._inplace(lambda t: index_add(t, dim, index, source, alpha=alpha))
 
 
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements of ``input`` where the broadcast ``mask`` is True, as a vector (its length realizes the mask)."""
+    if mask.dtype is not dtypes.bool_:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    shape = broadcast_shapes(input.shape, mask.shape)
+    picked = input.expand(shape)[mask.expand(shape)]
+    return _record("MaskedSelectBackward0", picked.node, input)
+
+
 for _name, _fn in {"masked_fill": masked_fill, "masked_fill_": masked_fill_, "tril": tril, "triu": triu,
                    "tril_": tril_, "triu_": triu_, "nonzero": nonzero, "argwhere": argwhere, "where": _where_method,
                    "count_nonzero": count_nonzero, "index_fill": index_fill, "index_fill_": index_fill_,
-                   "index_add": index_add, "index_add_": index_add_}.items():
+                   "index_add": index_add, "index_add_": index_add_, "masked_select": masked_select}.items():
     setattr(Tensor, _name, _fn)

@@ -188,6 +188,18 @@ def test_nonzero_argwhere_and_one_argument_where():
     assert [t.tolist() for t in lazygrad.nonzero(lazygrad.tensor(3.0), as_tuple=True)] == [[0]]
 
 
+def test_masked_select_picks_the_broadcast_mask_positions_with_gradients():
+    row_mask = np.array([True, False, True])
+    check_op(lambda T, x, m: x.masked_select(m), lambda m, x, k: x[np.broadcast_to(k, x.shape)], X[:, :3], row_mask,
+             jax_oracle=False)
+    picked = lazygrad.masked_select(lazygrad.tensor(2.0), lazygrad.tensor([[True, False]]))
+    assert picked.tolist() == [2.0]
+    x = lazygrad.ones(2, 3, requires_grad=True)
+    assert x.masked_select(lazygrad.tensor(row_mask)).grad_fn.name() == "MaskedSelectBackward0"
+    with pytest.raises(RuntimeError, match="masked_select: expected BoolTensor for mask"):
+        x.masked_select(lazygrad.tensor([1, 0, 1]))
+
+
 def test_three_argument_where_and_the_method_form():
     check_op(lambda T, x, m: T.where(m, x, -x), lambda m, x, k: m.where(k, x, -x), X, MASK)
     check_op(lambda T, x, m: x.where(m, 0.5), lambda m, x, k: m.where(k, x, 0.5), X, MASK)
