@@ -84,6 +84,7 @@ from .linalg import det, logdet
 from .linalg import inv as inverse
 from .masking import (
     argwhere,
+    bincount,
     count_nonzero,
     index_add,
     index_fill,
@@ -131,7 +132,8 @@ from .realization import PendingGraphWarning, auto_step, clear_cache, set_backen
 from .realization import backend as _current_backend
 from .realization import realize as _realize_all
 from .realization import use_backend as backend
-from .reshaping import cat, stack
+from .reshaping import atleast_1d, atleast_2d, atleast_3d, cat, dstack, hstack, stack, vstack
+from .reshaping import vstack as row_stack
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll
 from .sorting import argsort, bucketize, kthvalue, median, msort, searchsorted, sort, topk, unique
@@ -219,6 +221,7 @@ __all__ = [
     "initial_seed", "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "is_tensor", "linspace", "long",
     "manual_seed", "matmul", "metrics", "nn", "no_grad", "numel", "ones", "ones_like", "optim", "promote_types",
     "rand", "rand_like", "randint", "randn", "randn_like", "realize", "reset_metrics", "load", "save", "set_backend",
+    "atleast_1d", "atleast_2d", "atleast_3d", "dstack", "hstack", "vstack", "row_stack",
     "set_grad_enabled", "set_printoptions", "short", "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
     *_METHODS,
 ]
@@ -229,7 +232,7 @@ __all__ += [
     "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
     "diag_embed", "diagonal", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue", "lerp",
     "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "msort", "multinomial",
-    "masked_select", "nonzero", "normal", "outer", "randperm", "return_types", "roll", "searchsorted", "sinh",
+    "bincount", "masked_select", "nonzero", "normal", "outer", "randperm", "return_types", "roll", "searchsorted", "sinh",
     "slogdet", "sort",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
@@ -251,7 +254,8 @@ _TAKES_OUT = {
     "min", "minimum", "mm", "msort", "mul", "multinomial", "mv", "ne", "neg", "nonzero", "normal", "ones", "outer",
     "pow", "prod", "rand", "randint", "randn", "randperm", "reciprocal", "remainder", "round", "rsqrt", "scatter",
     "scatter_add", "searchsorted", "sigmoid", "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square",
-    "stack", "std", "sub", "sum", "tan", "tanh", "topk", "tril", "triu", "trunc", "var", "where", "zeros",
+    "dstack", "hstack", "vstack", "row_stack", "stack", "std", "sub", "sum", "tan", "tanh", "topk", "tril", "triu",
+    "trunc", "var", "where", "zeros",
 }
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:

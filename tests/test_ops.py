@@ -522,6 +522,22 @@ def test_cat_and_stack_along_any_dim(data):
     check_op(lambda T, *xs: T.stack(list(xs), at), lambda m, *xs: m.stack(xs, axis=at), *same)
 
 
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 2)])
+@pytest.mark.parametrize("name", ["hstack", "vstack", "dstack"])
+def test_hstack_vstack_dstack_join_like_numpy(name, shape):
+    check_op(lambda T, a, b: getattr(T, name)([a, b]), lambda m, a, b: getattr(m, name)([a, b]),
+             np.arange(math.prod(shape), dtype=np.float32).reshape(shape), np.ones(shape, np.float32))
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 2)])
+def test_atleast_nd_grows_shapes_like_numpy(shape):
+    x = lazygrad.zeros(*shape)
+    for rank in (1, 2, 3):
+        grown = getattr(lazygrad, f"atleast_{rank}d")
+        assert grown(x).shape == getattr(np, f"atleast_{rank}d")(np.zeros(shape)).shape
+        assert [t.shape for t in grown(x, x)] == [grown(x).shape] * 2 == [t.shape for t in grown([x, x])]
+
+
 def test_cat_promotes_mixed_dtypes():
     check_op(lambda T, a, b: T.cat([a, b]), lambda m, a, b: m.concatenate([a, b]), np.arange(2), np.ones(2, np.float32))
 

@@ -200,6 +200,27 @@ def test_masked_select_picks_the_broadcast_mask_positions_with_gradients():
         x.masked_select(lazygrad.tensor([1, 0, 1]))
 
 
+@pytest.mark.parametrize(("values", "kwargs"), [([0, 1, 1, 3], {}), ([0, 1], {"minlength": 4}), ([], {}),
+                                                 ([2, 0, 2], {"weights": [0.5, 1.0, 2.0]}),
+                                                 ([1, 1], {"weights": [1, 2]})])
+def test_bincount_counts_or_sums_weights_like_torch(values, kwargs):
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        options = {k: m.tensor(v) if k == "weights" else v for k, v in kwargs.items()}
+        return m.bincount(m.tensor(values, dtype=m.int64), **options)
+
+    ours, theirs = run(lazygrad), run(torch)
+    assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype)
+    assert repr(ours) == repr(theirs)
+
+
+def test_bincount_refuses_negative_or_matrix_inputs():
+    for bad in (lazygrad.tensor([-1]), lazygrad.tensor([[0]])):
+        with pytest.raises(RuntimeError, match=r"bincount only supports 1-d non-negative integral inputs\."):
+            lazygrad.bincount(bad)
+
+
 def test_three_argument_where_and_the_method_form():
     check_op(lambda T, x, m: T.where(m, x, -x), lambda m, x, k: m.where(k, x, -x), X, MASK)
     check_op(lambda T, x, m: x.where(m, 0.5), lambda m, x, k: m.where(k, x, 0.5), X, MASK)
