@@ -135,7 +135,7 @@ from .realization import use_backend as backend
 from .reshaping import atleast_1d, atleast_2d, atleast_3d, cat, dstack, hstack, stack, vstack
 from .reshaping import vstack as row_stack
 from .serialization import load, save
-from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll
+from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll, trace
 from .sorting import argsort, bucketize, kthvalue, median, msort, searchsorted, sort, topk, unique
 from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
@@ -232,8 +232,8 @@ __all__ += [
     "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
     "diag_embed", "diagonal", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue", "lerp",
     "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "msort", "multinomial",
-    "bincount", "masked_select", "nonzero", "normal", "outer", "randperm", "return_types", "roll", "searchsorted", "sinh",
-    "slogdet", "sort",
+    "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
+    "searchsorted", "sinh", "slogdet", "sort",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
 __all__ += ["metrics_report"]

@@ -304,6 +304,14 @@ class Tensor:
     def element_size(self) -> int:
         return self.dtype.itemsize
 
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
     # ---- reading values (these realize) ----
     def realize(self) -> Tensor:
         """Compute this tensor now (with every other pending tensor); returns self."""

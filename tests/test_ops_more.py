@@ -341,6 +341,18 @@ def test_diag_and_diagonal(offset):
     check_op(lambda T, x: x.diagonal(offset), lambda m, x: m.diagonal(x, offset), X)
 
 
+def test_trace_sums_the_main_diagonal_of_a_matrix():
+    check_op(lambda T, x: x.trace(), lambda m, x: m.trace(x), X)
+    check_op(lambda T, x: T.trace(x), lambda m, x: m.trace(x), np.arange(6).reshape(2, 3))
+    with pytest.raises(RuntimeError, match="trace: expected a matrix, but got tensor with dim 1"):
+        lazygrad.ones(3).trace()
+
+
+def test_nbytes_and_itemsize_follow_the_dtype():
+    x = lazygrad.zeros(3, 4, dtype=lazygrad.float64)
+    assert (x.nbytes, x.itemsize, lazygrad.zeros(0).nbytes, lazygrad.ones(5, dtype=lazygrad.int16).nbytes) == (96, 8, 0, 10)
+
+
 def test_diagonal_of_other_axes_and_diag_embed():
     x = np.arange(24.0).reshape(2, 3, 4)
     check_op(lambda T, x: T.diagonal(x, -1, 2, 0), lambda m, x: m.diagonal(x, -1, 2, 0), x)
