@@ -350,7 +350,8 @@ def test_trace_sums_the_main_diagonal_of_a_matrix():
 
 def test_nbytes_and_itemsize_follow_the_dtype():
     x = lazygrad.zeros(3, 4, dtype=lazygrad.float64)
-    assert (x.nbytes, x.itemsize, lazygrad.zeros(0).nbytes, lazygrad.ones(5, dtype=lazygrad.int16).nbytes) == (96, 8, 0, 10)
+    assert (x.nbytes, x.itemsize, lazygrad.zeros(0).nbytes) == (96, 8, 0)
+    assert lazygrad.ones(5, dtype=lazygrad.int16).nbytes == 10
 
 
 def test_diagonal_of_other_axes_and_diag_embed():
