@@ -92,7 +92,9 @@ def getitem(t: Tensor, index: Any) -> Tensor:
     if index_ops.is_advanced(index):
         return index_ops.getitem(t, index)
     plan = _Plan(t.node.shape, index)
-    return _as_view(t, _record(plan.name, plan.read(t.node), t))
+    # torch takes its whole-axis shortcut inside a tuple only: x[:] records a slice where x[:, :] is an alias.
+    name = "SliceBackward0" if isinstance(index, slice) else plan.name
+    return _as_view(t, _record(name, plan.read(t.node), t))
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:

@@ -598,6 +598,16 @@ def test_basic_indexing_with_ints_slices_none_and_ellipsis(data):
     check_op(lambda T, x: x[index], lambda m, x: x[index], x)
 
 
+@pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
+@pytest.mark.parametrize("index", [slice(None), slice(0, None), (slice(None),), (slice(None), slice(None)),
+                                   (Ellipsis, slice(None)), slice(0, 1)])
+def test_a_bare_whole_slice_records_a_slice_and_a_tuple_of_them_an_alias_like_torch(index):
+    import torch
+
+    ours = lazygrad.ones(2, 3, requires_grad=True)[index].grad_fn.name()
+    assert ours == torch.ones(2, 3, requires_grad=True)[index].grad_fn.name()
+
+
 @pytest.mark.parametrize("index", [0, -1, (1, -2), (slice(None), 1), (Ellipsis, 0), (None, 1), (Ellipsis, None),
                                    (slice(None, None, 2), Ellipsis, None), (slice(-2, None), slice(1, 3, 2))],
                          ids=repr)
