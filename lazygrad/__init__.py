@@ -49,6 +49,7 @@ from .creation import (
     get_default_device,
     initial_seed,
     linspace,
+    logspace,
     manual_seed,
     ones,
     ones_like,
@@ -83,10 +84,12 @@ from .linalg import det, logdet
 from .linalg import inv as inverse
 from .masking import (
     argwhere,
+    bincount,
     count_nonzero,
     index_add,
     index_fill,
     masked_fill,
+    masked_select,
     nonzero,
     tril,
     tril_indices,
@@ -129,9 +132,10 @@ from .realization import PendingGraphWarning, auto_step, clear_cache, set_backen
 from .realization import backend as _current_backend
 from .realization import realize as _realize_all
 from .realization import use_backend as backend
-from .reshaping import cat, stack
+from .reshaping import atleast_1d, atleast_2d, atleast_3d, cat, dstack, hstack, stack, vstack
+from .reshaping import vstack as row_stack
 from .serialization import load, save
-from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll
+from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll, trace
 from .sorting import argsort, bucketize, kthvalue, median, msort, searchsorted, sort, topk, unique
 from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
@@ -196,7 +200,7 @@ _METHODS = [
     "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose", "swapaxes", "t",
     "expand", "broadcast_to", "repeat", "flip", "chunk", "unbind", "narrow", "select", "clone", "detach",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",
-    "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select",
+    "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select", "scatter",
 ]
 for _name in _METHODS:
     globals()[_name] = getattr(Tensor, _name)
@@ -211,12 +215,13 @@ __all__ = [
     "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
     "set_default_dtype", "testing", "utils", "as_tensor", "backend", "bool", "cat", "clear_cache",
     "default_generator", "device", "dot", "double", "dtype", "dtypes", "einsum", "empty", "empty_like",
-    "enable_grad", "eye",
+    "enable_grad", "eye", "logspace",
     "float", "float16", "float32",
     "float64", "from_numpy", "full", "func", "full_like", "get_backend", "get_default_dtype", "half", "inference_mode",
     "initial_seed", "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "is_tensor", "linspace", "long",
     "manual_seed", "matmul", "metrics", "nn", "no_grad", "numel", "ones", "ones_like", "optim", "promote_types",
     "rand", "rand_like", "randint", "randn", "randn_like", "realize", "reset_metrics", "load", "save", "set_backend",
+    "atleast_1d", "atleast_2d", "atleast_3d", "dstack", "hstack", "vstack", "row_stack",
     "set_grad_enabled", "set_printoptions", "short", "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
     *_METHODS,
 ]
@@ -227,7 +232,8 @@ __all__ += [
     "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
     "diag_embed", "diagonal", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue", "lerp",
     "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "msort", "multinomial",
-    "nonzero", "normal", "outer", "randperm", "return_types", "roll", "searchsorted", "sinh", "slogdet", "sort",
+    "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
+    "searchsorted", "sinh", "slogdet", "sort",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
 __all__ += ["metrics_report"]
@@ -246,9 +252,10 @@ _TAKES_OUT = {
     "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
     "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "median",
     "min", "minimum", "mm", "msort", "mul", "multinomial", "mv", "ne", "neg", "nonzero", "normal", "ones", "outer",
-    "pow", "prod", "rand", "randint", "randn", "randperm", "reciprocal", "remainder", "round", "rsqrt",
+    "pow", "prod", "rand", "randint", "randn", "randperm", "reciprocal", "remainder", "round", "rsqrt", "scatter",
     "scatter_add", "searchsorted", "sigmoid", "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square",
-    "stack", "std", "sub", "sum", "tan", "tanh", "topk", "tril", "triu", "trunc", "var", "where", "zeros",
+    "dstack", "hstack", "vstack", "row_stack", "stack", "std", "sub", "sum", "tan", "tanh", "topk", "tril", "triu",
+    "trunc", "var", "where", "zeros",
 }
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:

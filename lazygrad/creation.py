@@ -219,6 +219,21 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, layout:
     return _from_host(values.astype(dtype.np), requires_grad, device)
 
 
+def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None, layout: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``base`` raised to ``steps`` evenly spaced exponents from ``start`` to ``end`` (torch.logspace)."""
+    dtype = _resolve(dtype)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    # Exponents spaced from both ends like linspace's values, and powers taken in the output precision.
+    work = dtype.np if dtype.is_floating_point else np.float64
+    start, end, base = work.type(start), work.type(end), work.type(base)
+    index = np.arange(steps, dtype=work)
+    step = (end - start) / work.type(steps - 1) if steps > 1 else work.type(0)
+    exponents = np.where(index < steps // 2, start + index * step, end - (steps - 1 - index) * step)
+    return _from_host(np.power(base, exponents).astype(dtype.np), requires_grad, device)
+
+
 def eye(n: int, m: int | None = None, *, dtype: Any = None, layout: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     dtype = _resolve(dtype)

@@ -1,4 +1,4 @@
-"""Reading and writing by index: gather, scatter_add, index_select, embedding and advanced indexing.
+"""Reading and writing by index: gather, scatter, scatter_add, index_select, embedding and advanced indexing.
 
 All of them lower to the two indexing primitives: ``gather`` (``numpy.take`` along one axis) and its
 transpose ``scatter_add``. A torch op that indexes several axes at once (``gather`` with per-element
@@ -126,6 +126,33 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     updates = ops.slice_(src.node, (0,) * src.ndim, index.node.shape, (1,) * src.ndim)
     added = apply("scatter_add", (ops.reshape(updates, (count,)), ops.reshape(flat, (count,))), (0, input.numel()))
     return _record("ScatterAddBackward0", ops.add(input.node, ops.reshape(added, input.node.shape)), input, src)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None) -> Tensor:
+    """``input`` with ``src`` (a tensor, or one number) written at the positions ``gather`` would read it from.
+
+    The positions are marked by a second ``scatter_add`` of ones; where ``index`` repeats a position torch
+    keeps an unspecified one of the values, and this keeps their sum.
+    """
+    if src is None and value is None:
+        raise TypeError("scatter() missing 1 required positional argument: 'src' or 'value'")
+    axis = _dim(dim, input.ndim)
+    source = src if src is not None else value
+    flat = _coordinates(input, axis, index, "scatter_add", "self")
+    count = math.prod(flat.shape)
+    if isinstance(source, Tensor):
+        if source.dtype is not input.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+        updates = ops.slice_(source.node, (0,) * source.ndim, index.node.shape, (1,) * source.ndim)
+        name, inputs = "ScatterBackward0", (input, source)
+    else:
+        updates = ops.broadcast_to(ops.scalar(source, input.dtype), index.node.shape)
+        name, inputs = "ScatterBackward1", (input,)
+    flat = ops.reshape(flat, (count,))
+    placed = apply("scatter_add", (ops.reshape(updates, (count,)), flat), (0, input.numel()))
+    hits = apply("scatter_add", (ops.full((count,), 1, dtypes.int32), flat), (0, input.numel()))
+    written = ops.reshape(apply("gt", (hits, ops.const(0, dtypes.int32))), input.node.shape)
+    return _record(name, ops.select(written, ops.reshape(placed, input.node.shape), input.node), *inputs)
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -361,6 +388,12 @@ class IndexOpMethods:
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         return index_select(self, dim, index)
+
+    def scatter(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None) -> Tensor:
+        return scatter(self, dim, index, src, value=value)
+
+    def scatter_(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None) -> Tensor:
+        return self._inplace(scatter, dim, index, src, value)
 
 
 attach(IndexOpMethods)

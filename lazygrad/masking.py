@@ -2,7 +2,8 @@
 
 Every mask is a ``select`` between the input and the fill, so the gradient reaches the input where it is
 kept and the fill (when it is a tensor) where it is written. Ops whose result size depends on values
-(``nonzero``, ``argwhere``, one-argument ``where``) realize their input, as torch must sync for them too.
+(``nonzero``, ``argwhere``, ``masked_select``, one-argument ``where``) realize their input, as torch must
+sync for them too.
 """
 
 from __future__ import annotations
@@ -181,8 +182,39 @@ def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     return self._inplace(lambda t: index_add(t, dim, index, source, alpha=alpha))
 
 
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements of ``input`` where the broadcast ``mask`` is True, as a vector (its length realizes the mask)."""
+    if mask.dtype is not dtypes.bool_:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    shape = broadcast_shapes(input.shape, mask.shape)
+    picked = input.expand(shape)[mask.expand(shape)]
+    return _record("MaskedSelectBackward0", picked.node, input)
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How often each value of a vector of non-negative integers occurs (or the sum of its ``weights``).
+
+    The count's length is one past the largest value, so the input is realized to find it.
+    """
+    if input.dtype.is_floating_point:
+        raise NotImplementedError(f'"bincount_cpu" not implemented for \'{_torch_type_name(input.dtype)}\'')
+    values = input.detach()._value()
+    if values.ndim != 1 or (values.size and values.min() < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    size = max(int(values.max()) + 1 if values.size else 0, minlength)
+    positions = ops.cast(input.node, dtypes.int64)
+    if weights is None:
+        updates, dtype = ops.full(input.shape, 1, dtypes.int64), dtypes.int64
+    else:
+        # torch keeps float32 weights in float32 and sums any other weights in float64.
+        dtype = weights.dtype if weights.dtype is dtypes.float32 else dtypes.float64
+        updates = ops.cast(weights.detach().node, dtype)
+    return _wrap(apply("scatter_add", (updates, positions), (0, size)))
+
+
 for _name, _fn in {"masked_fill": masked_fill, "masked_fill_": masked_fill_, "tril": tril, "triu": triu,
                    "tril_": tril_, "triu_": triu_, "nonzero": nonzero, "argwhere": argwhere, "where": _where_method,
                    "count_nonzero": count_nonzero, "index_fill": index_fill, "index_fill_": index_fill_,
-                   "index_add": index_add, "index_add_": index_add_}.items():
+                   "index_add": index_add, "index_add_": index_add_, "masked_select": masked_select,
+                   "bincount": bincount}.items():
     setattr(Tensor, _name, _fn)

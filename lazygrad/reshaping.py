@@ -278,4 +278,48 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return _record("StackBackward0", node, *tensors)
 
 
+# The shape each rank takes in atleast_1d, atleast_2d and atleast_3d (ranks at or above the target keep theirs).
+_AT_LEAST = {
+    1: {0: lambda s: (1,)},
+    2: {0: lambda s: (1, 1), 1: lambda s: (1, *s)},
+    3: {0: lambda s: (1, 1, 1), 1: lambda s: (1, *s, 1), 2: lambda s: (*s, 1)},
+}
+
+
+def _at_least(rank: int, tensors: tuple[Any, ...]) -> Any:
+    """Each tensor reshaped to at least ``rank`` dimensions: one tensor for one argument, else a tuple."""
+    many = len(tensors) != 1 or isinstance(tensors[0], (list, tuple))
+    items = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    grown = tuple(t.reshape(_AT_LEAST[rank][t.ndim](t.shape)) if t.ndim < rank else t for t in items)
+    return grown if many else grown[0]
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    return _at_least(1, tensors)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    return _at_least(2, tensors)
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    return _at_least(3, tensors)
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join along columns: the first axis for vectors, the second otherwise."""
+    grown = atleast_1d(tuple(tensors))
+    return cat(grown, 0 if grown and grown[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join as rows: vectors become rows of a matrix first."""
+    return cat(atleast_2d(tuple(tensors)), 0)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Join along the third axis (depth), after growing each tensor to three dimensions."""
+    return cat(atleast_3d(tuple(tensors)), 2)
+
+
 attach(ShapeMethods)

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import ops
 from .ir import Node, apply
-from .tensor import Tensor, _dim, _record
+from .tensor import Tensor, _dim, _record, _wrap
 
 
 def rolled(x: Node, shift: int, axis: int) -> Node:
@@ -74,6 +74,14 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return _record("DiagonalBackward0", _diagonal_of(input.node, offset, a, b), input)
 
 
+def trace(input: Tensor) -> Tensor:
+    """The sum of a matrix's main diagonal (integers sum as int64, as in every torch sum)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    total = _wrap(_diagonal_of(input.node, 0, 0, 1)).sum()
+    return _record("TraceBackward0", total.node, input)
+
+
 def _embed(v: Node, offset: int) -> Node:
     """Square matrices with the last axis of ``v`` on their diagonal ``offset`` and zeros elsewhere."""
     *batch, n = v.shape
@@ -128,5 +136,5 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
-for _name, _fn in {"roll": roll, "diagonal": diagonal, "diag": diag, "diag_embed": diag_embed}.items():
+for _name, _fn in {"roll": roll, "diagonal": diagonal, "diag": diag, "diag_embed": diag_embed, "trace": trace}.items():
     setattr(Tensor, _name, _fn)

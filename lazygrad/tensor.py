@@ -310,6 +310,14 @@ class Tensor:
     def element_size(self) -> int:
         return self.dtype.itemsize
 
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self.dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
     # ---- reading values (these realize) ----
     def realize(self) -> Tensor:
         """Compute this tensor now (with every other pending tensor); returns self."""
@@ -392,7 +400,9 @@ class Tensor:
 
     def __repr__(self) -> str:
         suffixes = []
-        if self.dtype not in (dtypes.default_float(), dtypes.int64, dtypes.bool_):
+        # An empty tensor has no elements to show that it holds integers or bools, so torch names those too.
+        implied = (dtypes.default_float(),) if 0 in self.shape else (dtypes.default_float(), dtypes.int64, dtypes.bool_)
+        if self.dtype not in implied:
             suffixes.append(f"dtype={self.dtype!r}")
         if self.grad_fn is not None:
             suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")

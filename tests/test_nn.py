@@ -243,6 +243,33 @@ def test_module_dict_keeps_insertion_order():
     assert list(layers.keys()) == ["b", "a"] and isinstance(layers["a"], nn.Tanh)
 
 
+def test_parameter_list_registers_its_tensors_as_parameters():
+    holder = nn.Module()
+    holder.ws = nn.ParameterList([nn.Parameter(lazygrad.zeros(2)), lazygrad.ones(3)])
+    holder.ws.append(lazygrad.zeros(1))
+    assert [name for name, _ in holder.named_parameters()] == ["ws.0", "ws.1", "ws.2"]
+    assert isinstance(holder.ws[-2], nn.Parameter) and holder.ws[1].requires_grad
+    assert [p.shape for p in holder.ws[1:]] == [(3,), (1,)]
+
+
+def test_parameter_dict_sorts_a_plain_dict_and_keeps_insertion_order_after():
+    params = nn.ParameterDict({"w": lazygrad.zeros(2, 2), "b": nn.Parameter(lazygrad.ones(2))})
+    params["a"] = lazygrad.zeros(3)
+    assert list(params) == ["b", "w", "a"] and isinstance(params["a"], nn.Parameter)
+    assert params.pop("w").shape == (2, 2) and list(params.keys()) == ["b", "a"] and len(params) == 2
+
+
+@needs_torch
+@pytest.mark.parametrize("sizes", [[(2,)], [(2,), (3, 4)]])
+def test_parameter_containers_print_like_torch(sizes):
+    def build(lib):
+        tensors = [lib.zeros(*size) for size in sizes]
+        return (lib.nn.ParameterList(tensors), lib.nn.ParameterDict({f"p{i}": t for i, t in enumerate(tensors)}),
+                lib.nn.ParameterList())
+
+    assert [repr(c) for c in build(lazygrad)] == [repr(c) for c in build(torch)]
+
+
 # ---- repr -------------------------------------------------------------------------------------------------
 
 REPRS = [

@@ -522,6 +522,22 @@ def test_cat_and_stack_along_any_dim(data):
     check_op(lambda T, *xs: T.stack(list(xs), at), lambda m, *xs: m.stack(xs, axis=at), *same)
 
 
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 2)])
+@pytest.mark.parametrize("name", ["hstack", "vstack", "dstack"])
+def test_hstack_vstack_dstack_join_like_numpy(name, shape):
+    check_op(lambda T, a, b: getattr(T, name)([a, b]), lambda m, a, b: getattr(m, name)([a, b]),
+             np.arange(math.prod(shape), dtype=np.float32).reshape(shape), np.ones(shape, np.float32))
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 2)])
+def test_atleast_nd_grows_shapes_like_numpy(shape):
+    x = lazygrad.zeros(*shape)
+    for rank in (1, 2, 3):
+        grown = getattr(lazygrad, f"atleast_{rank}d")
+        assert grown(x).shape == getattr(np, f"atleast_{rank}d")(np.zeros(shape)).shape
+        assert [t.shape for t in grown(x, x)] == [grown(x).shape] * 2 == [t.shape for t in grown([x, x])]
+
+
 def test_cat_promotes_mixed_dtypes():
     check_op(lambda T, a, b: T.cat([a, b]), lambda m, a, b: m.concatenate([a, b]), np.arange(2), np.ones(2, np.float32))
 
@@ -580,6 +596,16 @@ def test_basic_indexing_with_ints_slices_none_and_ellipsis(data):
     x = data.draw(smooth_arrays(shapes(min_dims=1, max_side=4)))
     index = data.draw(basic_indices(x.shape))
     check_op(lambda T, x: x[index], lambda m, x: x[index], x)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
+@pytest.mark.parametrize("index", [slice(None), slice(0, None), (slice(None),), (slice(None), slice(None)),
+                                   (Ellipsis, slice(None)), slice(0, 1)])
+def test_a_bare_whole_slice_records_a_slice_and_a_tuple_of_them_an_alias_like_torch(index):
+    import torch
+
+    ours = lazygrad.ones(2, 3, requires_grad=True)[index].grad_fn.name()
+    assert ours == torch.ones(2, 3, requires_grad=True)[index].grad_fn.name()
 
 
 @pytest.mark.parametrize("index", [0, -1, slice(None), (slice(None),), (1, -2), (slice(None), 1), (Ellipsis, 0),
@@ -721,6 +747,18 @@ def test_linspace_hits_both_ends(start, end, steps):
         import torch
 
         assert t.tolist() == torch.linspace(start, end, steps).tolist()
+
+
+@pytest.mark.parametrize(("start", "end", "steps", "base"), [(0, 2, 3, 10.0), (-1, 1, 5, 2.0), (0, 3, 4, 10.0),
+                                                               (1, 1, 1, 10.0), (0, 1, 0, 10.0)])
+def test_logspace_raises_base_to_evenly_spaced_exponents(start, end, steps, base):
+    t = lazygrad.logspace(start, end, steps, base)
+    assert t.dtype is lazygrad.float32
+    assert_close(t, np.logspace(start, end, steps, base=base).astype(np.float32))
+    if HAS_TORCH:
+        import torch
+
+        assert np.allclose(t.tolist(), torch.logspace(start, end, steps, base).tolist(), rtol=1e-6, atol=0)
 
 
 @pytest.mark.parametrize(("n", "m"), [(1, None), (3, None), (2, 4), (4, 2), (0, 3)])

@@ -188,6 +188,39 @@ def test_nonzero_argwhere_and_one_argument_where():
     assert [t.tolist() for t in lazygrad.nonzero(lazygrad.tensor(3.0), as_tuple=True)] == [[0]]
 
 
+def test_masked_select_picks_the_broadcast_mask_positions_with_gradients():
+    row_mask = np.array([True, False, True])
+    check_op(lambda T, x, m: x.masked_select(m), lambda m, x, k: x[np.broadcast_to(k, x.shape)], X[:, :3], row_mask,
+             jax_oracle=False)
+    picked = lazygrad.masked_select(lazygrad.tensor(2.0), lazygrad.tensor([[True, False]]))
+    assert picked.tolist() == [2.0]
+    x = lazygrad.ones(2, 3, requires_grad=True)
+    assert x.masked_select(lazygrad.tensor(row_mask)).grad_fn.name() == "MaskedSelectBackward0"
+    with pytest.raises(RuntimeError, match="masked_select: expected BoolTensor for mask"):
+        x.masked_select(lazygrad.tensor([1, 0, 1]))
+
+
+@pytest.mark.parametrize(("values", "kwargs"), [([0, 1, 1, 3], {}), ([0, 1], {"minlength": 4}), ([], {}),
+                                                 ([2, 0, 2], {"weights": [0.5, 1.0, 2.0]}),
+                                                 ([1, 1], {"weights": [1, 2]})])
+def test_bincount_counts_or_sums_weights_like_torch(values, kwargs):
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        options = {k: m.tensor(v) if k == "weights" else v for k, v in kwargs.items()}
+        return m.bincount(m.tensor(values, dtype=m.int64), **options)
+
+    ours, theirs = run(lazygrad), run(torch)
+    assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype)
+    assert repr(ours) == repr(theirs)
+
+
+def test_bincount_refuses_negative_or_matrix_inputs():
+    for bad in (lazygrad.tensor([-1]), lazygrad.tensor([[0]])):
+        with pytest.raises(RuntimeError, match=r"bincount only supports 1-d non-negative integral inputs\."):
+            lazygrad.bincount(bad)
+
+
 def test_three_argument_where_and_the_method_form():
     check_op(lambda T, x, m: T.where(m, x, -x), lambda m, x, k: m.where(k, x, -x), X, MASK)
     check_op(lambda T, x, m: x.where(m, 0.5), lambda m, x, k: m.where(k, x, 0.5), X, MASK)
@@ -306,6 +339,19 @@ def test_diag_and_diagonal(offset):
     check_op(lambda T, v: T.diag(v, offset), lambda m, v: m.diag(v, offset), V)
     check_op(lambda T, x: T.diag(x, offset), lambda m, x: m.diag(x, offset), X)
     check_op(lambda T, x: x.diagonal(offset), lambda m, x: m.diagonal(x, offset), X)
+
+
+def test_trace_sums_the_main_diagonal_of_a_matrix():
+    check_op(lambda T, x: x.trace(), lambda m, x: m.trace(x), X)
+    check_op(lambda T, x: T.trace(x), lambda m, x: m.trace(x), np.arange(6).reshape(2, 3))
+    with pytest.raises(RuntimeError, match="trace: expected a matrix, but got tensor with dim 1"):
+        lazygrad.ones(3).trace()
+
+
+def test_nbytes_and_itemsize_follow_the_dtype():
+    x = lazygrad.zeros(3, 4, dtype=lazygrad.float64)
+    assert (x.nbytes, x.itemsize, lazygrad.zeros(0).nbytes) == (96, 8, 0)
+    assert lazygrad.ones(5, dtype=lazygrad.int16).nbytes == 10
 
 
 def test_diagonal_of_other_axes_and_diag_embed():

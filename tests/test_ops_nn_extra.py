@@ -162,6 +162,12 @@ def test_conv2d_module_initializes_within_torch_bounds_and_prints_like_torch():
     assert repr(nn.Conv1d(2, 3, 5, bias=False)) == repr(torch.nn.Conv1d(2, 3, 5, bias=False))
 
 
+@needs_torch
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv_module_prints_a_padding_string_unquoted_like_torch(padding):
+    assert repr(nn.Conv2d(6, 8, 3, padding=padding)) == repr(torch.nn.Conv2d(6, 8, 3, padding=padding))
+
+
 # ---- pooling ---------------------------------------------------------------------------------------------------
 
 POOLS = [(2, 2, 0), (3, 2, 1), (2, 1, 1)]  # (kernel, stride, padding)
@@ -232,6 +238,35 @@ def test_gather_matches_take_along_axis(dim):
 def test_scatter_add_accumulates_repeated_positions(dim):
     check_op(lambda T, x, i, s: x.scatter_add(dim, i, s), lambda m, x, i, s: scatter_add_oracle(m, x, dim, i, s),
              normal(3, 4), INDEX, normal(2, 3))
+
+
+def scatter_oracle(m, x, dim, index, src):
+    src = src[tuple(slice(0, s) for s in index.shape)] if isinstance(src, np.ndarray) or hasattr(src, "shape") else src
+    if m is np:
+        out = x.copy()
+        out[index_grid(index, dim)] = src
+        return out
+    return x.at[index_grid(index, dim)].set(src)
+
+
+@pytest.mark.parametrize(("dim", "index"), [(0, INDEX), (1, np.array([[3, 0, 1], [2, 1, 0]]))])
+def test_scatter_writes_src_where_gather_would_read(dim, index):
+    check_op(lambda T, x, i, s: x.scatter(dim, i, s), lambda m, x, i, s: scatter_oracle(m, x, dim, i, s),
+             normal(3, 4), index, normal(2, 3))
+    check_op(lambda T, x, i: T.scatter(x, dim, i, value=2.5), lambda m, x, i: scatter_oracle(m, x, dim, i, 2.5),
+             normal(3, 4), index)
+
+
+@needs_torch
+def test_scatter_records_torch_grad_fn_names_and_checks_dtypes():
+    x, index = lazygrad.zeros(2, 3, requires_grad=True), lazygrad.tensor([[0], [2]])
+    assert x.scatter(1, index, lazygrad.ones(2, 1)).grad_fn.name() == "ScatterBackward0"
+    assert x.scatter(1, index, 5.0).grad_fn.name() == "ScatterBackward1"
+    with pytest.raises(RuntimeError, match=r"scatter\(\): Expected self.dtype to be equal to src.dtype"):
+        x.scatter(1, index, lazygrad.ones(2, 1, dtype=lazygrad.float64))
+    z = lazygrad.zeros(3)
+    z.scatter_(0, lazygrad.tensor([1]), lazygrad.tensor([4.0])).scatter_(0, lazygrad.tensor([2]), value=7)
+    assert z.tolist() == [0.0, 4.0, 7.0]
 
 
 def test_torch_level_gather_and_index_select_functions():

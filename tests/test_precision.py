@@ -119,6 +119,14 @@ def test_repr_matches_torch(name, make):
     assert ours == theirs
 
 
+@needs_torch
+@pytest.mark.parametrize("name", ["int64", "bool", "int32", "float32"])
+def test_repr_of_an_empty_tensor_names_every_dtype_but_the_default_float(name):
+    import torch as T
+
+    assert repr(torch.zeros(0, dtype=getattr(torch, name))) == repr(T.zeros(0, dtype=getattr(T, name)))
+
+
 def test_repr_names_bfloat16_but_not_the_default_dtype():
     assert repr(torch.tensor([1.0, 2.5], dtype=torch.bfloat16)) == "tensor([1.0000, 2.5000], dtype=torch.bfloat16)"
     torch.set_default_dtype(torch.float16)

@@ -21,7 +21,7 @@ from .activation import (
     Tanh,
 )
 from .attention import MultiheadAttention
-from .containers import ModuleDict, ModuleList, Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import AvgPool2d, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, MaxPool2d
 from .distance import CosineSimilarity
 from .layers import Dropout, Dropout1d, Dropout2d, Flatten, Identity, Linear
@@ -56,7 +56,7 @@ __all__ = [
     "GELU", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "CrossEntropyLoss",
     "Dropout", "Flatten", "Identity",
     "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Module", "ModuleDict",
-    "ModuleList",
+    "ModuleList", "ParameterDict", "ParameterList",
     "NLLLoss", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax", "Tanh", "functional", "init",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AvgPool1d", "ConvTranspose1d", "ConvTranspose2d",
     "ConvTranspose3d", "CosineSimilarity", "Dropout1d", "Dropout2d", "ELU", "GroupNorm", "Hardtanh", "HuberLoss",

@@ -1,7 +1,8 @@
 """Turning a list of samples into a batch: tensors are stacked, numbers become tensors, containers recurse.
 
 The rules follow torch's ``default_collate`` case for case (Python floats become float64 tensors, a tuple
-sample collates into a list, strings stay a list), so a loop written against torch sees the same batch.
+sample collates into a list, a column of strings stays a tuple), so a loop written against torch sees the
+same batch.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _collate_sequence(batch: Sequence[Any]) -> Any:
     size = len(batch[0])
     if any(len(sample) != size for sample in batch):
         raise RuntimeError("each element in list of batch should be of equal size")
-    columns = [default_collate(list(samples)) for samples in zip(*batch)]
+    columns = [default_collate(samples) for samples in zip(*batch)]  # strings stay the tuple zip made, as in torch
     first = batch[0]
     if hasattr(first, "_fields"):  # a namedtuple keeps its type
         return type(first)(*columns)
