@@ -245,17 +245,17 @@ __all__ += [
 # The torch.* functions whose torch signature ends in a keyword-only ``out=`` tensor to write the result into.
 _TAKES_OUT = {
     "abs", "acos", "acosh", "add", "addmm", "all", "amax", "amin", "aminmax", "any", "arange", "arccos", "arccosh",
-    "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmin", "argsort", "asin", "asinh", "atan", "atan2",
-    "atanh", "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil", "clamp", "clamp_max", "clamp_min", "clip",
-    "cos", "cosh", "cross", "cumprod", "cumsum", "diag", "div", "dot", "empty", "eq", "erf", "exp", "exp2", "expm1",
-    "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "hypot", "index_add", "index_select",
-    "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
-    "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "median",
-    "min", "minimum", "mm", "msort", "mul", "multinomial", "mv", "ne", "neg", "nonzero", "normal", "ones", "outer",
-    "pow", "prod", "rand", "randint", "randn", "randperm", "reciprocal", "remainder", "round", "rsqrt", "scatter",
-    "scatter_add", "searchsorted", "sigmoid", "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square",
-    "dstack", "hstack", "vstack", "row_stack", "stack", "std", "sub", "sum", "tan", "tanh", "topk", "tril", "triu",
-    "trunc", "var", "where", "zeros",
+    "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmin", "argsort", "asin", "asinh", "atan", "atan2", "atanh",
+    "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos",
+    "cosh", "cross", "cumprod", "cumsum", "diag", "div", "dot", "dstack", "empty", "eq", "erf", "exp", "exp2", "expm1",
+    "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "hstack", "hypot", "index_add",
+    "index_select", "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logspace", "logsumexp", "lt", "masked_select",
+    "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mm", "msort", "mul", "multinomial", "mv", "ne",
+    "neg", "nonzero", "normal", "ones", "outer", "pow", "prod", "rand", "randint", "randn", "randperm", "reciprocal",
+    "remainder", "round", "row_stack", "rsqrt", "scatter", "scatter_add", "searchsorted", "sigmoid", "sign", "sin",
+    "sinh", "slogdet", "softmax", "sort", "sqrt", "square", "stack", "std", "sub", "sum", "tan", "tanh", "topk",
+    "tril", "triu", "trunc", "var", "vstack", "where", "zeros",
 }
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:

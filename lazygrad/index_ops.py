@@ -128,14 +128,19 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return _record("ScatterAddBackward0", ops.add(input.node, ops.reshape(added, input.node.shape)), input, src)
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None) -> Tensor:
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None, *,
+            reduce: str | None = None) -> Tensor:
     """``input`` with ``src`` (a tensor, or one number) written at the positions ``gather`` would read it from.
 
     The positions are marked by a second ``scatter_add`` of ones; where ``index`` repeats a position torch
-    keeps an unspecified one of the values, and this keeps their sum.
+    keeps an unspecified one of the values, and this keeps their sum. ``reduce="add"`` adds instead.
     """
     if src is None and value is None:
         raise TypeError("scatter() missing 1 required positional argument: 'src' or 'value'")
+    if reduce not in (None, "add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    if reduce == "multiply":
+        raise NotImplementedError("scatter(reduce='multiply') is not supported; multiply the gathered values instead")
     axis = _dim(dim, input.ndim)
     source = src if src is not None else value
     flat = _coordinates(input, axis, index, "scatter_add", "self")
@@ -150,6 +155,8 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any 
         name, inputs = "ScatterBackward1", (input,)
     flat = ops.reshape(flat, (count,))
     placed = apply("scatter_add", (ops.reshape(updates, (count,)), flat), (0, input.numel()))
+    if reduce == "add":  # torch records no gradient formula for the reducing forms
+        return _record("NotImplemented", ops.add(input.node, ops.reshape(placed, input.node.shape)), *inputs)
     hits = apply("scatter_add", (ops.full((count,), 1, dtypes.int32), flat), (0, input.numel()))
     written = ops.reshape(apply("gt", (hits, ops.const(0, dtypes.int32))), input.node.shape)
     return _record(name, ops.select(written, ops.reshape(placed, input.node.shape), input.node), *inputs)
@@ -389,11 +396,13 @@ class IndexOpMethods:
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         return index_select(self, dim, index)
 
-    def scatter(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None) -> Tensor:
-        return scatter(self, dim, index, src, value=value)
+    def scatter(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> Tensor:
+        return scatter(self, dim, index, src, value=value, reduce=reduce)
 
-    def scatter_(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None) -> Tensor:
-        return self._inplace(scatter, dim, index, src, value)
+    def scatter_(self, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+                 reduce: str | None = None) -> Tensor:
+        return self._inplace(scatter, dim, index, src, value, reduce=reduce)
 
 
 attach(IndexOpMethods)

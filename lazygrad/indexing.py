@@ -79,6 +79,11 @@ class _Plan:
         box_shape = tuple(-(-(b - a) // s) for a, b, s in zip(self.starts, self.stops, self.steps))
         if 0 in box_shape:
             return node
+        if all(s == 1 for s in self.steps):
+            # a box at positions that are program inputs, so ``x[i] = v`` at every i shares one program
+            starts = [ops.const(0, dtypes.int64) if (a, n) == (0, d) else ops.scalar(a, dtypes.int64)
+                      for a, n, d in zip(self.starts, box_shape, node.shape)]
+            return ops.dynamic_update_slice(node, ops.reshape(value, box_shape), starts)
         interior = tuple(s - 1 for s in self.steps)
         high = tuple(d - a - (n - 1) * s - 1
                      for d, a, s, n in zip(node.shape, self.starts, self.steps, box_shape))

@@ -603,9 +603,9 @@ class Tensor:
         self._write(ops.cast(result.node, self.dtype), result)
         return self
 
-    def _inplace(self, fn: Any, *args: Any) -> Tensor:
+    def _inplace(self, fn: Any, *args: Any, **kwargs: Any) -> Tensor:
         self._check_inplace()
-        return self._assign(fn(self, *args))
+        return self._assign(fn(self, *args, **kwargs))
 
 
 # ---- helpers used by several ops ----------------------------------------------------------------------

@@ -541,3 +541,15 @@ def test_in_place_draws_write_through_views():
     x[0].uniform_(1.0, 2.0)
     values = x.numpy()
     assert (values[0] >= 1.0).all() and (values[1] == 0.0).all()
+
+
+def test_scatter_with_reduce_add_like_torch():
+    x = lazygrad.ones(4) * 2
+    index = lazygrad.tensor([1, 1])
+    assert x.scatter(0, index, lazygrad.tensor([3.0, 5.0]), reduce="add").tolist() == [2.0, 10.0, 2.0, 2.0]
+    assert x.scatter(0, index, 4.0, reduce="add").tolist() == [2.0, 10.0, 2.0, 2.0]
+    y = lazygrad.zeros(3)
+    y.scatter_(0, lazygrad.tensor([0, 2]), lazygrad.tensor([1.0, 2.0]), reduce="add")
+    assert y.tolist() == [1.0, 0.0, 2.0]
+    _raises(lambda: x.scatter(0, index, 1.0, reduce="max"), RuntimeError,
+            "reduce argument must be either add or multiply.")

@@ -22,7 +22,7 @@ from helpers import HAS_TORCH
 import lazygrad
 import lazygrad.nn.functional as F
 
-pytestmark = pytest.mark.skipif(not HAS_TORCH, reason="compares with torch")
+pytestmark = [pytest.mark.skipif(not HAS_TORCH, reason="compares with torch"), pytest.mark.backend_agnostic]
 if HAS_TORCH:
     import torch
     import torch.nn.functional as TF
@@ -69,6 +69,9 @@ SKIPPED_OVERLOADS = {
     "max(input, other)", "min(input, other)", "max(other)", "min(other)",
     "std(input, unbiased)", "var(input, unbiased)", "std_mean(input, unbiased)", "var_mean(input, unbiased)",
     "std(unbiased)", "var(unbiased)",
+    # scatter's number overload names its positional ``value``, the tensor one ``src``: lazygrad names it ``src``
+    # and takes ``value=`` as a keyword too, so every call torch accepts works.
+    "scatter(dim, index, value)", "scatter_(dim, index, value)", "scatter(input, dim, index, value)",
     # The stubs are wrong here (torch itself refuses these calls): new_tensor takes data only positionally,
     # requires_grad_'s keyword is requires_grad, linspace needs steps.
     "new_tensor(data, dtype, device, requires_grad, pin_memory)",
@@ -81,7 +84,7 @@ SKIPPED_OVERLOADS = {
 
 
 # Parameters one of torch's stub overloads marks optional although torch requires them.
-OPTIONAL_IN_STUBS_ONLY = {"linspace.steps"}
+OPTIONAL_IN_STUBS_ONLY = {"linspace.steps", "logspace.steps"}
 
 
 def _stub_overloads(path: str, cls: str | None) -> dict[str, list[list[Param]]]:

@@ -216,6 +216,21 @@ def test_an_epoch_of_minibatches_taken_from_one_tensor_compiles_once(how) -> Non
     assert counts["compiles"] <= 3, counts  # the first step, the steady step, and a short last batch
 
 
+def test_setting_an_element_at_a_changing_position_reuses_its_program() -> None:
+    # the tutorials' one-hot encoding: ``t[li][0][letter] = 1`` for each letter of each name
+    lazygrad.clear_cache()
+    before = lazygrad.metrics()["compiles"]
+    for word in ("abe", "bob", "cat", "dan"):
+        t = lazygrad.zeros(3, 1, 26)
+        for position, letter in enumerate(word):
+            t[position][0][ord(letter) - ord("a")] = 1
+        grid = lazygrad.zeros(3, 3)
+        grid[position, ord(letter) % 3] = 2.0
+        assert t.argmax(-1).flatten().tolist() == [ord(c) - ord("a") for c in word]
+        assert grid.sum().item() == 2.0
+    assert lazygrad.metrics()["compiles"] - before <= 4  # the first word's two programs, then one each
+
+
 def test_writing_through_a_window_at_a_changing_position_reuses_its_program() -> None:
     a = lazygrad.zeros(6, 2)
     lazygrad.clear_cache()
