@@ -200,10 +200,22 @@ def _share_host(t: Tensor, array: np.ndarray) -> np.ndarray:
 
 def _bind_host(storage: Storage, array: np.ndarray) -> None:
     """On the numpy backend the array is the storage's buffer, so a write made to it with numpy is seen by
-    the storage's readers, and by pending ops, when they are computed; jax keeps its own copy."""
-    if storage.node.buffer is not array and realize.backend().name == "numpy":
-        storage.node = leaf(realize.share_array(array), storage.node.shape, storage.node.dtype)
-        _refresh(storage, None)
+    the storage's readers, and by pending ops, when they are computed; jax keeps its own copy.
+
+    The computed nodes of the storage and of its whole-storage readers take the array as their buffer (the
+    same values), so no tensor changes node or autograd record; a pending storage gets a new leaf instead.
+    """
+    if realize.backend().name != "numpy":
+        return
+    readers = [t for r in storage.readers if (t := r()) is not None and not t._view.steps]
+    nodes = [storage.node, *(t.node for t in readers)]
+    if all(node.buffer is not None for node in nodes):
+        buffer = realize.share_array(array)
+        for node in nodes:
+            node.buffer = buffer
+        return
+    storage.node = leaf(realize.share_array(array), storage.node.shape, storage.node.dtype)
+    _refresh(storage, None)
 
 
 def _write_host(storage: Storage) -> None:

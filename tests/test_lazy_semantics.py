@@ -406,6 +406,16 @@ def test_numpy_shares_the_tensors_memory_like_torch() -> None:
         assert b.tolist() == [7.0, 20.0, 30.0] and c.tolist() == [20.0, 30.0]
 
 
+def test_sharing_memory_with_numpy_keeps_every_autograd_record() -> None:
+    w = lazygrad.ones(4, requires_grad=True)
+    x = w * 2
+    view = x[0:2]
+    assert x.detach().numpy().tolist() == [2.0] * 4
+    assert (view.grad_fn.name(), x.grad_fn.name()) == ("SliceBackward0", "MulBackward0")
+    view.sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0, 0.0, 0.0]
+
+
 def test_from_numpy_shares_memory_both_ways_like_torch() -> None:
     array = np.ones(4)
     t = lazygrad.from_numpy(array)
