@@ -136,7 +136,7 @@ from .reshaping import atleast_1d, atleast_2d, atleast_3d, cat, dstack, hstack, 
 from .reshaping import vstack as row_stack
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll, trace
-from .sorting import argsort, bucketize, kthvalue, median, msort, searchsorted, sort, topk, unique
+from .sorting import argsort, bucketize, kthvalue, median, mode, msort, searchsorted, sort, topk, unique
 from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
 
@@ -231,7 +231,8 @@ __all__ += [
     "acos", "acosh", "addmm", "aminmax", "argsort", "argwhere", "asin", "asinh", "atan", "atanh", "baddbmm",
     "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
     "diag_embed", "diagonal", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue", "lerp",
-    "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "msort", "multinomial",
+    "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
+    "multinomial",
     "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
     "searchsorted", "sinh", "slogdet", "sort",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
@@ -251,11 +252,11 @@ _TAKES_OUT = {
     "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "hstack", "hypot", "index_add",
     "index_select", "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax",
     "logical_and", "logical_not", "logical_or", "logical_xor", "logspace", "logsumexp", "lt", "masked_select",
-    "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mm", "msort", "mul", "multinomial", "mv", "ne",
-    "neg", "nonzero", "normal", "ones", "outer", "pow", "prod", "rand", "randint", "randn", "randperm", "reciprocal",
-    "remainder", "round", "row_stack", "rsqrt", "scatter", "scatter_add", "searchsorted", "sigmoid", "sign", "sin",
-    "sinh", "slogdet", "softmax", "sort", "sqrt", "square", "stack", "std", "sub", "sum", "tan", "tanh", "topk",
-    "tril", "triu", "trunc", "var", "vstack", "where", "zeros",
+    "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mm", "mode", "msort", "mul", "multinomial", "mv",
+    "ne", "neg", "nonzero", "normal", "ones", "outer", "pow", "prod", "rand", "randint", "randn", "randperm",
+    "reciprocal", "remainder", "round", "row_stack", "rsqrt", "scatter", "scatter_add", "searchsorted", "sigmoid",
+    "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square", "stack", "std", "sub", "sum", "tan", "tanh",
+    "topk", "tril", "triu", "trunc", "var", "vstack", "where", "zeros",
 }
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:

@@ -114,6 +114,25 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     return return_types.median(*_pick(input, "MedianBackward1", node, axis, middle, keepdim))
 
 
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
+    """The most frequent value along ``dim`` (the smallest among equally frequent ones) and the position of
+    its last occurrence, as torch gives. Counts compare every pair of a line: memory grows with its square."""
+    node, axis = _lines(input, dim)
+    shape, size = node.shape, node.shape[axis]
+    pairs = (*shape[:axis + 1], size, *shape[axis + 1:])
+    rows = ops.broadcast_to(ops.reshape(node, (*shape[:axis + 1], 1, *shape[axis + 1:])), pairs)
+    cols = ops.broadcast_to(ops.reshape(node, (*shape[:axis], 1, *shape[axis:])), pairs)
+    counts = ops.reduce("reduce_sum", ops.cast(apply("eq", (rows, cols)), dtypes.int64), (axis + 1,))
+    best = ops.broadcast_to(ops.reduce("reduce_max", counts, (axis,), True), shape)
+    largest = math.inf if node.dtype.is_floating_point else True if node.dtype is dtypes.bool_ \
+        else int(np.iinfo(node.dtype.np).max)
+    candidates = ops.select(apply("eq", (counts, best)), node, ops.full(shape, largest, node.dtype))
+    value = ops.broadcast_to(ops.reduce("reduce_min", candidates, (axis,), True), shape)
+    at = ops.select(apply("eq", (node, value)), ops.iota(shape, axis), ops.full(shape, -1, dtypes.int64))
+    positions = ops.reduce("reduce_max", at, (axis,), True)
+    return return_types.mode(*_pick(input, "ModeBackward0", node, axis, positions, keepdim))
+
+
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
            dim: int | None = None) -> Any:
     """The distinct values (or slices along ``dim``), sorted. Realizes ``input``: the result's size depends on it."""
@@ -175,5 +194,5 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
 
 
 for _name, _fn in {"sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue,
-                   "median": median, "unique": unique}.items():
+                   "median": median, "mode": mode, "unique": unique}.items():
     setattr(Tensor, _name, _fn)

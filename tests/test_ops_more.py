@@ -553,3 +553,16 @@ def test_scatter_with_reduce_add_like_torch():
     assert y.tolist() == [1.0, 0.0, 2.0]
     _raises(lambda: x.scatter(0, index, 1.0, reduce="max"), RuntimeError,
             "reduce argument must be either add or multiply.")
+
+
+@pytest.mark.parametrize("dim", [-1, 0])
+def test_mode_takes_the_smallest_most_frequent_value_and_its_last_position_like_torch(dim):
+    x = lazygrad.tensor([[1, 2, 2, 3, 3, 1], [5, 5, 4, 4, 4, 0]])
+    values, indices = lazygrad.mode(x, dim)
+    expected = {-1: ([1, 4], [5, 4]), 0: ([1, 2, 2, 3, 3, 0], [0, 0, 0, 0, 0, 1])}[dim]
+    assert (values.tolist(), indices.tolist()) == expected
+    y = lazygrad.tensor([3.0, 1.0, 1.0, 3.0], requires_grad=True)
+    result = y.mode()
+    assert repr(result) == "torch.return_types.mode(\nvalues=tensor(1., grad_fn=<ModeBackward0>),\nindices=tensor(2))"
+    result.values.backward()
+    assert y.grad.tolist() == [0.0, 0.0, 1.0, 0.0]

@@ -394,3 +394,22 @@ def test_lbfgs_resumes_from_a_state_dict():
         return x.tolist()
 
     assert run(True) == pytest.approx(run(False), rel=1e-12)
+
+
+def test_scheduler_state_dicts_have_torchs_keys():
+    def keys(T):
+        made = {}
+        for name, make in {"step": lambda o: T.optim.lr_scheduler.StepLR(o, 3),
+                           "one_cycle": lambda o: T.optim.lr_scheduler.OneCycleLR(o, 1.0, total_steps=10)}.items():
+            optimizer = T.optim.SGD([T.nn.Parameter(T.ones(1))], lr=0.1, momentum=0.9)
+            made[name] = list(make(optimizer).state_dict())
+        return made
+
+    ours = keys(lazygrad)
+    assert ours["step"] == ["step_size", "gamma", "base_lrs", "last_epoch", "_step_count", "_is_initial",
+                            "_get_lr_called_within_step", "_last_lr"]
+    assert "_schedule_phases" in ours["one_cycle"]
+    if HAS_TORCH:
+        import torch
+
+        assert ours == keys(torch)
