@@ -17,6 +17,7 @@ from .tensor import (
     _dims,
     _layout,
     _record,
+    _share,
     _sizes,
     _torch_type_name,
     attach,
@@ -70,6 +71,14 @@ class ShapeMethods:
 
     def storage_offset(self) -> int:
         return _layout(self)[2]
+
+    def data_ptr(self) -> int:
+        """A number naming where the first element lives: equal for tensors that share it, as torch's address.
+
+        There is no address to give (buffers are immutable values), so the storage's identity stands for its
+        start and the offset is added in bytes.
+        """
+        return id(_share(self).storage) + _layout(self)[2] * self.dtype.itemsize
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.view(other.shape)

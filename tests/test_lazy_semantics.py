@@ -524,3 +524,13 @@ def test_a_tensor_read_from_two_threads_at_once_gives_both_its_value() -> None:
             np.testing.assert_allclose(reads[0], np.exp(np.arange(6.0).reshape(2, 3) * 2).sum(0), rtol=1e-5)
     finally:
         sys.setswitchinterval(previous)
+
+
+def test_data_ptr_is_shared_exactly_by_tensors_that_share_memory() -> None:
+    t = lazygrad.ones(3)
+    start = t.data_ptr()
+    assert t.data_ptr() == start and t.view(3).data_ptr() == start and t.detach().data_ptr() == start
+    assert t[1:].data_ptr() - start == 4 and t.clone().data_ptr() != start
+    if HAS_TORCH:
+        real = torch.ones(3)
+        assert real[1:].data_ptr() - real.data_ptr() == 4 and real.clone().data_ptr() != real.data_ptr()
