@@ -361,7 +361,8 @@ class _Executable:
 
 
 def _replicate(value: Any, sharding: NamedSharding) -> jax.Array:
-    """A copy of ``value`` on every device of the mesh; through the host when the mesh spans processes."""
+    """``value`` laid out over the mesh (a copy on every device for a replicated sharding); through the host
+    when the mesh spans processes."""
     if isinstance(value, jax.Array) and not sharding.is_fully_addressable:
         value = np.asarray(value)
     return jax.device_put(value, sharding)
@@ -416,5 +417,8 @@ class JaxBackend:
     def device_of(self, buffer: jax.Array) -> jax.Device:
         return next(iter(buffer.devices()))
 
-    def move(self, buffer: jax.Array, device: jax.Device | None) -> jax.Array:
+    def move(self, buffer: jax.Array, device: jax.Device | NamedSharding | None) -> jax.Array:
+        """``buffer`` on ``device``, or laid out over a mesh by a sharding (a distributed tensor's new value)."""
+        if isinstance(device, NamedSharding):
+            return _replicate(buffer, device)
         return jax.device_put(buffer, device or self.device)

@@ -34,7 +34,7 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -130,9 +130,45 @@ _backend_name = os.environ.get("LAZYGRAD_BACKEND", "numpy")
 _backend = backends.get(_backend_name)
 _native: type | None = getattr(_backend, "buffer_type", None)
 _owners: dict[type, backends.Backend] = {}
-# Output layouts that holders asked for, by id(holder) (filled by lazygrad.distributed, which removes an entry
-# when its holder dies). Empty unless a tensor was distributed, so a one-device program pays one truth test.
-layouts: dict[int, Any] = {}
+
+
+class Layout(NamedTuple):
+    """How a holder asked its values to be laid out: the backend's sharding (None where the mesh is one
+    device) and the front end's description of it (lazygrad.distributed's mesh and placements)."""
+
+    sharding: Any
+    spec: Any
+
+
+# Output layouts that holders asked for, by id(holder) (filled by lazygrad.distributed; an entry goes when its
+# holder dies). Empty unless a tensor was distributed, so a one-device program pays one truth test.
+layouts: dict[int, Layout] = {}
+
+
+def ask_layout(holder: Holder, layout: Layout) -> None:
+    """Lay out every value ``holder`` gets from now on as ``layout`` says, until it dies."""
+    key = id(holder)
+    if key not in layouts:
+        weakref.finalize(holder, layouts.pop, key, None)
+    layouts[key] = layout
+
+
+def share_layout(source: Holder, out: Holder) -> None:
+    """``out`` now shares ``source``'s memory (``detach``, ``Parameter(t)``, ``.data =``): it is laid out
+    as ``source`` asked, as torch's DTensor keeps its placements through these."""
+    layout = layouts.get(id(source))
+    if layout is not None:
+        ask_layout(out, layout)
+
+
+def keep_layout(holder: Holder) -> None:
+    """A computed value written into a holder that asked for a layout (a plain tensor loaded into a
+    distributed parameter) is laid out at once; a pending one is laid out by its realization."""
+    layout = layouts.get(id(holder))
+    node = holder.node
+    if layout is None or layout.sharding is None or getattr(node.buffer, "sharding", None) == layout.sharding:
+        return
+    holder.node = ir.leaf(_backend.move(node.buffer, layout.sharding), node.shape, node.dtype)
 
 
 def backend() -> backends.Backend:
@@ -384,7 +420,8 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
 
 def _with_layouts(program: Program, holders: list[Holder], roots: list[Node]) -> Program:
     """``program`` with the layouts its holders asked for, one per output (part of the cache key)."""
-    wanted = {id(h.node): layout for h in holders if (layout := layouts.get(id(h))) is not None}
+    wanted = {id(h.node): layout.sharding for h in holders
+              if (layout := layouts.get(id(h))) is not None and layout.sharding is not None}
     if not wanted:
         return program
     return program._replace(layouts=tuple(wanted.get(id(node)) for node in roots))

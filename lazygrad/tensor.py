@@ -65,6 +65,15 @@ def _fresh(node: Node) -> Node:
     return apply("reshape", (node,), (node.shape,))
 
 
+def _rebound(t: Tensor) -> None:
+    """``t`` has a new node: the next realization computes it if pending; a tensor that asked for a layout
+    (a distributed parameter) keeps it whatever value is written into it."""
+    if t.node.buffer is None:
+        realize.track(t)
+    elif realize.layouts:
+        realize.keep_layout(t)
+
+
 def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
     """Wrap ``node`` as the result of a user-level op; attach a GradFn if autograd is tracking it."""
     tracking = False
@@ -131,6 +140,8 @@ def _alias(source: Tensor, out: Tensor) -> Tensor:
     view = _share(source)
     out._view = View(view.storage, view.steps, None)
     view.storage.readers.append(weakref.ref(out))
+    if realize.layouts:
+        realize.share_layout(source, out)
     return out
 
 
@@ -183,8 +194,7 @@ def _refresh(storage: Storage, writer: Tensor | None) -> None:
                 t._requires_grad = True
             else:
                 t.grad_fn, t._requires_grad = None, False
-        if t.node.buffer is None:
-            realize.track(t)
+        _rebound(t)
 
 
 def _share_host(t: Tensor, array: np.ndarray) -> np.ndarray:
@@ -411,6 +421,8 @@ class Tensor:
         return out
 
     def __repr__(self) -> str:
+        if realize.layouts and (layout := realize.layouts.get(id(self))) is not None:
+            return layout.spec.describe(self)  # a distributed tensor prints as torch's DTensor
         suffixes = []
         # An empty tensor has no elements to show that it holds integers or bools, so torch names those too.
         implied = (dtypes.default_float(),) if 0 in self.shape else (dtypes.default_float(), dtypes.int64, dtypes.bool_)
@@ -540,8 +552,7 @@ class Tensor:
             _leave_storage(self)
             _alias(other, self)
         self.node = _fresh(other.node)
-        if self.node.buffer is None:
-            realize.track(self)
+        _rebound(self)
 
     # ---- in-place machinery ----
     def _set_node(self, node: Node) -> None:
@@ -558,6 +569,8 @@ class Tensor:
             self.node = node
             if node.buffer is None:
                 realize.track(self)
+            elif realize.layouts:  # _rebound, inlined: this path runs for every in-place op
+                realize.keep_layout(self)
             if result is not None and result.grad_fn is not None:
                 self.grad_fn = result.grad_fn
                 self._requires_grad = True
@@ -583,8 +596,7 @@ class Tensor:
         storage.node = new
         if writer is not None:
             writer.node = new
-            if new.buffer is None:
-                realize.track(writer)
+            _rebound(writer)
         _refresh(storage, writer)
         if storage.host is not None:
             _write_host(storage)

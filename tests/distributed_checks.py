@@ -124,19 +124,68 @@ def reading() -> dict:
     sharded = distribute_tensor(x, mesh, [Shard(0)])
     full = sharded.full_tensor()
     moved = sharded.redistribute(mesh, [Replicate()])
+    grid = init_device_mesh("cpu", (2, 1, 4), mesh_dim_names=("a", "b", "c"))
+    mesh_reprs = [repr(grid), repr(grid["a"]), repr(grid["b"])]
     try:
         init_device_mesh("cpu", (16,))
         too_big = ""
     except RuntimeError as error:
         too_big = str(error)
-    return {"repr_equal": repr(sharded) == repr(x), "item": sharded.sum().item(),
+    return {"repr": repr(sharded), "item": sharded.sum().item(),
             "local_shape": list(sharded.to_local().shape), "full": full.tolist() == x.tolist(),
             "full_placements": repr(full.placements), "moved": repr(moved.placements),
             "moved_spec": str(moved.node.buffer.sharding.spec) if moved.node.buffer is not None else "pending",
-            "too_big": too_big}
+            "too_big": too_big, "mesh_reprs": mesh_reprs}
 
 
-CHECKS = {"data_parallel": data_parallel, "fsdp": fsdp, "two_dimensional": two_dimensional, "reading": reading}
+def plain_results() -> dict:
+    """full_tensor and to_local: plain tensors on one device, differentiable back to the sharded tensor."""
+    mesh = init_device_mesh("cpu", (8,), mesh_dim_names=("dp",))
+    sharded = distribute_tensor(torch.arange(16.0).reshape(8, 2).requires_grad_(), mesh, [Shard(0)])
+    full, local = sharded.full_tensor(), sharded.to_local()
+    ((full * full).sum() + local.sum()).backward()
+    two = init_device_mesh("cpu", (4, 2), mesh_dim_names=("dp", "tp"))
+    column = distribute_tensor(torch.arange(16.0).reshape(8, 2), two, [Replicate(), Shard(1)])
+    return {"full": [repr(full), repr(full.placements), len(full.node.buffer.devices())],
+            "local": [repr(local), repr(local.placements), len(local.node.buffer.devices())],
+            "grad": sharded.grad.tolist(), "column": repr(column), "column_local": column.to_local().tolist()}
+
+
+def writes() -> dict:
+    """Plain values written into distributed parameters are laid out at once; a user's
+    ``nn.Parameter(distribute_tensor(...))`` keeps its placements across optimizer steps."""
+    mesh = init_device_mesh("cpu", (8,))
+    model = fully_shard(mlp(), mesh=mesh)
+    # computed single-device values, as torch.load returns them
+    state = {name: torch.tensor(np.full(p.shape, 0.5, np.float32)) for name, p in mlp().named_parameters()}
+    model.load_state_dict(state)
+    loaded = specs(model)
+    first, last = model[0].weight, model[2].bias
+    with torch.no_grad():
+        first.copy_(torch.ones(32, 8))  # a pending value: laid out by the program that computes it
+    first.sum().item()
+    copied = specs(model)[0]
+    last.data = torch.tensor(np.zeros(8, np.float32))
+    assigned = specs(model)[3]
+    x = data()[0]
+    mesh2 = init_device_mesh("cpu", (4, 2), mesh_dim_names=("dp", "tp"))
+    layer = mlp()
+    weights = [nn.Parameter(distribute_tensor(p.detach(), mesh2, [Replicate(), Shard(0)]))
+               for p in layer[0].parameters()]
+    opt = torch.optim.SGD(weights, lr=0.1)
+    kept = []
+    for _ in range(3):
+        loss = (torch.nn.functional.linear(x, *weights).tanh() - 0.5).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        kept.append([repr(w.placements) for w in weights] + [repr(w)[:8] for w in weights])
+    return {"loaded": loaded, "copied": copied, "assigned": assigned,
+            "values": [float(p.detach().sum().item()) for p in model.parameters()], "kept": kept}
+
+
+CHECKS = {"data_parallel": data_parallel, "fsdp": fsdp, "two_dimensional": two_dimensional, "reading": reading,
+          "plain_results": plain_results, "writes": writes}
 
 if __name__ == "__main__":
     chosen = sys.argv[1:] or list(CHECKS)

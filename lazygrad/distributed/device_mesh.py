@@ -59,6 +59,8 @@ class DeviceMesh:
         self.device_type = device_type
         self.mesh_dim_names = tuple(mesh_dim_names) if mesh_dim_names is not None else None
         self._ids = ids
+        # How far apart (in devices of the whole grid, row-major) neighbours along each dimension are.
+        self._strides = tuple(math.prod(ids.shape[i + 1:]) for i in range(ids.ndim))
         self._axes = self.mesh_dim_names or tuple(f"dim_{i}" for i in range(ids.ndim))
         # The whole grid (a sub-mesh shares its parent's) and the grid dimensions this mesh covers.
         self._grid = _jax_mesh(device_type, ids, self._axes)
@@ -73,6 +75,7 @@ class DeviceMesh:
         # The ids of the sub-grid through this process's first position (rank 0's coordinates elsewhere).
         index = tuple(slice(None) if i in positions else 0 for i in range(parent._ids.ndim))
         sub._ids = parent._ids[index]
+        sub._strides = tuple(parent._strides[p] for p in positions)
         sub._axes, sub._grid, sub._covers = parent._axes, parent._grid, axes
         return sub
 
@@ -123,8 +126,13 @@ class DeviceMesh:
         return hash((self.device_type, self._ids.tobytes(), self._ids.shape, self._covers))
 
     def __repr__(self) -> str:
-        names = f", mesh_dim_names={self.mesh_dim_names}" if self.mesh_dim_names else ""
-        return f"DeviceMesh('{self.device_type}', {self._ids.tolist()}{names})"
+        # torch 2.13's form: the sizes (named when the dimensions are), the device type, and the strides, with
+        # () for a dimension of size 1.
+        sizes = self._ids.shape
+        shown = (f"({', '.join(f'{n}={s}' for n, s in zip(self.mesh_dim_names, sizes))})" if self.mesh_dim_names
+                 else str(tuple(sizes)))
+        strides = tuple(() if size == 1 else stride for size, stride in zip(sizes, self._strides))
+        return f"DeviceMesh({shown}, '{self.device_type}', stride={strides})"
 
 
 def init_device_mesh(device_type: str, mesh_shape: tuple[int, ...], *,

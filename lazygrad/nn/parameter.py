@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..creation import empty
-from ..realization import track
+from ..realization import layouts, track
 from ..tensor import Tensor, _alias, _fresh, _new, _wrap
 
 
@@ -43,6 +43,8 @@ class Parameter(Tensor):
         pass
 
     def __repr__(self) -> str:
+        if id(self) in layouts:  # a distributed parameter is a DTensor in torch, printed without the header
+            return super().__repr__()
         return "Parameter containing:\n" + super().__repr__()
 
     __str__ = __repr__

@@ -4,36 +4,47 @@ A distributed tensor is a plain lazygrad Tensor whose buffer is a ``jax.Array`` 
 every op, backward pass and optimizer works on it unchanged, and the program that computes a step is
 compiled once for its inputs' shardings, then partitioned by XLA over the mesh with the collectives it
 needs. Outputs take the layout XLA chooses, except a tensor whose placements were set here
-(``distribute_tensor``, ``redistribute``, a module's parameters): its new values keep those placements,
-so a parameter stays sharded (FSDP) or replicated (DDP) across optimizer steps.
+(``distribute_tensor``, ``redistribute``, a module's parameters, and what shares their memory): its new values
+keep those placements, whether computed by a program or written in already computed (``load_state_dict``), so
+a parameter stays sharded (FSDP) or replicated (DDP) across optimizer steps. Such a tensor prints as torch's
+DTensor does; ``full_tensor`` and ``to_local`` give plain tensors on one device, as torch gives torch.Tensors.
 """
 
 from __future__ import annotations
 
-import weakref
+import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 from jax.sharding import NamedSharding
 
-from ...grad_mode import no_grad
-from ...ir import apply, leaf
+from ...autograd_graph import grad_fn_class
+from ...grad_mode import is_grad_enabled, no_grad
+from ...ir import Node, apply, leaf
 from ...nn.module import Module
-from ...realization import layouts, realize, to_numpy
-from ...tensor import Tensor, _record, _wrap
+from ...nn.parameter import Parameter
+from ...realization import Layout, ask_layout, backend, layouts, realize, to_numpy
+from ...tensor import Tensor, _edge, _record, _wrap
 from ..device_mesh import DeviceMesh, current_mesh
 from .placement_types import Placement, Replicate, Shard, check_divisible, partition_spec, placements_of
 
-# The placements asked for per tensor, by id: (mesh, placements). realize.layouts holds the matching
-# NamedSharding on the jax backend; both entries go when the tensor dies.
-_requested: dict[int, tuple[DeviceMesh, tuple[Placement, ...]]] = {}
 
+class _Spec(NamedTuple):
+    """Where a distributed tensor asked to lie: its mesh and one placement per mesh dimension."""
 
-def _forget(key: int) -> None:
-    _requested.pop(key, None)
-    layouts.pop(key, None)
+    mesh: DeviceMesh
+    placements: tuple[Placement, ...]
+
+    def describe(self, t: Tensor) -> str:
+        """torch's DTensor repr: this process's first shard, the mesh and the placements."""
+        with no_grad():
+            local = _local_shard(t)
+        # torch's local tensor requires grad when distribute_tensor was given one that does; a Parameter's
+        # does not (it is made from a detached value).
+        local._requires_grad = t.is_leaf and t.requires_grad and not isinstance(t, Parameter)
+        return f"DTensor(local_tensor={local}, device_mesh={self.mesh!r}, placements={self.placements!r})"
 
 
 def _sharding(mesh: DeviceMesh, placements: Sequence[Placement], shape: Sequence[int]) -> NamedSharding | None:
@@ -50,14 +61,10 @@ def _sharding(mesh: DeviceMesh, placements: Sequence[Placement], shape: Sequence
 
 
 def _request(t: Tensor, mesh: DeviceMesh, placements: Sequence[Placement]) -> None:
-    """Keep ``t``'s future values in ``placements`` (each realization constrains its output)."""
-    key = id(t)
-    sharding = _sharding(mesh, placements, t.shape)
-    if key not in _requested:
-        weakref.finalize(t, _forget, key)
-    _requested[key] = (mesh, tuple(placements))
-    if sharding is not None:
-        layouts[key] = sharding
+    """Keep ``t``'s future values in ``placements`` (each realization constrains its output, each write of a
+    computed value is laid out at once) and print it as a DTensor."""
+    placements = tuple(placements)
+    ask_layout(t, Layout(_sharding(mesh, placements, t.shape), _Spec(mesh, placements)))
 
 
 def _mesh_or_current(device_mesh: DeviceMesh | None) -> DeviceMesh:
@@ -99,7 +106,8 @@ def distribute_tensor(tensor: Tensor, device_mesh: DeviceMesh | None = None,
 
 def _mesh_of(t: Tensor) -> tuple[DeviceMesh, tuple[Placement, ...]] | None:
     """Where ``t`` lies: its realized buffer's sharding, else the placements asked for; None off any mesh."""
-    asked = _requested.get(id(t))
+    layout = layouts.get(id(t))
+    asked = layout.spec if layout is not None else None
     buffer = t.node.buffer
     if buffer is None:
         if asked is not None:
@@ -125,6 +133,7 @@ def _wrapping(grid: Any) -> DeviceMesh:
     mesh.mesh_dim_names = tuple(grid.axis_names)
     everything = jax.devices(platform)
     mesh._ids = np.vectorize(everything.index, otypes=[np.int64])(grid.devices)
+    mesh._strides = tuple(math.prod(mesh._ids.shape[i + 1:]) for i in range(mesh._ids.ndim))
     mesh._axes = mesh._covers = tuple(grid.axis_names)
     mesh._grid = grid
     return mesh
@@ -156,24 +165,58 @@ def redistribute(self: Tensor, device_mesh: DeviceMesh | None = None, placements
     return result
 
 
+def _computed(t: Tensor) -> Any:
+    if t.node.buffer is None:
+        realize((t,))
+    return t.node.buffer
+
+
+def _plain(self: Tensor, node: Node, buffer: Any) -> Tensor:
+    """A tensor on one device holding ``buffer``, the value of ``node`` (an op on ``self``): computed now,
+    as torch's collectives are, and differentiable through that op, as torch's ``_ToTorchTensor`` is."""
+    if not (is_grad_enabled() and self.requires_grad):
+        return _wrap(leaf(buffer, node.shape, node.dtype))
+    node.buffer = buffer
+    return _wrap(node, grad_fn_class("_ToTorchTensorBackward")(node, (self.node,), (_edge(self),)))
+
+
+def _gathered(buffer: Any) -> Any:
+    """The whole value of a buffer laid out over a mesh, on this process's device."""
+    if not _spans_devices(buffer):
+        return buffer
+    if buffer.is_fully_addressable:
+        return jax.device_put(buffer, backend().device)
+    return backend().from_numpy(backend().to_numpy(buffer))
+
+
+def _spans_devices(buffer: Any) -> bool:
+    return isinstance(buffer, jax.Array) and len(buffer.sharding.device_set) > 1
+
+
+def _local_shard(self: Tensor) -> Tensor:
+    """This process's first device's slice (what rank 0 holds in torch), on that device."""
+    buffer = _computed(self)
+    if not _spans_devices(buffer):
+        return _plain(self, apply("reshape", (self.node,), (self.node.shape,)), buffer)
+    shard = buffer.addressable_shards[0]
+    bounds = [index.indices(size) for index, size in zip(shard.index, self.shape)]
+    node = apply("slice", (self.node,), tuple(tuple(b[i] for b in bounds) for i in range(3)))
+    return _plain(self, node, shard.data)
+
+
 def full_tensor(self: Tensor, *, grad_placements: Sequence[Placement] | None = None) -> Tensor:
-    """The whole value on every device of the mesh (replicated), differentiable; a plain tensor stays itself."""
-    mesh = _device_mesh(self)
-    if mesh is None:
+    """The whole value as a plain tensor on this process's device (as torch returns a torch.Tensor),
+    differentiable; a tensor on no mesh is returned as it is."""
+    if _mesh_of(self) is None:
         return self
-    return redistribute(self, mesh, (Replicate(),) * mesh.ndim)
+    return _plain(self, apply("reshape", (self.node,), (self.node.shape,)), _gathered(_computed(self)))
 
 
 def to_local(self: Tensor, *, grad_placements: Sequence[Placement] | None = None) -> Tensor:
-    """This process's first device's slice, as a tensor on that device (a leaf: it leaves the mesh)."""
-    buffer = self.node.buffer
-    if buffer is None:
-        realize((self,))
-        buffer = self.node.buffer
-    if not isinstance(buffer, jax.Array):
-        return self.detach()
-    piece = buffer.addressable_shards[0].data
-    return _wrap(leaf(piece, tuple(piece.shape), self.dtype))
+    """This process's local shard as a plain tensor on its device, differentiable as torch's is: with one
+    process per device, as torchrun runs torch, it is exactly the rank's shard; a process driving several
+    devices gets its first one's."""
+    return _local_shard(self)
 
 
 def _replicate_all(name: str, module: Module, mesh: DeviceMesh) -> None:
@@ -184,10 +227,8 @@ def _replicate_all(name: str, module: Module, mesh: DeviceMesh) -> None:
 def place_parameter(param: Tensor, mesh: DeviceMesh, placements: Sequence[Placement]) -> None:
     """Lay ``param`` out over ``mesh`` in place (the module and any optimizer keep the same object) and keep
     its placements across updates."""
-    placed = distribute_tensor(param.detach(), mesh, placements)
     with no_grad():
-        param.data = placed
-    _request(param, mesh, placements)
+        param.data = distribute_tensor(param.detach(), mesh, placements)  # param shares its layout from now on
 
 
 def distribute_module(module: Module, device_mesh: DeviceMesh | None = None,
@@ -199,11 +240,6 @@ def distribute_module(module: Module, device_mesh: DeviceMesh | None = None,
     mesh = _mesh_or_current(device_mesh)
     for name, submodule in module.named_modules():
         (partition_fn or _replicate_all)(name, submodule, mesh)
-    # A parameter that partition_fn replaced by one built from distribute_tensor keeps that layout too.
-    for param in module.parameters():
-        found = _mesh_of(param)
-        if found is not None and id(param) not in _requested:
-            _request(param, *found)
     if input_fn is not None:
         module.register_forward_pre_hook(lambda m, inputs: input_fn(m, inputs, mesh))
     if output_fn is not None:
