@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-parallel", action="store_true",
                         help="instead, time a data-parallel MLP step on 1, 2, 4 and 8 simulated CPU devices "
                         "(lazygrad-jax; a correctness and overhead check: real speedups need real devices)")
+    parser.add_argument("--donation", action="store_true",
+                        help="instead, measure the peak memory of a step over 4 x 4096^2 float32 weights with and "
+                        "without buffer donation (lazygrad-jax compiled and jax.jit), each in a fresh process")
     parser.add_argument("--list", action="store_true", help="list workloads and systems, then exit")
     return parser
 
@@ -86,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         from . import data_parallel
 
         print(data_parallel.markdown(data_parallel.measure(quick=args.quick)))
+        return 0
+    if args.donation:
+        from . import donation
+
+        print(donation.markdown(donation.measure(quick=args.quick), quick=args.quick))
         return 0
     plan = harness.Plan.quick_run() if args.quick else harness.Plan.full()
     if args.samples:

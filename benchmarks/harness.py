@@ -9,6 +9,9 @@ Method, per workload:
    benches always use one call per sample, each after its ``prepare`` (e.g. an emptied cache).
 3. ``samples`` rounds; in each round every system takes one sample, in an order rotated each round,
    so drift of the machine (frequency, other load) hits all systems alike.
+4. Peak memory, after the timing and apart from it: ``memory_calls`` more calls, each after its
+   ``prepare``, each measured by :mod:`benchmarks.memory`; the smallest reading is kept (anything else
+   the process does meanwhile can only add to a reading).
 
 Each sample is the mean time of one call; the report gives the median, min and max over samples, the
 median's ratio to the fastest system's median, and the paired ratio: the median over rounds of a
@@ -30,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from . import environment
+from . import environment, memory
 from .systems import Bench, System, Unavailable, Unsupported, load
 from .workloads import Workload
 
@@ -45,6 +48,7 @@ class Plan:
     first_call_samples: int  # first-call samples are slow (a compile each) and need fewer
     min_sample_seconds: float
     quick: bool
+    memory_calls: int = 3  # untimed calls measured for peak memory (first-call benches take one)
 
     @classmethod
     def full(cls) -> Plan:
@@ -52,7 +56,7 @@ class Plan:
 
     @classmethod
     def quick_run(cls) -> Plan:
-        return cls(warmup=1, samples=3, first_call_samples=2, min_sample_seconds=0.0, quick=True)
+        return cls(warmup=1, samples=3, first_call_samples=2, min_sample_seconds=0.0, quick=True, memory_calls=1)
 
 
 @dataclass
@@ -66,6 +70,7 @@ class Result:
     first_call: dict[str, float] = field(default_factory=dict)  # the same counters over the first, untimed call
     ratio: float = math.nan  # median / fastest median of the workload
     paired_ratio: float = math.nan  # median over rounds of (sample / the fastest system's sample that round)
+    peak_bytes: float = math.nan  # resident memory one call adds at its peak over what was held before it
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -110,6 +115,7 @@ class _Entry:
         self.counted: dict[str, float] = {}
         self.first_counted: dict[str, float] = {}
         self.checksum = math.nan
+        self.peak_bytes = math.nan
 
     def call(self) -> Any:
         self.bench.prepare()
@@ -145,10 +151,18 @@ class _Entry:
                 self.counted[name] = self.counted.get(name, 0) + value - before.get(name, 0)
         self.times.append(elapsed / self.calls)
 
+    def measure_memory(self, calls: int) -> None:
+        readings = []
+        for _ in range(1 if self.bench.first_call else calls):
+            self.bench.prepare()
+            readings.append(memory.peak_beyond(self.bench.step))
+        self.peak_bytes = min(readings)
+
     def result(self, workload: str) -> Result:
         timed_calls = self.calls * len(self.times)
         per_call = {name: total / timed_calls for name, total in self.counted.items()}
-        return Result(workload, self.system.name, self.times, self.calls, self.checksum, per_call, self.first_counted)
+        return Result(workload, self.system.name, self.times, self.calls, self.checksum, per_call, self.first_counted,
+                      peak_bytes=self.peak_bytes)
 
 
 def _failure(error: Exception) -> str:
@@ -202,6 +216,9 @@ def measure(workload: Workload, systems: Sequence[System], plan: Plan, progress:
                 except Exception as error:
                     skipped.append(Skip(entry.system.name, workload.name, _failure(error)))
                     entries.remove(entry)
+        progress(f"{workload.name}: peak memory of {len(entries)} systems")
+        for entry in entries:
+            entry.measure_memory(plan.memory_calls)
     results = [e.result(workload.name) for e in entries]
     if results:
         fastest = min(results, key=lambda r: r.median)

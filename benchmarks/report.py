@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .harness import Report, Result
+from .memory import format_bytes
 
 PLOT_HINT = "--plot needs matplotlib: pip install matplotlib (or pip install -e '.[bench]')"
 
@@ -41,10 +42,12 @@ def _header(report: Report) -> list[str]:
 
 
 def _results_table(results: list[Result]) -> list[str]:
-    lines = ["| workload | system | median | min | max | vs fastest | paired |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| workload | system | median | min | max | vs fastest | paired | peak memory |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r.workload} | {r.system} | {format_seconds(r.median)} | {format_seconds(r.min)} | "
-                     f"{format_seconds(r.max)} | {r.ratio:.2f}x | {r.paired_ratio:.2f}x |")
+                     f"{format_seconds(r.max)} | {r.ratio:.2f}x | {r.paired_ratio:.2f}x | "
+                     f"{format_bytes(r.peak_bytes)} |")
     return lines
 
 
@@ -93,7 +96,8 @@ def to_json(report: Report) -> dict[str, Any]:
         "workload": r.workload, "system": r.system, "median_s": r.median, "min_s": r.min, "max_s": r.max,
         "ratio": r.ratio, "paired_ratio": r.paired_ratio, "samples": len(r.times),
         "calls_per_sample": r.calls_per_sample, "times_s": r.times,
-        "checksum": r.checksum, "per_call": r.per_call, "first_call": r.first_call, "notes": r.notes,
+        "checksum": r.checksum, "peak_bytes": r.peak_bytes, "per_call": r.per_call, "first_call": r.first_call,
+        "notes": r.notes,
     } for r in report.results]
     return {
         "environment": report.environment,

@@ -7,10 +7,11 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import HAS_TORCH
 
-from benchmarks import cold_start, environment, harness, report, systems, workloads
+from benchmarks import cold_start, donation, environment, harness, memory, report, systems, workloads
 from benchmarks.__main__ import main
 from benchmarks.systems import Bench, System, Unavailable, Unsupported
 
@@ -30,6 +31,7 @@ def test_quick_run_writes_table_and_json(backend: str, tmp_path: Path, capsys: p
     rows = _table_rows(capsys.readouterr().out)
     assert {(row[0], row[1]) for row in rows} == {(w, s) for w in WORKLOADS for s in chosen}
     assert all(row[5].endswith("x") and row[6].endswith("x") for row in rows)
+    assert all(row[7].endswith("B") or row[7] == "n/a" for row in rows)  # the peak memory column
 
     document = json.loads(out.read_text())
     assert set(document) == {"environment", "plan", "results", "skipped"}
@@ -44,6 +46,7 @@ def test_quick_run_writes_table_and_json(backend: str, tmp_path: Path, capsys: p
         assert result["ratio"] >= 1.0
         assert result["notes"] == [], result  # every system computed the same values
         assert all(t > 0 for t in result["times_s"])
+        assert result["peak_bytes"] >= 0 if memory.available() else math.isnan(result["peak_bytes"])
     for workload in WORKLOADS:
         fastest = min((r for r in document["results"] if r["workload"] == workload), key=lambda r: r["median_s"])
         assert fastest["ratio"] == fastest["paired_ratio"] == 1.0
@@ -91,6 +94,35 @@ def test_cold_start_second_run_compiles_from_the_persistent_cache(backend: str) 
     assert first.compiles == second.compiles >= 1
     assert second.compile_s < first.compile_s
     assert "second run (cache filled)" in cold_start.markdown([first, second])
+
+
+def test_peak_memory_sees_what_a_call_allocates_and_frees() -> None:
+    if not memory.available():
+        pytest.skip("the peak resident set can be reset on Linux only")
+    size = 32 * 2**20
+
+    def allocate() -> None:
+        np.ones(size, np.uint8)  # every page written, then freed before the call returns
+
+    assert min(memory.peak_beyond(allocate) for _ in range(3)) >= 0.95 * size  # the kernel counts pages in batches
+    assert min(memory.peak_beyond(lambda: None) for _ in range(3)) < size / 8
+    assert memory.format_bytes(size) == "32 MiB" and memory.format_bytes(math.nan) == "n/a"
+
+
+def test_donation_lowers_a_compiled_step_peak_to_jax_jit_level(backend: str) -> None:
+    if backend != "jax" or not memory.available():
+        pytest.skip("buffer donation is a jax feature; the peak needs Linux")
+    variants = ["lazygrad-jax compiled, zero_grad last", "lazygrad-jax compiled, zero_grad last, no donation",
+                "jax.jit, donate_argnums"]
+    donated, kept, jitted = donation.measure(variants, quick=True)
+    weights = donation.LAYERS * 1024 * 1024 * 4
+    assert donated.held_bytes == kept.held_bytes >= weights  # weights, a batch and a scalar or two
+    assert jitted.held_bytes == pytest.approx(donated.held_bytes, abs=64)
+    # Without donation the new weights need room of their own (the kernel's page counts lag a little).
+    assert kept.peak_bytes >= 0.9 * weights
+    assert donated.peak_bytes <= kept.peak_bytes - weights / 2  # a temporary may or may not reuse freed pages
+    assert donated.final_loss == kept.final_loss == pytest.approx(jitted.final_loss, rel=1e-4)
+    assert "| jax.jit, donate_argnums |" in donation.markdown([donated, kept, jitted], quick=True)
 
 
 def _fake_system(builders: dict) -> System:

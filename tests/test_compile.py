@@ -269,6 +269,40 @@ def test_donation_frees_overwritten_weights_and_spares_held_ones(backend: str) -
     assert live_bytes() <= steady  # the new weights took the old ones' place
 
 
+def test_a_replayed_step_overwrites_its_state_in_place_and_keeps_only_its_new_outputs(backend: str) -> None:
+    if backend != "jax":
+        pytest.skip("buffer donation is a jax feature")
+    import jax
+
+    weights = [torch.randn(256, 256).requires_grad_() for _ in range(4)]
+    opt = torch.optim.SGD(weights, lr=0.01, momentum=0.9)
+
+    def step(x: torch.Tensor) -> torch.Tensor:
+        opt.zero_grad()
+        h = x
+        for w in weights:
+            h = (h @ w).tanh()
+        loss = h.sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = torch.compile(step)
+    x = torch.randn(8, 256)
+    losses = [compiled(x) for _ in range(3)]  # run as usual, traced, replayed
+    del losses
+    state = [*weights, *(opt.state[w]["momentum_buffer"] for w in weights)]
+    overwritten = [t.node.buffer for t in state]
+    before = sum(a.nbytes for a in jax.live_arrays())
+    loss = compiled(x)
+    after = sum(a.nbytes for a in jax.live_arrays())
+    assert all(b.is_deleted() for b in overwritten)  # weights and momentum were written into their old buffers
+    del overwritten
+    # The gradients replaced the previous step's, which are gone: only the returned loss is new.
+    assert after - before <= loss.node.buffer.nbytes
+    assert [t.grad.shape for t in weights] == [(256, 256)] * 4
+
+
 def test_a_global_number_that_changes_every_call_is_never_replayed_stale() -> None:
     w = torch.ones(3, requires_grad=True)
     state = {"lr": 0.5}
