@@ -32,7 +32,7 @@ def test_live_tensors_of_a_long_chain_are_still_computed_in_order():
         if i % 500 == 0:
             kept.append(t)
             kept_values.append(expected.copy())
-    np.testing.assert_allclose(t.numpy(), expected, rtol=1e-5)  # XLA may fuse a multiply-add
+    np.testing.assert_allclose(t.numpy(), expected, rtol=1e-4)  # XLA may fuse a multiply-add
     for tensor, value in zip(kept, kept_values):
         assert tensor.node.buffer is not None  # computed by the same realization as the value read
-        np.testing.assert_allclose(tensor.numpy(), value, rtol=1e-5)
+        np.testing.assert_allclose(tensor.numpy(), value, rtol=1e-4)
