@@ -50,3 +50,21 @@ def test_gradient_through_a_sum_has_the_bits_of_numpy(backend):
     y = lazygrad.tensor(EDGES[::-1].copy())
     (x * (y + 0.0)).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy().view(np.uint32), (EDGES[::-1] + np.float32(0)).view(np.uint32))
+
+
+def test_numpy_code_writes_into_a_dying_ufunc_result_only():
+    """``out=`` reuses an intermediate that only ufuncs read; a value an output or a view shares keeps its array."""
+    from backends import numpy_backend
+
+    x = ir.leaf(EDGES, EDGES.shape, dtypes.float32)
+    a = ops.add(x, x)  # read by a ufunc only, then dead: its array can take the product
+    b = ops.mul(a, x)
+    c = ops.neg(b)  # b is also reshaped (a view of it lives on as an output): never written into
+    program, buffers = linearize([ops.add(c, x), ops.reshape(b, (2, 4))])
+    assert numpy_backend._reuse_plan(program) == [None, 0, None, 2, None]  # c is only added to: it takes the sum
+    run = numpy_backend.NumpyBackend().compile(program)
+    expected_b = (EDGES + EDGES) * EDGES
+    for _ in range(3):  # the first run is interpreted, later ones run the generated code
+        total, view = run(buffers)
+        np.testing.assert_array_equal(total.view(np.uint32), (-expected_b + EDGES).view(np.uint32))
+        np.testing.assert_array_equal(view.view(np.uint32), expected_b.reshape(2, 4).view(np.uint32))
