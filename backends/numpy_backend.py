@@ -336,6 +336,36 @@ def _shape(program: Program, ref: int) -> tuple:
     return program.inputs[-ref - 1][0] if ref < 0 else program.instrs[ref].shape
 
 
+# Elementwise primitives whose implementation is a plain ufunc: each result is a new array no other value
+# shares, and writing it into one of the arguments (``out=``) gives the same bits as a new array would.
+_UFUNCS = {op: fn for op, fn in IMPLS.items() if isinstance(fn, np.ufunc) and fn.nout == 1 and fn.nin in (1, 2)}
+
+
+def _reuse_plan(program: Program) -> list[int | None]:
+    """Per instruction, an intermediate argument that dies with it and can take its result (``out=``), or None.
+
+    Such an argument is a ufunc's own array with the result's shape and dtype, used only by ufuncs (so no
+    view of it exists) and not an output.
+    """
+    instrs = program.instrs
+    shared = set(program.outputs)  # values that must keep their own array
+    for ins in instrs:
+        if ins.op not in _UFUNCS:
+            shared.update(a for a in ins.args if a >= 0)
+    plan: list[int | None] = []
+    for ins, dead in zip(instrs, _dead_after(program)):
+        into = None
+        if ins.op in _UFUNCS and ins.shape:
+            for a in ins.args:
+                made = instrs[a] if a >= 0 else None
+                if made is not None and a in dead and a not in shared and made.op in _UFUNCS \
+                        and made.shape == ins.shape and made.dtype is ins.dtype:
+                    into = a
+                    break
+        plan.append(into)
+    return plan
+
+
 def _generated(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
     """The program as one straight-line Python function: each instruction one call on local variables,
     and ``del`` right after an intermediate's last use. No loop, argument lists or value table."""
@@ -348,6 +378,7 @@ def _generated(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
     # Functions, parameters and dtypes reach the code through its globals, never as source text.
     scope: dict[str, Any] = {"errstate": np.errstate, "asarray": np.asarray}
     body = []
+    reuse = _reuse_plan(program)
     for i, (ins, dead) in enumerate(zip(program.instrs, _dead_after(program))):
         maker = SPECIALIZED.get(ins.op)
         special = maker and maker([_shape(program, a) for a in ins.args], ins.dtype, *ins.params)
@@ -361,6 +392,8 @@ def _generated(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
             for j, param in enumerate(ins.params):
                 scope[f"c{i}_{j}"] = param
                 params.append(f"c{i}_{j}")
+            if reuse[i] is not None:  # into an argument's array that dies here: no allocation, and a warm cache
+                params.append(f"out={name(reuse[i])}")
         body.append(f"v{i} = {call}({', '.join([name(a) for a in ins.args] + params)})")
         if dead:
             body.append(f"del {', '.join(names[n_inputs + v] for v in dead)}")

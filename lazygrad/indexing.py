@@ -101,6 +101,13 @@ def getitem(t: Tensor, index: Any) -> Tensor:
         start, ndim = index % shape[0], len(shape)
         box = ops.window(node, (start,) + (0,) * (ndim - 1), (start + 1, *shape[1:]), (1,) * ndim)
         return _as_view(t, _record("SelectBackward0", ops.reshape(box, shape[1:]), t))
+    if type(index) is slice and shape and (index.step is None or index.step > 0):
+        # x[a:b], a minibatch: the same box and record as _Plan's, without its walk over a one-item index
+        start, stop, step = index.indices(shape[0])
+        stop, ndim = max(stop, start), len(shape)
+        box = ops.window(node, (start,) + (0,) * (ndim - 1), (stop, *shape[1:]), (step,) + (1,) * (ndim - 1))
+        view = (-(-(stop - start) // step), *shape[1:])
+        return _as_view(t, _record("SliceBackward0", ops.reshape(box, view), t))
     if index_ops.is_advanced(index):
         return index_ops.getitem(t, index)
     plan = _Plan(shape, index)

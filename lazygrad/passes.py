@@ -81,6 +81,51 @@ def fold_constants(program: Program) -> Program:
     return eliminate_dead_code(program._replace(instrs=tuple(instrs)))
 
 
+# Shape primitives that carry a constant's value unchanged to every element of their result.
+_SPREADS = ("reshape", "broadcast")
+
+
+def _ones(instrs: tuple[Instr, ...]) -> list[bool]:
+    """Which instructions are a constant 1, reshaped or broadcast any way."""
+    ones: list[bool] = []
+    for ins in instrs:
+        if ins.op == "const":
+            ones.append(ins.params[0] == 1 and type(ins.params[0]) is not bool)
+        else:
+            ones.append(ins.op in _SPREADS and ins.args[0] >= 0 and ones[ins.args[0]])
+    return ones
+
+
+def drop_unit_products(program: Program) -> Program:
+    """Replace ``x * 1`` by ``x`` when the product has ``x``'s shape and dtype.
+
+    Multiplying by one is exact in every dtype (signed zeros, infinities and NaNs included), so this
+    changes no bit of any result. Backward passes make many: the seed of ``loss.backward()`` is a
+    broadcast 1 that the first VJP rules multiply with.
+    """
+    ones = _ones(program.instrs)
+    if not any(ones):
+        return program
+    remap: list[int] = []
+    keep: list[Instr | None] = []
+    for i, ins in enumerate(program.instrs):
+        if ins.op == "mul":
+            args = [remap[a] if a >= 0 else a for a in ins.args]
+            for unit, other in ((args[0], args[1]), (args[1], args[0])):
+                # ``other`` an instruction, never an input: no output may become one of the caller's buffers
+                if unit >= 0 and ones[unit] and other >= 0 and program.instrs[other][3:] == (ins.shape, ins.dtype):
+                    remap.append(other)
+                    keep.append(None)
+                    break
+            else:
+                remap.append(i)
+                keep.append(ins)
+            continue
+        remap.append(i)
+        keep.append(ins)
+    return _rebuild(program, keep, remap)
+
+
 def eliminate_dead_code(program: Program) -> Program:
     """Drop instructions no output depends on."""
     live = [False] * len(program.instrs)
@@ -98,7 +143,7 @@ def eliminate_dead_code(program: Program) -> Program:
 
 def optimize(program: Program) -> Program:
     """The default pipeline run before a backend compiles a program."""
-    return eliminate_dead_code(fold_constants(eliminate_common_subexpressions(program)))
+    return eliminate_dead_code(drop_unit_products(fold_constants(eliminate_common_subexpressions(program))))
 
 
 check_covers(_FOLD, "the constant folder", set(_FOLD))

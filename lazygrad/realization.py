@@ -109,12 +109,19 @@ class Holder(Protocol):
     node: Node
 
 
+# A long graph built without a read (a chain of small ops) leaves one reference per dropped intermediate in
+# ``pending``. Dropped while young, they die by reference counting; kept until the read, thousands of them
+# survive into the collector's oldest generation and make Python's full collections come sooner.
+_COMPACT_AT = 256
+
+
 class _Tracked(threading.local):
     """This thread's pending work: tensors (weak references: a dropped tensor needs no computing), the
     cotangent tables of backward passes under way, and the state of automatic step boundaries."""
 
     def __init__(self) -> None:
         self.pending: list[weakref.ref] = []
+        self.compact_at = _COMPACT_AT  # the length of ``pending`` at which dead references are dropped
         # Those whose graph holds a check that failed: it would fail again (values do not change), so they
         # are left out of realizations until one of them is read, which raises again.
         self.failing: list[weakref.ref] = []
@@ -216,9 +223,18 @@ def owner(buffer: Any) -> backends.Backend | None:
 
 def track(holder: Holder) -> None:
     """Remember a holder of a pending node so the next realization computes it too."""
-    _tracked.pending.append(weakref.ref(holder))
+    pending = _tracked.pending
+    pending.append(weakref.ref(holder))
+    if len(pending) > _tracked.compact_at:
+        _drop_dead(pending)
     if _recording:
         recompile.note_tensor(holder, _user_frame())
+
+
+def _drop_dead(pending: list[weakref.ref]) -> None:
+    """Drop the references to tensors that died, in place and in order (the order of a program's outputs)."""
+    pending[:] = [r for r in pending if r() is not None]
+    _tracked.compact_at = 2 * len(pending) + _COMPACT_AT  # amortized: each reference is checked O(1) times
 
 
 # ---- step boundaries: programs sized by steps, not by reads ------------------------------------------------
@@ -348,6 +364,7 @@ def realize(targets: Iterable[Holder] = (), why: str = "value read") -> None:
     with _lock:
         taken = _tracked.pending
         _tracked.pending = []
+        _tracked.compact_at = _COMPACT_AT
         try:
             _compute([h for r in taken if (h := r()) is not None and h.node.buffer is None]
                      + [t for t in targets if t.node.buffer is None], targets, why)
