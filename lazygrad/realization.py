@@ -46,9 +46,9 @@ from .program import Program, linearize
 log = logging.getLogger("lazygrad")
 
 
-def _cache_size_setting() -> int | None:
-    """``LAZYGRAD_CACHE_SIZE`` as a positive int, or None to use the backend's default."""
-    text = os.environ.get("LAZYGRAD_CACHE_SIZE")
+def _positive_setting(name: str) -> int | None:
+    """The environment variable ``name`` as a positive int, None when unset; anything else is refused."""
+    text = os.environ.get(name)
     if text is None:
         return None
     try:
@@ -56,8 +56,13 @@ def _cache_size_setting() -> int | None:
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"LAZYGRAD_CACHE_SIZE must be a positive integer, got {text!r}")
+        raise ValueError(f"{name} must be a positive integer, got {text!r}")
     return value
+
+
+def _cache_size_setting() -> int | None:
+    """``LAZYGRAD_CACHE_SIZE``, or None to use the backend's default."""
+    return _positive_setting("LAZYGRAD_CACHE_SIZE")
 
 
 CACHE_SIZE = _cache_size_setting()
@@ -299,16 +304,8 @@ _DEFAULT_MAX_PENDING = {"numpy": 200_000, "jax": 5_000}
 
 def max_pending() -> int:
     """How many nodes may be built without a realization before the guard realizes (LAZYGRAD_MAX_PENDING)."""
-    text = os.environ.get("LAZYGRAD_MAX_PENDING")
-    if text is None:
-        return _DEFAULT_MAX_PENDING.get(_backend_name, 50_000)
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"LAZYGRAD_MAX_PENDING must be a positive integer, got {text!r}")
-    return value
+    value = _positive_setting("LAZYGRAD_MAX_PENDING")
+    return _DEFAULT_MAX_PENDING.get(_backend_name, 50_000) if value is None else value
 
 
 class PendingGraphWarning(UserWarning):
