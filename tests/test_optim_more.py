@@ -413,3 +413,14 @@ def test_scheduler_state_dicts_have_torchs_keys():
         import torch
 
         assert ours == keys(torch)
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="compares with torch")
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "LBFGS"])
+def test_parameter_groups_list_torchs_entries_in_torchs_order(name):
+    import torch
+
+    def entries(T):
+        return list(getattr(T.optim, name)([T.nn.Parameter(T.ones(1))], lr=0.1).param_groups[0])
+
+    assert entries(lazygrad) == entries(torch)

@@ -26,8 +26,8 @@ class Adagrad(Optimizer):
             if value < 0.0:
                 raise ValueError(f"Invalid {name}: {value}")
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
-                    "initial_accumulator_value": initial_accumulator_value, "maximize": maximize,
-                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
+                    "initial_accumulator_value": initial_accumulator_value, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
         for group in self.param_groups:
             for param in group["params"]:

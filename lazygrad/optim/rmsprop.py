@@ -21,8 +21,8 @@ class RMSprop(Optimizer):
             if value < 0.0:
                 raise ValueError(f"Invalid {name}: {value}")
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
-                    "weight_decay": weight_decay, "maximize": maximize,
-                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
+                    "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict[str, Any]) -> None:
