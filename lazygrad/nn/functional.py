@@ -1109,3 +1109,25 @@ def _static_or_split(t: Tensor, static: Tensor | None, name: str, batch_heads: i
     if static.shape[2] != head_dim:
         raise AssertionError(f"expecting static_{name}.size(2) of {head_dim}, but got {static.shape[2]}")
     return static
+
+
+# ---- more activations, normalization and pixel shuffles: defined in their own modules, re-exported here
+# (``threshold`` by assignment: softplus has an argument of that name, which an import would shadow)
+
+from .activation_ops import (  # noqa: E402, F401
+    celu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    relu6,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+)
+from .activation_ops import threshold as _threshold  # noqa: E402
+from .normalization_ops import instance_norm, rms_norm  # noqa: E402, F401
+from .shuffle_ops import pixel_shuffle, pixel_unshuffle  # noqa: E402, F401
+
+threshold = _threshold
