@@ -25,7 +25,7 @@ class ReLU6(Hardtanh):
 
 
 class _InplaceActivation(Module):
-    """An activation whose only argument is ``inplace``; ``fn`` is its ``nn.functional`` form."""
+    """An activation whose only argument is ``inplace`` (not printed, as in torch); ``fn`` is its functional form."""
 
     fn: Any
 
@@ -35,9 +35,6 @@ class _InplaceActivation(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return type(self).fn(input, self.inplace)
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
 
 
 class Hardswish(_InplaceActivation):
