@@ -66,3 +66,24 @@ __all__ = [
     "MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerEncoderLayer",
 ]
+
+from .bilinear import Bilinear
+from .distance import PairwiseDistance
+from .dropout_extra import AlphaDropout, Dropout3d
+from .losses_more import (
+    CosineEmbeddingLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelSoftMarginLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+)
+from .pooling_3d import AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool3d, MaxPool3d
+
+__all__ += [
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AlphaDropout", "AvgPool3d", "Bilinear", "CosineEmbeddingLoss",
+    "Dropout3d", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MaxPool3d",
+    "MultiLabelSoftMarginLoss", "PairwiseDistance", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
+]

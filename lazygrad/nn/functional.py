@@ -1109,3 +1109,21 @@ def _static_or_split(t: Tensor, static: Tensor | None, name: str, batch_heads: i
     if static.shape[2] != head_dim:
         raise AssertionError(f"expecting static_{name}.size(2) of {head_dim}, but got {static.shape[2]}")
     return static
+
+
+# ---- families kept in their own modules ------------------------------------------------------------------
+# Imported last, as re-exports: they build on the helpers above.
+
+from .functional_layers import alpha_dropout, bilinear, dropout3d  # noqa: E402, F401 (re-exported)
+from .functional_losses import (  # noqa: E402, F401 (re-exported)
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d  # noqa: E402, F401 (re-exported)
