@@ -47,6 +47,7 @@ MODULES = {
     "adaptive_max1d_even": (lambda nn: nn.AdaptiveMaxPool1d(4), [normal(2, 8)]),
     "adaptive_max2d": (lambda nn: nn.AdaptiveMaxPool2d((2, None)), [normal(1, 2, 5, 4)]),
     "adaptive_max2d_unbatched": (lambda nn: nn.AdaptiveMaxPool2d(3), [normal(2, 5, 7)]),
+    "adaptive_max2d_indices": (lambda nn: nn.AdaptiveMaxPool2d((None, 3), return_indices=True), [normal(1, 2, 4, 8)]),
     "bilinear": (lambda nn: nn.Bilinear(3, 4, 2), [normal(5, 3), normal(5, 4)]),
     "bilinear_nobias": (lambda nn: nn.Bilinear(3, 4, 2, bias=False), [normal(2, 5, 3), normal(2, 5, 4)]),
     "pairwise": (lambda nn: nn.PairwiseDistance(), [normal(4, 5), normal(4, 5)]),
@@ -78,6 +79,10 @@ def test_module_matches_torch(name: str) -> None:
 FUNCTIONAL = {
     "max_pool3d_indices": (lambda T, x: T.nn.functional.max_pool3d(x, 2, return_indices=True), [normal(1, 1, 2, 4, 4)]),
     "avg_pool3d": (lambda T, x: T.nn.functional.avg_pool3d(x, (1, 2, 2)), [normal(1, 2, 2, 4, 4)]),
+    "adaptive_max_pool1d_indices": (lambda T, x: T.nn.functional.adaptive_max_pool1d(x, 4, return_indices=True),
+                                    [normal(2, 3, 7)]),
+    "adaptive_max_pool2d_indices": (lambda T, x: T.nn.functional.adaptive_max_pool2d(x, (3, 2), True),
+                                    [normal(2, 5, 7)]),
     "bilinear_1d": (lambda T, a, b, w: T.nn.functional.bilinear(a, b, w), [normal(3), normal(4), normal(2, 3, 4)]),
     "margin_ranking_legacy": (lambda T, a, b, y: T.nn.functional.margin_ranking_loss(a, b, y, size_average=False),
                               [normal(6), normal(6), signs(6)]),

@@ -2,7 +2,7 @@
 
 ``max_pool3d``/``avg_pool3d`` are the n-dimensional pools of ``lazygrad.convolution`` at ``n=3``.
 Adaptive max pooling reads the same bins as adaptive average pooling, [floor(i*L/n), ceil((i+1)*L/n)),
-one spatial axis at a time: a maximum over a box is the maximum of the per-axis maxima.
+gathered one spatial axis at a time.
 """
 
 from __future__ import annotations
@@ -39,22 +39,18 @@ def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                                 divisor_override, 3)
 
 
-def _max_axis(x: Tensor, axis: int, size: int) -> Tensor:
-    """Adaptive max pooling along one axis: gather each bin's taps, mask the overhang with -inf, take the max."""
-    length = x.shape[axis]
-    if size and length % size == 0:
-        return x.reshape(*x.shape[:axis], size, length // size, *x.shape[axis + 1:]).amax(axis + 1)
+def _bins(length: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per output bin: its taps' positions (clipped into the bin) and which taps lie inside it, shape (size, taps)."""
     bins = np.arange(size)
     start = bins * length // size
     stop = -((-(bins + 1) * length) // size)
-    taps = int((stop - start).max())
-    position = start[:, None] + np.arange(taps)[None, :]
-    inside = tensor(position < stop[:, None]).reshape(size, taps, *([1] * (x.ndim - axis - 1)))
-    gathered = _gather(x, axis, np.minimum(position, (stop - 1)[:, None]))
-    return where(inside, gathered, -math.inf).amax(axis + 1)
+    position = start[:, None] + np.arange(int((stop - start).max()))[None, :]
+    return np.minimum(position, (stop - 1)[:, None]), position, position < stop[:, None]
 
 
-def _adaptive_max_pool(input: Tensor, output_size: Any, return_indices: bool, n: int) -> Tensor:
+def _adaptive_max_pool(input: Tensor, output_size: Any, return_indices: bool, n: int) -> Any:
+    """Gather every bin's taps along each axis, put each window's taps on one last axis, and take its maximum;
+    a window's flat input positions are fixed by the sizes, so the indices are a numpy table read at the argmax."""
     op = f"adaptive_max_pool{n}d"
     sizes = (output_size,) * n if output_size is None or isinstance(output_size, int) else tuple(output_size)
     if n == 1:  # torch runs 1-D pooling as 2-D pooling of a height-1 input, behind the 1-D argument checks
@@ -67,18 +63,32 @@ def _adaptive_max_pool(input: Tensor, output_size: Any, return_indices: bool, n:
         raise RuntimeError(f"{op}(): internal error: output_size.size() must be {n}")
     elif input.ndim not in (n + 1, n + 2):
         raise RuntimeError(f"{op}(): Expected {n + 1}D or {n + 2}D tensor, but got: {list(input.shape)}")
-    if return_indices:
-        raise NotImplementedError(f"{op} with return_indices=True is not supported yet")
     first = input.ndim - n
-    out = input
-    for i, size in enumerate(sizes):
-        out = _max_axis(out, first + i, input.shape[first + i] if size is None else size)
-    return _record("SqueezeBackward1" if n == 1 else f"AdaptiveMaxPool{n}DBackward0", out.node, input)
+    lengths = input.shape[first:]
+    windows, inside, flat = input, np.ones((), bool), np.zeros((), np.int64)
+    for i, (length, size) in enumerate(zip(lengths, sizes)):
+        index, position, mask = _bins(length, length if size is None else size)
+        windows = _gather(windows, first + 2 * i, index)  # (..., out_0, taps_0, ..., out_i, taps_i, rest)
+        inside = np.multiply.outer(inside, mask)
+        flat = np.add.outer(flat * length, position)
+    # (out_0, taps_0, out_1, taps_1, ...) -> (out_0, out_1, ..., taps_0 * taps_1 * ...)
+    order = [2 * i for i in range(n)] + [2 * i + 1 for i in range(n)]
+    outs = tuple(inside.shape[a] for a in order[:n])
+    inside, flat = (np.transpose(t, order).reshape(*outs, -1) for t in (inside, flat))
+    windows = windows.permute(*range(first), *(first + a for a in order)).reshape(*input.shape[:first], *outs, -1)
+    windows = where(tensor(inside), windows, -math.inf)
+    values = _record("SqueezeBackward1" if n == 1 else f"AdaptiveMaxPool{n}DBackward0",
+                     windows.amax(-1).node, input)
+    if not return_indices:
+        return values
+    best = windows.detach().argmax(-1, keepdim=True)
+    table = tensor(flat).expand(*input.shape[:first], *flat.shape)
+    return values, table.gather(-1, best).squeeze(-1)
 
 
-def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     return _adaptive_max_pool(input, output_size, return_indices, 1)
 
 
-def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Tensor:
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     return _adaptive_max_pool(input, output_size, return_indices, 2)
