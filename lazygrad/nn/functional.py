@@ -1111,8 +1111,8 @@ def _static_or_split(t: Tensor, static: Tensor | None, name: str, batch_heads: i
     return static
 
 
-# ---- more activations, normalization and pixel shuffles: defined in their own modules, re-exported here
-# (``threshold`` by assignment: softplus has an argument of that name, which an import would shadow)
+# ---- families kept in their own modules, re-exported here (imported last: some build on the helpers above;
+# ``threshold`` by assignment: softplus has an argument of that name, which an import would shadow)
 
 from .activation_ops import (  # noqa: E402, F401
     celu,
@@ -1127,6 +1127,19 @@ from .activation_ops import (  # noqa: E402, F401
     tanhshrink,
 )
 from .activation_ops import threshold as _threshold  # noqa: E402
+from .functional_layers import alpha_dropout, bilinear, dropout3d  # noqa: E402, F401 (re-exported)
+from .functional_losses import (  # noqa: E402, F401 (re-exported)
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d  # noqa: E402, F401
 from .normalization_ops import instance_norm, rms_norm  # noqa: E402, F401
 from .shuffle_ops import pixel_shuffle, pixel_unshuffle  # noqa: E402, F401
 
