@@ -23,52 +23,23 @@ from ..grad_mode import is_grad_enabled, no_grad
 from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
 from ..reshaping import cat
-from ..tensor import _ABSENT, _C10_NAMES, Tensor, _record, _wrap
+from ..tensor import _C10_NAMES, Tensor, _record, _wrap
 from . import resampling, transposed
+from .functional_base import (
+    _as_op,
+    _feature_dropout,
+    _inplace,
+    _reduce,
+    _reduction,
+    legacy_reduction,
+    logsigmoid,
+)
 
 _GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
 _GELU_TANH_CUBIC = 0.044715
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
-
-
-def _inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
-    """Honour ``inplace=True`` by rebinding ``input`` to the result (autograd sees an in-place copy)."""
-    return input.copy_(result) if inplace else result
-
-
-def _as_op(name: str, out: Tensor, *inputs: Tensor | None) -> Tensor:
-    """``out``, composed from ``inputs`` by Tensor ops, recorded as one op named like torch's.
-
-    Only the ``grad_fn`` name changes: the gradient still comes from the composed nodes' VJP rules. A None
-    input is an optional argument left out, kept in the record's ``next_functions`` as torch keeps it.
-    """
-    return _record(name, out.node, *(_ABSENT if t is None else t for t in inputs))
-
-
-def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
-    """Map the deprecated ``size_average``/``reduce`` pair to a ``reduction`` string, as torch does."""
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    reduction = "mean" if size_average and reduce else ("sum" if reduce else "none")
-    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
-                  UserWarning, stacklevel=3)
-    return reduction
-
-
-def _reduction(reduction: str, size_average: bool | None, reduce: bool | None) -> str:
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    return loss.sum() if reduction == "sum" else loss
 
 
 def _implicit_dim(name: str, ndim: int) -> int:
@@ -139,18 +110,6 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     out = where(input > 0, input, input * negative_slope)
     return _inplace(input, _as_op("LeakyReluBackward0", out, input), inplace)
-
-
-def logsigmoid(input: Tensor) -> Tensor:
-    """``log(sigmoid(x))`` without overflow.
-
-    Both branches take ``exp`` of a non-positive number, and the branch is picked by the same
-    ``x >= 0`` test in both places, so the gradient at 0 is torch's 0.5 (an ``abs``/``clamp`` form
-    would give 1 there, and a naive two-branch form would leak NaN gradients from the unused branch).
-    """
-    positive = input >= 0
-    out = where(positive, 0.0, input) - where(positive, -input, input).exp().log1p()
-    return _as_op("LogSigmoidBackward0", out, input)
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
@@ -644,19 +603,6 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 
 # ---- more dropout and pooling ---------------------------------------------------------------------------
-
-
-def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
-    """Zero whole channels: one draw per (sample, channel), shared along the remaining axes."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return _inplace(input, input * 0.0, inplace)
-    shape = (*input.shape[:2], *([1] * (input.ndim - 2)))
-    keep = rand(shape, dtype=input.dtype if input.dtype.is_floating_point else None) < 1.0 - p
-    return _inplace(input, input * (keep.to(input.dtype) * (1.0 / (1.0 - p))), inplace)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

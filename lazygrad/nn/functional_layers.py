@@ -7,7 +7,7 @@ import warnings
 
 from ..creation import rand
 from ..tensor import Tensor
-from .functional import _feature_dropout, _inplace
+from .functional_base import _feature_dropout, _inplace
 
 # SELU's negative saturation value, -scale * alpha: alpha dropout sets dropped units to it.
 _ALPHA = 1.7580993408473766

@@ -10,7 +10,7 @@ import math
 
 from ..arithmetic import where
 from ..tensor import Tensor
-from .functional import _reduce, _reduction, logsigmoid
+from .functional_base import _reduce, _reduction, logsigmoid
 
 # Added to each squared norm in the cosine embedding loss, so a zero vector has cosine 0 instead of NaN.
 _COSINE_EPSILON = 1e-12
