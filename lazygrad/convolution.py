@@ -36,6 +36,26 @@ def _tuple(value: IntOrTuple, n: int, name: str) -> tuple[int, ...]:
     return value
 
 
+# torch's words for a pooling input of the wrong rank: its kernels check ranks each in their own words
+_POOL_RANK_ERRORS = {
+    "max_pool1d": "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, "
+                  "but got:{shape}",
+    "max_pool2d": "non-empty 3D or 4D (batch mode) tensor expected for input",
+    "max_pool3d": "non-empty 4D or 5D (batch mode) tensor expected for input",
+    "avg_pool1d": "Expected 2 to 3 dimensions, but got {ndim}-dimensional tensor for argument #1 'self' (while "
+                  "checking arguments for avg_pool1d)",
+    "avg_pool2d": "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:{shape}",
+    "avg_pool3d": "non-empty 4D or 5D (batch mode) tensor expected for input",
+}
+
+
+def _pooled(input: Tensor, n: int, op: str) -> tuple[Node, bool]:
+    """``_batched`` for a pooling op, refusing a wrong rank with torch's message for that op."""
+    if input.ndim not in (n + 1, n + 2):
+        raise RuntimeError(_POOL_RANK_ERRORS[op].format(shape=list(input.shape), ndim=input.ndim))
+    return _batched(input, n, op)
+
+
 def _batched(input: Tensor, n: int, op: str) -> tuple[Node, bool]:
     """The input as (N, C, *spatial); an unbatched (C, *spatial) input gets a batch axis of one."""
     if input.ndim not in (n + 1, n + 2):
@@ -175,7 +195,7 @@ def max_pool(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None, 
              dilation: IntOrTuple, ceil_mode: bool, return_indices: bool, n: int) -> Tensor | tuple[Tensor, Tensor]:
     """torch's max_pool{n}d: the first maximum of each window, padded with -inf; indices are flat per plane."""
     op = f"max_pool{n}d"
-    x, unbatched = _batched(input, n, op)
+    x, unbatched = _pooled(input, n, op)
     kernel, strides, pads = _pool_args(kernel_size, stride, padding, n, op)
     dilations = _pool_tuple(dilation, n, "dilation", op)
     geometry = _Windows(x.shape, kernel, strides, pads, dilations, ceil_mode)
@@ -217,7 +237,7 @@ def avg_pool(input: Tensor, kernel_size: IntOrTuple, stride: IntOrTuple | None, 
              ceil_mode: bool, count_include_pad: bool, divisor_override: int | None, n: int) -> Tensor:
     """torch's avg_pool{n}d: window sums over zero padding, divided by torch's per-window count."""
     op = f"avg_pool{n}d"
-    x, unbatched = _batched(input, n, op)
+    x, unbatched = _pooled(input, n, op)
     if not x.dtype.is_floating_point:
         raise RuntimeError(f"\"{op}\" not implemented for '{x.dtype.name}'")
     kernel, strides, pads = _pool_args(kernel_size, stride, padding, n, op)

@@ -227,3 +227,28 @@ def test_an_unknown_backend_in_the_environment_fails_at_import(backend):
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ValueError") and "'nope'" in last and "numpy" in last and "jax" in last
+
+
+POOLING_RANK_CASES = {
+    "max_pool1d": (lambda F, x: F.max_pool1d(x, 2), (2, 2, 2, 2)),
+    "max_pool2d": (lambda F, x: F.max_pool2d(x, 2), (4,)),
+    "max_pool2d_module": (lambda F, x: F.max_pool2d(x, 2), (2, 3)),
+    "avg_pool1d": (lambda F, x: F.avg_pool1d(x, 2), (2, 2, 2, 2)),
+    "avg_pool2d": (lambda F, x: F.avg_pool2d(x, 2), (2, 2, 2, 2, 2)),
+    "max_pool3d": (lambda F, x: F.max_pool3d(x, 2), (2, 2)),
+}
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("case", sorted(POOLING_RANK_CASES))
+def test_pooling_refuses_a_wrong_rank_in_torchs_words(case: str) -> None:
+    call, shape = POOLING_RANK_CASES[case]
+    with pytest.raises(RuntimeError) as ours:
+        call(lazygrad.nn.functional, lazygrad.ones(*shape))
+    if HAS_TORCH:
+        import torch
+
+        with pytest.raises(RuntimeError) as theirs:
+            call(torch.nn.functional, torch.ones(*shape))
+        assert str(ours.value) == str(theirs.value)
+    assert "D" in str(ours.value) or "dimensions" in str(ours.value)
