@@ -147,7 +147,11 @@ class MaxPool2d(MaxPoolNd):
     pool = staticmethod(F.max_pool2d)
 
 
-class AvgPool2d(Module):
+class AvgPoolNd(Module):
+    """The 2-D and 3-D average pools: the same arguments and repr, each with its functional form."""
+
+    pool: Any
+
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
@@ -159,8 +163,12 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return type(self).pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                               self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(AvgPoolNd):
+    pool = staticmethod(F.avg_pool2d)

@@ -35,6 +35,26 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
+def init_statistics(module: Module, num_features: int, eps: float, momentum: float | None, affine: bool,
+                    track_running_stats: bool, dtype: Any, bias: bool) -> None:
+    """The per-channel state batch and instance norms share: their settings, the affine weight and bias (when
+    ``affine``), and the running statistics (buffers set to None without ``track_running_stats``, as torch's)."""
+    module.num_features = num_features
+    module.eps = eps
+    module.momentum = momentum
+    module.affine = affine
+    module.track_running_stats = track_running_stats
+    module.register_parameter("weight", Parameter(ones(num_features, dtype=dtype)) if affine else None)
+    module.register_parameter("bias", Parameter(zeros(num_features, dtype=dtype)) if affine and bias else None)
+    if track_running_stats:
+        module.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+        module.register_buffer("running_var", ones(num_features, dtype=dtype))
+        module.register_buffer("num_batches_tracked", tensor(0, dtype=dtypes.int64))
+    else:
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            module.register_buffer(name, None)
+
+
 class BatchNorm1d(Module):
     """Batch statistics in training (updating the running ones lazily), running statistics in eval.
 
@@ -46,20 +66,7 @@ class BatchNorm1d(Module):
                  track_running_stats: bool = True, device: Any = None, dtype: Any = None, *,
                  bias: bool = True) -> None:
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        self.register_parameter("weight", Parameter(ones(num_features, dtype=dtype)) if affine else None)
-        self.register_parameter("bias", Parameter(zeros(num_features, dtype=dtype)) if affine and bias else None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", tensor(0, dtype=dtypes.int64))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        init_statistics(self, num_features, eps, momentum, affine, track_running_stats, dtype, bias)
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim not in (2, 3):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..tensor import Tensor
-from .conv import MaxPoolNd
+from .conv import AvgPoolNd, MaxPoolNd
 from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d
 from .module import Module
 
@@ -14,23 +14,8 @@ class MaxPool3d(MaxPoolNd):
     pool = staticmethod(max_pool3d)
 
 
-class AvgPool3d(Module):
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-        self.divisor_override = divisor_override
-
-    def forward(self, input: Tensor) -> Tensor:
-        return avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad, self.divisor_override)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+class AvgPool3d(AvgPoolNd):
+    pool = staticmethod(avg_pool3d)
 
 
 class _AdaptiveMaxPoolNd(Module):
