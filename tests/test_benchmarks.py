@@ -117,9 +117,10 @@ def test_donation_lowers_a_compiled_step_peak_to_jax_jit_level(backend: str) -> 
     weights = donation.LAYERS * 1024 * 1024 * 4
     assert donated.held_bytes == kept.held_bytes >= weights  # weights, a batch and a scalar or two
     assert jitted.held_bytes == pytest.approx(donated.held_bytes, abs=64)
-    # Without donation the new weights need room of their own (the kernel's page counts lag a little).
-    assert kept.peak_bytes >= 0.9 * weights
-    assert donated.peak_bytes <= kept.peak_bytes - weights / 2  # a temporary may or may not reuse freed pages
+    # Without donation the new weights need room of their own; with it they take the old ones' place. Either
+    # step may also place one layer-sized temporary in pages the allocator kept from the step before, so each
+    # side is bounded by half the weights rather than by the exact layer count.
+    assert kept.peak_bytes >= weights / 2 >= donated.peak_bytes
     assert donated.final_loss == kept.final_loss == pytest.approx(jitted.final_loss, rel=1e-4)
     assert "| jax.jit, donate_argnums |" in donation.markdown([donated, kept, jitted], quick=True)
 
