@@ -33,26 +33,28 @@ def _send(cts: dict[Node, Node], args: tuple[Node, ...], arg_cts: Cotangents, ne
             cts[arg] = arg_ct if previous is None else add(previous, arg_ct)
 
 
-def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
+def vjp(out: Node, inputs: Sequence[Node], ct: Node, needed: Sequence[bool] | None = None) -> list[Node | None]:
     """Cotangents of ``inputs`` given the cotangent ``ct`` of ``out``, as new (lazy) nodes.
 
-    Only the subgraph between ``out`` and ``inputs`` is walked; an input that appears twice receives
-    its cotangent at its first position only, so a caller that sums per position does not double it.
-    Nodes hash by identity, so they key the dictionaries directly.
+    Only the subgraph between ``out`` and the ``needed`` inputs (all of them by default) is walked, so no
+    node is built for an input nobody differentiates (a model's data, a loss's target); such an input gets
+    None. An input that appears twice receives its cotangent at its first position only, so a caller that
+    sums per position does not double it. Nodes hash by identity, so they key the dictionaries directly.
     """
+    wanted = inputs if needed is None else [node for node, keep in zip(inputs, needed) if keep]
     cts: dict[Node, Node] = {}
     args = out.args
-    if out in inputs:
+    if out in wanted:
         cts[out] = ct
-    elif not args:
-        pass  # a source (a constant, iota, a draw): its value does not depend on the inputs
+    elif not args or not wanted:
+        pass  # a source (a constant, iota, a draw) does not depend on the inputs; or nothing is wanted
     else:
         needs = []
         for a in args:
-            if a in inputs:
+            if a in wanted:
                 needs.append(True)
-            elif a.args:  # an argument computed inside the record: walk the record's nodes
-                _walk(out, set(inputs), ct, cts)
+            elif a.args and a not in inputs:  # an argument computed inside the record: walk the record's nodes
+                _walk(out, set(inputs), wanted, ct, cts)
                 break
             else:
                 needs.append(False)
@@ -62,19 +64,21 @@ def vjp(out: Node, inputs: Sequence[Node], ct: Node) -> list[Node | None]:
     if len(inputs) == 1:
         return [cts.get(inputs[0])]
     result: list[Node | None] = []
-    for i, node in enumerate(inputs):
-        result.append(None if node in inputs[:i] else cts.get(node))
+    for i, node in enumerate(inputs):  # popped: a repeated input's later positions get None
+        result.append(None if needed is not None and not needed[i] else cts.pop(node, None))
     return result
 
 
 _serial = attrgetter("serial")
 
 
-def _walk(out: Node, input_set: set[Node], ct: Node, cts: dict[Node, Node]) -> None:
+def _walk(out: Node, input_set: set[Node], wanted: Sequence[Node], ct: Node, cts: dict[Node, Node]) -> None:
     """Apply the rules from ``out`` down to ``input_set`` over the nodes between them, latest first.
 
     Serial numbers order nodes after their arguments, so sorting the visited nodes replaces a topological
-    sort; a node is on the path when one of its arguments is an input or on the path.
+    sort; a node is on the path when one of its arguments is a ``wanted`` input or on the path. The walk
+    stops at every input, wanted or not: an input's history belongs to its own record (or to none, when it
+    was detached).
     """
     seen = {out}
     stack = [out]
@@ -88,7 +92,7 @@ def _walk(out: Node, input_set: set[Node], ct: Node, cts: dict[Node, Node]) -> N
                 if a.args:
                     stack.append(a)
     inner.sort(key=_serial)
-    on_path = set(input_set)
+    on_path = set(wanted)
     for node in inner:
         for a in node.args:
             if a in on_path:

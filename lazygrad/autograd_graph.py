@@ -43,6 +43,12 @@ class GradFn:
         return type(self).__name__
 
     @property
+    def needed(self) -> tuple[bool, ...] | None:
+        """Which inputs lead somewhere a gradient is wanted; None when all do (the VJP's default)."""
+        edges = self.edges
+        return None if None not in edges else tuple([e is not None for e in edges])
+
+    @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         return tuple((AccumulateGrad(e) if _is_leaf_edge(e) else e, 0) for e in self.edges)
 

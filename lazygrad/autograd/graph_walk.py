@@ -114,7 +114,7 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
                     if fn.custom:
                         grads = fn.apply_backward(ct, create_graph)
                     else:
-                        grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct) if plain
+                        grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct, fn.needed) if plain
                                                        else _differentiable_vjp(fn, ct), plain)
                     for edge, g in zip(fn.edges, grads):
                         if g is None or edge is None:

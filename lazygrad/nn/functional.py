@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import checks, convolution, dtypes, ops
 from ..arithmetic import where
+from ..autocast_mode import STATE as _autocast
 from ..autocast_mode import float32_op, lower_precision_op
 from ..autograd.function import BackwardCFunction, Function
 from ..creation import arange, rand
@@ -56,6 +57,16 @@ def _channel_view(t: Tensor, ndim: int, axis: int) -> Tensor:
 # ---- linear and activations ---------------------------------------------------------------------------
 
 
+def _plain_affine(rows: Tensor, transposed: Tensor, bias: Tensor) -> bool:
+    """Whether ``rows @ transposed + bias`` needs none of matmul's checks or casts: same dtypes, agreeing inner
+    sizes, a bias that broadcasts over the rows. Anything else takes the general path, which raises as torch."""
+    dtype = rows.dtype
+    if transposed.dtype is not dtype or bias.dtype is not dtype or _autocast.active:
+        return False
+    (_, inner), (inner_w, out) = rows.node.shape, transposed.node.shape
+    return inner == inner_w and bias.node.shape in ((out,), (1,), ())
+
+
 @lower_precision_op
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` as one matrix product, recorded as torch records it.
@@ -70,6 +81,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         return _as_op("SqueezeBackward4", product.squeeze(0), product)
     rows = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
     transposed = weight.t()
+    if bias is not None and _plain_affine(rows, transposed, bias):  # the usual layer: one record, two nodes
+        product = _record("AddmmBackward0", apply("add", (apply("dot_general", (rows.node, transposed.node),
+                                                               ((1,), (0,), (), ())), bias.node)),
+                          bias, rows, transposed)
+        return product if input.ndim == 2 else product.reshape(*input.shape[:-1], weight.shape[0])
     product = rows @ transposed
     if bias is not None:
         product = _as_op("AddmmBackward0", product + bias, bias, rows, transposed)

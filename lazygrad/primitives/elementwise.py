@@ -83,6 +83,9 @@ def _sub(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 
 def _mul(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     a, b = n.args
+    if a is b and needs[0]:  # a square: both positions get the same product, built once (the walk adds them)
+        g = _back(mul(ct, a), a)
+        return g, g
     return _each(n, needs, lambda: mul(ct, b), lambda: mul(ct, a))
 
 

@@ -51,6 +51,10 @@ def _cumprod_rule(x: Node, axis: int) -> tuple[Shape, DType]:
 
 
 def _expand_back(ct: Node, x: Node, axes: Sequence[int]) -> Node:
+    """``ct`` spread back over the ``axes`` a reduction of ``x`` removed. Leading axes need no reshape first:
+    broadcasting adds them (a loss's seed goes straight from a scalar to the summed shape)."""
+    if tuple(axes) == tuple(range(len(axes))):
+        return broadcast_to(ct, x.shape)
     return broadcast_to(reshape(ct, keep_dims_shape(x.shape, axes)), x.shape)
 
 
