@@ -169,7 +169,8 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "ge": jnp.greater_equal, "and": jnp.bitwise_and, "or": jnp.bitwise_or, "xor": jnp.bitwise_xor,
     "select": jnp.where,
     "reduce_sum": _reduce(jnp.sum), "reduce_prod": _reduce(jnp.prod),
-    "reduce_max": lambda x, axes: jnp.max(x, axis=axes), "reduce_min": lambda x, axes: jnp.min(x, axis=axes),
+    # lax's reductions: over nothing they give the identity (-inf for a max), where jnp's raise.
+    "reduce_max": lambda x, axes: lax.reduce_max(x, axes), "reduce_min": lambda x, axes: lax.reduce_min(x, axes),
     "argmax": lambda x, axis: jnp.argmax(x, axis=axis).astype(jnp.int64),
     "argmin": lambda x, axis: jnp.argmin(x, axis=axis).astype(jnp.int64),
     "cumsum": _reduce(jnp.cumsum), "stop_gradient": lax.stop_gradient,

@@ -113,7 +113,9 @@ class Program:
 
 
 def _fits(t: Any) -> bool:
-    return t.ndim <= MAX_NDIM and t.numel() <= MAX_NUMEL
+    """Small enough to keep in the pool, and not empty: the draws pick positions and sizes inside a tensor
+    (reductions over an empty dimension have their own test in test_ops)."""
+    return t.ndim <= MAX_NDIM and 0 < t.numel() <= MAX_NUMEL
 
 
 def _broadcasts(a: tuple[int, ...], b: tuple[int, ...]) -> bool:

@@ -411,6 +411,18 @@ def test_logsumexp_of_all_minus_infinity_is_minus_infinity():
              grad=False)
 
 
+def test_reductions_over_an_empty_dimension_give_torchs_values(backend):
+    """A max over nothing is the identity (-inf), so ``logsumexp`` is -inf and ``softmax`` empty, as in torch;
+    the gradient through them is empty too. (numpy and jnp's max would raise on an empty axis.)"""
+    x = lazygrad.ones((2, 0), requires_grad=True)
+    lse = x.logsumexp(1)
+    lse.sum().backward()
+    assert lse.tolist() == [-math.inf, -math.inf]
+    assert tuple(x.softmax(1).shape) == (2, 0) and tuple(x.log_softmax(1).shape) == (2, 0)
+    assert tuple(x.grad.shape) == (2, 0) and x.grad.numpy().size == 0
+    assert lazygrad.ones(3, 0, dtype=lazygrad.int64).amax(0).tolist() == []
+
+
 @given(data=st.data())
 def test_all_and_any(data):
     x = data.draw(arrays(data.draw(st.sampled_from((np.bool_, np.int64, np.float32))), shapes(min_dims=1),
