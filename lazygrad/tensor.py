@@ -59,10 +59,14 @@ def _wrap(node: Node, grad_fn: GradFn | None = None) -> Tensor:
 
 
 def _fresh(node: Node) -> Node:
-    """A new node with ``node``'s value: a tensor that starts its own autograd identity gets its own node."""
+    """A new node with ``node``'s value: a tensor that starts its own autograd identity gets its own node.
+
+    A pending one is a ``stop_gradient``: an op composed of several primitives and recorded as one (``_as_op``)
+    differentiates its own nodes, and a ``detach()`` among them must stop the gradient there too.
+    """
     if node.buffer is not None:
         return leaf(node.buffer, node.shape, node.dtype)
-    return apply("reshape", (node,), (node.shape,))
+    return apply("stop_gradient", (node,))
 
 
 def _rebound(t: Tensor) -> None:

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lazygrad
+from lazygrad.nn.functional_base import _as_op
 
 if HAS_TORCH:
     import torch
@@ -172,6 +173,16 @@ def test_detach_stops_the_gradient():
     x = leaf()
     (x * x.detach()).sum().backward()
     assert x.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_detach_stops_the_gradient_inside_an_op_recorded_as_one():
+    """An op composed of several primitives and recorded under one name differentiates its own nodes: a
+    ``detach()`` among them must still stop the gradient (the straight-through trick)."""
+    x = leaf()
+    inner = x * 3
+    out = _as_op("MulBackward0", x.detach() * x + (inner.detach() - inner), x)
+    out.sum().backward()
+    assert x.grad.tolist() == [1.0 - 3.0, 2.0 - 3.0, 3.0 - 3.0]
 
 
 def test_data_is_a_view_without_grad_and_updates_the_tensor_in_place():
