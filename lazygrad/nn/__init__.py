@@ -105,20 +105,25 @@ __all__ = [
 from .bilinear import Bilinear
 from .distance import PairwiseDistance
 from .dropout_extra import AlphaDropout, Dropout3d
+from .embedding_bag import EmbeddingBag
 from .losses_more import (
     CosineEmbeddingLoss,
     GaussianNLLLoss,
     HingeEmbeddingLoss,
     MarginRankingLoss,
+    MultiLabelMarginLoss,
     MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
     PoissonNLLLoss,
     SoftMarginLoss,
     TripletMarginLoss,
 )
 from .pooling_3d import AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool3d, MaxPool3d
+from .unpool import MaxUnpool1d, MaxUnpool2d
 
 __all__ += [
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AlphaDropout", "AvgPool3d", "Bilinear", "CosineEmbeddingLoss",
     "Dropout3d", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MaxPool3d",
     "MultiLabelSoftMarginLoss", "PairwiseDistance", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
+    "EmbeddingBag", "MaxUnpool1d", "MaxUnpool2d", "MultiLabelMarginLoss", "MultiMarginLoss",
 ]

@@ -1089,12 +1089,15 @@ from .activation_ops import (  # noqa: E402, F401
     tanhshrink,
 )
 from .activation_ops import threshold as _threshold  # noqa: E402
+from .embedding_bag_ops import embedding_bag  # noqa: E402, F401
 from .functional_layers import alpha_dropout, bilinear, dropout3d  # noqa: E402, F401 (re-exported)
 from .functional_losses import (  # noqa: E402, F401 (re-exported)
     cosine_embedding_loss,
     gaussian_nll_loss,
     hinge_embedding_loss,
     margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
     multilabel_soft_margin_loss,
     pairwise_distance,
     poisson_nll_loss,
@@ -1104,5 +1107,6 @@ from .functional_losses import (  # noqa: E402, F401 (re-exported)
 from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d  # noqa: E402, F401
 from .normalization_ops import instance_norm, rms_norm  # noqa: E402, F401
 from .shuffle_ops import pixel_shuffle, pixel_unshuffle  # noqa: E402, F401
+from .unpool_ops import max_unpool1d, max_unpool2d  # noqa: E402, F401
 
 threshold = _threshold

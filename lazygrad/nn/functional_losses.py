@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 
+from .. import dtypes
 from ..arithmetic import where
-from ..tensor import Tensor
-from .functional_base import _reduce, _reduction, logsigmoid
+from ..creation import arange
+from ..tensor import Tensor, _torch_type_name
+from .functional_base import _as_op, _reduce, _reduction, logsigmoid
 
 # Added to each squared norm in the cosine embedding loss, so a zero vector has cosine 0 instead of NaN.
 _COSINE_EPSILON = 1e-12
@@ -74,6 +76,76 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
     if weight is not None:
         loss = loss * weight
     return _reduce(loss.sum(input.ndim - 1) / input.shape[-1], reduction)
+
+
+def _class_scores(input: Tensor, target: Tensor) -> tuple[Tensor, int, int]:
+    """``input`` as (samples, classes): torch reads a vector as one sample and a 0-d tensor as one class."""
+    if not (input.ndim == 0 or (input.ndim in (1, 2) and input.shape[-1] != 0)):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+    samples = input.shape[0] if input.ndim == 2 else 1
+    classes = input.shape[-1] if input.ndim else 1
+    return input.reshape(samples, classes), samples, classes
+
+
+def _long_target(target: Tensor) -> None:
+    """torch checks the target's dtype after its shape."""
+    if target.dtype is not dtypes.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_torch_type_name(target.dtype)}")
+
+
+def _per_sample(loss: Tensor, input: Tensor) -> Tensor:
+    """A (samples,) loss shaped as torch's unreduced output: one value per row, a 0-d tensor for a vector."""
+    return loss if input.ndim == 2 else loss.reshape(())
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average: bool | None = None, reduce: bool | None = None,
+                      reduction: str = "mean") -> Tensor:
+    """The multi-class hinge loss: ``max(0, margin - x[y] + x[j])`` (to the power ``p``) over the classes
+    ``j != y``, scaled by the target class's ``weight`` and averaged over the classes of each sample."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    scores, samples, classes = _class_scores(input, target)
+    if target.ndim > 1 or target.numel() != samples:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{samples}], but got {list(target.shape)}. "
+                           f"Input has shape {list(input.shape)}.")
+    if weight is not None and weight.numel() != classes:
+        raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(weight.shape)}")
+    _long_target(target)
+    labels = target.reshape(samples, 1)
+    # torch adds a term only where it is positive, so a margin met exactly contributes no gradient.
+    z = margin - scores.gather(1, labels) + scores
+    term = z if p == 1 else z * z
+    if weight is not None:
+        term = term * weight.gather(0, labels.reshape(samples)).unsqueeze(1)
+    others = arange(classes) != labels
+    loss = where(others & (z > 0), term, 0.0).sum(1) / classes
+    return _as_op("MultiMarginLossBackward0", _reduce(_per_sample(loss, input), reduction), input, weight)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: bool | None = None,
+                           reduce: bool | None = None, reduction: str = "mean") -> Tensor:
+    """The multi-label hinge loss: ``max(0, 1 - (x[t] - x[i]))`` for every target class ``t`` against every
+    non-target class ``i``, averaged over the classes; each sample's targets are listed first, ended by -1."""
+    reduction = _reduction(reduction, size_average, reduce)
+    scores, samples, classes = _class_scores(input, target)
+    expected = (samples, classes) if input.ndim == 2 else None
+    if (tuple(target.shape) != expected) if expected else (target.ndim > 1 or target.numel() != classes):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
+    _long_target(target)
+    labels = target.reshape(samples, classes)
+    listed = (labels == -1).long().cumsum(1) == 0  # the positions before the first -1
+    labels = where(listed, labels, 0)
+    chosen = ((labels.unsqueeze(2) == arange(classes)) & listed.unsqueeze(2)).any(1)
+    z = 1 - scores.gather(1, labels).unsqueeze(2) + scores.unsqueeze(1)  # (sample, listed target, class)
+    counted = listed.unsqueeze(2) & ~chosen.unsqueeze(1) & (z > 0)
+    loss = where(counted, z, 0.0).sum((1, 2)) / classes
+    return _as_op("MultilabelMarginLossBackward0", _reduce(_per_sample(loss, input), reduction), input)
 
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
