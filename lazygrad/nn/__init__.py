@@ -105,6 +105,7 @@ __all__ = [
 from .bilinear import Bilinear
 from .distance import PairwiseDistance
 from .dropout_extra import AlphaDropout, Dropout3d
+from .fold import Fold, Unfold
 from .losses_more import (
     CosineEmbeddingLoss,
     GaussianNLLLoss,
@@ -115,10 +116,12 @@ from .losses_more import (
     SoftMarginLoss,
     TripletMarginLoss,
 )
+from .lp_norm import LocalResponseNorm, LPPool1d, LPPool2d
 from .pooling_3d import AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool3d, MaxPool3d
 
 __all__ += [
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AlphaDropout", "AvgPool3d", "Bilinear", "CosineEmbeddingLoss",
     "Dropout3d", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MaxPool3d",
     "MultiLabelSoftMarginLoss", "PairwiseDistance", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
+    "Fold", "LPPool1d", "LPPool2d", "LocalResponseNorm", "Unfold",
 ]
