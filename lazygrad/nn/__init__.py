@@ -106,6 +106,7 @@ from .bilinear import Bilinear
 from .distance import PairwiseDistance
 from .dropout_extra import AlphaDropout, Dropout3d
 from .embedding_bag import EmbeddingBag
+from .fold import Fold, Unfold
 from .losses_more import (
     CosineEmbeddingLoss,
     GaussianNLLLoss,
@@ -118,6 +119,7 @@ from .losses_more import (
     SoftMarginLoss,
     TripletMarginLoss,
 )
+from .lp_norm import LocalResponseNorm, LPPool1d, LPPool2d
 from .pooling_3d import AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool3d, MaxPool3d
 from .unpool import MaxUnpool1d, MaxUnpool2d
 
@@ -126,4 +128,5 @@ __all__ += [
     "Dropout3d", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MaxPool3d",
     "MultiLabelSoftMarginLoss", "PairwiseDistance", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
     "EmbeddingBag", "MaxUnpool1d", "MaxUnpool2d", "MultiLabelMarginLoss", "MultiMarginLoss",
+    "Fold", "LPPool1d", "LPPool2d", "LocalResponseNorm", "Unfold",
 ]

@@ -1090,6 +1090,7 @@ from .activation_ops import (  # noqa: E402, F401
 )
 from .activation_ops import threshold as _threshold  # noqa: E402
 from .embedding_bag_ops import embedding_bag  # noqa: E402, F401
+from .fold_ops import fold, unfold  # noqa: E402, F401
 from .functional_layers import alpha_dropout, bilinear, dropout3d  # noqa: E402, F401 (re-exported)
 from .functional_losses import (  # noqa: E402, F401 (re-exported)
     cosine_embedding_loss,
@@ -1105,6 +1106,7 @@ from .functional_losses import (  # noqa: E402, F401 (re-exported)
     triplet_margin_loss,
 )
 from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d  # noqa: E402, F401
+from .lp_norm_ops import local_response_norm, lp_pool1d, lp_pool2d  # noqa: E402, F401
 from .normalization_ops import instance_norm, rms_norm  # noqa: E402, F401
 from .shuffle_ops import pixel_shuffle, pixel_unshuffle  # noqa: E402, F401
 from .unpool_ops import max_unpool1d, max_unpool2d  # noqa: E402, F401
