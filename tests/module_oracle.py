@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pytest
 from helpers import HAS_TORCH, assert_close
 
 import lazygrad
@@ -69,3 +70,18 @@ def check_module(make: Callable[[Any], Any], call: Callable[..., Any], *inputs: 
         if got is not None:
             assert_close(got, want, rtol, atol)
     return ours
+
+
+def call_module(lib: Any, module: Any, tensors: list[Any]) -> Any:
+    """The plain ``call`` for ``check_module``: the module applied to the inputs in order."""
+    return module(*tensors)
+
+
+def raises_like_torch(make: Callable[[Any], Any]) -> None:
+    """``make(torch)`` and ``make(lazygrad)`` raise the same exception type with the same message."""
+    raised = []
+    for lib in (torch, lazygrad):
+        with pytest.raises(Exception) as info:  # the type is compared with torch's below
+            make(lib)
+        raised.append((type(info.value), str(info.value)))
+    assert raised[1] == raised[0]
