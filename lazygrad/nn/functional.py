@@ -19,7 +19,7 @@ from ..arithmetic import where
 from ..autocast_mode import STATE as _autocast
 from ..autocast_mode import float32_op, lower_precision_op
 from ..autograd.function import BackwardCFunction, Function
-from ..creation import arange, rand
+from ..creation import arange
 from ..grad_mode import is_grad_enabled, no_grad
 from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
@@ -30,6 +30,7 @@ from .functional_base import (
     _as_op,
     _feature_dropout,
     _inplace,
+    _masked_dropout,
     _reduce,
     _reduction,
     legacy_reduction,
@@ -141,19 +142,8 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``.
-
-    The mask is a lazy random draw whose seed is a program input, so every step runs the same program.
-    """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    if p == 1.0:
-        return _inplace(input, input * 0.0, inplace)
-    keep = rand(input.shape, dtype=input.dtype if input.dtype.is_floating_point else None) < 1.0 - p
-    mask = keep.to(input.dtype) * (1.0 / (1.0 - p))
-    return _inplace(input, input * mask, inplace)
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``."""
+    return _masked_dropout(input, p, training, inplace, tuple(input.shape))
 
 
 # ---- convolution and pooling ----------------------------------------------------------------------------

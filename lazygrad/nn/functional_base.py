@@ -60,14 +60,21 @@ def logsigmoid(input: Tensor) -> Tensor:
     return _as_op("LogSigmoidBackward0", out, input)
 
 
-def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
-    """Zero whole channels: one draw per (sample, channel), shared along the remaining axes."""
+def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape: tuple[int, ...]) -> Tensor:
+    """Dropout with one draw per element of ``mask_shape``, broadcast over ``input``, the kept scaled by 1/(1-p).
+
+    The mask is a lazy random draw whose seed is a program input, so every step runs the same program.
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
         return _inplace(input, input * 0.0, inplace)
-    shape = (*input.shape[:2], *([1] * (input.ndim - 2)))
-    keep = rand(shape, dtype=input.dtype if input.dtype.is_floating_point else None) < 1.0 - p
+    keep = rand(mask_shape, dtype=input.dtype if input.dtype.is_floating_point else None) < 1.0 - p
     return _inplace(input, input * (keep.to(input.dtype) * (1.0 / (1.0 - p))), inplace)
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
+    """Zero whole channels: one draw per (sample, channel), shared along the remaining axes."""
+    return _masked_dropout(input, p, training, inplace, (*input.shape[:2], *([1] * (input.ndim - 2))))

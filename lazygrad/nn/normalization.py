@@ -20,12 +20,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
                  bias: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.normalized_shape = shape
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        self.register_parameter("weight", Parameter(ones(shape, dtype=dtype)) if elementwise_affine else None)
-        self.register_parameter("bias", Parameter(zeros(shape, dtype=dtype)) if elementwise_affine and bias else None)
+        init_trailing_affine(self, normalized_shape, eps, elementwise_affine, bias, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -33,6 +28,19 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+def init_trailing_affine(module: Module, normalized_shape: int | Sequence[int], eps: float | None,
+                         elementwise_affine: bool, bias: bool | None, dtype: Any) -> None:
+    """The state layer and RMS norms share: the normalized trailing shape, ``eps``, and a weight of ones over that
+    shape when ``elementwise_affine``; and a bias of zeros (or None) unless ``bias`` is None (RMS norm has none)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    module.normalized_shape = shape
+    module.eps = eps
+    module.elementwise_affine = elementwise_affine
+    module.register_parameter("weight", Parameter(ones(shape, dtype=dtype)) if elementwise_affine else None)
+    if bias is not None:
+        module.register_parameter("bias", Parameter(zeros(shape, dtype=dtype)) if elementwise_affine and bias else None)
 
 
 def init_statistics(module: Module, num_features: int, eps: float, momentum: float | None, affine: bool,
