@@ -33,6 +33,7 @@ from .functional_base import (
     _masked_dropout,
     _reduce,
     _reduction,
+    _warn_feature_rank,
     legacy_reduction,
     logsigmoid,
 )
@@ -625,11 +626,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Channel dropout for (N, C, H, W); like torch, 3-D input is read as (N, C, L), with a warning."""
     if input.ndim not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will "
-                      "result in an error in a future release. To retain the behavior and silence this warning, "
-                      "please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on "
-                      "inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
-                      "3D or 4D inputs).", UserWarning, stacklevel=2)
+        _warn_feature_rank("dropout2d", input.ndim, 2)
     if input.ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
                       "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "

@@ -75,6 +75,16 @@ def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, mask
     return _inplace(input, input * (keep.to(input.dtype) * (1.0 / (1.0 - p))), inplace)
 
 
+def _warn_feature_rank(name: str, ndim: int, spatial: int) -> None:
+    """torch's deprecation warning for a channel dropout given a rank it was not made for (warned at the caller's
+    caller: the user's line)."""
+    warnings.warn(f"{name}: Received a {ndim}-D input to {name}, which is deprecated and will result in an error in "
+                  "a future release. To retain the behavior and silence this warning, please use dropout instead. "
+                  f"Note that {name} exists to provide channel-wise dropout on inputs with {spatial} spatial "
+                  "dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                  f"{spatial + 1}D or {spatial + 2}D inputs).", UserWarning, stacklevel=3)
+
+
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
     """Zero whole channels: one draw per (sample, channel), shared along the remaining axes."""
     return _masked_dropout(input, p, training, inplace, (*input.shape[:2], *([1] * (input.ndim - 2))))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 from ..creation import rand
 from ..tensor import Tensor
-from .functional_base import _feature_dropout, _inplace
+from .functional_base import _feature_dropout, _inplace, _warn_feature_rank
 
 # SELU's negative saturation value, -scale * alpha: alpha dropout sets dropped units to it.
 _ALPHA = 1.7580993408473766
@@ -22,11 +21,7 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """Channel dropout for (N, C, D, H, W) or unbatched (C, D, H, W) input."""
     _check_p(p)
     if input.ndim not in (4, 5):
-        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will "
-                      "result in an error in a future release. To retain the behavior and silence this warning, "
-                      "please use dropout instead. Note that dropout3d exists to provide channel-wise dropout on "
-                      "inputs with 3 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
-                      "4D or 5D inputs).", UserWarning, stacklevel=2)
+        _warn_feature_rank("dropout3d", input.ndim, 3)
     if input.ndim != 5:
         return _inplace(input, _feature_dropout(input.unsqueeze(0), p, training, False).squeeze(0), inplace)
     return _feature_dropout(input, p, training, inplace)
