@@ -28,9 +28,12 @@ from ..tensor import _C10_NAMES, Tensor, _record, _wrap
 from . import resampling, transposed
 from .functional_base import (
     _as_op,
+    _channel_affine,
+    _channel_view,
     _feature_dropout,
     _inplace,
     _masked_dropout,
+    _moments,
     _reduce,
     _reduction,
     _warn_feature_rank,
@@ -49,11 +52,6 @@ def _implicit_dim(name: str, ndim: int) -> int:
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
                   "as an argument.", UserWarning, stacklevel=3)
     return 0 if ndim in (0, 1, 3) else 1
-
-
-def _channel_view(t: Tensor, ndim: int, axis: int) -> Tensor:
-    """A per-channel vector shaped to broadcast along ``axis`` of an ``ndim``-dimensional tensor."""
-    return t.reshape(t.shape[0], *([1] * (ndim - axis - 1)))
 
 
 # ---- linear and activations ---------------------------------------------------------------------------
@@ -219,10 +217,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         count = input.numel() // input.shape[1]
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
-        mean = input.mean(axes, keepdim=True)
-        centered = input - mean
-        squares = (centered * centered).sum(axes, keepdim=True)
-        var = squares / count
+        mean, centered, squares, var = _moments(input, axes, count)
         if running_mean is not None or running_var is not None:
             with no_grad():
                 if running_mean is not None:
@@ -234,11 +229,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
         centered = input - _channel_view(running_mean, ndim, 1)
         var = _channel_view(running_var, ndim, 1)
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * _channel_view(weight, ndim, 1)
-    if bias is not None:
-        out = out + _channel_view(bias, ndim, 1)
+    out = _channel_affine(centered * (var + eps).rsqrt(), weight, bias)
     return _as_op("NativeBatchNormBackward0", out, input, weight, bias)
 
 
@@ -686,11 +677,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
                                f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
     grouped = input.reshape(input.shape[0], num_groups, -1)
     centered = grouped - grouped.mean(2, keepdim=True)
-    out = (centered * ((centered * centered).mean(2, keepdim=True) + eps).rsqrt()).reshape(input.shape)
-    if weight is not None:
-        out = out * _channel_view(weight, input.ndim, 1)
-    if bias is not None:
-        out = out + _channel_view(bias, input.ndim, 1)
+    out = _channel_affine((centered * ((centered * centered).mean(2, keepdim=True) + eps).rsqrt()).reshape(input.shape),
+                          weight, bias)
     inputs = [t for t in (input, weight, bias) if t is not None]
     return _as_op("NativeGroupNormBackward0", out, *inputs)
 

@@ -15,6 +15,29 @@ def _inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
     return input.copy_(result) if inplace else result
 
 
+def _channel_view(t: Tensor, ndim: int, axis: int) -> Tensor:
+    """A per-channel vector shaped to broadcast along ``axis`` of an ``ndim``-dimensional tensor."""
+    return t.reshape(t.shape[0], *([1] * (ndim - axis - 1)))
+
+
+def _channel_affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """``out * weight + bias`` with (C,) vectors along axis 1, either of them left out when None (the norms)."""
+    if weight is not None:
+        out = out * _channel_view(weight, out.ndim, 1)
+    if bias is not None:
+        out = out + _channel_view(bias, out.ndim, 1)
+    return out
+
+
+def _moments(input: Tensor, axes: tuple[int, ...], count: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Over ``axes`` (kept) of ``count`` elements: the mean, the centered input, the summed squares of it, and the
+    biased variance. The running statistics of batch and instance norm need the sum for the unbiased one."""
+    mean = input.mean(axes, keepdim=True)
+    centered = input - mean
+    squares = (centered * centered).sum(axes, keepdim=True)
+    return mean, centered, squares, squares / count
+
+
 def _as_op(name: str, out: Tensor, *inputs: Tensor | None) -> Tensor:
     """``out``, composed from ``inputs`` by Tensor ops, recorded as one op named like torch's.
 

@@ -30,6 +30,14 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
+def register_affine(module: Module, shape: int | tuple[int, ...], affine: bool, bias: bool | None, dtype: Any) -> None:
+    """A norm's ``weight`` of ones (and ``bias`` of zeros) over ``shape``, registered as None without ``affine``
+    (or without ``bias``); ``bias=None`` registers no bias at all (RMS norm has none)."""
+    module.register_parameter("weight", Parameter(ones(shape, dtype=dtype)) if affine else None)
+    if bias is not None:
+        module.register_parameter("bias", Parameter(zeros(shape, dtype=dtype)) if affine and bias else None)
+
+
 def init_trailing_affine(module: Module, normalized_shape: int | Sequence[int], eps: float | None,
                          elementwise_affine: bool, bias: bool | None, dtype: Any) -> None:
     """The state layer and RMS norms share: the normalized trailing shape, ``eps``, and a weight of ones over that
@@ -38,9 +46,7 @@ def init_trailing_affine(module: Module, normalized_shape: int | Sequence[int], 
     module.normalized_shape = shape
     module.eps = eps
     module.elementwise_affine = elementwise_affine
-    module.register_parameter("weight", Parameter(ones(shape, dtype=dtype)) if elementwise_affine else None)
-    if bias is not None:
-        module.register_parameter("bias", Parameter(zeros(shape, dtype=dtype)) if elementwise_affine and bias else None)
+    register_affine(module, shape, elementwise_affine, bias, dtype)
 
 
 def init_statistics(module: Module, num_features: int, eps: float, momentum: float | None, affine: bool,
@@ -52,8 +58,7 @@ def init_statistics(module: Module, num_features: int, eps: float, momentum: flo
     module.momentum = momentum
     module.affine = affine
     module.track_running_stats = track_running_stats
-    module.register_parameter("weight", Parameter(ones(num_features, dtype=dtype)) if affine else None)
-    module.register_parameter("bias", Parameter(zeros(num_features, dtype=dtype)) if affine and bias else None)
+    register_affine(module, num_features, affine, bias, dtype)
     if track_running_stats:
         module.register_buffer("running_mean", zeros(num_features, dtype=dtype))
         module.register_buffer("running_var", ones(num_features, dtype=dtype))
@@ -128,8 +133,7 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        self.register_parameter("weight", Parameter(ones(num_channels, dtype=dtype)) if affine else None)
-        self.register_parameter("bias", Parameter(zeros(num_channels, dtype=dtype)) if affine and bias else None)
+        register_affine(self, num_channels, affine, bias, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

@@ -7,11 +7,7 @@ from collections.abc import Sequence
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from ..type_info import finfo
-
-
-def _per_channel(t: Tensor, ndim: int) -> Tensor:
-    """A (C,) vector shaped to broadcast along axis 1 of an ``ndim``-dimensional tensor."""
-    return t.reshape(t.shape[0], *([1] * (ndim - 2)))
+from .functional_base import _channel_affine, _channel_view, _moments
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
@@ -27,10 +23,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
         count = input.numel() // (input.shape[0] * input.shape[1])
         if count <= 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape}")
-        mean = input.mean(axes, keepdim=True)
-        centered = input - mean
-        squares = (centered * centered).sum(axes, keepdim=True)
-        var = squares / count
+        mean, centered, squares, var = _moments(input, axes, count)
         with no_grad():
             if running_mean is not None:
                 running_mean.mul_(1 - momentum).add_(mean.reshape(input.shape[:2]).mean(0) * momentum)
@@ -40,14 +33,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
-        centered = input - _per_channel(running_mean, ndim)
-        var = _per_channel(running_var, ndim)
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * _per_channel(weight, ndim)
-    if bias is not None:
-        out = out + _per_channel(bias, ndim)
-    return out
+        centered = input - _channel_view(running_mean, ndim, 1)
+        var = _channel_view(running_var, ndim, 1)
+    return _channel_affine(centered * (var + eps).rsqrt(), weight, bias)
 
 
 def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
