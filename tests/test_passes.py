@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lazygrad
 from lazygrad import dtypes, ir, ops
@@ -68,3 +71,27 @@ def test_numpy_code_writes_into_a_dying_ufunc_result_only():
         total, view = run(buffers)
         np.testing.assert_array_equal(total.view(np.uint32), (-expected_b + EDGES).view(np.uint32))
         np.testing.assert_array_equal(view.view(np.uint32), expected_b.reshape(2, 4).view(np.uint32))
+
+
+@pytest.mark.backend_agnostic
+@settings(max_examples=40, deadline=None)
+@given(size=st.sampled_from([0, 1, 511, 512, 700, 20000]), dtype=st.sampled_from(["float16", "float32", "float64",
+                                                                                     "int8", "int64", "bool"]),
+       seed=st.integers(0, 2**16), scalar_true=st.booleans())
+def test_numpy_select_has_the_bits_of_np_where(size, dtype, seed, scalar_true):
+    """The select kernel (np.where on small arrays, a branch-free bit choice on larger ones) gives np.where's
+    bits for every dtype, NaNs and signed zeros included, with a broadcast 0-d branch as ReLU has."""
+    from backends import numpy_backend
+
+    rng = np.random.default_rng(seed)
+    pool = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1.5, -2.0], dtype=np.float64)
+    raw = rng.choice(pool, size=(2, size))
+    with np.errstate(invalid="ignore"):  # NaN and infinities cast to integers: whatever bits, the same on both sides
+        on_true, on_false = raw.astype(dtype) if dtype != "bool" else raw > 0
+    if scalar_true:
+        on_true = on_true[:1].reshape(()) if size else np.zeros((), on_false.dtype)
+    pred = rng.random(size) < 0.5
+    chosen = numpy_backend._select(pred, on_true, on_false)
+    expected = np.where(pred, on_true, on_false)
+    assert chosen.dtype == expected.dtype and chosen.shape == expected.shape
+    np.testing.assert_array_equal(chosen.view(np.uint8), expected.view(np.uint8))
