@@ -307,12 +307,27 @@ def _reduce_sum_for(shapes: list[tuple], dtype: DType, axes: tuple) -> Callable 
     return lambda x: reduce(x, axes, np_dtype)  # what np.sum runs, without its Python-level dispatch
 
 
+def _broadcast_for(shapes: list[tuple], dtype: DType, shape: tuple) -> Callable | None:
+    """A number spread over ``shape`` (a seed, a mean's 1/n, a zero) as a view with zero strides, built
+    directly: np.broadcast_to's Python-level checks cost seven times as much."""
+    if shapes[0]:
+        return None
+    return partial(_spread, shape, dtype.np, (0,) * len(shape))
+
+
+def _spread(shape: tuple, np_dtype: np.dtype, strides: tuple, x: np.ndarray) -> np.ndarray:
+    view = np.ndarray(shape, np_dtype, x, 0, strides)
+    view.flags.writeable = False  # as np.broadcast_to's: a write through one element would change them all
+    return view
+
+
 # Instructions whose work can be partly decided from the program's shapes, done once when the code is generated:
 # each maker gets the argument shapes, the result dtype and the parameters, and returns a function of the
 # arguments alone (or None to keep the general implementation).
 SPECIALIZED: dict[str, Callable[..., Callable | None]] = {
     "dot_general": _dot_general_for,
     "reduce_sum": _reduce_sum_for,
+    "broadcast": _broadcast_for,
 }
 
 

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from . import backends, capture, checks, ir, metrics, recompile
+from . import backends, capture, checks, host_read, ir, metrics, recompile
 from .ir import Node, cut, is_computed, toposort
 from .passes import optimize
 from .program import Program, linearize
@@ -518,6 +518,19 @@ def to_numpy(holder: Holder) -> np.ndarray:
     buffer = holder.node.buffer
     made_by = _backend if type(buffer) is _native else owner(buffer)
     return (made_by or _backend).to_numpy(buffer)
+
+
+def one_value(holder: Holder) -> np.ndarray:
+    """A one-element holder's value for ``item()`` and the conversions built on it (``int``, ``bool``, indexing).
+
+    When it is an exact function of computed buffers (an element of a computed tensor, plus or minus a number)
+    it is computed on the host and everything pending stays pending; otherwise it is realized as any read.
+    """
+    if holder.node.buffer is None and capture.current() is None:
+        value = host_read.value(holder.node)
+        if value is not None:
+            return value
+    return to_numpy(holder)
 
 
 # numpy arrays whose memory tensors share (``from_numpy``, ``.numpy()`` on the numpy backend, where such an

@@ -371,7 +371,7 @@ class Tensor:
     def item(self) -> bool | int | float:
         if self.numel() != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
-        return self._value().reshape(()).item()
+        return realize.one_value(self).reshape(()).item()
 
     def tolist(self) -> Any:
         return self._value().tolist()

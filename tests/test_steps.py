@@ -241,3 +241,38 @@ def test_writing_through_a_window_at_a_changing_position_reuses_its_program() ->
     assert lazygrad.metrics()["compiles"] - before <= 2
     assert a.tolist() == [[float(i)] * 2 for i in range(6)]
     assert a[2:4].storage_offset() == 4 and a[3].stride() == (1,)
+
+
+# ---- reading an element of a computed tensor: no program, nothing realized ----------------------------------
+
+
+def test_sampling_rows_at_tensor_positions_runs_one_program_per_batch() -> None:
+    """The char-level models' ``get_batch``: ``int(i)`` for each ``i`` of a drawn index tensor. Only the draw is
+    realized; each element and ``i + n`` is read from its buffer, and the rows stay pending for the step."""
+    data = lazygrad.tensor(np.arange(100) % 7)
+    lazygrad.manual_seed(3)
+    before = lazygrad.metrics()["executions"]
+    ix = lazygrad.randint(len(data) - 8, (6,))
+    x = lazygrad.stack([data[i:i + 8] for i in ix])
+    y = lazygrad.stack([data[i + 1:i + 9] for i in ix])
+    assert lazygrad.metrics()["executions"] - before == 1  # the draw; the rows are not computed yet
+    assert x.node.buffer is None and y.node.buffer is None
+    rows = ix.tolist()
+    np.testing.assert_array_equal(x.numpy(), np.stack([np.arange(i, i + 8) % 7 for i in rows]))
+    np.testing.assert_array_equal(y.numpy(), np.stack([np.arange(i + 1, i + 9) % 7 for i in rows]))
+
+
+def test_a_host_read_gives_the_realized_value_and_leaves_pending_work_pending() -> None:
+    """Integer arithmetic wraps as it does in a program; a float read is realized (it may round per backend)."""
+    big = lazygrad.tensor([2**62, 3, -5], dtype=lazygrad.int64)
+    small = lazygrad.tensor([2**30, 7], dtype=lazygrad.int32)
+    big.realize(), small.realize()
+    other = big * 2  # pending work that a host read must not compute
+    before = lazygrad.metrics()["executions"]
+    wrapped = (big[0] * 4 + 1).item(), int(small[0] * 4 - 3), bool(big[2] < big[1]), (-small[1]).abs().item()
+    assert lazygrad.metrics()["executions"] == before and other.node.buffer is None
+    assert wrapped == (1, -3, True, 7)  # 2**64 + 1 and 2**32 - 3 wrap around
+    assert [(big[0] * 4 + 1).realize().item(), (small[0] * 4 - 3).realize().item()] == [1, -3]
+    floats = lazygrad.tensor([0.1, 0.2]).realize()
+    assert (floats[0] * 3).item() == pytest.approx(0.3)
+    assert lazygrad.metrics()["executions"] > before

@@ -1,0 +1,72 @@
+"""Reading one number that is an exact function of computed buffers, on the host and without a program.
+
+The classic minibatch sampler ``for i in ix: data[i:i + n]`` turns every ``i`` into a Python int, and each
+``i`` is an element of a computed tensor (``ix[k]``), perhaps plus a number. Realizing for each read would run
+a program per row, 32 of them to draw one batch, and end the step's graph at each. Such a read is computed
+here with numpy straight from the buffers below it, leaving every pending tensor pending.
+
+Only primitives that give the same bits on every backend qualify: the structural ones on any dtype, and
+integer and boolean arithmetic and comparisons. A float sum or a transcendental function may round
+differently on another backend, so reading one realizes as usual; so does anything random or checked.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+
+import numpy as np
+
+from .backends.numpy_backend import IMPLS
+from .ir import Node
+
+_STRUCTURAL = frozenset({"reshape", "broadcast", "permute", "slice", "dynamic_slice", "dynamic_update_slice", "rev",
+                         "pad", "concat", "select", "const", "iota", "stop_gradient"})
+_INTEGRAL = frozenset({"add", "sub", "mul", "neg", "abs", "sign", "max", "min", "eq", "ne", "lt", "le", "gt", "ge",
+                       "and", "or", "xor", "logical_not", "cast"})
+# Larger graphs, or larger device buffers (which would be copied to the host whole), go through a program.
+_MAX_NODES = 16
+_MAX_DEVICE_ELEMENTS = 1 << 16
+_serial = attrgetter("serial")
+
+
+def _exact(node: Node) -> bool:
+    if node.op in _STRUCTURAL:
+        return True
+    return node.op in _INTEGRAL and not node.dtype.is_floating_point and not any(
+        a.dtype.is_floating_point for a in node.args)
+
+
+def _host(buffer: object) -> np.ndarray | None:
+    if type(buffer) is np.ndarray:
+        return buffer
+    if getattr(buffer, "size", _MAX_DEVICE_ELEMENTS) >= _MAX_DEVICE_ELEMENTS or not getattr(
+            buffer, "is_fully_addressable", True):
+        return None
+    return np.asarray(buffer)
+
+
+def value(node: Node) -> np.ndarray | None:
+    """``node``'s value computed on the host when its pending graph is small and exact, else None."""
+    pending: list[Node] = []
+    leaves: dict[Node, np.ndarray] = {}
+    stack, seen = [node], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        if current.buffer is not None:
+            host = _host(current.buffer)
+            if host is None:
+                return None
+            leaves[current] = host
+        elif len(pending) == _MAX_NODES or not _exact(current):
+            return None
+        else:
+            pending.append(current)
+            stack.extend(current.args)
+    pending.sort(key=_serial)
+    values = leaves  # integer arithmetic wraps around silently in numpy arrays, as in XLA: no errstate needed
+    for current in pending:
+        values[current] = IMPLS[current.op](*[values[a] for a in current.args], *current.params)
+    return np.asarray(values[node], dtype=node.dtype.np)
