@@ -21,6 +21,7 @@ from . import (
     cuda,
     dtypes,
     func,
+    gc_policy,
     index_ops,
     indexing,
     linalg,
@@ -265,6 +266,8 @@ for _name in __all__:
         globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
 del _name, _fn
 __all__ += ["compile"]
+
+gc_policy.apply()
 
 
 def __getattr__(name: str) -> object:

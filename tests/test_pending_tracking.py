@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 
 import lazygrad
-from lazygrad import realization
+from lazygrad import gc_policy, realization
 
 START = np.linspace(0.0, 1.0, 16, dtype=np.float32)
 
@@ -36,3 +41,17 @@ def test_live_tensors_of_a_long_chain_are_still_computed_in_order():
     for tensor, value in zip(kept, kept_values):
         assert tensor.node.buffer is not None  # computed by the same realization as the value read
         np.testing.assert_allclose(tensor.numpy(), value, rtol=1e-4)
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("before", [None, (500, 5, 5)])
+def test_importing_lazygrad_raises_only_the_interpreters_default_young_gc_threshold(before):
+    """A step's graph must die young, not fill the oldest generation; a threshold the program chose is kept."""
+    chosen = f"gc.set_threshold{before}; " if before else ""
+    code = f"import gc, sys; {chosen}import lazygrad; print(gc.get_threshold())"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    if before is not None or sys.version_info >= (3, 14):
+        expected = before or gc.get_threshold()
+    else:
+        expected = (gc_policy.YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    assert shown.strip() == str(tuple(expected))
