@@ -122,6 +122,15 @@ def _check(x: Node, ok: Node, check: Any) -> tuple[Shape, DType]:
 
 def _permute(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     perm = n.params[0]
+    if perm == (1, 0) and ct.op == "dot_general" and ct.buffer is None and not ct.params[2] \
+            and len(ct.args[0].shape) == len(ct.args[1].shape) == 2:
+        # A transposed weight's cotangent is a product (``x^T @ g`` for ``x @ w.t()``): the product of the
+        # swapped operands (``g^T @ x``, torch's formula) is the same matrix already in the weight's layout. A
+        # transposed view would make every optimizer update mix row- and column-major operands, which an
+        # interpreter reads several times slower.
+        lhs, rhs = ct.args
+        lhs_contract, rhs_contract = ct.params[:2]
+        return apply("dot_general", (rhs, lhs), (rhs_contract, lhs_contract, (), ())),
     return permute(ct, sorted(range(len(perm)), key=perm.__getitem__)),
 
 
