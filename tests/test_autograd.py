@@ -528,3 +528,15 @@ def test_gradients_of_a_small_network_match_finite_differences_jax_and_torch(x, 
 @given(x=VECTOR)
 def test_a_tensor_used_many_times_sums_its_gradients(x):
     check_op(lambda T, x: x * x + x.exp() * x - x / (x * x + 1), lambda m, x: x * x + m.exp(x) * x - x / (x * x + 1), x)
+
+
+def test_a_transposed_weights_gradient_is_a_product_in_the_weights_layout():
+    """``x @ w.t()``: w's cotangent is built as ``g^T @ x`` (torch's formula), not as a transposed ``x^T @ g``."""
+    lazygrad.manual_seed(0)
+    layer = lazygrad.nn.Linear(3, 2)
+    x = lazygrad.randn(4, 3)
+    (layer(x) * lazygrad.tensor([1.0, -2.0])).sum().backward()
+    grad = layer.weight.grad
+    assert grad.node.op == "dot_general" and grad.node.shape == (2, 3)
+    expected = np.array([[1.0] * 4, [-2.0] * 4], dtype=np.float32) @ x.numpy()
+    np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-6)
