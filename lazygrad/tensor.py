@@ -134,7 +134,7 @@ def _share(t: Tensor) -> View:
     view = t._view
     if view is None:
         storage = Storage(t.node)
-        storage.readers.append(weakref.ref(t))
+        storage.add_reader(t)
         view = t._view = View(storage, (), None)
     return view
 
@@ -143,7 +143,7 @@ def _alias(source: Tensor, out: Tensor) -> Tensor:
     """Make ``out`` read ``source``'s memory without following its history (``detach``, ``.data =``)."""
     view = _share(source)
     out._view = View(view.storage, view.steps, None)
-    view.storage.readers.append(weakref.ref(out))
+    view.storage.add_reader(out)
     if realize.layouts:
         realize.share_layout(source, out)
     return out
@@ -156,7 +156,7 @@ def _as_view(base: Tensor, out: Tensor) -> Tensor:
     view = _share(base)
     follows = view.base if view.base is not None else (None if view.steps else base)
     out._view = View(view.storage, view.steps + views.steps_between(out.node, base.node), follows)
-    view.storage.readers.append(weakref.ref(out))
+    view.storage.add_reader(out)
     return out
 
 

@@ -13,6 +13,7 @@ reshape can be a view, whether a tensor is contiguous and whether a write would 
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 
 from . import dtypes, ops
@@ -32,12 +33,25 @@ class Storage:
     ``.numpy()``), or None: writes through any reader are then copied into the array at once.
     """
 
-    __slots__ = ("host", "node", "readers")
+    __slots__ = ("_compact_at", "host", "node", "readers")
 
     def __init__(self, node: Node) -> None:
         self.node = node
         self.readers: list = []  # weak references to the tensors that read this storage
         self.host = None
+        self._compact_at = _COMPACT_AT
+
+    def add_reader(self, reader: object) -> None:
+        """Remember ``reader``. A dataset sliced into a minibatch every step gets a reader per step that soon
+        dies: the dead ones are dropped as the list grows (amortized), so memory stays flat over long loops."""
+        readers = self.readers
+        readers.append(weakref.ref(reader))
+        if len(readers) > self._compact_at:
+            readers[:] = [r for r in readers if r() is not None]
+            self._compact_at = 2 * len(readers) + _COMPACT_AT
+
+
+_COMPACT_AT = 64
 
 
 class View:

@@ -55,3 +55,15 @@ def test_importing_lazygrad_raises_only_the_interpreters_default_young_gc_thresh
     else:
         expected = (gc_policy.YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     assert shown.strip() == str(tuple(expected))
+
+
+@pytest.mark.backend_agnostic
+def test_a_tensor_sliced_every_step_keeps_only_its_live_views():
+    """A dataset sliced into a minibatch per step gains a reader per slice; the dead ones must not pile up."""
+    data = lazygrad.tensor(np.zeros((100, 4), dtype=np.float32))
+    kept = [data[:5], data[5]]
+    for step in range(5000):
+        batch = data[step % 90:step % 90 + 10]
+    assert len(data._view.storage.readers) < 200  # one per slice would be 5,000
+    data.add_(1.0)  # the live views still see a write through the base
+    assert kept[0].sum().item() == 20.0 and kept[1].tolist() == [1.0] * 4 and batch.sum().item() == 40.0
