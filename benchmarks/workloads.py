@@ -125,6 +125,24 @@ class MinibatchData:
 
 
 @dataclass(frozen=True)
+class CharLMData:
+    """A character-level language model as the "build a GPT" tutorials write it: ``get_batch`` stacks the rows
+    ``data[i:i + block]`` for each ``i`` of an index tensor, then one causal self-attention block and an MLP,
+    cross-entropy and AdamW, the loss read every ``read_every`` steps. The indices are drawn here, so every
+    system trains on the same batches; ``weights`` follow the order of the model's ``named_parameters()``."""
+
+    tokens: np.ndarray
+    starts: np.ndarray  # (steps, batch) row starts
+    weights: tuple[np.ndarray, ...]
+    vocab: int
+    block: int
+    width: int
+    heads: int
+    read_every: int = 10
+    lr: float = 1e-3
+
+
+@dataclass(frozen=True)
 class Workload:
     name: str
     summary: str
@@ -176,6 +194,22 @@ def minibatch_data(quick: bool) -> MinibatchData:
     x = rng.standard_normal((samples, features)).astype(np.float32)
     y = np.sin(x[:, :1] * 2) + 0.1 * x[:, 1:2]
     return MinibatchData(x, y.astype(np.float32), (_linear(rng, features, hidden), _linear(rng, hidden, 1)), batch)
+
+
+def char_lm_data(quick: bool) -> CharLMData:
+    rng = _rng()
+    vocab, block, width, heads, batch, steps = (17, 8, 16, 2, 4, 10) if quick else (65, 32, 64, 4, 16, 20)
+    tokens = rng.integers(0, vocab, 4000).astype(np.int64)
+    starts = rng.integers(0, len(tokens) - block - 1, (steps, batch))
+    norm = (np.ones(width, np.float32), np.zeros(width, np.float32))
+    weights = (
+        (rng.standard_normal((vocab, width)) * 0.02).astype(np.float32),  # token embedding
+        (rng.standard_normal((block, width)) * 0.02).astype(np.float32),  # position embedding
+        *norm, *_linear(rng, width, 3 * width), *_linear(rng, width, width),  # attention: qkv, projection
+        *norm, *_linear(rng, width, 4 * width), *_linear(rng, 4 * width, width),  # MLP
+        *norm, *_linear(rng, width, vocab),  # head
+    )
+    return CharLMData(tokens, starts, weights, vocab, block, width, heads)
 
 
 def seed_data(quick: bool) -> SeedData:
@@ -235,6 +269,9 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in (
              "every 100 steps; a call is a 300-step run", dynamic_depth_data),
     Workload("minibatch_epoch", "an epoch of X[i*bs:(i+1)*bs] minibatches (8192 rows, batch 128) through a "
              "32-64-1 MLP with SGD, loss read at the end", minibatch_data),
+    Workload("char_lm", "the GPT tutorials' get_batch (a row per element of an index tensor) and a causal "
+             "self-attention block + MLP with AdamW, loss read every 10 steps; a call is a 20-step run",
+             char_lm_data),
     Workload("compile-cold", "first mlp_train step with an empty compile cache",
              lambda q: FirstCallData(mlp_data(q), True)),
     Workload("compile-warm", "first mlp_train step on fresh parameters, program already cached",

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..workloads import (
     ChainData,
+    CharLMData,
     CNNData,
     DynamicDepthData,
     ElementwiseOp,
@@ -305,12 +306,81 @@ def minibatch_epoch(sys: TorchLike, data: MinibatchData) -> Bench:
     return sys.bench(epoch)
 
 
+def _char_lm_model(lib: ModuleType, data: CharLMData) -> Any:
+    nn, F = lib.nn, lib.nn.functional
+    width, heads, block = data.width, data.heads, data.block
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ln1, self.qkv, self.proj = nn.LayerNorm(width), nn.Linear(width, 3 * width), nn.Linear(width, width)
+            self.ln2 = nn.LayerNorm(width)
+            self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.ReLU(), nn.Linear(4 * width, width))
+            self.register_buffer("tril", lib.tril(lib.ones(block, block)))
+
+        def forward(self, x: Any) -> Any:
+            B, T, C = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
+            q, k, v = (t.view(B, T, heads, C // heads).transpose(1, 2) for t in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) * (C // heads) ** -0.5
+            att = F.softmax(att.masked_fill(self.tril[:T, :T] == 0, float("-inf")), dim=-1)
+            x = x + self.proj((att @ v).transpose(1, 2).contiguous().view(B, T, C))
+            return x + self.mlp(self.ln2(x))
+
+    class CharLM(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tokens, self.positions = nn.Embedding(data.vocab, width), nn.Embedding(block, width)
+            self.block, self.ln, self.head = Block(), nn.LayerNorm(width), nn.Linear(width, data.vocab)
+
+        def forward(self, idx: Any, targets: Any) -> Any:
+            B, T = idx.shape
+            x = self.block(self.tokens(idx) + self.positions(lib.arange(T)))
+            logits = self.head(self.ln(x))
+            return F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
+
+    model = CharLM()
+    with lib.no_grad():
+        for p, w in zip(model.parameters(), data.weights, strict=True):
+            p.copy_(lib.tensor(w))
+    return model
+
+
+def char_lm(sys: TorchLike, data: CharLMData) -> Bench:
+    lib = sys.lib
+    sys.select()
+    model = _char_lm_model(lib, data)
+    optimizer = lib.optim.AdamW(model.parameters(), lr=data.lr)
+    tokens, starts = lib.tensor(data.tokens), lib.tensor(data.starts)
+    block = data.block
+
+    def get_batch(ix: Any) -> tuple[Any, Any]:
+        x = lib.stack([tokens[i:i + block] for i in ix])
+        y = lib.stack([tokens[i + 1:i + block + 1] for i in ix])
+        return x, y
+
+    def run() -> list[float]:
+        read = []
+        for t, ix in enumerate(starts):
+            xb, yb = get_batch(ix)
+            loss = model(xb, yb)
+            if t % data.read_every == data.read_every - 1:
+                read.append(loss.item())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        sys.force(*model.parameters())
+        return read
+
+    return sys.bench(run)
+
+
 def builders(sys: TorchLike) -> dict[str, Builder]:
     """Every workload bound to ``sys``: the adapter table shared by torch and lazygrad."""
     table: dict[str, Callable[[TorchLike, Any], Bench]] = {
         "seed": seed, "mlp_train": mlp_train, "cnn_train": cnn_train, "elementwise_chain": elementwise_chain,
         "matmul": matmul, "dispatch": dispatch, "read_rarely": read_rarely, "dynamic_depth": dynamic_depth,
-        "minibatch_epoch": minibatch_epoch, "compile-cold": first_call, "compile-warm": first_call,
+        "minibatch_epoch": minibatch_epoch, "char_lm": char_lm, "compile-cold": first_call, "compile-warm": first_call,
     }
     if sys.compiled:  # the workloads with a compiled variant
         table = {name: table[name] for name in ("seed", "mlp_train", "cnn_train")}
