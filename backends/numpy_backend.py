@@ -60,11 +60,21 @@ def _select(pred: np.ndarray, on_true: np.ndarray, on_false: np.ndarray) -> np.n
     """
     if pred.size < 512:
         return np.where(pred, on_true, on_false)
+    shape = np.broadcast_shapes(pred.shape, on_true.shape, on_false.shape)
+    if 0 in pred.strides:  # a mask repeated over axes (a causal mask over batches and heads): widen one copy
+        pred = pred[tuple(slice(0, 1) if step == 0 else slice(None) for step in pred.strides)]
     bits = _BITS[on_true.dtype.itemsize]
     mask = pred.view(np.uint8).astype(bits)
-    np.negative(mask, out=mask)  # True -> all ones
     t, f = on_true.view(bits), on_false.view(bits)
-    return (f ^ ((t ^ f) & mask)).view(on_true.dtype)
+    if not t.ndim and not t and f.shape == shape:  # ReLU and its gradient: zero where pred, else on_false
+        mask -= 1  # True -> 0, False -> all ones
+        chosen = f & mask
+    else:
+        np.negative(mask, out=mask)  # True -> all ones
+        chosen = f ^ ((t ^ f) & mask)
+    if chosen.shape != shape:  # every operand was repeated: the result still gets its own full array
+        chosen = np.ascontiguousarray(np.broadcast_to(chosen, shape))
+    return chosen.view(on_true.dtype)
 
 
 # torch accumulates 16-bit floats in float32 (sums, products, matmuls, convolutions) and rounds the result once;
@@ -101,11 +111,19 @@ def _dynamic_update_slice(x: np.ndarray, update: np.ndarray, *starts: np.ndarray
     return out
 
 
-def _extremum(reduce: Callable, x: np.ndarray, axes: tuple, low: bool) -> np.ndarray:
+# A row this short, reduced along a contiguous last axis, is one slow inner-loop call per row in numpy (a softmax's
+# max over 32 keys: 3x the time of a sum).
+_SHORT_ROW = 256
+
+
+def _extremum(reduce: np.ufunc, x: np.ndarray, axes: tuple, low: bool) -> np.ndarray:
     """Max or min; over nothing it is the reduction's identity, as in XLA (torch's ``logsumexp`` over an empty
-    dimension is -inf through it), where numpy would raise."""
+    dimension is -inf through it), where numpy would raise. Short last-axis rows are reduced as whole slabs
+    (the axis moved to the front), which vectorizes across rows."""
     if x.size:
-        return reduce(x, axis=axes)
+        if axes == (x.ndim - 1,) and x.ndim > 1 and x.shape[-1] <= _SHORT_ROW:
+            return reduce.reduce(np.ascontiguousarray(np.moveaxis(x, -1, 0)), axis=0)
+        return reduce.reduce(x, axis=axes)
     if x.dtype == np.bool_:
         identity = not low
     elif x.dtype.kind == "f":
@@ -113,7 +131,7 @@ def _extremum(reduce: Callable, x: np.ndarray, axes: tuple, low: bool) -> np.nda
     else:
         info = np.iinfo(x.dtype)
         identity = info.min if low else info.max
-    return reduce(x, axis=axes, initial=identity)
+    return reduce.reduce(x, axis=axes, initial=identity)
 
 
 def _pad(x: np.ndarray, low: tuple, high: tuple, interior: tuple) -> np.ndarray:
@@ -176,7 +194,22 @@ def _dilate_and_pad(x: np.ndarray, padding: tuple, dilation: tuple) -> np.ndarra
 
 def _scatter_add(updates: np.ndarray, indices: np.ndarray, axis: int, size: int) -> np.ndarray:
     out = np.zeros((*updates.shape[:axis], size, *updates.shape[axis + indices.ndim:]), updates.dtype)
+    if axis == 0 and indices.ndim == 1 and len(indices) > 1 and updates.dtype.kind == "f":
+        return _add_rows(out, updates, indices)
     np.add.at(out, (slice(None),) * axis + (indices,), updates)
+    return out
+
+
+def _add_rows(out: np.ndarray, updates: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``out[indices[j]] += updates[j]`` (an embedding's gradient): the rows sorted by index and each run summed
+    in one reduction, several times faster than ``np.add.at``'s element-by-element loop."""
+    order = np.argsort(indices, kind="stable")
+    ordered = indices[order]
+    if ordered[0] < 0:  # -1 and size - 1 would be two runs for one row
+        np.add.at(out, indices, updates)
+        return out
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    out[ordered[starts]] += np.add.reduceat(updates[order], starts, axis=0)
     return out
 
 
@@ -233,8 +266,8 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "ge": np.greater_equal, "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
     "select": _select,
     "reduce_sum": _reduce(np.sum), "reduce_prod": _reduce(np.prod),
-    "reduce_max": lambda x, axes: _extremum(np.max, x, axes, low=True),
-    "reduce_min": lambda x, axes: _extremum(np.min, x, axes, low=False),
+    "reduce_max": lambda x, axes: _extremum(np.maximum, x, axes, low=True),
+    "reduce_min": lambda x, axes: _extremum(np.minimum, x, axes, low=False),
     "argmax": lambda x, axis: np.argmax(x, axis=axis), "argmin": lambda x, axis: np.argmin(x, axis=axis),
     "cumsum": _reduce(np.cumsum), "stop_gradient": lambda x: x,
     "broadcast": np.broadcast_to, "reshape": np.reshape, "permute": np.transpose, "slice": _slice,

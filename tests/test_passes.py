@@ -74,13 +74,14 @@ def test_numpy_code_writes_into_a_dying_ufunc_result_only():
 
 
 @pytest.mark.backend_agnostic
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(size=st.sampled_from([0, 1, 511, 512, 700, 20000]), dtype=st.sampled_from(["float16", "float32", "float64",
                                                                                      "int8", "int64", "bool"]),
-       seed=st.integers(0, 2**16), scalar_true=st.booleans())
-def test_numpy_select_has_the_bits_of_np_where(size, dtype, seed, scalar_true):
+       seed=st.integers(0, 2**16), scalar_true=st.booleans(), repeated=st.sampled_from([None, "mask", "all"]))
+def test_numpy_select_has_the_bits_of_np_where(size, dtype, seed, scalar_true, repeated):
     """The select kernel (np.where on small arrays, a branch-free bit choice on larger ones) gives np.where's
-    bits for every dtype, NaNs and signed zeros included, with a broadcast 0-d branch as ReLU has."""
+    bits for every dtype, NaNs and signed zeros included, with a broadcast 0-d branch as ReLU has, and with a
+    mask repeated over a leading axis (a causal mask over every head), or everything repeated."""
     from backends import numpy_backend
 
     rng = np.random.default_rng(seed)
@@ -88,10 +89,50 @@ def test_numpy_select_has_the_bits_of_np_where(size, dtype, seed, scalar_true):
     raw = rng.choice(pool, size=(2, size))
     with np.errstate(invalid="ignore"):  # NaN and infinities cast to integers: whatever bits, the same on both sides
         on_true, on_false = raw.astype(dtype) if dtype != "bool" else raw > 0
-    if scalar_true:
-        on_true = on_true[:1].reshape(()) if size else np.zeros((), on_false.dtype)
+    if scalar_true:  # ReLU's zero (a kernel of its own), or another number
+        on_true = on_true[:1].reshape(()) if size and seed % 2 else np.zeros((), on_false.dtype)
     pred = rng.random(size) < 0.5
+    if repeated is not None:
+        pred = np.broadcast_to(pred, (3, size))
+        if repeated == "mask":
+            on_false = np.stack([on_false, on_false[::-1], -on_false if dtype != "bool" else ~on_false])
     chosen = numpy_backend._select(pred, on_true, on_false)
+    assert chosen.flags.writeable
     expected = np.where(pred, on_true, on_false)
     assert chosen.dtype == expected.dtype and chosen.shape == expected.shape
     np.testing.assert_array_equal(chosen.view(np.uint8), expected.view(np.uint8))
+
+
+@pytest.mark.backend_agnostic
+@settings(max_examples=30, deadline=None)
+@given(shape=st.sampled_from([(5, 1), (7, 3), (64, 32), (2, 3, 300), (0, 4), (4, 0)]), seed=st.integers(0, 2**16),
+       low=st.booleans())
+def test_numpy_max_and_min_over_short_rows_equal_numpys(shape, seed, low):
+    """Short last-axis rows are reduced as slabs; the values (NaNs and infinities too) are np.max's / np.min's."""
+    from backends import numpy_backend
+
+    rng = np.random.default_rng(seed)
+    x = rng.choice(np.array([np.nan, np.inf, -np.inf, 1.5, -2.0, 3.0], dtype=np.float32), size=shape)
+    x[..., ::3] = rng.standard_normal(x[..., ::3].shape)
+    axis = len(shape) - 1
+    reduce, reference = (np.maximum, np.max) if low else (np.minimum, np.min)
+    got = numpy_backend._extremum(reduce, x, (axis,), low)
+    if x.size:
+        np.testing.assert_array_equal(got, reference(x, axis=axis))
+    else:
+        assert got.shape == shape[:-1]
+
+
+@pytest.mark.backend_agnostic
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(2, 300), size=st.integers(1, 40), width=st.integers(1, 5), seed=st.integers(0, 2**16))
+def test_numpy_row_scatter_add_sums_what_np_add_at_sums(rows, size, width, seed):
+    """An embedding's gradient (rows added by index, the runs of each index summed at once) is np.add.at's sum."""
+    from backends import numpy_backend
+
+    rng = np.random.default_rng(seed)
+    indices = rng.integers(0, size, rows)
+    updates = rng.standard_normal((rows, width)).astype(np.float32)
+    expected = np.zeros((size, width), np.float32)
+    np.add.at(expected, indices, updates)
+    np.testing.assert_allclose(numpy_backend._scatter_add(updates, indices, 0, size), expected, rtol=1e-5, atol=1e-5)
