@@ -5,6 +5,9 @@ The classic minibatch sampler ``for i in ix: data[i:i + n]`` turns every ``i`` i
 a program per row, 32 of them to draw one batch, and end the step's graph at each. Such a read is computed
 here with numpy straight from the buffers below it, leaving every pending tensor pending.
 
+The values computed on the way are kept as the nodes' buffers where the backend can take them (every value on
+numpy, 0-d ones on any backend, as Python numbers are), so the next element of the same row reads one node.
+
 Only primitives that give the same bits on every backend qualify: the structural ones on any dtype, and
 integer and boolean arithmetic and comparisons. A float sum or a transcendental function may round
 differently on another backend, so reading one realizes as usual; so does anything random or checked.
@@ -45,8 +48,9 @@ def _host(buffer: object) -> np.ndarray | None:
     return np.asarray(buffer)
 
 
-def value(node: Node) -> np.ndarray | None:
-    """``node``'s value computed on the host when its pending graph is small and exact, else None."""
+def values(node: Node) -> tuple[dict[Node, np.ndarray], list[np.ndarray]] | None:
+    """The values of ``node`` and of the pending nodes below it, computed on the host, and the buffers they were
+    computed from; None when the pending graph is too large or not exact."""
     pending: list[Node] = []
     leaves: dict[Node, np.ndarray] = {}
     stack, seen = [node], set()
@@ -66,7 +70,9 @@ def value(node: Node) -> np.ndarray | None:
             pending.append(current)
             stack.extend(current.args)
     pending.sort(key=_serial)
-    values = leaves  # integer arithmetic wraps around silently in numpy arrays, as in XLA: no errstate needed
+    known = dict(leaves)  # integer arithmetic wraps around silently in numpy arrays, as in XLA: no errstate needed
+    computed = {}
     for current in pending:
-        values[current] = IMPLS[current.op](*[values[a] for a in current.args], *current.params)
-    return np.asarray(values[node], dtype=node.dtype.np)
+        value = IMPLS[current.op](*[known[a] for a in current.args], *current.params)
+        known[current] = computed[current] = np.asarray(value, dtype=current.dtype.np)
+    return computed, list(leaves.values())

@@ -526,10 +526,18 @@ def one_value(holder: Holder) -> np.ndarray:
     When it is an exact function of computed buffers (an element of a computed tensor, plus or minus a number)
     it is computed on the host and everything pending stays pending; otherwise it is realized as any read.
     """
-    if holder.node.buffer is None and capture.current() is None:
-        value = host_read.value(holder.node)
-        if value is not None:
-            return value
+    node = holder.node
+    if node.buffer is None and capture.current() is None:
+        found = host_read.values(node)
+        if found is not None:
+            computed, leaves = found
+            shares = _shared_arrays and any(_shared_arrays.get(id(b)) is b for b in leaves)  # numpy may write those
+            keep_all = _native is np.ndarray and not shares
+            with _lock:
+                for pending, value in computed.items():
+                    if pending.buffer is None and (keep_all or not value.ndim):
+                        pending.buffer = value
+            return computed[node]
     return to_numpy(holder)
 
 

@@ -276,3 +276,14 @@ def test_a_host_read_gives_the_realized_value_and_leaves_pending_work_pending() 
     floats = lazygrad.tensor([0.1, 0.2]).realize()
     assert (floats[0] * 3).item() == pytest.approx(0.3)
     assert lazygrad.metrics()["executions"] > before
+
+
+def test_a_host_read_keeps_what_it_computed_where_the_backend_can_take_it() -> None:
+    """The row a sampler iterates over is computed once, by the first read: on numpy every value is kept, on
+    any backend the 0-d ones (the elements read), so later programs take them as inputs."""
+    starts = lazygrad.tensor(np.arange(12).reshape(3, 4) * 5).realize()
+    row = starts[1]  # pending: a window of a computed tensor
+    first = row[2]
+    assert int(first) == 30 and first.node.buffer is not None
+    assert (row.node.buffer is not None) == (lazygrad.get_backend() == "numpy")
+    assert [int(i) for i in row] == [20, 25, 30, 35] and (row + 1).tolist() == [21, 26, 31, 36]
