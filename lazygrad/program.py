@@ -81,11 +81,21 @@ def linearize(roots: Sequence[Node], share_numbers: bool = True) -> tuple[Progra
     """
     pending = pending_nodes(roots)
     if not share_numbers:
-        return _flatten(pending, roots, False, None)
+        return _flatten(pending, roots, False, None)[:2]
+    size = len(pending)
+    if size in _shared_at:  # a loop repeats its step: a program of this size shared its numbers last time
+        program, buffers, numbers = _flatten(pending, roots, True, None)
+        if numbers > MANY_NUMBERS:
+            return program, buffers
+        _shared_at.discard(size)
+        return _flatten(pending, roots, False, None)[:2]
     try:
-        return _flatten(pending, roots, False, MANY_NUMBERS)
+        return _flatten(pending, roots, False, MANY_NUMBERS)[:2]
     except _ManyNumbers:
-        return _flatten(pending, roots, True, None)
+        if len(_shared_at) > 1024:
+            _shared_at.clear()
+        _shared_at.add(size)
+        return _flatten(pending, roots, True, None)[:2]
 
 
 # A program with more Python numbers than this passes equal ones as one input. A chain of ``x * 0.5`` or an
@@ -100,14 +110,23 @@ class _ManyNumbers(Exception):
     """Raised by ``_flatten`` when a program turns out to hold more than ``MANY_NUMBERS`` numbers."""
 
 
-def _flatten(pending: list[Node], roots: Sequence[Node], share: bool, limit: int | None) -> tuple[Program, list[Any]]:
-    """``linearize``'s one pass, over plain lists and one dict (it runs at every realization). With ``share``,
-    equal numbers (same dtype and bytes) become one input; without it, the pass stops at ``limit`` numbers."""
+# Sizes (pending nodes) of the last programs that shared their numbers: such a program is flattened sharing at
+# once, so a training step with hundreds of numbers (an optimizer's constants per parameter) is flattened once,
+# not once to find out and once more. Only a guess: the pass checks it and redoes the work when it was wrong.
+_shared_at: set[int] = set()
+
+
+def _flatten(pending: list[Node], roots: Sequence[Node], share: bool,
+             limit: int | None) -> tuple[Program, list[Any], int]:
+    """``linearize``'s one pass, over plain lists and one dict (it runs at every realization), also giving how many
+    numbers (distinct nodes) it met. With ``share``, equal numbers (same dtype and bytes) become one input;
+    without it, the pass stops at ``limit`` numbers."""
     ref: dict[Node, int] = {}
     numbers: dict[tuple[DType, bytes], int] = {}
     inputs: list[tuple[Shape, DType]] = []
     buffers: list[Any] = []
     host_scalars: list[int] = []
+    met = [0]  # numbers met, shared or not
     get, ndarray = ref.get, np.ndarray
 
     def refs(nodes: Sequence[Node]) -> tuple[int, ...]:
@@ -117,6 +136,7 @@ def _flatten(pending: list[Node], roots: Sequence[Node], share: bool, limit: int
             if r is None:
                 buffer = a.buffer
                 if not a.shape and type(buffer) is ndarray:
+                    met[0] += 1
                     if share:
                         key = (a.dtype, buffer.tobytes())
                         r = numbers.get(key)
@@ -140,7 +160,7 @@ def _flatten(pending: list[Node], roots: Sequence[Node], share: bool, limit: int
         instrs.append(_new_tuple(Instr, (node.op, refs(node.args), node.params, node.shape, node.dtype)))
         ref[node] = i
     outputs = refs(roots)
-    return Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars)), buffers
+    return Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars)), buffers, met[0]
 
 
 _new_tuple = tuple.__new__

@@ -165,7 +165,7 @@ def test_an_invalid_limit_is_a_clear_error(monkeypatch) -> None:
 
 
 def test_a_program_with_many_python_numbers_passes_equal_ones_once(monkeypatch) -> None:
-    from lazygrad.program import MANY_NUMBERS, linearize
+    from lazygrad.program import MANY_NUMBERS, linearize, pending_nodes
 
     monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "100000")
     lazygrad.step()  # the guard must not cut the chain below
@@ -175,6 +175,16 @@ def test_a_program_with_many_python_numbers_passes_equal_ones_once(monkeypatch) 
         y = y * 0.5 + 1.0 if i % 2 else y - 0.25
     program, buffers = linearize([y.node])
     assert len(program.inputs) == len(buffers) == 3  # 0.5, 1.0 and 0.25 (ones(3) is built in the program)
+    assert linearize([y.node])[0] == program  # flattened sharing at once the second time: the same program
+    # A program of the same size with few numbers, after one that shared: its own numbers, one input each.
+    z, numbers = lazygrad.ones(3), 0
+    while len(pending_nodes([z.node])) < len(program.instrs):
+        if len(pending_nodes([z.node])) < MANY_NUMBERS:
+            z, numbers = z * 0.5, numbers + 1
+        else:
+            z = z.tanh()
+    assert len(pending_nodes([z.node])) == len(program.instrs) and numbers <= MANY_NUMBERS
+    assert len(linearize([z.node])[0].inputs) == numbers  # every 0.5 its own input
     np.testing.assert_allclose(y.numpy(), np.ones(3) * float(y.numpy()[0]))
     small = lazygrad.ones(3) * 0.5 + 0.5
     assert len(linearize([small.node])[0].inputs) == 2  # few numbers: one input each, structure stays stable
