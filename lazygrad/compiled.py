@@ -264,9 +264,11 @@ class _Snapshot:
                 self.tensors[id(obj)] = (obj, obj.node, obj._grad, obj.grad_fn)
                 if obj._view is not None:
                     self.storages[id(obj._view.storage)] = obj._view.storage.node
-            elif kind is Module:
+            # A module or optimizer whose __init__ raised can still be alive (in a traceback): it lacks its
+            # state, and no call can use it.
+            elif kind is Module and "_parameters" in obj.__dict__:
                 self.modules[id(obj)] = (obj, _module_state(obj))
-            elif kind is Optimizer:
+            elif kind is Optimizer and "state" in obj.__dict__:
                 self.optimizers[id(obj)] = (obj, _optimizer_state(obj))
 
 

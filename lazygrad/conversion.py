@@ -37,7 +37,7 @@ def move(t: Tensor, target: str | device) -> Tensor:
     if source is dest:
         moved = dest.move(buffer, place)
     else:
-        host = source.to_numpy(buffer)
+        host = realization.host_copy(buffer)
         moved = dest.from_numpy(host) if place is None else dest.from_numpy(host, place)
     out = _wrap(leaf(moved, t.node.shape, t.node.dtype))
     out.requires_grad = t.requires_grad

@@ -83,6 +83,42 @@ def _unary(name: str) -> Callable[[Tensor], Tensor]:
 log2, log10, exp2, sinh, cosh, tan, atan, asin, acos, asinh, acosh, atanh = (_unary(n) for n in _UNARY)
 
 
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 * tensor2``, multiplied in that order (torch's kernel fuses the last multiply-add
+    on CPU, so a result may differ from it in the last bit)."""
+    dtype = _promote(input, tensor1, tensor2)
+    a, t1, t2 = (ops.cast(t.node, dtype) for t in (input, tensor1, tensor2))
+    node = ops.add(a, ops.mul(ops.mul(ops.scalar(value, dtype), t1), t2))
+    return _record("AddcmulBackward0", node, input, tensor1, tensor2)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 / tensor2``: the product first, then the quotient, as torch's kernel does."""
+    dtype = _promote(input, tensor1, tensor2)
+    if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will perform a "
+            "true division of tensor1 and tensor2. The historic addcdiv behavior can be implemented as (input + "
+            "value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as (input + value * "
+            "tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes.")
+    a, t1, t2 = (ops.cast(t.node, dtype) for t in (input, tensor1, tensor2))
+    node = ops.add(a, ops.div(ops.mul(ops.scalar(value, dtype), t1), t2))
+    return _record("AddcdivBackward0", node, input, tensor1, tensor2)
+
+
+def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    return self._inplace(addcmul, tensor1, tensor2, value=value)
+
+
+def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    return self._inplace(addcdiv, tensor1, tensor2, value=value)
+
+
+def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    return self._inplace(lerp, end, weight)
+
+
 def _float_pair(op: str, input: Tensor, other: Tensor) -> tuple[Node, Node]:
     dtype = _promote(input, other)
     if not dtype.is_floating_point:
@@ -207,7 +243,8 @@ _ALIASES = {"arcsin": asin, "arccos": acos, "arctan": atan, "arcsinh": asinh, "a
 
 for _name, _fn in {"log2": log2, "log10": log10, "exp2": exp2, "sinh": sinh, "cosh": cosh, "tan": tan, "atan": atan,
                    "asin": asin, "acos": acos, "asinh": asinh, "acosh": acosh, "atanh": atanh, **_ALIASES,
-                   "hypot": hypot, "lerp": lerp, "logical_xor": logical_xor, "isclose": isclose,
+                   "hypot": hypot, "lerp": lerp, "lerp_": lerp_, "addcmul": addcmul, "addcdiv": addcdiv,
+                   "addcmul_": addcmul_, "addcdiv_": addcdiv_, "logical_xor": logical_xor, "isclose": isclose,
                    "clamp_min": clamp_min, "clamp_max": clamp_max, "clamp_min_": clamp_min_,
                    "clamp_max_": clamp_max_, "cumprod": cumprod, "aminmax": aminmax}.items():
     setattr(Tensor, _name, _fn)

@@ -142,8 +142,9 @@ def leading_window(x: Node, start: int, size: int) -> Node:
     at different positions share one program: minibatches sliced from one tensor, ``x[i]``, iteration."""
     if (start, size) == (0, x.shape[0]):
         return x
-    zero = const(0, dtypes.int64)
-    starts = [scalar(start, dtypes.int64), *([zero] * (len(x.shape) - 1))]
+    starts = [scalar(start, dtypes.int64)]
+    if len(x.shape) > 1:
+        starts += [const(0, dtypes.int64)] * (len(x.shape) - 1)
     return dynamic_slice(x, starts, (size, *x.shape[1:]))
 
 

@@ -515,8 +515,17 @@ def to_numpy(holder: Holder) -> np.ndarray:
         capture.read("value read")
     if holder.node.buffer is None:
         realize((holder,))
-    buffer = holder.node.buffer
-    made_by = _backend if type(buffer) is _native else owner(buffer)
+    return host_copy(holder.node.buffer)
+
+
+def host_copy(buffer: Any) -> np.ndarray:
+    """``buffer`` on the host, copied out by the backend that made it. A Python number's 0-d array (a tensor
+    filled with a number can hold one) belongs to no backend and is copied as it is."""
+    if type(buffer) is _native:
+        return _backend.to_numpy(buffer)
+    made_by = owner(buffer)
+    if made_by is None and type(buffer) is np.ndarray:
+        return buffer.copy()
     return (made_by or _backend).to_numpy(buffer)
 
 

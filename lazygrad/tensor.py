@@ -644,9 +644,10 @@ def _torch_type_name(dtype: DType) -> str:
             "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}[dtype.name]
 
 
-def _promote(a: Tensor, b: Tensor) -> DType:
+def _promote(*tensors: Tensor) -> DType:
+    """torch's result dtype of ``tensors``: 0-d tensors count only where they are of a higher category."""
     dim = zero = None
-    for t in (a, b):
+    for t in tensors:
         if t.node.shape:
             dim = t.dtype if dim is None else dtypes.promote_types(dim, t.dtype)
         else:

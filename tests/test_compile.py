@@ -41,6 +41,15 @@ def test_seed_snippet_gradient_matches_and_replays_without_building_nodes() -> N
     assert after["replays"] == before["replays"] + 1 and after["compiles"] == before["compiles"]
 
 
+def test_an_optimizer_whose_construction_failed_does_not_break_a_trace() -> None:
+    with pytest.raises(ValueError) as failed:
+        torch.optim.RMSprop([torch.ones(1, requires_grad=True)], lr=-1.0)  # half built, kept by the traceback
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    compiled = torch.compile(lambda x: (x * x).sum())
+    assert [compiled(x).item() for _ in range(3)] == [5.0, 5.0, 5.0]
+    assert failed.value is not None
+
+
 def _adam_run(compiled: bool, steps: int) -> tuple[list[float], list[np.ndarray]]:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))

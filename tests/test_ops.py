@@ -787,6 +787,12 @@ def test_full_takes_its_dtype_from_the_fill_value(value, dtype):
     assert lazygrad.full([2], value, dtype=lazygrad.float64).dtype is lazygrad.float64
 
 
+def test_a_scalar_filled_with_a_number_reads_back_and_moves():
+    t = lazygrad.tensor(3.0)
+    t.fill_(5.0)  # its value is now the number's own 0-d host array, which no backend made
+    assert t.item() == 5.0 and t.numpy().tolist() == 5.0 and t.to("cpu").item() == 5.0
+
+
 @pytest.mark.parametrize("factory", ["zeros", "ones"])
 @pytest.mark.parametrize("size", [(), (3,), ((2, 3),), ([2, 3],), (2, 1, 3)], ids=str)
 def test_zeros_and_ones_accept_every_size_form(factory, size):

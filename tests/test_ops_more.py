@@ -288,6 +288,34 @@ def test_elementwise_functions_stay_accurate_at_the_edges():
     assert lazygrad.sinh(lazygrad.tensor([1, 2])).dtype is lazygrad.float32
 
 
+def test_addcmul_and_addcdiv_scale_a_product_or_quotient():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal((1, 3)).astype(np.float32)
+    c = rng.uniform(0.5, 2, (2, 1)).astype(np.float32)
+    check_op(lambda T, a, b, c: T.addcmul(a, b, c, value=-0.5), lambda m, a, b, c: a - np.float32(0.5) * b * c,
+             a, b, c)
+    check_op(lambda T, a, b, c: T.addcdiv(a, b, c, value=2), lambda m, a, b, c: a + 2 * b / c, a, b, c)
+    check_op(lambda T, a, b, c: a.addcdiv(b, c), lambda m, a, b, c: a + b / c, a, b, c)
+    ints = lazygrad.ones(2, dtype=lazygrad.int64)
+    assert lazygrad.addcmul(ints, ints, ints, value=2).tolist() == [3, 3]
+    with pytest.raises(RuntimeError, match="Integer division with addcdiv is no longer supported"):
+        lazygrad.addcdiv(ints, ints, ints)
+
+
+def test_addcmul_addcdiv_and_lerp_in_place():
+    t = lazygrad.ones(3)
+    t.addcmul_(lazygrad.full((3,), 2.0), lazygrad.full((3,), 3.0), value=0.5)
+    assert t.tolist() == [4.0, 4.0, 4.0]
+    t.addcdiv_(lazygrad.full((3,), 2.0), lazygrad.full((3,), 4.0), value=-2)
+    assert t.tolist() == [3.0, 3.0, 3.0]
+    t.lerp_(lazygrad.tensor([5.0, 7.0, 3.0]), 0.5)
+    assert t.tolist() == [4.0, 5.0, 3.0]
+    x = lazygrad.ones(3, requires_grad=True)
+    assert type(lazygrad.addcdiv(x, x, x + 1)).__name__ == "Tensor"
+    assert lazygrad.addcdiv(x, x, x + 1).grad_fn.name() == "AddcdivBackward0"
+    assert x.addcmul(x, x).grad_fn.name() == "AddcmulBackward0"
+
+
 def test_hypot_lerp_and_their_dtypes():
     a, b = X[0], V
     check_op(lambda T, a, b: T.hypot(a, b), lambda m, a, b: m.hypot(a, b), a, b)

@@ -239,6 +239,24 @@ def test_adam_step_count_is_a_host_integer():
     assert opt.state[p]["step"] == 3
 
 
+@needs_torch
+def test_adam_uses_a_step_count_written_into_its_state():
+    """The count is known on the host while only Adam writes it; a count set from outside is read instead."""
+    results = []
+    for lib in (lazygrad, torch):
+        p = lib.nn.Parameter(lib.tensor([1.0, -2.0, 3.0]))
+        opt = lib.optim.Adam([p], lr=0.1)
+        for k in range(4):
+            (p * p).sum().backward()
+            opt.step()
+            opt.zero_grad()
+            if k == 1:
+                opt.state[p]["step"].fill_(100.0)
+        results.append((p.detach().numpy(), opt.state[p]["step"].item()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1] == 102.0
+
+
 def test_step_with_closure_returns_its_loss():
     p = nn.Parameter(lazygrad.ones(1))
     opt = optim.SGD([p], lr=0.1)

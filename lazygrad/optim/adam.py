@@ -1,8 +1,10 @@
 """Adam and AdamW (with optional AMSGrad), following torch's update order.
 
-The step count is a float32 tensor, as in torch's capturable Adam, and the bias corrections are computed
-from it inside the program in float64: the update graph is identical from the second step on, compiles
-once, and a compiled step (``lazygrad.compile``) replays it without any Python number to refresh.
+The step count is a float32 tensor, as in torch. Outside a compiled step its value is also known on the host
+(the optimizer wrote it), so the bias corrections are Python numbers computed as torch's CPU Adam computes them:
+they enter the program as inputs, and a step builds 15 fewer nodes per parameter. Inside a compiled step's trace
+(``lazygrad.compile``) they are computed from the tensor in float64 in the program, so the replay needs no
+Python number refreshed.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .. import dtypes
+from .. import capture, dtypes
 from ..creation import tensor, zeros_like
+from ..ir import Node
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -37,10 +40,13 @@ class Adam(Optimizer):
                     "maximize": maximize, "foreach": foreach, "capturable": capturable,
                     "differentiable": differentiable, "fused": fused, "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
+        # id(param) -> (the node its step tensor got from this optimizer's last increment, the count it holds)
+        self._counts: dict[int, tuple[Node, float]] = {}
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay = group["weight_decay"]
+        on_host = capture.current() is None
         for param, grad in self._gradients(group):
             state = self.state[param]
             if not state:
@@ -51,7 +57,9 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = zeros_like(param)
             if not isinstance(state["step"], Tensor):  # a step count loaded from a state dict
                 state["step"] = tensor(float(state["step"]), device=param.device)
-            step = state["step"].add_(1).to(dtypes.float64)
+            # The count after this step: a Python number, or inside a compiled step's trace a float64 tensor (the
+            # replay computes it in the program). The arithmetic below is torch's CPU Adam's either way.
+            step = self._increment(param, state["step"]) if on_host else state["step"].add_(1).to(dtypes.float64)
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
                     param.mul_(1 - lr * weight_decay)
@@ -60,13 +68,21 @@ class Adam(Optimizer):
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             # exp_avg moves toward grad by (1 - beta1): torch's lerp, written as a + w * (b - a).
             exp_avg.add_((grad - exp_avg) * (1 - beta1))
-            exp_avg_sq.mul_(beta2).add_(grad * grad * (1 - beta2))
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
             second = exp_avg_sq
             if group["amsgrad"]:
                 second = state["max_exp_avg_sq"].copy_(state["max_exp_avg_sq"].maximum(exp_avg_sq))
-            step_size = lr / (1 - beta1**step)
-            denom = second.sqrt() / (1 - beta2**step).sqrt() + eps
-            param.sub_(exp_avg / denom * step_size)
+            denom = second.sqrt() / (1 - beta2**step) ** 0.5 + eps
+            param.add_(exp_avg * (-lr / (1 - beta1**step)) / denom)  # torch's addcdiv: the product, then the quotient
+
+    def _increment(self, param: Tensor, step: Tensor) -> float:
+        """Add one to ``param``'s step tensor and return the new count, known on the host unless someone else
+        wrote the tensor since this optimizer did (then it is read, once)."""
+        known = self._counts.get(id(param))
+        count = (known[1] if known is not None and known[0] is step.node else step.item()) + 1
+        step.add_(1)
+        self._counts[id(param)] = (step.node, count)
+        return count
 
 
 class AdamW(Adam):

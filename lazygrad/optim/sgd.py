@@ -38,6 +38,6 @@ class SGD(Optimizer):
                 if buf is None:
                     buf = state["momentum_buffer"] = grad.clone()
                 else:
-                    buf.mul_(momentum).add_(grad * (1 - dampening))
+                    buf.mul_(momentum).add_(grad if dampening == 0 else grad * (1 - dampening))
                 grad = grad + buf * momentum if group["nesterov"] else buf
             param.sub_(grad * group["lr"])
