@@ -102,6 +102,8 @@ from .math_ops import _ALIASES as _ARC_ALIASES
 from .math_ops import (
     acos,
     acosh,
+    addcdiv,
+    addcmul,
     aminmax,
     asin,
     asinh,
@@ -232,7 +234,8 @@ DType = dtype
 __all__ += [
     "acos", "acosh", "addmm", "aminmax", "argsort", "argwhere", "asin", "asinh", "atan", "atanh", "baddbmm",
     "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
-    "diag_embed", "diagonal", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue", "lerp",
+    "addcdiv", "addcmul", "diag_embed", "diagonal", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose",
+    "kthvalue", "lerp",
     "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
     "multinomial",
     "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
@@ -247,7 +250,8 @@ __all__ += [
 
 # The torch.* functions whose torch signature ends in a keyword-only ``out=`` tensor to write the result into.
 _TAKES_OUT = {
-    "abs", "acos", "acosh", "add", "addmm", "all", "amax", "amin", "aminmax", "any", "arange", "arccos", "arccosh",
+    "abs", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm", "all", "amax", "amin", "aminmax", "any", "arange",
+    "arccos", "arccosh",
     "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmin", "argsort", "asin", "asinh", "atan", "atan2", "atanh",
     "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos",
     "cosh", "cross", "cumprod", "cumsum", "diag", "div", "dot", "dstack", "empty", "eq", "erf", "exp", "exp2", "expm1",

@@ -203,11 +203,52 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
     return return_types.aminmax(_record("AminmaxBackward0", low, input), _record("AminmaxBackward0", high, input))
 
 
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 * tensor2``, multiplied in torch's order (Adam's second-moment update)."""
+    product = tensor1 * tensor2 if value == 1 else tensor1 * value * tensor2
+    return _record("AddcmulBackward0", (input + product).node, input, tensor1, tensor2)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 / tensor2``, in torch's order (Adam's step)."""
+    if not (tensor1.dtype.is_floating_point or tensor2.dtype.is_floating_point):
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
+                           "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+                           "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+                           "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+                           "addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), "
+                           "for all dtypes.")
+    quotient = tensor1 / tensor2 if value == 1 else tensor1 * value / tensor2
+    return _record("AddcdivBackward0", (input + quotient).node, input, tensor1, tensor2)
+
+
+def _inplace_form(name: str) -> Callable[..., Tensor]:
+    """torch's ``name_``: the op ``name``, its result written into the tensor (a float result refused by an
+    integer tensor, as in torch)."""
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self._inplace(getattr(Tensor, name), *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
+# Elementwise ops whose in-place form is the generic one.
+_INPLACE_FORMS = (
+    "abs", "acos", "arccos", "addcdiv", "addcmul", "asin", "atan", "atan2", "ceil", "clip", "cos", "cosh", "eq",
+    "erf", "expm1", "floor", "floor_divide", "fmod", "ge", "gt", "le", "lerp", "log", "log1p", "log2", "logical_and",
+    "logical_not", "logical_or", "lt", "ne", "negative", "reciprocal", "relu", "remainder", "round", "rsqrt",
+    "sigmoid", "sign", "sin", "sinh", "square", "tan", "tanh", "trunc", "exp2",
+)
+
 _ALIASES = {"arcsin": asin, "arccos": acos, "arctan": atan, "arcsinh": asinh, "arccosh": acosh, "arctanh": atanh}
 
 for _name, _fn in {"log2": log2, "log10": log10, "exp2": exp2, "sinh": sinh, "cosh": cosh, "tan": tan, "atan": atan,
                    "asin": asin, "acos": acos, "asinh": asinh, "acosh": acosh, "atanh": atanh, **_ALIASES,
                    "hypot": hypot, "lerp": lerp, "logical_xor": logical_xor, "isclose": isclose,
                    "clamp_min": clamp_min, "clamp_max": clamp_max, "clamp_min_": clamp_min_,
-                   "clamp_max_": clamp_max_, "cumprod": cumprod, "aminmax": aminmax}.items():
+                   "clamp_max_": clamp_max_, "cumprod": cumprod, "aminmax": aminmax, "addcmul": addcmul,
+                   "addcdiv": addcdiv}.items():
     setattr(Tensor, _name, _fn)
+for _name in _INPLACE_FORMS:
+    setattr(Tensor, _name + "_", _inplace_form(_name))

@@ -566,3 +566,55 @@ def test_mode_takes_the_smallest_most_frequent_value_and_its_last_position_like_
     assert repr(result) == "torch.return_types.mode(\nvalues=tensor(1., grad_fn=<ModeBackward0>),\nindices=tensor(2))"
     result.values.backward()
     assert y.grad.tolist() == [0.0, 0.0, 1.0, 0.0]
+
+
+# ---- addcmul/addcdiv, in-place forms, movedim, index_put -----------------------------------------------------
+
+
+def test_addcmul_and_addcdiv_match_numpy_and_torch():
+    check_op(lambda T, x, a, b: T.addcmul(x, a, b, value=0.5), lambda m, x, a, b: x + 0.5 * a * b, X, X * 2, X - 1)
+    check_op(lambda T, x, a, b: x.addcdiv(a, b, value=-2), lambda m, x, a, b: x + -2 * a / b, X, X * 2, X * X + 1)
+
+
+@pytest.mark.parametrize("name", ["abs", "relu", "sigmoid", "tanh", "sin", "floor", "reciprocal", "square", "sign"])
+def test_in_place_form_of_an_elementwise_op_writes_what_the_op_returns(name):
+    x = lazygrad.tensor(X)
+    view = x[1:]
+    expected = getattr(x, name)().tolist()
+    assert getattr(x, name + "_")() is x
+    assert x.tolist() == expected and view.tolist() == expected[1:]
+
+
+def test_in_place_forms_refuse_a_float_result_in_an_integer_tensor_and_write_comparisons_as_numbers():
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        lazygrad.tensor([1, 2]).sigmoid_()
+    a = lazygrad.tensor([0.5, 2.0])
+    a.gt_(1)
+    assert a.tolist() == [0.0, 1.0] and a.dtype is lazygrad.float32
+
+
+def test_addcmul_in_place_is_adams_second_moment_update():
+    v = lazygrad.tensor([1.0, 2.0])
+    g = lazygrad.tensor([3.0, -1.0])
+    v.mul_(0.5).addcmul_(g, g, value=0.5)
+    assert v.tolist() == [5.0, 1.5]
+
+
+def test_movedim_is_a_permute_view():
+    a = lazygrad.zeros(2, 3, 4)
+    b = a.movedim((0, 1), (2, 0))
+    assert b.shape == (3, 4, 2) and b.stride() == (4, 1, 12) and lazygrad.moveaxis(a, 0, -1).shape == (3, 4, 2)
+    b[1, 2, 0] = 5
+    assert a[0, 1, 2].item() == 5
+
+
+def test_index_put_writes_or_accumulates_and_checks_dtypes():
+    a = lazygrad.zeros(3, 3)
+    rows, cols = lazygrad.tensor([0, 0, 2]), lazygrad.tensor([1, 1, 0])
+    a.index_put_((rows, cols), lazygrad.tensor([1.0, 2.0, 3.0]))
+    assert a.tolist() == [[0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [3.0, 0.0, 0.0]]
+    b = a.index_put([rows, cols], lazygrad.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    assert b.tolist() == [[0.0, 5.0, 0.0], [0.0, 0.0, 0.0], [6.0, 0.0, 0.0]] and a[0, 1].item() == 2.0
+    with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match, got Float "
+                       "for the destination and Double for the source"):
+        a.index_put_((rows,), lazygrad.tensor(1.0, dtype=lazygrad.float64))

@@ -59,6 +59,9 @@ SKIPPED_OVERLOADS = {
     "add(input, alpha, other)", "sub(input, alpha, other)",
     "addmm(beta, input, alpha, mat1, mat2)", "addmm(beta, input, mat1, mat2)",
     "baddbmm(beta, input, alpha, batch1, batch2)", "baddbmm(beta, input, batch1, batch2)",
+    "addcmul(input, value, tensor1, tensor2)", "addcdiv(input, value, tensor1, tensor2)",
+    "addcmul(value, tensor1, tensor2)", "addcdiv(value, tensor1, tensor2)",
+    "addcmul_(value, tensor1, tensor2)", "addcdiv_(value, tensor1, tensor2)",
     # One name cannot be both: lazygrad's first parameter is ``low``/``start`` (with a default), and
     # ``randint(10, (3,))`` and ``arange(5)`` are recognized by their arguments; ``high=``/``end=`` keywords work.
     "arange(end)",
