@@ -62,6 +62,18 @@ def _integer_divisor(dividend: Tensor, divisor: Any, op: str) -> Any:
     return divisor
 
 
+def _refuse_bool_subtraction(a: Tensor, other: Any) -> None:
+    """torch refuses ``-`` with a bool operand (a tensor or Python's True/False), pointing to the mask ops."""
+    mine = a.dtype is dtypes.bool_
+    theirs = isinstance(other, bool) or (isinstance(other, Tensor) and other.dtype is dtypes.bool_)
+    if mine and theirs:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if mine or theirs:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 class ElementwiseMethods:
     """The elementwise Tensor methods (attached to Tensor below)."""
 
@@ -69,6 +81,7 @@ class ElementwiseMethods:
         return self._inplace(Tensor.add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        _refuse_bool_subtraction(self, other)
         return self._inplace(Tensor.sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other: Any) -> Tensor:
@@ -124,6 +137,26 @@ class ElementwiseMethods:
     def __itruediv__(self, other: Any) -> Tensor:
         return self.div_(other)
 
+    # Python falls back to ``x = x op y`` for an augmented operator a class lacks: a new tensor, where torch
+    # writes into x (and so into every view sharing its memory).
+    def __ifloordiv__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.floor_divide, other)
+
+    def __imod__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.remainder, other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self.pow_(other)
+
+    def __iand__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.__and__, other)
+
+    def __ior__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.__or__, other)
+
+    def __ixor__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.__xor__, other)
+
     # ---- elementwise arithmetic ----
     def _binary(self, other: Any, op: str, name: str, reverse: bool = False, float_only: bool = False) -> Tensor:
         """Promote, build ``op`` and record it under ``name`` (an empty name records no history)."""
@@ -164,6 +197,7 @@ class ElementwiseMethods:
         return self._binary(other, "add", "AddBackward0")
 
     def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
+        _refuse_bool_subtraction(self, other)
         if alpha != 1:
             other = other * alpha
         return self._binary(other, "sub", "SubBackward0")
@@ -196,6 +230,8 @@ class ElementwiseMethods:
         return self._binary(_integer_divisor(self, other, "fmod"), "rem", "FmodBackward0")
 
     def floor_divide(self, other: Any) -> Tensor:
+        if self.dtype is dtypes.bool_ and (isinstance(other, bool) or getattr(other, "dtype", None) is dtypes.bool_):
+            raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
         if self.dtype.is_floating_point or (isinstance(other, Tensor) and other.dtype.is_floating_point) or \
                 isinstance(other, float):
             return (self / other).floor()
@@ -226,6 +262,7 @@ class ElementwiseMethods:
         return self._binary(other, "add", "AddBackward0", reverse=True)
 
     def __rsub__(self, other: Any) -> Tensor:
+        _refuse_bool_subtraction(self, other)
         return self._binary(other, "sub", "RsubBackward1", reverse=True)
 
     def __rmul__(self, other: Any) -> Tensor:

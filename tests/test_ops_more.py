@@ -618,3 +618,20 @@ def test_index_put_writes_or_accumulates_and_checks_dtypes():
     with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match, got Float "
                        "for the destination and Double for the source"):
         a.index_put_((rows,), lazygrad.tensor(1.0, dtype=lazygrad.float64))
+
+
+def test_subtraction_with_a_bool_operand_raises_torchs_error():
+    two = "Subtraction, the `-` operator, with two bool tensors is not supported"
+    one = "Subtraction, the `-` operator, with a bool tensor is not supported"
+    mask = lazygrad.tensor([True, False])
+    for fn, message in [(lambda: mask - True, two), (lambda: mask - mask, two), (lambda: 1 - mask, one),
+                        (lambda: lazygrad.tensor([1, 2]) - True, one), (lambda: lazygrad.ones(2).sub_(mask), one),
+                        (lambda: mask.sub(lazygrad.tensor([1, 1]), alpha=2), one)]:
+        _raises(fn, RuntimeError, message)
+    _raises(lambda: mask // mask, NotImplementedError, "\"div_floor_cpu\" not implemented for 'Bool'")
+
+
+def test_an_augmented_operator_refuses_a_result_its_tensor_cannot_hold():
+    mask = lazygrad.tensor([True, False])
+    with pytest.raises(RuntimeError, match="result type Long can't be cast to the desired output type Bool"):
+        mask //= 2
