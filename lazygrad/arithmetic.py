@@ -108,7 +108,7 @@ class ElementwiseMethods:
 
     def zero_(self) -> Tensor:
         self._check_inplace()
-        return self._assign(_record("ZeroBackward0", ops.full(self.node.shape, 0, self.dtype), self))
+        return self._assign(_record("ZeroBackward0", ops.full(self.node.shape, 0, self.dtype), self), uniform=True)
 
     def fill_(self, value: Any) -> Tensor:
         self._check_inplace()
@@ -116,7 +116,7 @@ class ElementwiseMethods:
             node = ops.broadcast_to(ops.cast(value.node, self.dtype), self.node.shape)
             return self._assign(_record("FillBackward3", node, self, value))
         node = ops.broadcast_to(ops.scalar(value, self.dtype), self.node.shape)
-        return self._assign(_record("FillBackward2", node, self))
+        return self._assign(_record("FillBackward2", node, self), uniform=True)
 
     def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
         self._check_inplace()
