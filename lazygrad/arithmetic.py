@@ -74,6 +74,12 @@ def _refuse_bool_subtraction(a: Tensor, other: Any) -> None:
                            "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
+def _refuse_bool_pair(a: Tensor, other: Any, kernel: str) -> None:
+    """torch has no bool kernel for the integer divisions: two bool operands compute in bool and are refused."""
+    if a.dtype is dtypes.bool_ and (isinstance(other, bool) or getattr(other, "dtype", None) is dtypes.bool_):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 class ElementwiseMethods:
     """The elementwise Tensor methods (attached to Tensor below)."""
 
@@ -209,6 +215,7 @@ class ElementwiseMethods:
         if rounding_mode == "floor":
             return self.floor_divide(other)
         if rounding_mode == "trunc":
+            _refuse_bool_pair(self, other, "div_trunc_cpu")
             other = _integer_divisor(self, other, "div")
             result = self._binary(other, "div", "DivBackward0", float_only=True).trunc()
             return result if self.dtype.is_floating_point else result.to(_promote_any(self, other))
@@ -220,6 +227,7 @@ class ElementwiseMethods:
 
     def remainder(self, other: Any) -> Tensor:
         # Python's %: the result takes the sign of the divisor.
+        _refuse_bool_pair(self, other, "remainder_cpu")
         other = _integer_divisor(self, other, "remainder")
         divisor = other if isinstance(other, Tensor) else _as_tensor(other, _with_scalar(self.dtype, other))
         r = self._binary(other, "rem", "RemainderBackward0")
@@ -227,11 +235,11 @@ class ElementwiseMethods:
         return where(fix, r + divisor, r)
 
     def fmod(self, other: Any) -> Tensor:
+        _refuse_bool_pair(self, other, "fmod_cpu")
         return self._binary(_integer_divisor(self, other, "fmod"), "rem", "FmodBackward0")
 
     def floor_divide(self, other: Any) -> Tensor:
-        if self.dtype is dtypes.bool_ and (isinstance(other, bool) or getattr(other, "dtype", None) is dtypes.bool_):
-            raise NotImplementedError("\"div_floor_cpu\" not implemented for 'Bool'")
+        _refuse_bool_pair(self, other, "div_floor_cpu")
         if self.dtype.is_floating_point or (isinstance(other, Tensor) and other.dtype.is_floating_point) or \
                 isinstance(other, float):
             return (self / other).floor()

@@ -620,7 +620,7 @@ def test_index_put_writes_or_accumulates_and_checks_dtypes():
         a.index_put_((rows,), lazygrad.tensor(1.0, dtype=lazygrad.float64))
 
 
-def test_subtraction_with_a_bool_operand_raises_torchs_error():
+def test_subtraction_and_integer_division_of_bools_raise_torchs_errors():
     two = "Subtraction, the `-` operator, with two bool tensors is not supported"
     one = "Subtraction, the `-` operator, with a bool tensor is not supported"
     mask = lazygrad.tensor([True, False])
@@ -628,7 +628,10 @@ def test_subtraction_with_a_bool_operand_raises_torchs_error():
                         (lambda: lazygrad.tensor([1, 2]) - True, one), (lambda: lazygrad.ones(2).sub_(mask), one),
                         (lambda: mask.sub(lazygrad.tensor([1, 1]), alpha=2), one)]:
         _raises(fn, RuntimeError, message)
-    _raises(lambda: mask // mask, NotImplementedError, "\"div_floor_cpu\" not implemented for 'Bool'")
+    for fn, kernel in [(lambda: mask // mask, "div_floor_cpu"), (lambda: mask % True, "remainder_cpu"),
+                       (lambda: mask.fmod(mask), "fmod_cpu"), (lambda: mask.div(True, rounding_mode="trunc"),
+                                                               "div_trunc_cpu")]:
+        _raises(fn, NotImplementedError, f"\"{kernel}\" not implemented for 'Bool'")
 
 
 def test_an_augmented_operator_refuses_a_result_its_tensor_cannot_hold():
