@@ -119,6 +119,9 @@ class ElementwiseMethods:
     def fill_(self, value: Any) -> Tensor:
         self._check_inplace()
         if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                                   f"dimensions.")
             node = ops.broadcast_to(ops.cast(value.node, self.dtype), self.node.shape)
             return self._assign(_record("FillBackward3", node, self, value))
         node = ops.broadcast_to(ops.scalar(value, self.dtype), self.node.shape)

@@ -638,3 +638,9 @@ def test_an_augmented_operator_refuses_a_result_its_tensor_cannot_hold():
     mask = lazygrad.tensor([True, False])
     with pytest.raises(RuntimeError, match="result type Long can't be cast to the desired output type Bool"):
         mask //= 2
+
+
+def test_fill_takes_a_number_or_a_zero_dimensional_tensor_only():
+    _raises(lambda: lazygrad.zeros(2, 3).fill_(lazygrad.ones(3)), RuntimeError,
+            "fill_ only supports 0-dimension value tensor but got tensor with 1 dimensions.")
+    assert lazygrad.zeros(2).fill_(lazygrad.tensor(3.0)).tolist() == [3.0, 3.0]
