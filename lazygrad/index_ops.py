@@ -23,7 +23,7 @@ import numpy as np
 from . import checks, dtypes, ops
 from .creation import tensor
 from .ir import Node, apply, broadcast_shapes
-from .tensor import Tensor, _dim, _record, _torch_type_name, attach
+from .tensor import Tensor, _check_fits, _dim, _record, _torch_type_name, attach
 
 _INT = dtypes.int64
 
@@ -371,6 +371,7 @@ def setitem(t: Tensor, index: Any, value: Any, accumulate: bool = False) -> None
     and the values are scattered there; a position written twice keeps the last value, as in torch.
     """
     t._check_inplace()
+    _check_fits(value, t.dtype)
     inputs = (t, value) if isinstance(value, Tensor) else (t,)
     source = ops.cast(value.node, t.dtype) if isinstance(value, Tensor) else ops.scalar(value, t.dtype)
     shape = t.node.shape

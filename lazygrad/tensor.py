@@ -707,6 +707,20 @@ _NUMBER_OPERAND = {"AddBackward0", "SubBackward0", "MulBackward0", "DivBackward0
 
 
 # How torch's C++ core spells dtypes in some messages.
+_CHECKED_NAMES = {"int8": "int8_t", "int16": "int16_t", "int32": "int", "uint8": "uint8_t"}
+
+
+def _check_fits(value: Any, dtype: DType) -> None:
+    """torch converts a number written into a tensor (``x[i] = v``, ``index_fill_``) with a range check where
+    arithmetic wraps it: refuse a Python int outside ``dtype``'s range (an unsigned one takes magnitudes)."""
+    name = _CHECKED_NAMES.get(dtype.name)
+    if name is None or type(value) is not int:
+        return
+    info = np.iinfo(dtype.np)
+    if not (-info.max if info.min == 0 else info.min) <= value <= info.max:
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+
+
 _C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
               "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
               "uint8": "unsigned char", "bool": "bool"}

@@ -644,3 +644,20 @@ def test_fill_takes_a_number_or_a_zero_dimensional_tensor_only():
     _raises(lambda: lazygrad.zeros(2, 3).fill_(lazygrad.ones(3)), RuntimeError,
             "fill_ only supports 0-dimension value tensor but got tensor with 1 dimensions.")
     assert lazygrad.zeros(2).fill_(lazygrad.tensor(3.0)).tolist() == [3.0, 3.0]
+
+
+def test_a_python_int_outside_a_narrow_integer_dtype_wraps_in_arithmetic_and_is_refused_when_written():
+    small = lazygrad.tensor([1, 2], dtype=lazygrad.uint8)
+    assert (small - 3).tolist() == [254, 255] and (small * 300).tolist() == [44, 88]
+    assert (lazygrad.tensor([1, 2], dtype=lazygrad.int8) + 200).tolist() == [-55, -54]
+    small.add_(-3)
+    assert small.tolist() == [254, 255] and small.fill_(-1).tolist() == [255, 255]
+    assert lazygrad.full((2,), -1, dtype=lazygrad.uint8).tolist() == [255, 255]
+    small[0] = -200  # an unsigned dtype takes magnitudes up to its maximum
+    assert small.tolist() == [56, 255]
+    for write, name in [(lambda: small.__setitem__(0, 256), "uint8_t"),
+                        (lambda: lazygrad.zeros(2, dtype=lazygrad.int16).__setitem__(lazygrad.tensor([0]), 70000),
+                         "int16_t"),
+                        (lambda: lazygrad.zeros(2, dtype=lazygrad.int32).index_fill_(0, lazygrad.tensor([0]), 2**31),
+                         "int")]:
+        _raises(write, RuntimeError, f"value cannot be converted to type {name} without overflow")
