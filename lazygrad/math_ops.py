@@ -17,7 +17,7 @@ from . import dtypes, ops, return_types
 from .grad_mode import no_grad
 from .ir import Node, apply
 from .reductions import _variance
-from .tensor import Tensor, _dim, _dims, _promote, _record, _torch_type_name, _wrap
+from .tensor import _C10_NAMES, Tensor, _dim, _dims, _promote, _record, _torch_type_name, _wrap
 
 
 def _c(value: float, like: Node) -> Node:
@@ -98,6 +98,9 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``, computed from the nearer end so that weight 1 gives ``end`` exactly."""
+    if end.dtype is not input.dtype:
+        raise RuntimeError(f"expected dtype {_C10_NAMES[input.dtype.name]} for `end` but got dtype "
+                           f"{_C10_NAMES[end.dtype.name]}")
     start, stop = _float_pair("lerp_kernel_scalar", input, end)
     w = ops.cast(weight.node, start.dtype) if isinstance(weight, Tensor) else ops.scalar(weight, start.dtype)
     span = _b("sub", stop, start)

@@ -661,3 +661,10 @@ def test_a_python_int_outside_a_narrow_integer_dtype_wraps_in_arithmetic_and_is_
                         (lambda: lazygrad.zeros(2, dtype=lazygrad.int32).index_fill_(0, lazygrad.tensor([0]), 2**31),
                          "int")]:
         _raises(write, RuntimeError, f"value cannot be converted to type {name} without overflow")
+
+
+def test_lerp_refuses_an_end_of_another_dtype():
+    _raises(lambda: lazygrad.tensor([1.0, 2.0]).lerp(lazygrad.tensor(2), 0.5), RuntimeError,
+            "expected dtype float for `end` but got dtype long int")
+    _raises(lambda: lazygrad.ones(2).lerp_(lazygrad.ones(2, dtype=lazygrad.float64), 0.5), RuntimeError,
+            "expected dtype float for `end` but got dtype double")
