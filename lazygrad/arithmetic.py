@@ -225,6 +225,8 @@ class ElementwiseMethods:
         return self._binary(other, "div", "DivBackward0", float_only=True)
 
     def pow(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, Tensor):  # a Python bool exponent computes in the tensor's dtype
+            _refuse_bool_pair(self, exponent, "pow")
         name = "PowBackward1" if isinstance(exponent, Tensor) else "PowBackward0"
         return self._binary(exponent, "pow", name)
 

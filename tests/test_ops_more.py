@@ -629,8 +629,8 @@ def test_subtraction_and_integer_division_of_bools_raise_torchs_errors():
                         (lambda: mask.sub(lazygrad.tensor([1, 1]), alpha=2), one)]:
         _raises(fn, RuntimeError, message)
     for fn, kernel in [(lambda: mask // mask, "div_floor_cpu"), (lambda: mask % True, "remainder_cpu"),
-                       (lambda: mask.fmod(mask), "fmod_cpu"), (lambda: mask.div(True, rounding_mode="trunc"),
-                                                               "div_trunc_cpu")]:
+                       (lambda: mask.fmod(mask), "fmod_cpu"), (lambda: mask**mask, "pow"),
+                       (lambda: mask.div(True, rounding_mode="trunc"), "div_trunc_cpu")]:
         _raises(fn, NotImplementedError, f"\"{kernel}\" not implemented for 'Bool'")
 
 
