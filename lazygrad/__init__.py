@@ -200,10 +200,11 @@ _METHODS = [
     "trunc", "reciprocal", "square", "clamp",
     "clip", "maximum", "minimum", "remainder", "fmod", "floor_divide", "atan2", "sum", "mean", "prod", "max", "min",
     "amax", "amin", "argmax", "argmin", "all", "any", "norm", "var", "std", "logsumexp", "softmax", "log_softmax",
-    "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose", "swapaxes", "t",
+    "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "movedim", "moveaxis", "transpose",
+    "swapaxes", "t",
     "expand", "broadcast_to", "repeat", "flip", "chunk", "unbind", "narrow", "select", "clone", "detach",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",
-    "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select", "scatter",
+    "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select", "scatter", "index_put",
 ]
 for _name in _METHODS:
     globals()[_name] = getattr(Tensor, _name)

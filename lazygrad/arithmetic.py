@@ -62,6 +62,24 @@ def _integer_divisor(dividend: Tensor, divisor: Any, op: str) -> Any:
     return divisor
 
 
+def _refuse_bool_subtraction(a: Tensor, other: Any) -> None:
+    """torch refuses ``-`` with a bool operand (a tensor or Python's True/False), pointing to the mask ops."""
+    mine = a.dtype is dtypes.bool_
+    theirs = isinstance(other, bool) or (isinstance(other, Tensor) and other.dtype is dtypes.bool_)
+    if mine and theirs:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if mine or theirs:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def _refuse_bool_pair(a: Tensor, other: Any, kernel: str) -> None:
+    """torch has no bool kernel for the integer divisions: two bool operands compute in bool and are refused."""
+    if a.dtype is dtypes.bool_ and (isinstance(other, bool) or getattr(other, "dtype", None) is dtypes.bool_):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 class ElementwiseMethods:
     """The elementwise Tensor methods (attached to Tensor below)."""
 
@@ -69,6 +87,7 @@ class ElementwiseMethods:
         return self._inplace(Tensor.add, other if alpha == 1 else other * alpha)
 
     def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
+        _refuse_bool_subtraction(self, other)
         return self._inplace(Tensor.sub, other if alpha == 1 else other * alpha)
 
     def mul_(self, other: Any) -> Tensor:
@@ -95,15 +114,18 @@ class ElementwiseMethods:
 
     def zero_(self) -> Tensor:
         self._check_inplace()
-        return self._assign(_record("ZeroBackward0", ops.full(self.node.shape, 0, self.dtype), self))
+        return self._assign(_record("ZeroBackward0", ops.full(self.node.shape, 0, self.dtype), self), uniform=True)
 
     def fill_(self, value: Any) -> Tensor:
         self._check_inplace()
         if isinstance(value, Tensor):
+            if value.ndim:
+                raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                                   f"dimensions.")
             node = ops.broadcast_to(ops.cast(value.node, self.dtype), self.node.shape)
             return self._assign(_record("FillBackward3", node, self, value))
         node = ops.broadcast_to(ops.scalar(value, self.dtype), self.node.shape)
-        return self._assign(_record("FillBackward2", node, self))
+        return self._assign(_record("FillBackward2", node, self), uniform=True)
 
     def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
         self._check_inplace()
@@ -123,6 +145,26 @@ class ElementwiseMethods:
 
     def __itruediv__(self, other: Any) -> Tensor:
         return self.div_(other)
+
+    # Python falls back to ``x = x op y`` for an augmented operator a class lacks: a new tensor, where torch
+    # writes into x (and so into every view sharing its memory).
+    def __ifloordiv__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.floor_divide, other)
+
+    def __imod__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.remainder, other)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self.pow_(other)
+
+    def __iand__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.__and__, other)
+
+    def __ior__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.__or__, other)
+
+    def __ixor__(self, other: Any) -> Tensor:
+        return self._inplace(Tensor.__xor__, other)
 
     # ---- elementwise arithmetic ----
     def _binary(self, other: Any, op: str, name: str, reverse: bool = False, float_only: bool = False) -> Tensor:
@@ -164,6 +206,7 @@ class ElementwiseMethods:
         return self._binary(other, "add", "AddBackward0")
 
     def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
+        _refuse_bool_subtraction(self, other)
         if alpha != 1:
             other = other * alpha
         return self._binary(other, "sub", "SubBackward0")
@@ -175,17 +218,21 @@ class ElementwiseMethods:
         if rounding_mode == "floor":
             return self.floor_divide(other)
         if rounding_mode == "trunc":
+            _refuse_bool_pair(self, other, "div_trunc_cpu")
             other = _integer_divisor(self, other, "div")
             result = self._binary(other, "div", "DivBackward0", float_only=True).trunc()
             return result if self.dtype.is_floating_point else result.to(_promote_any(self, other))
         return self._binary(other, "div", "DivBackward0", float_only=True)
 
     def pow(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, Tensor):  # a Python bool exponent computes in the tensor's dtype
+            _refuse_bool_pair(self, exponent, "pow")
         name = "PowBackward1" if isinstance(exponent, Tensor) else "PowBackward0"
         return self._binary(exponent, "pow", name)
 
     def remainder(self, other: Any) -> Tensor:
         # Python's %: the result takes the sign of the divisor.
+        _refuse_bool_pair(self, other, "remainder_cpu")
         other = _integer_divisor(self, other, "remainder")
         divisor = other if isinstance(other, Tensor) else _as_tensor(other, _with_scalar(self.dtype, other))
         r = self._binary(other, "rem", "RemainderBackward0")
@@ -193,9 +240,11 @@ class ElementwiseMethods:
         return where(fix, r + divisor, r)
 
     def fmod(self, other: Any) -> Tensor:
+        _refuse_bool_pair(self, other, "fmod_cpu")
         return self._binary(_integer_divisor(self, other, "fmod"), "rem", "FmodBackward0")
 
     def floor_divide(self, other: Any) -> Tensor:
+        _refuse_bool_pair(self, other, "div_floor_cpu")
         if self.dtype.is_floating_point or (isinstance(other, Tensor) and other.dtype.is_floating_point) or \
                 isinstance(other, float):
             return (self / other).floor()
@@ -226,6 +275,7 @@ class ElementwiseMethods:
         return self._binary(other, "add", "AddBackward0", reverse=True)
 
     def __rsub__(self, other: Any) -> Tensor:
+        _refuse_bool_subtraction(self, other)
         return self._binary(other, "sub", "RsubBackward1", reverse=True)
 
     def __rmul__(self, other: Any) -> Tensor:

@@ -23,7 +23,7 @@ import numpy as np
 from . import checks, dtypes, ops
 from .creation import tensor
 from .ir import Node, apply, broadcast_shapes
-from .tensor import Tensor, _dim, _record, attach
+from .tensor import Tensor, _check_fits, _dim, _record, _torch_type_name, attach
 
 _INT = dtypes.int64
 
@@ -132,8 +132,8 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any 
             reduce: str | None = None) -> Tensor:
     """``input`` with ``src`` (a tensor, or one number) written at the positions ``gather`` would read it from.
 
-    The positions are marked by a second ``scatter_add`` of ones; where ``index`` repeats a position torch
-    keeps an unspecified one of the values, and this keeps their sum. ``reduce="add"`` adds instead.
+    Where ``index`` repeats a position the last value stays, as torch's CPU kernel writes them in order.
+    ``reduce="add"`` adds instead.
     """
     if src is None and value is None:
         raise TypeError("scatter() missing 1 required positional argument: 'src' or 'value'")
@@ -154,12 +154,12 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any 
         updates = ops.broadcast_to(ops.scalar(source, input.dtype), index.node.shape)
         name, inputs = "ScatterBackward1", (input,)
     flat = ops.reshape(flat, (count,))
-    placed = apply("scatter_add", (ops.reshape(updates, (count,)), flat), (0, input.numel()))
+    updates = ops.reshape(updates, (count,))
     if reduce == "add":  # torch records no gradient formula for the reducing forms
+        placed = apply("scatter_add", (updates, flat), (0, input.numel()))
         return _record("NotImplemented", ops.add(input.node, ops.reshape(placed, input.node.shape)), *inputs)
-    hits = apply("scatter_add", (ops.full((count,), 1, dtypes.int32), flat), (0, input.numel()))
-    written = ops.reshape(apply("gt", (hits, ops.const(0, dtypes.int32))), input.node.shape)
-    return _record(name, ops.select(written, ops.reshape(placed, input.node.shape), input.node), *inputs)
+    repeats = index.node.buffer is None or _repeats_along(index._value(), axis)
+    return _record(name, _overwrite(input.node, updates, flat, repeats), *inputs)
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
@@ -349,19 +349,34 @@ def getitem(t: Tensor, index: Any) -> Tensor:
     return _record("IndexBackward0", _Advanced(t.node.shape, _as_tuple(index)).read(t.node), t)
 
 
-def setitem(t: Tensor, index: Any, value: Any) -> None:
+def index_put_(t: Tensor, indices: tuple[Tensor, ...] | list[Tensor], values: Tensor,
+               accumulate: bool = False) -> Tensor:
+    """``t[indices] = values``, or with ``accumulate`` ``t[indices] += values`` adding every repeat."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put_(): argument 'indices' (position 1) must be tuple of Tensors, not "
+                        f"{type(indices).__name__}")
+    if values.dtype is not t.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_torch_type_name(t.dtype)} for the destination and "
+                           f"{_torch_type_name(values.dtype)} for the source.")
+    setitem(t, tuple(indices), values, accumulate)
+    return t
+
+
+def setitem(t: Tensor, index: Any, value: Any, accumulate: bool = False) -> None:
     """``t[index] = value`` by index or mask, as a new node: torch's ``index_put_`` (``IndexPutBackward0``).
 
     A mask over the leading axes with a broadcastable value is a ``select``, which needs no mask value.
     Otherwise the written positions come from reading the same index out of a tensor of flat positions,
-    and the values are scattered there; a position written twice receives the sum.
+    and the values are scattered there; a position written twice keeps the last value, as in torch.
     """
     t._check_inplace()
+    _check_fits(value, t.dtype)
     inputs = (t, value) if isinstance(value, Tensor) else (t,)
     source = ops.cast(value.node, t.dtype) if isinstance(value, Tensor) else ops.scalar(value, t.dtype)
     shape = t.node.shape
     if isinstance(index, Tensor) and index.dtype is dtypes.bool_ and index.shape == shape[:index.ndim] \
-            and math.prod(source.shape) == 1:
+            and math.prod(source.shape) == 1 and not accumulate:
         mask = ops.reshape(index.node, index.node.shape + (1,) * (len(shape) - index.ndim))
         node = ops.select(ops.broadcast_to(mask, shape), ops.broadcast_to(ops.reshape(source, ()), shape), t.node)
         t._assign(_record("IndexPutBackward0", node, *inputs), cast=True)
@@ -374,11 +389,86 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
                            f"indexing result of shape {list(positions.shape)}") from None
     count = math.prod(positions.shape)
     flat = ops.reshape(positions, (count,))
-    placed = apply("scatter_add", (ops.reshape(source, (count,)), flat), (0, t.numel()))
-    hits = apply("scatter_add", (ops.full((count,), 1, dtypes.int32), flat), (0, t.numel()))
-    written = apply("gt", (hits, ops.const(0, dtypes.int32)))
-    node = ops.select(ops.reshape(written, shape), ops.reshape(placed, shape), t.node)
+    if accumulate:
+        added = apply("scatter_add", (ops.reshape(source, (count,)), flat), (0, t.numel()))
+        node = ops.add(t.node, ops.reshape(added, shape))
+    else:
+        node = _overwrite(t.node, ops.reshape(source, (count,)), flat, _may_repeat(index))
     t._assign(_record("IndexPutBackward0", node, *inputs), cast=True)
+
+
+def _may_repeat(index: Any) -> bool:
+    """Whether an advanced index may name one position twice: not when it holds masks only, or one list or
+    computed integer tensor of distinct non-negative values (``x[rows] = v``); otherwise assume it may."""
+    items = index if isinstance(index, tuple) else (index,)
+    by_value = [i for i in items if isinstance(i, (Tensor, list, np.ndarray)) and not _is_mask(i)]
+    if not by_value:
+        return False
+    if len(by_value) > 1:
+        return True
+    (item,) = by_value
+    if isinstance(item, Tensor):
+        if item.node.buffer is None:
+            return True
+        item = item._value()
+    values = np.asarray(item).ravel()
+    return bool(values.size) and (values.min() < 0 or np.unique(values).size != values.size)
+
+
+def _is_mask(item: Any) -> bool:
+    if isinstance(item, Tensor):
+        return item.dtype in (dtypes.bool_, dtypes.uint8)
+    return np.asarray(item).dtype == bool
+
+
+def _repeats_along(index: np.ndarray, axis: int) -> bool:
+    """Whether ``scatter``'s ``index`` names one position twice: a value repeated along ``axis``."""
+    if index.ndim == 0 or index.shape[axis] < 2:
+        return False
+    ordered = np.sort(index, axis=axis)
+    return bool((np.diff(ordered, axis=axis) == 0).any())
+
+
+def _overwrite(base: Node, updates: Node, flat: Node, repeats: bool) -> Node:
+    """``base`` with ``updates`` (a vector) written at its flat positions ``flat``; where a position is named
+    twice the last value stays, as torch's CPU kernels write in order. ``repeats`` False skips that sort.
+
+    torch's gradient of every update is the output's gradient at its position, overwritten or not, so the
+    overwritten ones add a zero that still carries it."""
+    count = flat.shape[0]
+    size = math.prod(base.shape)
+    if repeats and count > 1:
+        keep = _last_writes(flat)
+        dropped = _zero_with_gradient(updates) if updates.dtype.is_floating_point else ops.zeros_like(updates)
+        updates = ops.select(keep, updates, dropped)
+        marks = ops.cast(keep, dtypes.int32)
+    else:
+        marks = ops.full((count,), 1, dtypes.int32)
+    placed = apply("scatter_add", (updates, flat), (0, size))
+    hits = apply("scatter_add", (marks, flat), (0, size))
+    written = apply("gt", (hits, ops.const(0, dtypes.int32)))
+    return ops.select(ops.reshape(written, base.shape), ops.reshape(placed, base.shape), base)
+
+
+def _zero_with_gradient(x: Node) -> Node:
+    """Zeros whose gradient with respect to ``x`` is one (where ``x`` is finite: inf - inf would be nan)."""
+    finite = apply("lt", (apply("abs", (x,)), ops.const(math.inf, x.dtype)))
+    kept = ops.select(finite, x, ops.zeros_like(x))
+    return apply("sub", (kept, apply("stop_gradient", (kept,))))
+
+
+def _last_writes(flat: Node) -> Node:
+    """For each position of the vector ``flat``, whether no later element names the same position.
+
+    A stable sort puts each position's writers together in their order; the last of each run is kept.
+    """
+    count = flat.shape[0]
+    order = apply("argsort", (flat,), (0, False))
+    ordered = apply("gather", (flat, order), (0,))
+    differs = apply("ne", (ops.slice_(ordered, (0,), (count - 1,), (1,)), ops.slice_(ordered, (1,), (count,), (1,))))
+    last = apply("concat", (differs, ops.full((1,), True, dtypes.bool_)), (0,))
+    kept = apply("scatter_add", (ops.cast(last, dtypes.int32), order), (0, count))
+    return apply("gt", (kept, ops.const(0, dtypes.int32)))
 
 
 class IndexOpMethods:
@@ -389,6 +479,12 @@ class IndexOpMethods:
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return scatter_add(self, dim, index, src)
+
+    def index_put_(self, indices: tuple[Tensor, ...], values: Tensor, accumulate: bool = False) -> Tensor:
+        return index_put_(self, indices, values, accumulate)
+
+    def index_put(self, indices: tuple[Tensor, ...], values: Tensor, accumulate: bool = False) -> Tensor:
+        return index_put_(self.clone(), indices, values, accumulate)
 
     def scatter_add_(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return self._inplace(Tensor.scatter_add, dim, index, src)

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import dtypes, index_ops, ops
 from .ir import Node
-from .tensor import Tensor, _as_view, _record, attach
+from .tensor import Tensor, _as_view, _check_fits, _record, attach
 
 
 class _Plan:
@@ -127,6 +127,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         source = ops.cast(value.node, t.dtype)
         inputs = (t, value)
     else:
+        _check_fits(value, t.dtype)
         source = ops.scalar(value, t.dtype)
         inputs = (t,)
     try:

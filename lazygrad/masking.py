@@ -17,7 +17,7 @@ from .arithmetic import where as _select_where
 from .creation import tensor
 from .index_ops import _index_node
 from .ir import Node, apply, broadcast_shapes
-from .tensor import _C10_NAMES, Tensor, _dim, _dims, _record, _torch_type_name, _wrap
+from .tensor import _C10_NAMES, Tensor, _check_fits, _dim, _dims, _record, _torch_type_name, _wrap
 
 
 def _fill_node(self: Tensor, value: Any) -> Node:
@@ -146,6 +146,7 @@ def index_fill(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     if isinstance(value, Tensor) and value.ndim:
         raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
+    _check_fits(value, self.dtype)
     fill = ops.cast(value.node, self.dtype) if isinstance(value, Tensor) else ops.scalar(value, self.dtype)
     node = ops.select(_index_mask(self, axis, index, "index_fill"), ops.broadcast_to(fill, self.node.shape), self.node)
     if isinstance(value, Tensor):

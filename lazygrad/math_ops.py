@@ -17,7 +17,7 @@ from . import dtypes, ops, return_types
 from .grad_mode import no_grad
 from .ir import Node, apply
 from .reductions import _variance
-from .tensor import Tensor, _dim, _dims, _promote, _record, _torch_type_name, _wrap
+from .tensor import _C10_NAMES, Tensor, _dim, _dims, _promote, _record, _torch_type_name, _wrap
 
 
 def _c(value: float, like: Node) -> Node:
@@ -107,18 +107,6 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     return _record("AddcdivBackward0", node, input, tensor1, tensor2)
 
 
-def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    return self._inplace(addcmul, tensor1, tensor2, value=value)
-
-
-def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    return self._inplace(addcdiv, tensor1, tensor2, value=value)
-
-
-def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
-    return self._inplace(lerp, end, weight)
-
-
 def _float_pair(op: str, input: Tensor, other: Tensor) -> tuple[Node, Node]:
     dtype = _promote(input, other)
     if not dtype.is_floating_point:
@@ -134,6 +122,9 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``, computed from the nearer end so that weight 1 gives ``end`` exactly."""
+    if end.dtype is not input.dtype:
+        raise RuntimeError(f"expected dtype {_C10_NAMES[input.dtype.name]} for `end` but got dtype "
+                           f"{_C10_NAMES[end.dtype.name]}")
     start, stop = _float_pair("lerp_kernel_scalar", input, end)
     w = ops.cast(weight.node, start.dtype) if isinstance(weight, Tensor) else ops.scalar(weight, start.dtype)
     span = _b("sub", stop, start)
@@ -239,12 +230,33 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
     return return_types.aminmax(_record("AminmaxBackward0", low, input), _record("AminmaxBackward0", high, input))
 
 
+def _inplace_form(name: str) -> Callable[..., Tensor]:
+    """torch's ``name_``: the op ``name``, its result written into the tensor (a float result refused by an
+    integer tensor, as in torch)."""
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self._inplace(getattr(Tensor, name), *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
+# Elementwise ops whose in-place form is the generic one.
+_INPLACE_FORMS = (
+    "abs", "acos", "arccos", "addcdiv", "addcmul", "asin", "atan", "atan2", "ceil", "clip", "cos", "cosh", "eq",
+    "erf", "expm1", "floor", "floor_divide", "fmod", "ge", "gt", "le", "lerp", "log", "log1p", "log2", "logical_and",
+    "logical_not", "logical_or", "lt", "ne", "negative", "reciprocal", "relu", "remainder", "round", "rsqrt",
+    "sigmoid", "sign", "sin", "sinh", "square", "tan", "tanh", "trunc", "exp2",
+)
+
 _ALIASES = {"arcsin": asin, "arccos": acos, "arctan": atan, "arcsinh": asinh, "arccosh": acosh, "arctanh": atanh}
 
 for _name, _fn in {"log2": log2, "log10": log10, "exp2": exp2, "sinh": sinh, "cosh": cosh, "tan": tan, "atan": atan,
                    "asin": asin, "acos": acos, "asinh": asinh, "acosh": acosh, "atanh": atanh, **_ALIASES,
-                   "hypot": hypot, "lerp": lerp, "lerp_": lerp_, "addcmul": addcmul, "addcdiv": addcdiv,
-                   "addcmul_": addcmul_, "addcdiv_": addcdiv_, "logical_xor": logical_xor, "isclose": isclose,
+                   "hypot": hypot, "lerp": lerp, "logical_xor": logical_xor, "isclose": isclose,
                    "clamp_min": clamp_min, "clamp_max": clamp_max, "clamp_min_": clamp_min_,
-                   "clamp_max_": clamp_max_, "cumprod": cumprod, "aminmax": aminmax}.items():
+                   "clamp_max_": clamp_max_, "cumprod": cumprod, "aminmax": aminmax, "addcmul": addcmul,
+                   "addcdiv": addcdiv}.items():
     setattr(Tensor, _name, _fn)
+for _name in _INPLACE_FORMS:
+    setattr(Tensor, _name + "_", _inplace_form(_name))

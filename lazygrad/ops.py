@@ -17,7 +17,20 @@ from .ir import Node, Shape, apply, leaf
 
 def const(value: float | int | bool, dtype: DType) -> Node:
     """A constant that is part of the program's structure (cache key): for values the code fixes."""
-    return Node("const", (), (value, dtype), (), dtype)
+    return Node("const", (), (_wrapped(value, dtype), dtype), (), dtype)
+
+
+def _wrapped(value: float | int | bool, dtype: DType) -> float | int | bool:
+    """A Python integer outside a narrow integer dtype's range, wrapped around as torch converts it
+    (``uint8_tensor - 3`` holds 253...); numpy would refuse it."""
+    if type(value) is not int or dtype.np.kind not in "iu" or dtype.itemsize == 8:
+        return value
+    info = np.iinfo(dtype.np)
+    if info.min <= value <= info.max:
+        return value
+    span = 1 << (8 * dtype.itemsize)
+    value %= span
+    return value - span if value > info.max else value
 
 
 def scalar(value: float | int | bool, dtype: DType) -> Node:
@@ -32,7 +45,7 @@ def scalar(value: float | int | bool, dtype: DType) -> Node:
         value = symbolic._plain()
     if dtype in dtypes.HALF:
         value = np.float32(value)
-    buffer = np.asarray(value, dtype=dtype.np)
+    buffer = np.asarray(_wrapped(value, dtype), dtype=dtype.np)
     if symbolic is not None:
         capture.note_scalar(buffer, symbolic)
     return leaf(buffer, (), dtype)

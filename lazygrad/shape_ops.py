@@ -12,7 +12,7 @@ from typing import Any
 
 from . import ops
 from .ir import Node, apply
-from .tensor import Tensor, _dim, _record, _wrap
+from .tensor import Tensor, _as_view, _dim, _record, _wrap
 
 
 def rolled(x: Node, shift: int, axis: int) -> Node:
@@ -67,11 +67,12 @@ def _diagonal_of(x: Node, offset: int, dim1: int, dim2: int) -> Node:
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The diagonal ``offset`` (above the main one if positive) of the planes spanned by ``dim1`` and ``dim2``."""
+    """The diagonal ``offset`` (above the main one if positive) of the planes spanned by ``dim1`` and ``dim2``:
+    a view, as in torch, so a write through it reaches ``input`` and a change of ``input`` reaches it."""
     a, b = _dim(dim1, input.ndim), _dim(dim2, input.ndim)
     if a == b:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    return _record("DiagonalBackward0", _diagonal_of(input.node, offset, a, b), input)
+    return _as_view(input, _record("DiagonalBackward0", _diagonal_of(input.node, offset, a, b), input))
 
 
 def trace(input: Tensor) -> Tensor:

@@ -563,10 +563,12 @@ class Tensor:
         """Make ``node`` this tensor's new value, without autograd history (the storage's readers see it)."""
         self._write(node, None)
 
-    def _write(self, node: Node, result: Tensor | None) -> None:
+    def _write(self, node: Node, result: Tensor | None, uniform: bool = False) -> None:
         """Make ``node`` this tensor's value: through its storage to its base and every other reader.
 
         ``result`` is the Tensor ``node`` was computed as, when its history should become this tensor's.
+        ``uniform`` (one number everywhere: ``fill_(number)``, ``zero_``) may write through an expanded view,
+        as in torch.
         """
         view = self._view
         if view is None:  # the usual case: no other tensor shares this one's memory
@@ -582,18 +584,18 @@ class Tensor:
         storage, steps, base = view.storage, view.steps, view.base
         if steps:
             shape, strides, _ = views.layout(storage.node.shape, steps)
-            if views.overlaps(shape, strides):
+            if not uniform and views.overlaps(shape, strides):
                 raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
                                    "a single memory location. Please clone() the tensor before performing the "
                                    "operation.")
         if base is not None:  # a view following its base's history: the base records the write
-            new = views.write_back(base.node, steps, node)
+            new = views.write_back(base.node, steps, node, uniform)
             if _grad_state.enabled and result is not None and (base.requires_grad or result.requires_grad):
                 record = grad_fn_class("CopySlices")(new, (base.node, node), (_edge(base), _edge(result)))
                 base.grad_fn, base._requires_grad = record, True
             writer = base
         else:
-            new = views.write_back(storage.node, steps, node) if steps else node
+            new = views.write_back(storage.node, steps, node, uniform) if steps else node
             writer = None if steps else self
             if writer is not None and result is not None and result.grad_fn is not None:
                 self.grad_fn, self._requires_grad = result.grad_fn, True
@@ -615,7 +617,7 @@ class Tensor:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
 
-    def _assign(self, result: Tensor, cast: bool = False) -> Tensor:
+    def _assign(self, result: Tensor, cast: bool = False, uniform: bool = False) -> Tensor:
         """Make ``result`` (computed functionally from self) this tensor's new value and history.
 
         ``cast`` allows any dtype conversion (``copy_``); arithmetic may not turn a float result into an
@@ -628,7 +630,7 @@ class Tensor:
                 dtypes.category(result.dtype) > dtypes.category(self.dtype):
             raise RuntimeError(f"result type {_torch_type_name(result.dtype)} can't be cast to the desired "
                                f"output type {_torch_type_name(self.dtype)}")
-        self._write(ops.cast(result.node, self.dtype), result)
+        self._write(ops.cast(result.node, self.dtype), result, uniform)
         return self
 
     def _inplace(self, fn: Any, *args: Any, **kwargs: Any) -> Tensor:
@@ -706,6 +708,20 @@ _NUMBER_OPERAND = {"AddBackward0", "SubBackward0", "MulBackward0", "DivBackward0
 
 
 # How torch's C++ core spells dtypes in some messages.
+_CHECKED_NAMES = {"int8": "int8_t", "int16": "int16_t", "int32": "int", "uint8": "uint8_t"}
+
+
+def _check_fits(value: Any, dtype: DType) -> None:
+    """torch converts a number written into a tensor (``x[i] = v``, ``index_fill_``) with a range check where
+    arithmetic wraps it: refuse a Python int outside ``dtype``'s range (an unsigned one takes magnitudes)."""
+    name = _CHECKED_NAMES.get(dtype.name)
+    if name is None or type(value) is not int:
+        return
+    info = np.iinfo(dtype.np)
+    if not (-info.max if info.min == 0 else info.min) <= value <= info.max:
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+
+
 _C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
               "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
               "uint8": "unsigned char", "bool": "bool"}

@@ -120,14 +120,47 @@ _UNDO: dict[str, Callable[[Node, Node, tuple, tuple], Node]] = {
 }
 
 
-def write_back(root: Node, steps: Sequence[Step], value: Node) -> Node:
-    """``root`` with the window that ``steps`` view replaced by ``value``."""
+def write_back(root: Node, steps: Sequence[Step], value: Node, uniform: bool = False) -> Node:
+    """``root`` with the window that ``steps`` view replaced by ``value``.
+
+    ``uniform`` says every element of ``value`` is the same number (``fill_``, ``zero_``), which torch writes
+    even where the view reads one memory element more than once.
+    """
+    if any(op == "broadcast" for op, _, _ in steps):
+        return _write_memory(root, steps, value, uniform)
     below = [root]
     for op, params, extra in steps[:-1]:
         below.append(apply(op, (below[-1], *extra), params))
     for (op, params, extra), node in zip(reversed(steps), reversed(below)):
         value = _UNDO[op](node, value, params, extra)
     return value
+
+
+def _write_memory(root: Node, steps: Sequence[Step], value: Node, uniform: bool) -> Node:
+    """The write through a view of expanded memory, where steps cannot be undone one by one: each element of
+    the view is a position in ``root``'s row-major memory (its strides say which), and ``value`` lands there."""
+    found = exact_layout(root.shape, steps)
+    if found is None:
+        raise RuntimeError("unsupported operation: writing through this view of an expanded tensor; clone() the "
+                           "tensor first")
+    shape, strides, offset = found
+    size, count = math.prod(root.shape), math.prod(shape)
+    positions = ops.full(shape, offset, dtypes.int64)
+    for axis, stride in enumerate(strides):
+        if stride and shape[axis] > 1:
+            positions = ops.add(positions, ops.mul(ops.iota(shape, axis), ops.const(stride, dtypes.int64)))
+    positions = ops.reshape(positions, (count,))
+    flat = ops.reshape(root, (size,))
+    if not count:
+        return root
+    hits = apply("scatter_add", (ops.full((count,), 1, dtypes.int32), positions), (0, size))
+    if uniform:
+        first = ops.reshape(ops.slice_(ops.reshape(value, (count,)), (0,), (1,), (1,)), ())
+        placed = ops.broadcast_to(first, (size,))
+    else:
+        placed = apply("scatter_add", (ops.reshape(value, (count,)), positions), (0, size))
+    written = apply("gt", (hits, ops.const(0, dtypes.int32)))
+    return ops.reshape(ops.select(written, placed, flat), root.shape)
 
 
 # ---- strides, as torch would lay the view out in memory -------------------------------------------------
@@ -218,6 +251,17 @@ def layout(root_shape: Shape, steps: Sequence[Step]) -> tuple[Shape, tuple[int, 
     """(shape, strides, storage offset) of the view ``steps`` take of a contiguous ``root_shape``."""
     shape, strides, offset = root_shape, contiguous_strides(root_shape), 0
     for op, params, extra in steps:
+        shape, strides, offset = _LAYOUT[op](shape, strides, offset, params, extra)
+    return shape, strides, offset
+
+
+def exact_layout(root_shape: Shape, steps: Sequence[Step]) -> tuple[Shape, tuple[int, ...], int] | None:
+    """``layout``, or None where a reshape in ``steps`` reads memory no strides describe (a diagonal of a
+    transposed or expanded tensor flattens its planes first)."""
+    shape, strides, offset = root_shape, contiguous_strides(root_shape), 0
+    for op, params, extra in steps:
+        if op == "reshape" and reshaped_strides(shape, strides, params[0]) is None:
+            return None
         shape, strides, offset = _LAYOUT[op](shape, strides, offset, params, extra)
     return shape, strides, offset
 

@@ -142,6 +142,57 @@ def _detach_underscore_keeps_graph(T):
     return x.grad
 
 
+def _diagonal_is_a_view(T):
+    a = T.zeros(3, 4)
+    d = a.diagonal(1)
+    d.add_(1)
+    a.t().diagonal(-1).mul_(-2)
+    a[0, 0] = 5
+    return [values(a), values(d)]
+
+
+def _repeated_index_keeps_the_last_write(T):
+    a = T.zeros(4)
+    a[T.tensor([1, 1, 2])] = T.tensor([1.0, 2.0, 3.0])
+    b = T.arange(4.0)
+    b[T.tensor([0, 0, 2])] += 1
+    c = T.zeros(2, 3).scatter_(1, T.tensor([[0, 0], [2, 2]]), T.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    return [values(a), values(b), values(c)]
+
+
+def _repeated_index_gradient_reaches_every_value(T):
+    v = T.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    a = T.zeros(3)
+    a[T.tensor([0, 0, 1])] = v
+    (a * T.tensor([3.0, 4.0, 5.0])).sum().backward()
+    return v.grad
+
+
+def _augmented_operators_write_in_place(T):
+    a = T.tensor([5.0, 9.0, 7.0])
+    v = a[1:]
+    v //= 4
+    v %= 1.5
+    v **= 2
+    m = T.tensor([True, True, False])
+    row = m[:2]
+    row &= T.tensor([True, False])
+    row |= T.tensor([False, False])
+    row ^= T.tensor([True, True])
+    return [values(a), values(m)]
+
+
+def _fill_through_an_expanded_view(T):
+    a = T.zeros(3)
+    a.expand(2, 3).fill_(2.0)
+    b = T.zeros(3, 1)
+    b.expand(3, 2)[:, 1].add_(T.tensor([1.0, 2.0, 3.0]))
+    c = T.zeros(3)
+    c.expand(1, 3).zero_()
+    c.expand(1, 3).mul_(4).add_(1)
+    return [values(a), values(b), values(c)]
+
+
 REGRESSIONS = {
     "mask_setitem": (_mask_setitem, [10.0, 10.0, 0.0]),
     "view_writes": (_view_writes, [5.0, 1.0, 1.0, 1.0]),
@@ -155,6 +206,16 @@ REGRESSIONS = {
     "data_alias_shares": (_data_alias_shares, [8.0, 9.0, 10.0]),
     "parameter_shares_source": (_parameter_shares_source, [[6.0, 6.0, 6.0], [6.0, 6.0, 6.0]]),
     "detach_underscore_keeps_graph": (_detach_underscore_keeps_graph, [6.0, 6.0]),
+    "diagonal_is_a_view": (_diagonal_is_a_view, [[[5.0, -2.0, 0.0, 0.0], [0.0, 0.0, -2.0, 0.0], [0.0, 0.0, 0.0, -2.0]],
+                                                 [-2.0, -2.0, -2.0]]),
+    "repeated_index_keeps_the_last_write": (_repeated_index_keeps_the_last_write,
+                                            [[0.0, 2.0, 3.0, 0.0], [1.0, 1.0, 3.0, 3.0],
+                                             [[2.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]),
+    "repeated_index_gradient_reaches_every_value": (_repeated_index_gradient_reaches_every_value, [3.0, 3.0, 4.0]),
+    "augmented_operators_write_in_place": (_augmented_operators_write_in_place,
+                                           [[5.0, 0.25, 1.0], [False, True, False]]),
+    "fill_through_an_expanded_view": (_fill_through_an_expanded_view,
+                                      [[2.0, 2.0, 2.0], [[1.0], [2.0], [3.0]], [1.0, 1.0, 1.0]]),
 }
 
 

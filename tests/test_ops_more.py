@@ -594,3 +594,105 @@ def test_mode_takes_the_smallest_most_frequent_value_and_its_last_position_like_
     assert repr(result) == "torch.return_types.mode(\nvalues=tensor(1., grad_fn=<ModeBackward0>),\nindices=tensor(2))"
     result.values.backward()
     assert y.grad.tolist() == [0.0, 0.0, 1.0, 0.0]
+
+
+# ---- addcmul/addcdiv, in-place forms, movedim, index_put -----------------------------------------------------
+
+
+def test_addcmul_and_addcdiv_match_numpy_and_torch():
+    check_op(lambda T, x, a, b: T.addcmul(x, a, b, value=0.5), lambda m, x, a, b: x + 0.5 * a * b, X, X * 2, X - 1)
+    check_op(lambda T, x, a, b: x.addcdiv(a, b, value=-2), lambda m, x, a, b: x + -2 * a / b, X, X * 2, X * X + 1)
+
+
+@pytest.mark.parametrize("name", ["abs", "relu", "sigmoid", "tanh", "sin", "floor", "reciprocal", "square", "sign"])
+def test_in_place_form_of_an_elementwise_op_writes_what_the_op_returns(name):
+    x = lazygrad.tensor(X)
+    view = x[1:]
+    expected = getattr(x, name)().tolist()
+    assert getattr(x, name + "_")() is x
+    assert x.tolist() == expected and view.tolist() == expected[1:]
+
+
+def test_in_place_forms_refuse_a_float_result_in_an_integer_tensor_and_write_comparisons_as_numbers():
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        lazygrad.tensor([1, 2]).sigmoid_()
+    a = lazygrad.tensor([0.5, 2.0])
+    a.gt_(1)
+    assert a.tolist() == [0.0, 1.0] and a.dtype is lazygrad.float32
+
+
+def test_addcmul_in_place_is_adams_second_moment_update():
+    v = lazygrad.tensor([1.0, 2.0])
+    g = lazygrad.tensor([3.0, -1.0])
+    v.mul_(0.5).addcmul_(g, g, value=0.5)
+    assert v.tolist() == [5.0, 1.5]
+
+
+def test_movedim_is_a_permute_view():
+    a = lazygrad.zeros(2, 3, 4)
+    b = a.movedim((0, 1), (2, 0))
+    assert b.shape == (3, 4, 2) and b.stride() == (4, 1, 12) and lazygrad.moveaxis(a, 0, -1).shape == (3, 4, 2)
+    b[1, 2, 0] = 5
+    assert a[0, 1, 2].item() == 5
+
+
+def test_index_put_writes_or_accumulates_and_checks_dtypes():
+    a = lazygrad.zeros(3, 3)
+    rows, cols = lazygrad.tensor([0, 0, 2]), lazygrad.tensor([1, 1, 0])
+    a.index_put_((rows, cols), lazygrad.tensor([1.0, 2.0, 3.0]))
+    assert a.tolist() == [[0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [3.0, 0.0, 0.0]]
+    b = a.index_put([rows, cols], lazygrad.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    assert b.tolist() == [[0.0, 5.0, 0.0], [0.0, 0.0, 0.0], [6.0, 0.0, 0.0]] and a[0, 1].item() == 2.0
+    with pytest.raises(RuntimeError, match="Index put requires the source and destination dtypes match, got Float "
+                       "for the destination and Double for the source"):
+        a.index_put_((rows,), lazygrad.tensor(1.0, dtype=lazygrad.float64))
+
+
+def test_subtraction_and_integer_division_of_bools_raise_torchs_errors():
+    two = "Subtraction, the `-` operator, with two bool tensors is not supported"
+    one = "Subtraction, the `-` operator, with a bool tensor is not supported"
+    mask = lazygrad.tensor([True, False])
+    for fn, message in [(lambda: mask - True, two), (lambda: mask - mask, two), (lambda: 1 - mask, one),
+                        (lambda: lazygrad.tensor([1, 2]) - True, one), (lambda: lazygrad.ones(2).sub_(mask), one),
+                        (lambda: mask.sub(lazygrad.tensor([1, 1]), alpha=2), one)]:
+        _raises(fn, RuntimeError, message)
+    for fn, kernel in [(lambda: mask // mask, "div_floor_cpu"), (lambda: mask % True, "remainder_cpu"),
+                       (lambda: mask.fmod(mask), "fmod_cpu"), (lambda: mask**mask, "pow"),
+                       (lambda: mask.div(True, rounding_mode="trunc"), "div_trunc_cpu")]:
+        _raises(fn, NotImplementedError, f"\"{kernel}\" not implemented for 'Bool'")
+
+
+def test_an_augmented_operator_refuses_a_result_its_tensor_cannot_hold():
+    mask = lazygrad.tensor([True, False])
+    with pytest.raises(RuntimeError, match="result type Long can't be cast to the desired output type Bool"):
+        mask //= 2
+
+
+def test_fill_takes_a_number_or_a_zero_dimensional_tensor_only():
+    _raises(lambda: lazygrad.zeros(2, 3).fill_(lazygrad.ones(3)), RuntimeError,
+            "fill_ only supports 0-dimension value tensor but got tensor with 1 dimensions.")
+    assert lazygrad.zeros(2).fill_(lazygrad.tensor(3.0)).tolist() == [3.0, 3.0]
+
+
+def test_a_python_int_outside_a_narrow_integer_dtype_wraps_in_arithmetic_and_is_refused_when_written():
+    small = lazygrad.tensor([1, 2], dtype=lazygrad.uint8)
+    assert (small - 3).tolist() == [254, 255] and (small * 300).tolist() == [44, 88]
+    assert (lazygrad.tensor([1, 2], dtype=lazygrad.int8) + 200).tolist() == [-55, -54]
+    small.add_(-3)
+    assert small.tolist() == [254, 255] and small.fill_(-1).tolist() == [255, 255]
+    assert lazygrad.full((2,), -1, dtype=lazygrad.uint8).tolist() == [255, 255]
+    small[0] = -200  # an unsigned dtype takes magnitudes up to its maximum
+    assert small.tolist() == [56, 255]
+    for write, name in [(lambda: small.__setitem__(0, 256), "uint8_t"),
+                        (lambda: lazygrad.zeros(2, dtype=lazygrad.int16).__setitem__(lazygrad.tensor([0]), 70000),
+                         "int16_t"),
+                        (lambda: lazygrad.zeros(2, dtype=lazygrad.int32).index_fill_(0, lazygrad.tensor([0]), 2**31),
+                         "int")]:
+        _raises(write, RuntimeError, f"value cannot be converted to type {name} without overflow")
+
+
+def test_lerp_refuses_an_end_of_another_dtype():
+    _raises(lambda: lazygrad.tensor([1.0, 2.0]).lerp(lazygrad.tensor(2), 0.5), RuntimeError,
+            "expected dtype float for `end` but got dtype long int")
+    _raises(lambda: lazygrad.ones(2).lerp_(lazygrad.ones(2, dtype=lazygrad.float64), 0.5), RuntimeError,
+            "expected dtype float for `end` but got dtype double")
