@@ -311,20 +311,44 @@ def _view(T, t, kind: int):
         choices += [lambda: t[0], lambda: t.select(0, -1), lambda: t.unbind(0)[0]]
     if t.ndim == 2:
         choices += [lambda: t.t(), lambda: t.transpose(0, 1), lambda: t.T, lambda: t.permute(1, 0),
-                    lambda: t[:, 1:]]
+                    lambda: t[:, 1:], lambda: t[:, ::2], lambda: t.diagonal(), lambda: t.diagonal(1),
+                    lambda: t.movedim(0, 1), lambda: t.select(1, 0), lambda: t.unbind(1)[-1]]
     choices += [lambda: t.unsqueeze(0), lambda: t.reshape(-1), lambda: t.detach(), lambda: t.data,
                 lambda: t.view_as(t) if t.is_contiguous() else t.reshape(t.shape),
-                lambda: t[None], lambda: t[...]]
+                lambda: t[None], lambda: t[...], lambda: t.expand(2, *t.shape)]
     return choices[kind % len(choices)]()
 
 
 def _inplace(T, t, other, kind: int, c: float):
+    if any(stride == 0 and size > 1 for stride, size in zip(t.stride(), t.shape)):
+        kind = 3 + kind % 2  # expanded memory takes one number everywhere (fill_, zero_); the rest raise alike
     ops = [lambda: t.add_(c), lambda: t.mul_(c), lambda: t.sub_(other if other is not None else c),
            lambda: t.fill_(c), lambda: t.zero_(), lambda: t.copy_(other if other is not None else t * c),
-           lambda: t.add_(other, alpha=c) if other is not None else t.neg_(), lambda: t.clamp_(-5.0, 5.0)]
-    if t.ndim >= 1:
-        ops += [lambda: t.__setitem__(0, c), lambda: t.__setitem__(slice(None, None, 2), c)]
+           lambda: t.add_(other, alpha=c) if other is not None else t.neg_(), lambda: t.clamp_(-5.0, 5.0),
+           lambda: t.masked_fill_(t > 0.5, c), lambda: t.relu_(), lambda: t.__ifloordiv__(c),
+           lambda: t.addcmul_(other, other, value=c) if other is not None else t.__ipow__(2)]
+    if t.ndim >= 1 and t.shape[0]:
+        rows = [kind % t.shape[0], -1, 0]  # a repeated position: the last write stays
+        mask = [(kind >> bit) % 2 == 1 for bit in range(t.shape[0])]
+        ops += [lambda: t.__setitem__(0, c), lambda: t.__setitem__(slice(None, None, 2), c),
+                lambda: t.__setitem__(T.tensor(rows), c), lambda: t.__setitem__(T.tensor(mask), c),
+                lambda: t.__setitem__(T.tensor(rows), t[T.tensor(rows)] * c),
+                lambda: t.index_put_((T.tensor(rows),), T.tensor(c, dtype=t.dtype), accumulate=kind % 2 == 1),
+                lambda: t.index_add_(0, T.tensor(rows) % t.shape[0], T.ones(3, *t.shape[1:], dtype=t.dtype) * c),
+                lambda: t.index_fill_(0, T.tensor(rows), c),
+                lambda: t.scatter_(0, T.tensor(rows[:1] * 2).reshape(2, *[1] * (t.ndim - 1)), c)]
     ops[kind % len(ops)]()
+
+
+def _read(t, kind: int):
+    """One of the ways a program reads a value: each realizes what ``t`` needs."""
+    if kind % 4 == 1:
+        return t.sum().item()
+    if kind % 4 == 2:
+        return bool((t > 0).any())
+    if kind % 4 == 3:
+        return repr(t.detach()).replace("lazygrad", "torch")
+    return values(t)
 
 
 def _run(T, program, requires_grad: bool, lazy: bool):
@@ -340,7 +364,9 @@ def _run(T, program, requires_grad: bool, lazy: bool):
         if op == "view":
             pool.append(_view(T, t, kind))
         elif op == "pure":
-            pool.append(t * c + other if other is not None else t - c)
+            # torch lays a result out like its input (a transposed input gives a transposed result), which
+            # decides whether a later reshape is a view; lazygrad's results are contiguous, as is this one
+            pool.append((t * c + other if other is not None else t - c).contiguous())
         elif op == "clone":
             pool.append(t.clone())
         elif op == "inplace":
@@ -356,9 +382,9 @@ def _run(T, program, requires_grad: bool, lazy: bool):
             if other is not None and not t.requires_grad:
                 t.data = other
         elif op == "read":
-            reads.append(values(t))
+            reads.append(_read(t, kind))
         elif op == "realize" and lazy:
-            lazygrad.realize(t)
+            lazygrad.realize(t) if kind % 2 else lazygrad.step()
         elif op == "step" and requires_grad:
             opt.zero_grad()
             loss = sum((p * (k + 1)).sum() for k, p in enumerate(pool) if p.requires_grad)
