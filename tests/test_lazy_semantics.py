@@ -426,6 +426,56 @@ def test_random_programs_agree_with_torch_on_every_backend(program, requires_gra
     _agree(program, requires_grad, every, 0)
 
 
+# ---- in-place ops across dtypes: Python numbers, 0-d and n-d tensors of every dtype ---------------------------
+
+DTYPES = ["bool", "uint8", "int8", "int32", "int64", "float16", "bfloat16", "float32", "float64"]
+IN_PLACE = {
+    "add_": lambda t, o: t.add_(o), "sub_": lambda t, o: t.sub_(o), "mul_": lambda t, o: t.mul_(o),
+    "div_": lambda t, o: t.div_(o), "pow_": lambda t, o: t.pow_(o), "clamp_": lambda t, o: t.clamp_(min=o),
+    "fill_": lambda t, o: t.fill_(o), "copy_": lambda t, o: t.copy_(o), "setitem": lambda t, o: t.__setitem__(0, o),
+    "masked_fill_": lambda t, o: t.masked_fill_(t != t[0], o), "iadd": lambda t, o: t.__iadd__(o),
+    "imul": lambda t, o: t.__imul__(o), "itruediv": lambda t, o: t.__itruediv__(o),
+    "ifloordiv": lambda t, o: t.__ifloordiv__(o), "imod": lambda t, o: t.__imod__(o),
+}
+
+
+def _typed(T, dtype: str, zero_dim: bool):
+    if dtype == "bool":
+        return T.tensor(True) if zero_dim else T.tensor([[True, False, True], [False, True, True]])
+    return T.tensor(3.0 if zero_dim else [[1.5, 2.25, 3.0], [4.0, 7.75, 1.0]], dtype=getattr(T, dtype))
+
+
+def _operand(T, kind: str, dtype: str, number: float):
+    return {"int": lambda: int(number), "float": lambda: number, "bool": lambda: number > 0,
+            "0-d": lambda: _typed(T, dtype, True), "n-d": lambda: _typed(T, dtype, False)}[kind]()
+
+
+def _typed_program(T, dtype: str, steps) -> list:
+    t = _typed(T, dtype, False) * (-1 if dtype == "int8" else 1)
+    for op, kind, operand_dtype, number in steps:
+        IN_PLACE[op](t, _operand(T, kind, operand_dtype, number))
+    return [str(t.dtype).removeprefix("torch.").removeprefix("lazygrad."), t.double().tolist()]
+
+
+OPERANDS = st.tuples(st.sampled_from(sorted(IN_PLACE)), st.sampled_from(["int", "float", "bool", "0-d", "n-d"]),
+                     st.sampled_from(DTYPES), st.sampled_from([2.0, -3.0, 0.5, 300.0]))
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is the oracle")
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.sampled_from(DTYPES), st.lists(OPERANDS, min_size=1, max_size=3), st.integers(1, 4))
+def test_in_place_ops_across_dtypes_keep_torchs_dtype_and_values(dtype, steps, every):
+    _graph_level_only()
+    try:
+        expected = _typed_program(torch, dtype, steps)
+    except (RuntimeError, NotImplementedError, ZeroDivisionError):
+        return  # torch refuses (a float result into an integer tensor, bool subtraction, ...)
+    with realize_every(every):
+        got = _typed_program(lazygrad, dtype, steps)
+    assert got[0] == expected[0]
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-2 if "16" in dtype else 1e-6)
+
+
 # ---- failures, copies ----------------------------------------------------------------------------------------
 
 
