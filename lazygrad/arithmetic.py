@@ -74,6 +74,10 @@ def _refuse_bool_subtraction(a: Tensor, other: Any) -> None:
                            "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
+def _operands(a: Tensor, other: Any) -> tuple[Tensor, ...]:
+    return (a, other) if isinstance(other, Tensor) else (a,)
+
+
 def _refuse_bool_pair(a: Tensor, other: Any, kernel: str) -> None:
     """torch has no bool kernel for the integer divisions: two bool operands compute in bool and are refused."""
     if a.dtype is dtypes.bool_ and (isinstance(other, bool) or getattr(other, "dtype", None) is dtypes.bool_):
@@ -247,12 +251,30 @@ class ElementwiseMethods:
         _refuse_bool_pair(self, other, "div_floor_cpu")
         if self.dtype.is_floating_point or (isinstance(other, Tensor) and other.dtype.is_floating_point) or \
                 isinstance(other, float):
-            return (self / other).floor()
+            return self._floor_divide_floats(other)
         other = _integer_divisor(self, other, "floor_divide")
         q = self._binary(other, "div", "DivBackward0")
         r = self._binary(other, "rem", "RemainderBackward0")
         divisor = other if isinstance(other, Tensor) else _as_tensor(other, q.dtype)
         return where((r != 0) & ((r < 0) != (divisor < 0)), q - 1, q)
+
+    def _floor_divide_floats(self, other: Any) -> Tensor:
+        """torch's (and Python's) float ``//``: the exact quotient ``(a - fmod(a, b)) / b`` floored, not
+        ``floor(a / b)``, whose rounding can reach the next integer (``1.0 // 0.1`` is 9, ``floor(1.0 / 0.1)`` 10);
+        ``inf // 2`` is nan and division by zero is ``a / b``. 16-bit floats compute in float32, as torch's do."""
+        quotient = self / other
+        if quotient.dtype in dtypes.HALF:
+            wide = self.float()._floor_divide_floats(other.float() if isinstance(other, Tensor) else other)
+            return _record("NotImplemented", ops.cast(wide.node, quotient.dtype), *_operands(self, other))
+        mod = self.fmod(other)
+        divisor = other if isinstance(other, Tensor) else _as_tensor(other, quotient.dtype)
+        div = (self - mod) / other
+        div = where((mod != 0) & ((divisor < 0) != (mod < 0)), div - 1, div)
+        floored = div.floor()
+        floored = where(div - floored > 0.5, floored + 1, floored)
+        signed_zero = quotient * 0  # copysign(0, a / b): the quotient is finite where the division is 0
+        result = where(divisor == 0, quotient, where(div != 0, floored, signed_zero))
+        return _record("NotImplemented", result.node, *_operands(self, other))  # torch has no derivative for it
 
     def maximum(self, other: Tensor) -> Tensor:
         return self._binary(other, "max", "MaximumBackward0")

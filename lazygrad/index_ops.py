@@ -158,7 +158,9 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any 
     if reduce == "add":  # torch records no gradient formula for the reducing forms
         placed = apply("scatter_add", (updates, flat), (0, input.numel()))
         return _record("NotImplemented", ops.add(input.node, ops.reshape(placed, input.node.shape)), *inputs)
-    repeats = index.node.buffer is None or _repeats_along(index._value(), axis)
+    # a position repeats only along ``axis`` (one-hot's (n, 1) index never does): no sort otherwise
+    along = index.shape[axis] if index.ndim else 1
+    repeats = along > 1 and (index.node.buffer is None or _repeats_along(index._value(), axis))
     return _record(name, _overwrite(input.node, updates, flat, repeats), *inputs)
 
 

@@ -696,3 +696,13 @@ def test_lerp_refuses_an_end_of_another_dtype():
             "expected dtype float for `end` but got dtype long int")
     _raises(lambda: lazygrad.ones(2).lerp_(lazygrad.ones(2, dtype=lazygrad.float64), 0.5), RuntimeError,
             "expected dtype float for `end` but got dtype double")
+
+
+def test_float_floor_division_floors_the_exact_quotient_like_torch_and_python():
+    x = lazygrad.tensor([1.0, -1.0, 7.0, 5.5, -5.5, 0.05, -0.05, math.inf], dtype=lazygrad.float64)
+    got = (x // 0.1).tolist()
+    assert got[:-1] == [v // 0.1 for v in [1.0, -1.0, 7.0, 5.5, -5.5, 0.05, -0.05]] and math.isnan(got[-1])
+    assert [str(v) for v in (lazygrad.tensor([0.5, -0.0, 1.0]) // lazygrad.tensor([3.0, 3.0, 0.0])).tolist()] == \
+        ["0.0", "-0.0", "inf"]
+    assert (lazygrad.tensor([7.0, -3.0], dtype=lazygrad.float16) // 0.1).tolist() == [69.0, -30.0]
+    assert (lazygrad.tensor([7.0], requires_grad=True) // 2).grad_fn.name() == "NotImplemented"
