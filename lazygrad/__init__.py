@@ -13,6 +13,7 @@ __version__ = "0.1.0"  # the one place the version is written: pyproject.toml re
 
 from . import (
     accelerator,
+    aliases,
     amp,
     arithmetic,
     autograd,
@@ -263,6 +264,10 @@ _TAKES_OUT = {
     "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square", "stack", "std", "sub", "sum", "tan", "tanh",
     "topk", "tril", "triu", "trunc", "var", "vstack", "where", "zeros",
 }
+# torch's second names for existing ops (torch.multiply, torch.concat, ...) and the numpy-style shape functions.
+globals().update(aliases.FUNCTIONS)
+__all__ += list(aliases.FUNCTIONS)
+_TAKES_OUT |= aliases.TAKES_OUT
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:
     _fn = globals().get(_name)

@@ -57,6 +57,7 @@ NOT_TAKEN_BY_METHODS = {"out"}
 SKIPPED_OVERLOADS = {
     # Deprecated argument orders (scalars first), warned against by torch.
     "add(input, alpha, other)", "sub(input, alpha, other)",
+    "subtract(input, other, alpha)", "subtract(other, alpha)", "subtract_(other, alpha)",
     "addmm(beta, input, alpha, mat1, mat2)", "addmm(beta, input, mat1, mat2)",
     "baddbmm(beta, input, alpha, batch1, batch2)", "baddbmm(beta, input, batch1, batch2)",
     "addcdiv(input, value, tensor1, tensor2)", "addcmul(input, value, tensor1, tensor2)",
