@@ -25,6 +25,7 @@ from . import (
     gc_policy,
     index_ops,
     indexing,
+    inplace_ops,
     linalg,
     matmul_ops,
     nn,
@@ -264,10 +265,13 @@ _TAKES_OUT = {
     "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square", "stack", "std", "sub", "sum", "tan", "tanh",
     "topk", "tril", "triu", "trunc", "var", "vstack", "where", "zeros",
 }
-# torch's second names for existing ops (torch.multiply, torch.concat, ...) and the numpy-style shape functions.
-globals().update(aliases.FUNCTIONS)
-__all__ += list(aliases.FUNCTIONS)
-_TAKES_OUT |= aliases.TAKES_OUT
+# torch's second names for existing ops (torch.multiply, torch.concat, ...), the numpy-style shape functions, and
+# in-place forms and conversions with a torch.* function (torch.nan_to_num, ...).
+for _family in (aliases, inplace_ops):
+    globals().update(_family.FUNCTIONS)
+    __all__ += list(_family.FUNCTIONS)
+    _TAKES_OUT |= _family.TAKES_OUT
+del _family
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:
     _fn = globals().get(_name)
