@@ -26,10 +26,11 @@ _UNARY = (
     "abs", "absolute", "ceil", "floor", "trunc", "fix", "log", "relu", "sigmoid", "tanh", "square", "sin", "cos",
     "tan", "erf", "reciprocal", "rsqrt", "exp2", "log2", "log10", "log1p", "expm1", "sinh", "cosh", "asin", "acos",
     "atan", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "sign",
-    "logical_not",
+    "logical_not", "erfc", "erfinv", "lgamma", "digamma", "frac", "sgn", "deg2rad", "rad2deg", "sinc",
 )
 # The binary methods whose in-place form takes the other operand: ``x.<name>_(other)``.
-_BINARY = ("floor_divide", "remainder", "fmod", "atan2", "hypot", "logical_and", "logical_or", "logical_xor")
+_BINARY = ("floor_divide", "remainder", "fmod", "atan2", "hypot", "logical_and", "logical_or", "logical_xor", "xlogy",
+           "copysign")
 # Comparisons written in place: the 0/1 result in the tensor's own dtype; torch's record names by method.
 _COMPARISONS = {"eq": "Eq", "ne": "Ne", "lt": "Lt", "le": "Le", "gt": "Gt", "ge": "Ge", "greater": "Gt",
                 "greater_equal": "Ge", "less": "Lt", "less_equal": "Le", "not_equal": "Ne"}
@@ -112,6 +113,12 @@ class InplaceMethods:
 
     def round_(self, *, decimals: int = 0) -> Tensor:
         return self._inplace(Tensor.round, decimals=decimals)
+
+    def logit_(self, eps: float | None = None) -> Tensor:
+        return self._inplace(Tensor.logit, eps)
+
+    def heaviside_(self, values: Tensor) -> Tensor:
+        return self._inplace(Tensor.heaviside, values)
 
     def cumsum_(self, dim: int, *, dtype: Any = None) -> Tensor:
         _check_same_dtype(self, dtype)
