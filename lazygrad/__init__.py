@@ -27,6 +27,7 @@ from . import (
     indexing,
     inplace_ops,
     linalg,
+    logic_ops,
     matmul_ops,
     nn,
     optim,
@@ -268,7 +269,7 @@ _TAKES_OUT = {
 }
 # torch's second names for existing ops (torch.multiply, torch.concat, ...), the numpy-style shape functions, and
 # in-place forms and conversions with a torch.* function (torch.nan_to_num, ...).
-for _family in (aliases, inplace_ops, special_ops):
+for _family in (aliases, inplace_ops, logic_ops, special_ops):
     globals().update(_family.FUNCTIONS)
     __all__ += list(_family.FUNCTIONS)
     _TAKES_OUT |= _family.TAKES_OUT
