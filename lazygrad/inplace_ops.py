@@ -204,5 +204,14 @@ for _name, _record_name in _COMPARISONS.items():
     setattr(Tensor, f"{_name}_", _comparison_inplace(_name, _record_name))
 del _name, _record_name
 
-FUNCTIONS = {"nan_to_num": Tensor.nan_to_num, "nan_to_num_": Tensor.nan_to_num_}
+# torch.<name> for each: nan_to_num, and the in-place methods torch also offers as functions (torch.relu_(x)).
+_INPLACE_FUNCTIONS = (
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_",
+    "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_",
+    "detach_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "log10_", "log1p_",
+    "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_",
+    "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_",
+    "zero_",
+)
+FUNCTIONS = {"nan_to_num": Tensor.nan_to_num, **{name: getattr(Tensor, name) for name in _INPLACE_FUNCTIONS}}
 TAKES_OUT = {"nan_to_num"}

@@ -133,3 +133,10 @@ def test_nan_to_num_matches_numpy(kwargs):
 def test_nan_to_num_in_place():
     x = lazygrad.tensor([float("nan"), 2.0])
     assert x.nan_to_num_(nan=-1.0) is x and x.tolist() == [-1.0, 2.0]
+
+
+def test_in_place_functions_write_their_first_argument():
+    x = lazygrad.tensor([-1.5, 0.5])
+    assert lazygrad.relu_(x) is x and x.tolist() == [0.0, 0.5]
+    assert lazygrad.clamp_(x, max=0.25) is x and x.tolist() == [0.0, 0.25]
+    assert lazygrad.zero_(x) is x and x.tolist() == [0.0, 0.0]
