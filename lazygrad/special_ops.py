@@ -164,6 +164,10 @@ def _lgamma(x: Node) -> Node:
     right = _lgamma_right(right_arg)
     reflected = _sub(_u("log", ops.div(_c(math.pi, x), _u("abs", _sin_pi(left_arg)))), right)
     out = ops.select(left, reflected, right)
+    # Gamma(1) = Gamma(2) = 1 exactly, as torch gives: the series would leave a rounding error there (its slope,
+    # digamma, stays).
+    exact = _value_with_slope(ops.broadcast_to(_c(0, x), x.shape), out)
+    out = ops.select(_b("or", _b("eq", x, _c(1, x)), _b("eq", x, _c(2, x))), exact, out)
     pole = _b("and", _b("le", x, _c(0, x)), _b("eq", _u("floor", x), x))
     return _constant_where(_b("or", pole, _b("eq", _u("abs", x), _c(math.inf, x))), math.inf, out)
 
@@ -358,12 +362,18 @@ def _nan_ignoring(op: str, a: Node, b: Node) -> Node:
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
-    """input * log(other), 0 where input is 0 (unless other is NaN); either may be a number."""
+    """input * log(other), 0 where input is 0 (unless other is NaN); either may be a number.
+
+    Where input is 0 and log(other) finite the product is 0 already, and its slope in input is log(other), as
+    torch's; only where log(other) is not finite is the 0 put in, with no slope.
+    """
     a, b, tensors = _pair(input, other, True)
     shape = _b("add", a, b).shape
     a, b = ops.broadcast_to(a, shape), ops.broadcast_to(b, shape)
-    out = ops.select(_b("eq", a, _c(0, a)), ops.broadcast_to(_c(0, a), shape), ops.mul(a, _u("log", b)))
-    out = ops.select(_b("ne", b, b), b, out)
+    unbounded = _b("or", _b("le", b, _c(0, b)), _b("eq", b, _c(math.inf, b)))
+    zero = _b("and", _b("eq", a, _c(0, a)), unbounded)
+    safe = ops.select(zero, ops.broadcast_to(_c(1, b), shape), b)  # no 0 * log(0) in the branch not taken
+    out = ops.select(zero, ops.broadcast_to(_c(0, a), shape), ops.mul(a, _u("log", safe)))
     name = "XlogyBackward0" if len(tensors) == 2 else "XlogyBackward1" if isinstance(other, Tensor) else \
         "XlogyBackward2"
     return _record(name, out, *tensors)

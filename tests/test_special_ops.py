@@ -69,8 +69,14 @@ def test_logit_xlogy_frac_sgn_match_numpy():
 
 
 def test_xlogy_is_zero_where_x_is_zero_unless_y_is_nan():
-    out = lazygrad.xlogy(lazygrad.tensor([0.0, 0.0, 1.0]), lazygrad.tensor([0.0, math.nan, 0.0]))
-    np.testing.assert_array_equal(out.numpy(), [0.0, math.nan, -math.inf])
+    out = lazygrad.xlogy(lazygrad.tensor([0.0, 0.0, 1.0, 0.0]), lazygrad.tensor([0.0, math.nan, 0.0, -1.0]))
+    np.testing.assert_array_equal(out.numpy(), [0.0, math.nan, -math.inf, 0.0])
+
+
+def test_xlogy_slope_at_zero_x_is_log_y():
+    x = lazygrad.zeros(3, requires_grad=True)
+    lazygrad.xlogy(x, lazygrad.tensor([0.5, 2.0, 0.0])).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [math.log(0.5), math.log(2.0), 0.0])
 
 
 def test_signbit_copysign_and_their_signed_zeros():
