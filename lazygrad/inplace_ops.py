@@ -18,7 +18,7 @@ from .grad_mode import no_grad
 from .ir import Node
 from .math_ops import cumprod
 from .reshaping import ShapeMethods
-from .tensor import _C10_NAMES, Tensor, _rebound, _record, _sizes, attach
+from .tensor import _C10_NAMES, Tensor, _rebound, _record, _sizes, _torch_type_name, attach
 from .type_info import finfo
 
 # The unary methods whose in-place form is "compute, then write back": ``x.<name>_()``.
@@ -119,6 +119,12 @@ class InplaceMethods:
 
     def heaviside_(self, values: Tensor) -> Tensor:
         return self._inplace(Tensor.heaviside, values)
+
+    def float_power_(self, exponent: Any) -> Tensor:
+        if self.dtype is not dtypes.float64:
+            raise RuntimeError(f"the base given to float_power_ has dtype {_torch_type_name(self.dtype)} but the "
+                               "operation's result requires dtype Double")
+        return self._inplace(Tensor.float_power, exponent)
 
     def cumsum_(self, dim: int, *, dtype: Any = None) -> Tensor:
         _check_same_dtype(self, dtype)

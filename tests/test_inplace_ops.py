@@ -140,3 +140,10 @@ def test_in_place_functions_write_their_first_argument():
     assert lazygrad.relu_(x) is x and x.tolist() == [0.0, 0.5]
     assert lazygrad.clamp_(x, max=0.25) is x and x.tolist() == [0.0, 0.25]
     assert lazygrad.zero_(x) is x and x.tolist() == [0.0, 0.0]
+
+
+def test_float_power_in_place_needs_a_double_base():
+    x = lazygrad.tensor([2.0, 3.0], dtype=lazygrad.float64)
+    assert x.float_power_(2) is x and x.tolist() == [4.0, 9.0]
+    _raises(lambda: lazygrad.tensor([2.0]).float_power_(2), RuntimeError,
+            "the base given to float_power_ has dtype Float but the operation's result requires dtype Double")
