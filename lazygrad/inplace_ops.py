@@ -14,7 +14,6 @@ from typing import Any
 
 from . import dtypes, ops
 from .arithmetic import ElementwiseMethods
-from .grad_mode import no_grad
 from .ir import Node
 from .math_ops import cumprod
 from .reshaping import ShapeMethods
@@ -84,8 +83,9 @@ def _reshape_inplace(self: Tensor, grad_fn: str, view_op: Callable[..., Tensor],
     self._check_inplace()
     _own_memory(self)
     shared = self._view is not None
-    with no_grad():
-        out = view_op(self, *args)
+    # Built with autograd on: where the op changes nothing its node is still a new one connected to self's (a
+    # no-grad identity would be a fresh node, cut from the history).
+    out = view_op(self, *args)
     record = _record(grad_fn, out.node, self)
     self._view = out._view if shared else None
     self.node = record.node

@@ -65,14 +65,17 @@ def test_comparison_in_place_keeps_the_dtype():
 
 
 @needs_torch
-@pytest.mark.parametrize("op", ["unsqueeze_", "squeeze_", "squeeze_1", "squeeze_dims", "t_", "transpose_",
-                                "swapdims_", "swapaxes_"])
+@pytest.mark.parametrize("op", ["unsqueeze_", "squeeze_", "squeeze_1", "squeeze_dims", "squeeze_nothing", "t_",
+                                "t_1d", "transpose_", "transpose_same", "swapdims_", "swapaxes_"])
 def test_shape_in_place_takes_the_new_shape_and_records_as_torch(op):
     calls = {"unsqueeze_": ("unsqueeze_", 1), "squeeze_": ("squeeze_",), "squeeze_1": ("squeeze_", 1),
+             "squeeze_nothing": ("squeeze_", 0), "t_1d": ("t_",), "transpose_same": ("transpose_", 1, 1),
              "squeeze_dims": ("squeeze_", (1, 3)), "t_": ("t_",), "transpose_": ("transpose_", 0, 1),
              "swapdims_": ("swapdims_", 0, 1), "swapaxes_": ("swapaxes_", 1, 0)}
     name, *args = calls[op]
-    source = M if op in ("t_", "transpose_", "swapdims_", "swapaxes_", "unsqueeze_") else M.reshape(3, 1, 4, 1)
+    source = {"t_1d": M[0], "squeeze_nothing": M}.get(op, M if op in ("t_", "transpose_", "transpose_same",
+                                                                        "swapdims_", "swapaxes_", "unsqueeze_")
+                                                    else M.reshape(3, 1, 4, 1))
 
     def fn(T, x):
         y = x * 2
