@@ -13,6 +13,7 @@ __version__ = "0.1.0"  # the one place the version is written: pyproject.toml re
 
 from . import (
     accelerator,
+    aliases,
     amp,
     arithmetic,
     autograd,
@@ -24,13 +25,16 @@ from . import (
     gc_policy,
     index_ops,
     indexing,
+    inplace_ops,
     linalg,
+    logic_ops,
     matmul_ops,
     nn,
     optim,
     reductions,
     reshaping,
     return_types,
+    special_ops,
     testing,
     utils,
 )
@@ -264,6 +268,13 @@ _TAKES_OUT = {
     "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square", "stack", "std", "sub", "sum", "tan", "tanh",
     "topk", "tril", "triu", "trunc", "var", "vstack", "where", "zeros",
 }
+# torch's second names for existing ops (torch.multiply, torch.concat, ...), the numpy-style shape functions, and
+# in-place forms and conversions with a torch.* function (torch.nan_to_num, ...).
+for _family in (aliases, inplace_ops, logic_ops, special_ops):
+    globals().update(_family.FUNCTIONS)
+    __all__ += list(_family.FUNCTIONS)
+    _TAKES_OUT |= _family.TAKES_OUT
+del _family
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:
     _fn = globals().get(_name)

@@ -57,6 +57,7 @@ NOT_TAKEN_BY_METHODS = {"out"}
 SKIPPED_OVERLOADS = {
     # Deprecated argument orders (scalars first), warned against by torch.
     "add(input, alpha, other)", "sub(input, alpha, other)",
+    "subtract(input, other, alpha)", "subtract(other, alpha)", "subtract_(other, alpha)",
     "addmm(beta, input, alpha, mat1, mat2)", "addmm(beta, input, mat1, mat2)",
     "baddbmm(beta, input, alpha, batch1, batch2)", "baddbmm(beta, input, batch1, batch2)",
     "addcdiv(input, value, tensor1, tensor2)", "addcmul(input, value, tensor1, tensor2)",
@@ -70,6 +71,8 @@ SKIPPED_OVERLOADS = {
     # torch picks these overloads by argument type; lazygrad does too, under the other overload's names
     # (``x.max(y)`` works, ``x.max(other=y)`` does not; ``x.var(False)`` works).
     "max(input, other)", "min(input, other)", "max(other)", "min(other)",
+    "isin(element, test_elements)", "isin(elements, test_element)", "result_type(scalar, tensor)",
+    "result_type(scalar1, scalar2)",
     "std(input, unbiased)", "var(input, unbiased)", "std_mean(input, unbiased)", "var_mean(input, unbiased)",
     "std(unbiased)", "var(unbiased)",
     # scatter's number overload names its positional ``value``, the tensor one ``src``: lazygrad names it ``src``

@@ -12,6 +12,7 @@ from typing import Any
 from ..arithmetic import where
 from ..tensor import Tensor, _record
 from ..type_info import finfo
+from .functional_base import _inplace
 
 # torch names the dtype by its scalar type in softshrink's range error.
 _SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}
@@ -20,10 +21,6 @@ _SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bf
 def _named(name: str, out: Tensor, input: Tensor) -> Tensor:
     """``out`` recorded under torch's ``grad_fn`` name; the gradient still comes from the composed ops."""
     return _record(name, out.node, input)
-
-
-def _inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
-    return input.copy_(result) if inplace else result
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -79,7 +76,8 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """``x`` where ``x > threshold``, else ``value``."""
-    return _inplace(input, _named("ThresholdBackward0", where(input > threshold, input, value), input), inplace)
+    out = _named("ThresholdBackward0", where(input > threshold, input, value), input)
+    return _inplace(input, out, inplace, "ThresholdBackward1")
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
@@ -99,4 +97,4 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     positive = input > 0
     out = where(positive, input, where(positive, 0.0, input / alpha).expm1() * alpha)
-    return _inplace(input, _named("CeluBackward0", out, input), inplace)
+    return _inplace(input, _named("CeluBackward0", out, input), inplace, "CeluBackward1")

@@ -125,7 +125,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     out = where(input > 0, input, input * negative_slope)
-    return _inplace(input, _as_op("LeakyReluBackward0", out, input), inplace)
+    return _inplace(input, _as_op("LeakyReluBackward0", out, input), inplace, "LeakyReluBackward1")
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
@@ -562,7 +562,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for positive ``x``, ``alpha * (exp(x) - 1)`` otherwise."""
-    return _inplace(input, _as_op("EluBackward0", _elu(input, alpha, 1.0), input), inplace)
+    return _inplace(input, _as_op("EluBackward0", _elu(input, alpha, 1.0), input), inplace, "EluBackward1")
 
 
 def _elu(input: Tensor, alpha: float, scale: float) -> Tensor:
@@ -573,7 +573,8 @@ def _elu(input: Tensor, alpha: float, scale: float) -> Tensor:
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """ELU with torch's fixed self-normalizing ``alpha`` and ``scale``."""
-    return _inplace(input, _as_op("EluBackward0", _elu(input, _SELU_ALPHA, _SELU_SCALE), input), inplace)
+    out = _as_op("EluBackward0", _elu(input, _SELU_ALPHA, _SELU_SCALE), input)
+    return _inplace(input, out, inplace, "EluBackward1")
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -1087,3 +1088,34 @@ from .shuffle_ops import pixel_shuffle, pixel_unshuffle  # noqa: E402, F401
 from .unpool_ops import max_unpool1d, max_unpool2d  # noqa: E402, F401
 
 threshold = _threshold
+
+
+# ---- the in-place forms torch names with a trailing underscore ------------------------------------------------
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return _threshold(input, threshold, value, inplace=True)

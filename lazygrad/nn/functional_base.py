@@ -10,9 +10,13 @@ from ..creation import rand
 from ..tensor import _ABSENT, Tensor, _record
 
 
-def _inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
-    """Honour ``inplace=True`` by rebinding ``input`` to the result (autograd sees an in-place copy)."""
-    return input.copy_(result) if inplace else result
+def _inplace(input: Tensor, result: Tensor, inplace: bool, name: str | None = None) -> Tensor:
+    """Honour ``inplace=True``: ``input`` takes the result's value and history, as torch's in-place kernel gives
+    it, under the record ``name`` where torch names its in-place form apart (``LeakyReluBackward1``)."""
+    if not inplace:
+        return result
+    input._check_inplace()
+    return input._assign(result if name is None else _record(name, result.node, input))
 
 
 def _channel_view(t: Tensor, ndim: int, axis: int) -> Tensor:
