@@ -204,7 +204,7 @@ _METHODS = [
     "trunc", "reciprocal", "square", "clamp",
     "clip", "maximum", "minimum", "remainder", "fmod", "floor_divide", "atan2", "sum", "mean", "prod", "max", "min",
     "amax", "amin", "argmax", "argmin", "all", "any", "norm", "var", "std", "logsumexp", "softmax", "log_softmax",
-    "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "movedim", "moveaxis", "transpose",
+    "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose",
     "swapaxes", "t",
     "expand", "broadcast_to", "repeat", "flip", "chunk", "unbind", "narrow", "select", "clone", "detach",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",

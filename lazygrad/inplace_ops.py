@@ -25,7 +25,7 @@ _UNARY = (
     "abs", "absolute", "ceil", "floor", "trunc", "fix", "log", "relu", "sigmoid", "tanh", "square", "sin", "cos",
     "tan", "erf", "reciprocal", "rsqrt", "exp2", "log2", "log10", "log1p", "expm1", "sinh", "cosh", "asin", "acos",
     "atan", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "sign",
-    "logical_not", "erfc", "erfinv", "lgamma", "digamma", "frac", "sgn", "deg2rad", "rad2deg", "sinc",
+    "logical_not", "erfc", "erfinv", "lgamma", "digamma", "frac", "sgn", "deg2rad", "rad2deg", "sinc", "negative",
 )
 # The binary methods whose in-place form takes the other operand: ``x.<name>_(other)``.
 _BINARY = ("floor_divide", "remainder", "fmod", "atan2", "hypot", "logical_and", "logical_or", "logical_xor", "xlogy",

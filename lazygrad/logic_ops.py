@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import dtypes, ops
-from .arithmetic import ElementwiseMethods
 from .creation import _as_tensor
 from .dtypes import DType
 from .grad_mode import no_grad
@@ -74,15 +73,6 @@ class LogicMethods:
 
     def bitwise_not_(self) -> Tensor:
         return self._inplace(LogicMethods.bitwise_not)
-
-    def __iand__(self, other: Any) -> Tensor:
-        return self._inplace(ElementwiseMethods.__and__, other)
-
-    def __ior__(self, other: Any) -> Tensor:
-        return self._inplace(ElementwiseMethods.__or__, other)
-
-    def __ixor__(self, other: Any) -> Tensor:
-        return self._inplace(ElementwiseMethods.__xor__, other)
 
     def isneginf(self) -> Tensor:
         return _infinity(self, -math.inf)

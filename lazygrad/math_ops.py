@@ -230,24 +230,17 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
     return return_types.aminmax(_record("AminmaxBackward0", low, input), _record("AminmaxBackward0", high, input))
 
 
-def _inplace_form(name: str) -> Callable[..., Tensor]:
-    """torch's ``name_``: the op ``name``, its result written into the tensor (a float result refused by an
-    integer tensor, as in torch)."""
-
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return self._inplace(getattr(Tensor, name), *args, **kwargs)
-
-    method.__name__ = method.__qualname__ = name + "_"
-    return method
+def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    return self._inplace(addcmul, tensor1, tensor2, value=value)
 
 
-# Elementwise ops whose in-place form is the generic one.
-_INPLACE_FORMS = (
-    "abs", "acos", "arccos", "addcdiv", "addcmul", "asin", "atan", "atan2", "ceil", "clip", "cos", "cosh", "eq",
-    "erf", "expm1", "floor", "floor_divide", "fmod", "ge", "gt", "le", "lerp", "log", "log1p", "log2", "logical_and",
-    "logical_not", "logical_or", "lt", "ne", "negative", "reciprocal", "relu", "remainder", "round", "rsqrt",
-    "sigmoid", "sign", "sin", "sinh", "square", "tan", "tanh", "trunc", "exp2",
-)
+def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    return self._inplace(addcdiv, tensor1, tensor2, value=value)
+
+
+def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    return self._inplace(lerp, end, weight)
+
 
 _ALIASES = {"arcsin": asin, "arccos": acos, "arctan": atan, "arcsinh": asinh, "arccosh": acosh, "arctanh": atanh}
 
@@ -256,7 +249,5 @@ for _name, _fn in {"log2": log2, "log10": log10, "exp2": exp2, "sinh": sinh, "co
                    "hypot": hypot, "lerp": lerp, "logical_xor": logical_xor, "isclose": isclose,
                    "clamp_min": clamp_min, "clamp_max": clamp_max, "clamp_min_": clamp_min_,
                    "clamp_max_": clamp_max_, "cumprod": cumprod, "aminmax": aminmax, "addcmul": addcmul,
-                   "addcdiv": addcdiv}.items():
+                   "addcdiv": addcdiv, "addcmul_": addcmul_, "addcdiv_": addcdiv_, "lerp_": lerp_}.items():
     setattr(Tensor, _name, _fn)
-for _name in _INPLACE_FORMS:
-    setattr(Tensor, _name + "_", _inplace_form(_name))

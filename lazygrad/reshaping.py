@@ -125,19 +125,6 @@ class ShapeMethods:
                                "permute(): duplicate dims are not allowed.")
         return _as_view(self, _record("PermuteBackward0", ops.permute(self.node, perm), self))
 
-    def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
-        """The view with the axes ``source`` moved to the places ``destination``, the others kept in order."""
-        sources = [_dim(d, self.ndim) for d in ((source,) if isinstance(source, int) else source)]
-        targets = [_dim(d, self.ndim) for d in ((destination,) if isinstance(destination, int) else destination)]
-        if len(sources) != len(targets):
-            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(sources)} dims) should "
-                               f"contain the same number of dims as destination ({list(targets)} dims)")
-        rest = iter(d for d in range(self.ndim) if d not in sources)
-        placed = dict(zip(targets, sources))
-        return self.permute(*(placed[a] if a in placed else next(rest) for a in range(self.ndim)))
-
-    moveaxis = movedim
-
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         perm = list(range(self.ndim))
         a, b = _dim(dim0, self.ndim), _dim(dim1, self.ndim)
