@@ -67,6 +67,7 @@ from .creation import (
 from .device import device
 from .dtypes import DType as dtype
 from .einsum import einsum
+from .function_forms import numpy_names as _numpy_names
 from .function_forms import torch_function as _torch_function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .interop import from_dlpack
@@ -203,9 +204,13 @@ _METHODS = [
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",
     "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select", "scatter",
 ]
+# Every Tensor method with a ``dim`` or ``keepdim`` also takes numpy's ``axis=``/``keepdims=``, as torch's do.
+for _name, _member in list(vars(Tensor).items()):
+    if type(_member) is type(numel):
+        setattr(Tensor, _name, _numpy_names(_member))
 for _name in _METHODS:
     globals()[_name] = getattr(Tensor, _name)
-del _name
+del _name, _member
 globals().update(_ARC_ALIASES)  # arcsin, arccos, ...: numpy's names for asin, acos, ...
 slogdet = Tensor.slogdet  # torch.slogdet's result type differs from torch.linalg.slogdet's
 
