@@ -196,7 +196,7 @@ def split(tensor: Tensor, split_size_or_sections: int | list[int], dim: int = 0)
 # unary math declared with a method in ``lazygrad.primitives`` (exp, sin, ...) is one of them by its declaration.
 _METHODS = [
     *FLOAT_UNARY_METHODS, "abs", "add", "sub", "mul", "div", "pow", "neg", "relu", "sign", "floor", "ceil", "round",
-    "trunc", "reciprocal", "square", "clamp",
+    "trunc", "reciprocal", "square", "clamp", "nansum",
     "clip", "maximum", "minimum", "remainder", "fmod", "floor_divide", "atan2", "sum", "mean", "prod", "max", "min",
     "amax", "amin", "argmax", "argmin", "all", "any", "norm", "var", "std", "logsumexp", "softmax", "log_softmax",
     "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose", "swapaxes", "t",
@@ -259,7 +259,7 @@ _TAKES_OUT = {
     "index_select", "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax",
     "logical_and", "logical_not", "logical_or", "logical_xor", "logspace", "logsumexp", "lt", "masked_select",
     "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mm", "mode", "msort", "mul", "multinomial", "mv",
-    "ne", "neg", "nonzero", "normal", "ones", "outer", "pow", "prod", "rand", "randint", "randn", "randperm",
+    "nansum", "ne", "neg", "nonzero", "normal", "ones", "outer", "pow", "prod", "rand", "randint", "randn", "randperm",
     "reciprocal", "remainder", "round", "row_stack", "rsqrt", "scatter", "scatter_add", "searchsorted", "sigmoid",
     "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square", "stack", "std", "sub", "sum", "tan", "tanh",
     "topk", "tril", "triu", "trunc", "var", "vstack", "where", "zeros",
