@@ -572,7 +572,7 @@ def settle(node: Node) -> None:
     value = computed[node]
     with _lock:
         if node.buffer is None:
-            node.buffer = value if _native is np.ndarray or not value.ndim else from_numpy(value)
+            node.buffer = value if _native is np.ndarray else from_numpy(value)
             cut(node)
 
 
