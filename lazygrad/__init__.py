@@ -71,6 +71,7 @@ from .creation import (
 from .device import device
 from .dtypes import DType as dtype
 from .einsum import einsum
+from .function_forms import numpy_names as _numpy_names
 from .function_forms import torch_function as _torch_function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .interop import from_dlpack
@@ -201,7 +202,7 @@ def split(tensor: Tensor, split_size_or_sections: int | list[int], dim: int = 0)
 # unary math declared with a method in ``lazygrad.primitives`` (exp, sin, ...) is one of them by its declaration.
 _METHODS = [
     *FLOAT_UNARY_METHODS, "abs", "add", "sub", "mul", "div", "pow", "neg", "relu", "sign", "floor", "ceil", "round",
-    "trunc", "reciprocal", "square", "clamp",
+    "trunc", "reciprocal", "square", "clamp", "nansum",
     "clip", "maximum", "minimum", "remainder", "fmod", "floor_divide", "atan2", "sum", "mean", "prod", "max", "min",
     "amax", "amin", "argmax", "argmin", "all", "any", "norm", "var", "std", "logsumexp", "softmax", "log_softmax",
     "cumsum", "reshape", "flatten", "unflatten", "unsqueeze", "squeeze", "permute", "transpose",
@@ -210,9 +211,13 @@ _METHODS = [
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",
     "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select", "scatter", "index_put",
 ]
+# Every Tensor method with a ``dim`` or ``keepdim`` also takes numpy's ``axis=``/``keepdims=``, as torch's do.
+for _name, _member in list(vars(Tensor).items()):
+    if type(_member) is type(numel):
+        setattr(Tensor, _name, _numpy_names(_member))
 for _name in _METHODS:
     globals()[_name] = getattr(Tensor, _name)
-del _name
+del _name, _member
 globals().update(_ARC_ALIASES)  # arcsin, arccos, ...: numpy's names for asin, acos, ...
 slogdet = Tensor.slogdet  # torch.slogdet's result type differs from torch.linalg.slogdet's
 
@@ -263,7 +268,7 @@ _TAKES_OUT = {
     "index_select", "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax",
     "logical_and", "logical_not", "logical_or", "logical_xor", "logspace", "logsumexp", "lt", "masked_select",
     "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mm", "mode", "msort", "mul", "multinomial", "mv",
-    "ne", "neg", "nonzero", "normal", "ones", "outer", "pow", "prod", "rand", "randint", "randn", "randperm",
+    "nansum", "ne", "neg", "nonzero", "normal", "ones", "outer", "pow", "prod", "rand", "randint", "randn", "randperm",
     "reciprocal", "remainder", "round", "row_stack", "rsqrt", "scatter", "scatter_add", "searchsorted", "sigmoid",
     "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square", "stack", "std", "sub", "sum", "tan", "tanh",
     "topk", "tril", "triu", "trunc", "var", "vstack", "where", "zeros",

@@ -2,7 +2,9 @@
 
 A method's first parameter is ``self``; torch's function calls it ``input`` and many functions take a
 keyword-only ``out`` tensor to write the result into. ``torch_function`` adapts a callable to both
-without touching the method, and its positional path adds one plain Python call.
+without touching the method, and its positional path adds one plain Python call. ``numpy_names`` gives
+a function or method numpy's ``axis=``/``keepdims=`` spellings, which torch's argument parser accepts
+for ``dim``/``keepdim`` everywhere.
 """
 
 from __future__ import annotations
@@ -50,9 +52,37 @@ def write_out(out: Any, result: Any, op: str, inputs: tuple = ()) -> Any:
     return out
 
 
+# numpy's spelling of each torch parameter name that torch's argument parser also takes.
+_NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def numpy_names(fn: Callable) -> Callable:
+    """``fn`` also taking ``axis=`` for its ``dim`` and ``keepdims=`` for its ``keepdim`` (``x.sum(1, keepdims=True)``
+    is common in code written with numpy habits). Returns ``fn`` itself when it has neither parameter."""
+    if getattr(fn, "_numpy_names", False):
+        return fn
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return fn
+    aliases = {alias: name for alias, name in _NUMPY_NAMES.items() if name in params}
+    if not aliases:
+        return fn
+
+    @functools.wraps(fn)
+    def spelled(*args: Any, **kwargs: Any) -> Any:
+        if kwargs and not aliases.keys().isdisjoint(kwargs):
+            kwargs = {aliases.get(key, key): value for key, value in kwargs.items()}
+        return fn(*args, **kwargs)
+
+    spelled._numpy_names = True
+    return spelled
+
+
 def torch_function(fn: Callable, name: str, out: bool) -> Callable:
     """``fn`` as ``torch.<name>``: its first parameter also answers to ``input=``, and with ``out`` it takes
     torch's keyword-only ``out=``. Returns ``fn`` itself when it already fits."""
+    fn = numpy_names(fn)
     signature = inspect.signature(fn)
     params = list(signature.parameters.values())
     # A method's ``self``, or linalg's ``A``: torch's function calls the tensor ``input``.

@@ -324,12 +324,24 @@ def _user_frame() -> tuple[str, int]:
     return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("<unknown>", 0)
 
 
+def _pending_nodes() -> int:
+    """How many nodes this thread's next realization would compute: the live pending graph."""
+    roots = [h.node for r in _tracked.pending if (h := r()) is not None and h.node.buffer is None]
+    if _tracked.in_flight:
+        roots += _in_flight_cotangents()
+    return sum(not is_computed(node) for node in toposort(roots, is_computed))
+
+
 def _guard() -> None:
-    """Called by ``ir.apply`` once the pending graph passes the limit: realizing is safe at any node build."""
+    """Called by ``ir.apply`` once the pending graph passes the limit: realizing is safe at any node build.
+
+    The limit counts the nodes built since the last realization. When most of them died or were computed on the
+    host since (``settle``: a counting loop's writes), the realization is small and not worth a warning.
+    """
     limit = max_pending()
     ir.guard_at = ir.nodes_created() + limit
     where = _user_frame()
-    if where not in _warned:
+    if where not in _warned and 2 * _pending_nodes() > limit:
         _warned.add(where)
         warnings.warn_explicit(
             f"lazygrad: more than {limit} operations were built without reading a value, so they are being "
@@ -548,6 +560,29 @@ def one_value(holder: Holder) -> np.ndarray:
                         pending.buffer = value
             return computed[node]
     return to_numpy(holder)
+
+
+def settle(node: Node) -> None:
+    """Give an integer or boolean tensor's new value (just written in place) its buffer now, computed on the host,
+    when it is a small exact function of computed buffers.
+
+    A counting loop (``N[i, j] += 1`` over every bigram of a corpus) otherwise grows one chain of writes until the
+    pending-graph guard cuts it, and each cut is a long program of its own to compile. Integer results are the
+    same bits on every backend, so computing them here changes no value, only when they are computed.
+    """
+    if capture.current() is not None:
+        return
+    found = host_read.values(node)
+    if found is None:
+        return
+    computed, leaves = found
+    if _shared_arrays and any(_shared_arrays.get(id(b)) is b for b in leaves):
+        return  # numpy may write those, and a computed value may be a view of one
+    value = computed[node]
+    with _lock:
+        if node.buffer is None:
+            node.buffer = value if _native is np.ndarray else from_numpy(value)
+            cut(node)
 
 
 # numpy arrays whose memory tensors share (``from_numpy``, ``.numpy()`` on the numpy backend, where such an

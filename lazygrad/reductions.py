@@ -95,6 +95,16 @@ class ReductionMethods:
         name = "SumBackward0" if dim is None else "SumBackward1"
         return _record(name, ops.reduce("reduce_sum", node, _dims(dim, self.ndim), keepdim), self)
 
+    def nansum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+               dtype: DType | None = None) -> Tensor:
+        """``sum`` with every NaN counted as zero (and given no gradient)."""
+        node = self.node
+        if node.dtype.is_floating_point:
+            node = ops.select(apply("ne", (node, node)), ops.const(0, node.dtype), node)
+        target = dtype or (self.dtype if self.dtype.is_floating_point else dtypes.int64)
+        return _record("NansumBackward0", ops.reduce("reduce_sum", ops.cast(node, target), _dims(dim, self.ndim),
+                                                     keepdim), self)
+
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
              dtype: DType | None = None) -> Tensor:
         target = dtype or self.dtype

@@ -572,6 +572,8 @@ class Tensor:
         """
         view = self._view
         if view is None:  # the usual case: no other tensor shares this one's memory
+            if node.buffer is None and not node.dtype.is_floating_point:
+                realize.settle(node)
             self.node = node
             if node.buffer is None:
                 realize.track(self)
@@ -599,6 +601,8 @@ class Tensor:
             writer = None if steps else self
             if writer is not None and result is not None and result.grad_fn is not None:
                 self.grad_fn, self._requires_grad = result.grad_fn, True
+        if not new.dtype.is_floating_point:
+            realize.settle(new)
         storage.node = new
         if writer is not None:
             writer.node = new

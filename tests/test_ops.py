@@ -17,6 +17,7 @@ from helpers import (
     assert_close,
     assigned,
     broadcast_pair,
+    check_like_torch,
     check_op,
     elements,
     shapes,
@@ -908,3 +909,11 @@ def test_where_on_large_arrays_is_exact_for_nans_signed_zeros_and_every_dtype(dt
     want = np.where(cond, a, b)
     assert got.dtype == want.dtype and got.shape == want.shape
     assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch defines the gradient at NaN as zero")
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_nansum_counts_nan_as_zero_and_gives_it_no_gradient(dim):
+    x = np.array([[1.0, np.nan, 2.5], [np.nan, -3.0, 0.5]], dtype=np.float32)
+    check_like_torch(lambda T, x: (x.nansum(dim), T.nansum(x, dim, keepdim=True)), x)
+    check_like_torch(lambda T, x: x.nansum(), np.array([[1, 2], [3, 4]], dtype=np.int32))

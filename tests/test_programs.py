@@ -96,14 +96,21 @@ def run_program(name: str, steps: int = 0) -> list[str]:
 
 @functools.cache
 def run_on_torch(name: str, steps: int = 0, reseed: int = 0) -> tuple[str, ...]:
-    """The lines the program prints on PyTorch, with every ``torch.manual_seed(s)`` taken as ``s + reseed``."""
+    """The lines the program prints on PyTorch, with every ``torch.manual_seed(s)`` taken as ``s + reseed``, and
+    so every ``torch.Generator().manual_seed(s)`` (makemore draws from its own generator)."""
     torch = pytest.importorskip("torch")
-    manual_seed = torch.manual_seed
+    manual_seed, generator = torch.manual_seed, torch.Generator
+
+    class Reseeded(generator):
+        def manual_seed(self, seed: int) -> Reseeded:
+            return super().manual_seed(seed + reseed)
+
     torch.manual_seed = lambda seed: manual_seed(seed + reseed)
+    torch.Generator = Reseeded
     try:
         return tuple(run_program(name, steps))
     finally:
-        torch.manual_seed = manual_seed
+        torch.manual_seed, torch.Generator = manual_seed, generator
 
 
 @functools.cache

@@ -289,6 +289,18 @@ _CALLS = [
     ("add_(alpha=)", lambda t, a, b: a.clone().add_(b, alpha=3).tolist()),
     ("to(copy=)", lambda t, a, b: a.to(t.float32, copy=True) is a),
     ("numpy(force=)", lambda t, a, b: a.requires_grad_().numpy(force=True).shape),
+    # numpy's spellings, which torch's argument parser takes for dim and keepdim.
+    ("sum(1, keepdims=)", lambda t, a, b: a.sum(1, keepdims=True).tolist()),
+    ("torch.sum(axis=, keepdims=)", lambda t, a, b: t.sum(a, axis=0, keepdims=True).tolist()),
+    ("mean(axis=)", lambda t, a, b: a.mean(axis=1).tolist()),
+    ("max(axis=, keepdims=)", lambda t, a, b: [v.tolist() for v in a.max(axis=1, keepdims=True)]),
+    ("argmax(axis=)", lambda t, a, b: a.argmax(axis=0).tolist()),
+    ("softmax(axis=)", lambda t, a, b: t.softmax(a, axis=0).tolist()),
+    ("cat(axis=)", lambda t, a, b: t.cat([a, b], axis=1).tolist()),
+    ("stack(axis=)", lambda t, a, b: t.stack([a, b], axis=1).tolist()),
+    ("std(axis=, keepdims=)", lambda t, a, b: a.std(axis=0, keepdims=True).tolist()),
+    ("topk(axis=)", lambda t, a, b: a.topk(1, axis=0).values.tolist()),
+    ("size(axis=)", lambda t, a, b: a.size(axis=1)),
     ("searchsorted(input=)", lambda t, a, b: t.searchsorted(t.tensor([1.0, 3.0]), input=t.tensor([2.0])).tolist()),
 ]
 
@@ -305,6 +317,14 @@ def test_calls_give_what_torch_gives(case: tuple[str, Callable]) -> None:
         return str(value).replace("lazygrad.", "torch.") if not isinstance(value, (list, bool, int)) else value
 
     assert plain(run(lazygrad)) == plain(run(torch))
+
+
+def test_every_dim_also_answers_to_numpys_axis() -> None:
+    """torch's argument parser takes ``axis=``/``keepdims=`` wherever a builtin has ``dim``/``keepdim``."""
+    missing = [name for name, ours, overloads in (*_functions(), *_methods())
+               if any(p[0] == "dim" for overload in overloads for p in overload)
+               and "dim" in inspect.signature(ours).parameters and not getattr(ours, "_numpy_names", False)]
+    assert missing == []
 
 
 def test_out_writes_into_the_given_tensor() -> None:

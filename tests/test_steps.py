@@ -158,6 +158,27 @@ def test_the_guard_realizes_a_runaway_graph_warns_once_at_the_users_line_and_cha
     assert all(w.filename == __file__ for w in ours)
 
 
+def test_a_counting_loop_is_computed_as_it_goes_without_a_warning(monkeypatch) -> None:
+    """makemore's bigram counts: each integer write is computed on the host at once, so the writes never pile up
+    into chains that the guard must cut (each cut a long program to compile), and nothing warns."""
+    rng = np.random.default_rng(0)
+    pairs = rng.integers(0, 5, size=(300, 2)).tolist()
+    expected = np.zeros((5, 5), dtype=np.int32)
+    for i, j in pairs:
+        expected[i, j] += 1
+    monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "300")
+    lazygrad.step()
+    counts = lazygrad.zeros((5, 5), dtype=lazygrad.int32)
+    flags = lazygrad.zeros(5, dtype=lazygrad.bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", lazygrad.PendingGraphWarning)
+        for i, j in pairs:
+            counts[i, j] += 1
+            flags[j] = True
+        assert counts.node.buffer is not None and flags.node.buffer is not None
+        assert (counts.numpy() == expected).all() and flags.tolist() == (expected.sum(0) > 0).tolist()
+
+
 def test_an_invalid_limit_is_a_clear_error(monkeypatch) -> None:
     monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "lots")
     with pytest.raises(ValueError, match="LAZYGRAD_MAX_PENDING must be a positive integer"):
