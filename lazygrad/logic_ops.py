@@ -1,4 +1,4 @@
-"""NaN-skipping reductions (``nansum``, ``nanmean``), bitwise ops by name (``bitwise_and`` ... ``bitwise_not`` and
+"""The NaN-skipping mean (``nanmean``), bitwise ops by name (``bitwise_and`` ... ``bitwise_not`` and
 the in-place ``&=``, ``|=``, ``^=``), membership (``isin``) and the predicates ``isneginf``, ``isposinf``,
 ``isreal``, ``is_nonzero``, ``is_floating_point`` and ``result_type``."""
 
@@ -11,9 +11,8 @@ from typing import Any
 from . import dtypes, ops
 from .creation import _as_tensor
 from .dtypes import DType
-from .grad_mode import no_grad
 from .ir import apply
-from .tensor import Tensor, _promote, _record, _torch_type_name, _with_scalar, _wrap, attach
+from .tensor import Tensor, _promote, _torch_type_name, _with_scalar, _wrap, attach
 
 
 def _no_float(op: str, *operands: Any) -> None:
@@ -30,14 +29,6 @@ def _infinity(input: Tensor, value: float) -> Tensor:
 
 class LogicMethods:
     """NaN-skipping reductions, bitwise ops and predicates (attached to Tensor below)."""
-
-    def nansum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-        """The sum with NaNs counted as zero (their gradient is zero too)."""
-        if not self.dtype.is_floating_point:
-            return self.sum(dim, keepdim, dtype=dtype)
-        with no_grad():
-            node = self.masked_fill(self.isnan(), 0).sum(dim, keepdim, dtype=dtype).node
-        return _record("NansumBackward0", node, self)
 
     def nanmean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """The mean of the non-NaN elements: their sum over their count."""
@@ -129,7 +120,7 @@ def is_floating_point(input: Tensor) -> bool:
 attach(LogicMethods)
 
 FUNCTIONS = {**{name: getattr(Tensor, name) for name in (
-    "nansum", "nanmean", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isneginf", "isposinf", "isreal",
+    "nanmean", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isneginf", "isposinf", "isreal",
     "is_nonzero")}, "isin": isin, "result_type": result_type, "is_floating_point": is_floating_point}
-TAKES_OUT = {"nansum", "nanmean", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isneginf", "isposinf",
+TAKES_OUT = {"nanmean", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isneginf", "isposinf",
              "isin"}

@@ -95,7 +95,7 @@ class ReductionMethods:
         name = "SumBackward0" if dim is None else "SumBackward1"
         return _record(name, ops.reduce("reduce_sum", node, _dims(dim, self.ndim), keepdim), self)
 
-    def nansum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+    def nansum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
                dtype: DType | None = None) -> Tensor:
         """``sum`` with every NaN counted as zero (and given no gradient)."""
         node = self.node
