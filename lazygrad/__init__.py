@@ -67,6 +67,7 @@ from .creation import (
 from .device import device
 from .dtypes import DType as dtype
 from .einsum import einsum
+from .function_forms import accept_numpy_names as _accept_numpy_names
 from .function_forms import torch_function as _torch_function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .interop import from_dlpack
@@ -265,6 +266,7 @@ for _name in __all__:
     if _fn is not None and type(_fn) is type(numel) and not _name.startswith("_"):
         globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
 del _name, _fn
+_accept_numpy_names(Tensor)  # after the functions above took the methods: each renames its own arguments
 __all__ += ["compile"]
 
 gc_policy.apply()

@@ -284,6 +284,15 @@ _CALLS = [
     ("to(copy=)", lambda t, a, b: a.to(t.float32, copy=True) is a),
     ("numpy(force=)", lambda t, a, b: a.requires_grad_().numpy(force=True).shape),
     ("searchsorted(input=)", lambda t, a, b: t.searchsorted(t.tensor([1.0, 3.0]), input=t.tensor([2.0])).tolist()),
+    # numpy's names, which torch's argument parser takes for dim, keepdim, input and other
+    ("sum(axis=, keepdims=)", lambda t, a, b: a.sum(axis=1, keepdims=True).tolist()),
+    ("torch.mean(x=, axis=)", lambda t, a, b: t.mean(x=a, axis=0).tolist()),
+    ("max(axis=).values", lambda t, a, b: a.max(axis=1).values.tolist()),
+    ("cat(axis=)", lambda t, a, b: t.cat([a, b], axis=1).tolist()),
+    ("cumsum(axis=)", lambda t, a, b: a.cumsum(axis=0).tolist()),
+    ("neg(a=)", lambda t, a, b: t.neg(a=a).tolist()),
+    ("mul(x2=)", lambda t, a, b: a.mul(x2=b).tolist()),
+    ("maximum(x1=, x2=)", lambda t, a, b: t.maximum(x1=a, x2=b).tolist()),
 ]
 
 
@@ -299,6 +308,18 @@ def test_calls_give_what_torch_gives(case: tuple[str, Callable]) -> None:
         return str(value).replace("lazygrad.", "torch.") if not isinstance(value, (list, bool, int)) else value
 
     assert plain(run(lazygrad)) == plain(run(torch))
+
+
+@pytest.mark.parametrize("call", [
+    lambda t, a: a.norm(dim=1, keepdims=True),  # the methods and functions torch writes in Python
+    lambda t, a: t.split(a, 1, axis=1),
+    lambda t, a: a.unflatten(axis=1, sizes=(2, 1)),
+    lambda t, a: a.sum(dim=0, axis=1),  # one parameter under both names
+], ids=["norm", "split", "unflatten", "both names"])
+def test_numpy_names_are_refused_where_torch_refuses_them(call: Callable) -> None:
+    for lib in (lazygrad, torch):
+        with pytest.raises(TypeError, match="got an unexpected keyword argument"):
+            call(lib, lib.ones(2, 2))
 
 
 def test_out_writes_into_the_given_tensor() -> None:
