@@ -138,7 +138,7 @@ from .reshaping import atleast_1d, atleast_2d, atleast_3d, cat, dstack, hstack, 
 from .reshaping import vstack as row_stack
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll, trace
-from .sorting import argsort, bucketize, kthvalue, median, mode, msort, searchsorted, sort, topk, unique
+from .sorting import argsort, bucketize, histogram, kthvalue, median, mode, msort, searchsorted, sort, topk, unique
 from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
 
@@ -236,7 +236,7 @@ __all__ += [
     "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
     "multinomial",
     "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
-    "searchsorted", "sinh", "slogdet", "sort",
+    "searchsorted", "sinh", "slogdet", "sort", "histogram",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
 __all__ += ["metrics_report"]
@@ -251,7 +251,7 @@ _TAKES_OUT = {
     "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmin", "argsort", "asin", "asinh", "atan", "atan2", "atanh",
     "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos",
     "cosh", "cross", "cumprod", "cumsum", "diag", "div", "dot", "dstack", "empty", "eq", "erf", "exp", "exp2", "expm1",
-    "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "hstack", "hypot", "index_add",
+    "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "histogram", "hstack", "hypot", "index_add",
     "index_select", "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax",
     "logical_and", "logical_not", "logical_or", "logical_xor", "logspace", "logsumexp", "lt", "masked_select",
     "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mm", "mode", "msort", "mul", "multinomial", "mv",
