@@ -71,7 +71,7 @@ from .creation import (
 from .device import device
 from .dtypes import DType as dtype
 from .einsum import einsum
-from .function_forms import numpy_names as _numpy_names
+from .function_forms import accept_numpy_names as _accept_numpy_names
 from .function_forms import torch_function as _torch_function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .interop import from_dlpack
@@ -144,7 +144,7 @@ from .reshaping import atleast_1d, atleast_2d, atleast_3d, cat, dstack, hstack, 
 from .reshaping import vstack as row_stack
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll, trace
-from .sorting import argsort, bucketize, kthvalue, median, mode, msort, searchsorted, sort, topk, unique
+from .sorting import argsort, bucketize, histogram, kthvalue, median, mode, msort, searchsorted, sort, topk, unique
 from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
 
@@ -211,13 +211,9 @@ _METHODS = [
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",
     "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select", "scatter", "index_put",
 ]
-# Every Tensor method with a ``dim`` or ``keepdim`` also takes numpy's ``axis=``/``keepdims=``, as torch's do.
-for _name, _member in list(vars(Tensor).items()):
-    if type(_member) is type(numel):
-        setattr(Tensor, _name, _numpy_names(_member))
 for _name in _METHODS:
     globals()[_name] = getattr(Tensor, _name)
-del _name, _member
+del _name
 globals().update(_ARC_ALIASES)  # arcsin, arccos, ...: numpy's names for asin, acos, ...
 slogdet = Tensor.slogdet  # torch.slogdet's result type differs from torch.linalg.slogdet's
 
@@ -248,7 +244,7 @@ __all__ += [
     "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
     "multinomial",
     "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
-    "searchsorted", "sinh", "slogdet", "sort",
+    "searchsorted", "sinh", "slogdet", "sort", "histogram",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
 __all__ += ["metrics_report"]
@@ -264,7 +260,7 @@ _TAKES_OUT = {
     "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmin", "argsort", "asin", "asinh", "atan", "atan2", "atanh",
     "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos",
     "cosh", "cross", "cumprod", "cumsum", "diag", "div", "dot", "dstack", "empty", "eq", "erf", "exp", "exp2", "expm1",
-    "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "hstack", "hypot", "index_add",
+    "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "histogram", "hstack", "hypot", "index_add",
     "index_select", "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax",
     "logical_and", "logical_not", "logical_or", "logical_xor", "logspace", "logsumexp", "lt", "masked_select",
     "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mm", "mode", "msort", "mul", "multinomial", "mv",
@@ -286,6 +282,7 @@ for _name in __all__:
     if _fn is not None and type(_fn) is type(numel) and not _name.startswith("_"):
         globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
 del _name, _fn
+_accept_numpy_names(Tensor)  # after the functions above took the methods: each renames its own arguments
 __all__ += ["compile"]
 
 gc_policy.apply()

@@ -1,16 +1,16 @@
-"""``torch.add(input=x, other=y, out=z)``: the ``torch.*`` forms of Tensor methods, and torch's ``out=``.
+"""``torch.add(input=x, other=y, out=z)``: the ``torch.*`` forms of Tensor methods, torch's ``out=``, and
+numpy's names for the arguments (``x.sum(axis=0, keepdims=True)``).
 
 A method's first parameter is ``self``; torch's function calls it ``input`` and many functions take a
 keyword-only ``out`` tensor to write the result into. ``torch_function`` adapts a callable to both
-without touching the method, and its positional path adds one plain Python call. ``numpy_names`` gives
-a function or method numpy's ``axis=``/``keepdims=`` spellings, which torch's argument parser accepts
-for ``dim``/``keepdim`` everywhere.
+without touching the method, and its positional path adds one plain Python call.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +18,44 @@ from typing import Any
 from . import dtypes
 from .grad_mode import is_grad_enabled
 from .tensor import Tensor, _torch_type_name
+
+# torch's argument parser takes numpy's names for four parameters in every op it parses; the few Tensor
+# methods and functions that torch writes in Python refuse them, as the names do not reach a parser there.
+NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim", "x": "input", "a": "input", "x1": "input", "x2": "other"}
+WRITTEN_IN_PYTHON = frozenset({"norm", "split", "unflatten", "unique"})
+
+
+def _numpy_aliases(names: Any, op: str) -> dict[str, str]:
+    """The numpy names that ``op``, with parameters ``names``, takes for them: numpy's name -> torch's."""
+    if op in WRITTEN_IN_PYTHON:
+        return {}
+    return {alias: name for alias, name in NUMPY_NAMES.items() if name in names and alias not in names}
+
+
+def _torch_names(kwargs: dict[str, Any], aliases: dict[str, str]) -> dict[str, Any]:
+    """``kwargs`` under torch's names; a parameter given under both names is left for the call to refuse."""
+    for alias in aliases.keys() & kwargs.keys():
+        if aliases[alias] not in kwargs:
+            kwargs[aliases[alias]] = kwargs.pop(alias)
+    return kwargs
+
+
+def accept_numpy_names(cls: type) -> None:
+    """Let every public method of ``cls`` take numpy's names for its parameters, as torch's do."""
+    for name in dir(cls):
+        method = inspect.getattr_static(cls, name)
+        if name.startswith("_") or not isinstance(method, types.FunctionType):
+            continue
+        aliases = _numpy_aliases(inspect.signature(method).parameters, name)
+        if aliases:
+            setattr(cls, name, _renaming(method, aliases))
+
+
+def _renaming(method: Callable, aliases: dict[str, str]) -> Callable:
+    def renaming(*args: Any, **kwargs: Any) -> Any:
+        return method(*args, **_torch_names(kwargs, aliases)) if kwargs else method(*args)
+
+    return functools.wraps(method)(renaming)
 
 
 def write_out(out: Any, result: Any, op: str, inputs: tuple = ()) -> Any:
@@ -52,54 +90,31 @@ def write_out(out: Any, result: Any, op: str, inputs: tuple = ()) -> Any:
     return out
 
 
-# numpy's spelling of each torch parameter name that torch's argument parser also takes.
-_NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim"}
-
-
-def numpy_names(fn: Callable) -> Callable:
-    """``fn`` also taking ``axis=`` for its ``dim`` and ``keepdims=`` for its ``keepdim`` (``x.sum(1, keepdims=True)``
-    is common in code written with numpy habits). Returns ``fn`` itself when it has neither parameter."""
-    if getattr(fn, "_numpy_names", False):
-        return fn
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # a builtin without a signature
-        return fn
-    aliases = {alias: name for alias, name in _NUMPY_NAMES.items() if name in params}
-    if not aliases:
-        return fn
-
-    @functools.wraps(fn)
-    def spelled(*args: Any, **kwargs: Any) -> Any:
-        if kwargs and not aliases.keys().isdisjoint(kwargs):
-            kwargs = {aliases.get(key, key): value for key, value in kwargs.items()}
-        return fn(*args, **kwargs)
-
-    spelled._numpy_names = True
-    return spelled
-
-
 def torch_function(fn: Callable, name: str, out: bool) -> Callable:
     """``fn`` as ``torch.<name>``: its first parameter also answers to ``input=``, and with ``out`` it takes
     torch's keyword-only ``out=``. Returns ``fn`` itself when it already fits."""
-    fn = numpy_names(fn)
     signature = inspect.signature(fn)
     params = list(signature.parameters.values())
     # A method's ``self``, or linalg's ``A``: torch's function calls the tensor ``input``.
     renamed = bool(params) and params[0].name in ("self", "A")
-    if not renamed and not out:
+    aliases = _numpy_aliases({"input" if renamed else params[0].name, *signature.parameters}, name) if params else {}
+    if not renamed and not out and not aliases:
         return fn
 
     if out:
         def function(*args: Any, out: Any = None, **kwargs: Any) -> Any:
-            if renamed and "input" in kwargs:
-                args = (kwargs.pop("input"), *args)
+            if kwargs:
+                kwargs = _torch_names(kwargs, aliases)
+                if renamed and "input" in kwargs:
+                    args = (kwargs.pop("input"), *args)
             result = fn(*args, **kwargs)
             return result if out is None else write_out(out, result, name, args)
     else:
         def function(*args: Any, **kwargs: Any) -> Any:
-            if "input" in kwargs:
-                args = (kwargs.pop("input"), *args)
+            if kwargs:
+                kwargs = _torch_names(kwargs, aliases)
+                if renamed and "input" in kwargs:
+                    args = (kwargs.pop("input"), *args)
             return fn(*args, **kwargs)
 
     functools.update_wrapper(function, fn)

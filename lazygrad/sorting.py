@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from . import dtypes, ops, return_types
-from .creation import tensor
+from .creation import linspace, tensor, zeros
 from .index_ops import _fold
 from .ir import Node, apply
-from .tensor import Tensor, _dim, _promote_any, _record, _wrap
+from .tensor import Tensor, _dim, _promote_any, _record, _torch_type_name, _wrap
 
 
 def order(x: Node, axis: int, descending: bool = False) -> Node:
@@ -193,6 +193,42 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     return _count_below(sequence, points, right, out_int32)
 
 
+def histogram(input: Tensor, bins: int | Tensor = 100, *, range: tuple[float, float] | None = None,
+              weight: Tensor | None = None, density: bool = False) -> Any:
+    """How many of ``input``'s elements (or how much of their ``weight``) fall in each bin, and the bins' edges.
+
+    ``bins`` evenly spaced bins span ``range``, or the input's extremes, which are then realized to place
+    them (widened by 0.5 each way when equal); a tensor of edges gives the bins itself. Each bin holds its
+    left edge, the last one its right edge too, and values outside every bin are not counted.
+    """
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"histogramdd" not implemented for \'{_torch_type_name(input.dtype)}\'')
+    values = input.detach().reshape(-1)
+    if isinstance(bins, Tensor):
+        edges = bins.detach().to(input.dtype)
+    else:
+        low, high = range if range is not None else _extremes(values)
+        if low == high:
+            low, high = low - 0.5, high + 0.5
+        edges = linspace(low, high, bins + 1, dtype=input.dtype)
+    count = edges.numel() - 1
+    inside = (values >= edges[0]) & (values <= edges[-1])
+    position = (bucketize(values, edges, right=True) - 1).clamp(0, count - 1)
+    amount = values.new_ones(values.shape) if weight is None else weight.detach().reshape(-1).to(input.dtype)
+    hist = zeros(count, dtype=input.dtype).scatter_add(0, position, amount * inside)
+    if density:  # torch divides by the total, then by each bin's width
+        hist = hist / hist.sum() / (edges[1:] - edges[:-1])
+    return return_types.histogram(hist, edges)
+
+
+def _extremes(values: Tensor) -> tuple[float, float]:
+    """The span of the default bins: the values' extremes, or [0, 1] for no values (as torch)."""
+    if not values.numel():
+        return 0.0, 1.0
+    low, high = values.aminmax()
+    return low.item(), high.item()
+
+
 for _name, _fn in {"sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue,
-                   "median": median, "mode": mode, "unique": unique}.items():
+                   "median": median, "mode": mode, "unique": unique, "histogram": histogram}.items():
     setattr(Tensor, _name, _fn)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import threading
+import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -285,6 +286,18 @@ def _float_dtype(dtype: DType) -> DType:
 # ---- the Tensor ---------------------------------------------------------------------------------------
 
 
+_scalar_conversion_warned = False
+
+
+def _warn_scalar_conversion() -> None:
+    """torch warns, once per process, when ``float()`` (or ``%f``) drops a tensor's graph: ``.item()`` says so."""
+    global _scalar_conversion_warned
+    if not _scalar_conversion_warned:
+        _scalar_conversion_warned = True
+        warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                      "Consider using tensor.detach() first.", UserWarning, stacklevel=3)
+
+
 class Tensor:
     """A lazily evaluated n-dimensional array with torch's API and autograd semantics."""
 
@@ -386,6 +399,8 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self) -> float:
+        if self.requires_grad and _grad_state.enabled:
+            _warn_scalar_conversion()
         return float(self.item())
 
     def __int__(self) -> int:

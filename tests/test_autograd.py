@@ -4,7 +4,9 @@ in-place rules, ``retain_graph``; gradients are checked against finite differenc
 
 from __future__ import annotations
 
+import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -338,6 +340,22 @@ def test_grad_fn_is_named_like_torch(name):
     if HAS_TORCH:  # the recorded names are torch's own
         tx, tw = torch.tensor([1.0, 2.0, 3.0], requires_grad=True), torch.ones(2, 3, requires_grad=True)
         assert type(fn(torch, tx, tw).grad_fn).__name__ == expected
+
+
+SCALAR_WARNING = r"^Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior\."
+
+
+def test_float_of_a_tensor_that_requires_grad_warns_once_like_torch(monkeypatch):
+    monkeypatch.setattr(sys.modules["lazygrad.tensor"], "_scalar_conversion_warned", False)
+    x = lazygrad.tensor(1.5, requires_grad=True) * 2
+    with lazygrad.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(x) == 3.0 and x.item() == 3.0 and int(x) == 3 and f"{x:.1f}" == "3.0"
+    with pytest.warns(UserWarning, match=SCALAR_WARNING):
+        assert "%.2f" % x == "3.00"  # noqa: UP031 (what the warning is about)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(x) == 3.0  # torch warns once per process
 
 
 def test_next_functions_lead_to_the_inputs_records_and_to_the_leaves():

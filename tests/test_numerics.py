@@ -158,6 +158,39 @@ def test_logsigmoid_matches_torch_to_ulps():
     assert ulps(ours.grad.numpy(), theirs.grad.numpy()) <= 4
 
 
+# ---- tanh's gradient rounds 1 - y*y once, as torch's fused multiply-add does ------------------------------
+
+TANH_X = np.linspace(-3, 3, 1001, dtype=np.float32)
+TANH_G = np.linspace(0.5, 1.5, 1001, dtype=np.float32)
+
+
+def _tanh_gradient(lib):
+    x = lib.tensor(TANH_X, requires_grad=True)
+    y = x.tanh()
+    y.backward(lib.tensor(TANH_G))
+    return y.detach(), x.grad
+
+
+def _fused(y: np.ndarray) -> np.ndarray:
+    """``g * (1 - y*y)`` with the inner part rounded once (a float32 square is exact in float64)."""
+    wide = y.astype(np.float64)
+    return TANH_G * (1 - wide * wide).astype(np.float32)
+
+
+def test_tanh_gradient_rounds_one_minus_square_once():
+    y, grad = _tanh_gradient(lazygrad)
+    assert np.array_equal(grad.numpy(), _fused(y.numpy()))
+    # so a hand-written backward pass differs from autograd's somewhere, as it does on torch
+    hand = (1.0 - y**2) * lazygrad.tensor(TANH_G)
+    assert not np.array_equal(hand.numpy(), grad.numpy())
+
+
+@needs_torch
+def test_torch_tanh_gradient_rounds_one_minus_square_once():
+    y, grad = _tanh_gradient(torch)
+    assert np.array_equal(grad.numpy(), _fused(y.numpy()))
+
+
 # ---- binary_cross_entropy at p = 0 and 1 ---------------------------------------------------------------
 
 BCE_P = [0.0, 0.0, 0.0, 1e-13, 1e-6, 0.3, 1 - 1e-7, 1.0, 1.0, 1.0]

@@ -174,6 +174,33 @@ def test_bucketize_and_searchsorted_count_boundaries_below():
     assert lazygrad.searchsorted(lazygrad.tensor([1, 3, 5]), lazygrad.tensor([3, 6]), side="right").tolist() == [2, 3]
 
 
+HISTOGRAMS = {  # (values, arguments): each is a case of numpy's histogram, which bins as torch's does
+    "extremes": (X.ravel(), {"bins": 5}),
+    "range": (X.ravel(), {"bins": 3, "range": (-0.5, 0.5)}),
+    "edges": (X.ravel(), {"bins": np.array([-1.0, -0.25, 0.0, 2.0])}),
+    "weighted density": (X.ravel(), {"bins": 4, "weight": np.abs(X.ravel()), "density": True}),
+    "equal values": (np.full(3, 2.0), {"bins": 4}),
+    "no values": (np.zeros(0), {"bins": 3}),
+}
+
+
+@pytest.mark.parametrize("case", HISTOGRAMS)
+def test_histogram_matches_numpy(case):
+    values, kwargs = HISTOGRAMS[case]
+    ours = {k: lazygrad.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    hist, edges = lazygrad.histogram(lazygrad.tensor(values), **ours)
+    numpy_kwargs = {"weights" if k == "weight" else k: v for k, v in kwargs.items()}
+    want_hist, want_edges = np.histogram(values, **numpy_kwargs)
+    assert_close(hist, want_hist)
+    assert_close(edges, want_edges)
+    assert hist.dtype is edges.dtype is lazygrad.float64
+
+
+def test_histogram_of_integers_is_refused_like_torch():
+    _raises(lambda: lazygrad.tensor([0, 1]).histogram(), NotImplementedError,
+            '"histogramdd" not implemented for \'Long\'')
+
+
 # ---- data-dependent shapes ------------------------------------------------------------------------------------
 
 

@@ -302,6 +302,14 @@ _CALLS = [
     ("topk(axis=)", lambda t, a, b: a.topk(1, axis=0).values.tolist()),
     ("size(axis=)", lambda t, a, b: a.size(axis=1)),
     ("searchsorted(input=)", lambda t, a, b: t.searchsorted(t.tensor([1.0, 3.0]), input=t.tensor([2.0])).tolist()),
+    # numpy's names, which torch's argument parser takes for dim, keepdim, input and other
+    ("sum(axis=, keepdims=)", lambda t, a, b: a.sum(axis=1, keepdims=True).tolist()),
+    ("torch.mean(x=, axis=)", lambda t, a, b: t.mean(x=a, axis=0).tolist()),
+    ("max(axis=).values", lambda t, a, b: a.max(axis=1).values.tolist()),
+    ("cumsum(axis=)", lambda t, a, b: a.cumsum(axis=0).tolist()),
+    ("neg(a=)", lambda t, a, b: t.neg(a=a).tolist()),
+    ("mul(x2=)", lambda t, a, b: a.mul(x2=b).tolist()),
+    ("maximum(x1=, x2=)", lambda t, a, b: t.maximum(x1=a, x2=b).tolist()),
 ]
 
 
@@ -319,12 +327,16 @@ def test_calls_give_what_torch_gives(case: tuple[str, Callable]) -> None:
     assert plain(run(lazygrad)) == plain(run(torch))
 
 
-def test_every_dim_also_answers_to_numpys_axis() -> None:
-    """torch's argument parser takes ``axis=``/``keepdims=`` wherever a builtin has ``dim``/``keepdim``."""
-    missing = [name for name, ours, overloads in (*_functions(), *_methods())
-               if any(p[0] == "dim" for overload in overloads for p in overload)
-               and "dim" in inspect.signature(ours).parameters and not getattr(ours, "_numpy_names", False)]
-    assert missing == []
+@pytest.mark.parametrize("call", [
+    lambda t, a: a.norm(dim=1, keepdims=True),  # the methods and functions torch writes in Python
+    lambda t, a: t.split(a, 1, axis=1),
+    lambda t, a: a.unflatten(axis=1, sizes=(2, 1)),
+    lambda t, a: a.sum(dim=0, axis=1),  # one parameter under both names
+], ids=["norm", "split", "unflatten", "both names"])
+def test_numpy_names_are_refused_where_torch_refuses_them(call: Callable) -> None:
+    for lib in (lazygrad, torch):
+        with pytest.raises(TypeError, match="got an unexpected keyword argument"):
+            call(lib, lib.ones(2, 2))
 
 
 def test_out_writes_into_the_given_tensor() -> None:
