@@ -35,6 +35,24 @@ from . import (
     utils,
 )
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
+from .combining import (
+    block_diag,
+    broadcast_shapes,
+    broadcast_tensors,
+    cartesian_prod,
+    column_stack,
+    combinations,
+    diagflat,
+    diff,
+    dsplit,
+    hsplit,
+    repeat_interleave,
+    take,
+    take_along_dim,
+    tensor_split,
+    unravel_index,
+    vsplit,
+)
 from .compiled import compile
 from .creation import (
     Generator,
@@ -81,7 +99,7 @@ from .layouts import (
     sparse_coo,
     strided,
 )
-from .linalg import det, logdet
+from .linalg import det, logdet, matrix_power
 from .linalg import inv as inverse
 from .masking import (
     argwhere,
@@ -129,7 +147,8 @@ from .matmul_ops import dot, matmul
 from .metrics import metrics, metrics_report, reset_metrics
 from .primitives import FLOAT_UNARY_METHODS
 from .printing import set_printoptions
-from .products import addmm, baddbmm, cross, outer
+from .products import addbmm, addmm, addmv, addr, baddbmm, chain_matmul, cross, inner, kron, outer, tensordot, vdot
+from .products import outer as ger
 from .random_ops import bernoulli, multinomial, normal, randperm
 from .realization import PendingGraphWarning, auto_step, clear_cache, set_backend, step
 from .realization import backend as _current_backend
@@ -137,6 +156,7 @@ from .realization import realize as _realize_all
 from .realization import use_backend as backend
 from .reshaping import atleast_1d, atleast_2d, atleast_3d, cat, dstack, hstack, stack, vstack
 from .reshaping import vstack as row_stack
+from .scans import cummax, cummin, logcumsumexp
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll, trace
 from .sorting import argsort, bucketize, kthvalue, median, mode, msort, searchsorted, sort, topk, unique
@@ -242,6 +262,12 @@ __all__ += [
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
 __all__ += ["metrics_report"]
+__all__ += [  # composite ops: rearranging, scans, products
+    "block_diag", "broadcast_shapes", "broadcast_tensors", "cartesian_prod", "column_stack", "combinations",
+    "diagflat", "diff", "dsplit", "hsplit", "repeat_interleave", "take", "take_along_dim", "tensor_split",
+    "unravel_index", "vsplit", "matrix_power", "addbmm", "addmv", "addr", "chain_matmul", "inner", "kron",
+    "tensordot", "vdot", "ger", "cummax", "cummin", "logcumsumexp",
+]
 __all__ += [
     "channels_last", "channels_last_3d", "contiguous_format", "get_default_device", "is_complex", "layout",
     "memory_format", "preserve_format", "set_default_device", "sparse_coo", "strided", "split",
@@ -262,6 +288,10 @@ _TAKES_OUT = {
     "reciprocal", "remainder", "round", "row_stack", "rsqrt", "scatter", "scatter_add", "searchsorted", "sigmoid",
     "sign", "sin", "sinh", "slogdet", "softmax", "sort", "sqrt", "square", "stack", "std", "sub", "sum", "tan", "tanh",
     "topk", "tril", "triu", "trunc", "var", "vstack", "where", "zeros",
+}
+_TAKES_OUT |= {  # composite ops
+    "column_stack", "diff", "take", "take_along_dim", "matrix_power", "addbmm", "addmv", "addr", "inner", "kron",
+    "vdot", "ger", "cummax", "cummin", "logcumsumexp",
 }
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:
