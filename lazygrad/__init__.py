@@ -23,6 +23,7 @@ from . import (
     func,
     gc_policy,
     index_ops,
+    index_writes,
     indexing,
     linalg,
     matmul_ops,
@@ -87,6 +88,7 @@ from .dtypes import DType as dtype
 from .einsum import einsum
 from .function_forms import torch_function as _torch_function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .index_writes import index_copy, index_put, index_put_, masked_scatter, scatter_reduce
 from .interop import from_dlpack
 from .layouts import (
     channels_last,
@@ -164,7 +166,7 @@ from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
 
 # The op families that attach Tensor methods when imported (and export nothing else here).
-_TENSOR_FAMILIES = (arithmetic, conversion, index_ops, indexing, matmul_ops, reductions, reshaping)
+_TENSOR_FAMILIES = (arithmetic, conversion, index_ops, index_writes, indexing, matmul_ops, reductions, reshaping)
 
 float32 = float = dtypes.float32
 float64 = double = dtypes.float64
@@ -266,7 +268,8 @@ __all__ += [  # composite ops: rearranging, scans, products
     "block_diag", "broadcast_shapes", "broadcast_tensors", "cartesian_prod", "column_stack", "combinations",
     "diagflat", "diff", "dsplit", "hsplit", "repeat_interleave", "take", "take_along_dim", "tensor_split",
     "unravel_index", "vsplit", "matrix_power", "addbmm", "addmv", "addr", "chain_matmul", "inner", "kron",
-    "tensordot", "vdot", "ger", "cummax", "cummin", "logcumsumexp",
+    "tensordot", "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_put", "index_put_", "index_copy",
+    "masked_scatter", "scatter_reduce",
 ]
 __all__ += [
     "channels_last", "channels_last_3d", "contiguous_format", "get_default_device", "is_complex", "layout",
@@ -291,7 +294,7 @@ _TAKES_OUT = {
 }
 _TAKES_OUT |= {  # composite ops
     "column_stack", "diff", "take", "take_along_dim", "matrix_power", "addbmm", "addmv", "addr", "inner", "kron",
-    "vdot", "ger", "cummax", "cummin", "logcumsumexp",
+    "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_copy", "scatter_reduce",
 }
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:
