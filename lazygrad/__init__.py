@@ -67,6 +67,7 @@ from .creation import (
     full,
     full_like,
     get_default_device,
+    get_rng_state,
     initial_seed,
     linspace,
     logspace,
@@ -76,9 +77,12 @@ from .creation import (
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
+    seed,
     set_default_device,
+    set_rng_state,
     tensor,
     zeros,
     zeros_like,
@@ -162,6 +166,7 @@ from .scans import cummax, cummin, logcumsumexp
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll, trace
 from .sorting import argsort, bucketize, kthvalue, median, mode, msort, searchsorted, sort, topk, unique
+from .statistics import cdist, corrcoef, cov, histc, nanquantile, quantile, unique_consecutive
 from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
 
@@ -269,7 +274,8 @@ __all__ += [  # composite ops: rearranging, scans, products
     "diagflat", "diff", "dsplit", "hsplit", "repeat_interleave", "take", "take_along_dim", "tensor_split",
     "unravel_index", "vsplit", "matrix_power", "addbmm", "addmv", "addr", "chain_matmul", "inner", "kron",
     "tensordot", "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_put", "index_put_", "index_copy",
-    "masked_scatter", "scatter_reduce",
+    "masked_scatter", "scatter_reduce", "cdist", "corrcoef", "cov", "histc", "nanquantile", "quantile",
+    "unique_consecutive", "randint_like", "seed", "get_rng_state", "set_rng_state",
 ]
 __all__ += [
     "channels_last", "channels_last_3d", "contiguous_format", "get_default_device", "is_complex", "layout",
@@ -294,7 +300,8 @@ _TAKES_OUT = {
 }
 _TAKES_OUT |= {  # composite ops
     "column_stack", "diff", "take", "take_along_dim", "matrix_power", "addbmm", "addmv", "addr", "inner", "kron",
-    "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_copy", "scatter_reduce",
+    "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_copy", "scatter_reduce", "histc",
+    "nanquantile", "quantile",
 }
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:

@@ -65,7 +65,7 @@ SKIPPED_OVERLOADS = {
     # One name cannot be both: lazygrad's first parameter is ``low``/``start`` (with a default), and
     # ``randint(10, (3,))`` and ``arange(5)`` are recognized by their arguments; ``high=``/``end=`` keywords work.
     "arange(end)",
-    "randint(high, size)",
+    "randint(high, size)", "randint_like(input, high)",
     "random_(to)",
     # torch picks these overloads by argument type; lazygrad does too, under the other overload's names
     # (``x.max(y)`` works, ``x.max(other=y)`` does not; ``x.var(False)`` works).
