@@ -19,12 +19,15 @@ import numpy as np
 
 from . import dtypes, ops
 from .creation import tensor, zeros
-from .index_ops import gather, index_select
+from .index_ops import _RULES, _index_node, _Rule, gather, index_select
 from .ir import apply
 from .ir import broadcast_shapes as _broadcast
 from .reshaping import cat, stack
 from .shape_ops import diag, meshgrid
 from .tensor import Size, Tensor, _dim, _record, _torch_type_name, attach
+
+_RULES["take"] = _Rule(True, IndexError, "out of range: tried to access index {{}} on a tensor of {size} elements.",
+                       "take(): Expected a long tensor for index")
 
 
 def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None, *,
@@ -73,10 +76,22 @@ def _counts(repeats: Tensor) -> np.ndarray:
 
 
 def broadcast_shapes(*shapes: Any) -> Size:
-    """The shape tensors of the given shapes (ints or sequences) broadcast to."""
-    sizes = [(s,) if isinstance(s, int) else tuple(s) for s in shapes]
-    result = _broadcast(*sizes) if sizes else ()
-    return Size(result)
+    """The shape tensors of the given shapes (ints or sequences) broadcast to, checked shape by shape as torch
+    does, so a mismatch names the first shape that does not fit the ones before it."""
+    sizes = [(s,) if isinstance(s, int) else tuple(s) for s in shapes if s is not None]
+    common = [1] * max((len(s) for s in sizes), default=0)
+    for position, shape in enumerate(sizes):
+        for axis in range(-1, -len(shape) - 1, -1):
+            size = shape[axis]
+            if size < 0:
+                raise ValueError("Attempting to broadcast a dimension with negative length!")
+            if common[axis] == 1:
+                common[axis] = size
+            elif size not in (1, common[axis]):
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {size} at {axis}! Mismatching "
+                                   f"argument at index {position} had {shape}; but expected shape should be "
+                                   f"broadcastable to {common}")
+    return Size(common)
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
@@ -92,14 +107,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     if index.dtype is not dtypes.int64:
         raise RuntimeError(f"take(): Expected a long tensor for index, but got {_torch_type_name(index.dtype)}")
     count = input.numel()
-    if index.node.buffer is not None:
-        bad = index._value()[(index._value() < -count) | (index._value() >= count)]
-        if bad.size:
-            raise IndexError(f"out of range: tried to access index {int(bad.flat[0])} on a tensor of {count} "
-                             f"elements.")
-    flat = ops.reshape(index.node, (index.numel(),))
-    flat = ops.select(apply("lt", (flat, ops.const(0, dtypes.int64))), ops.add(flat, ops.const(count, dtypes.int64)),
-                      flat)
+    flat = ops.reshape(_index_node(index, count, 0, "take"), (index.numel(),))
     node = apply("gather", (ops.reshape(input.node, (count,)), flat), (0,))
     return _record("TakeBackward0", ops.reshape(node, index.node.shape), input)
 

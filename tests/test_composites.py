@@ -53,6 +53,9 @@ def test_broadcast_tensors_and_shapes():
     a, b = lazygrad.broadcast_tensors(lazygrad.tensor(X), lazygrad.tensor(X[:1]))
     assert a.shape == b.shape == (3, 4)
     assert lazygrad.broadcast_shapes((2, 1), (3,), 1) == lazygrad.Size([2, 3])
+    _raises(lambda: lazygrad.broadcast_shapes((2, 3), (4,)), RuntimeError,
+            "Attempting to broadcast a dimension of length 4 at -1! Mismatching argument at index 1 had (4,); but "
+            "expected shape should be broadcastable to [2, 3]")
     x = lazygrad.tensor(X)
     assert lazygrad.broadcast_tensors(x, x)[0] is x
     check_op(lambda T, x, y: T.broadcast_tensors(x, y), lambda m, x, y: m.broadcast_arrays(x, y), X, X[:, :1])
@@ -74,6 +77,9 @@ def test_take_errors():
     x = lazygrad.tensor(X)
     _raises(lambda: x.take(lazygrad.tensor([12])), IndexError,
             "out of range: tried to access index 12 on a tensor of 12 elements.")
+    pending = lazygrad.tensor([1]) * 12
+    with pytest.raises(IndexError, match="tried to access index 12 on a tensor of 12 elements"):
+        x.take(pending).tolist()
     _raises(lambda: x.take_along_dim(lazygrad.tensor([0]), 1), RuntimeError,
             "torch.take_along_dim(): input and indices should have the same number of dimensions")
 
