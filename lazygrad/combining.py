@@ -24,7 +24,7 @@ from .ir import apply
 from .ir import broadcast_shapes as _broadcast
 from .reshaping import cat, stack
 from .shape_ops import diag, meshgrid
-from .tensor import Size, Tensor, _dim, _record, _torch_type_name, attach
+from .tensor import Size, Tensor, _as_view, _dim, _record, _torch_type_name, attach
 
 _RULES["take"] = _Rule(True, IndexError, "out of range: tried to access index {{}} on a tensor of {size} elements.",
                        "take(): Expected a long tensor for index")
@@ -260,7 +260,8 @@ def diagflat(input: Tensor, offset: int = 0) -> Tensor:
 def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """The windows of ``size`` along ``dimension`` every ``step`` elements, as a new last axis.
 
-    torch returns a view; this is a copy (one gather), so an in-place write to it does not reach ``self``.
+    Windows that do not overlap are a view, made of slices and reshapes, as torch's: writes to ``self``
+    reach them. Overlapping windows are a copy (one gather); torch refuses writes through those anyway.
     """
     axis = _dim(dimension, self.ndim)
     length = self.shape[axis] if self.ndim else 1
@@ -270,10 +271,19 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise RuntimeError(f"step is {step} but must be > 0")
     count = (length - size) // step + 1
     shape = self.node.shape or (1,)
+    before, after = shape[:axis], shape[axis + 1:]
+    order = [*range(axis + 1), *range(axis + 2, len(shape) + 1), axis + 1]
+    node = ops.reshape(self.node, shape)
+    if step >= size and count * step <= length:
+        ones, zeros = (1,) * (len(shape) + 1), (0,) * (len(shape) + 1)
+        node = ops.slice_(node, zeros[1:], (*before, count * step, *after), ones[1:])
+        node = ops.reshape(node, (*before, count, step, *after))
+        node = ops.slice_(node, zeros, (*before, count, size, *after), ones)
+        node = ops.permute(node, order) if self.ndim else ops.reshape(node, (size,))  # 0-d: one window
+        return _as_view(self, _record("UnfoldBackward0", node, self))
     index = tensor((np.arange(count)[:, None] * step + np.arange(size)[None, :]).reshape(-1))
-    picked = apply("gather", (ops.reshape(self.node, shape), index.node), (axis,))
-    grouped = ops.reshape(picked, (*shape[:axis], count, size, *shape[axis + 1:]))
-    order = [a for a in range(len(grouped.shape)) if a != axis + 1] + [axis + 1]
+    picked = apply("gather", (node, index.node), (axis,))
+    grouped = ops.reshape(picked, (*before, count, size, *after))
     return _record("UnfoldBackward0", ops.permute(grouped, order), self)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import check_op
+from helpers import assert_close, check_op
 
 import lazygrad
 
@@ -135,6 +135,16 @@ def test_cartesian_prod_combinations_block_diag_diagflat():
 def test_unfold_takes_windows_along_a_dimension():
     check_op(lambda T, x: x.unfold(1, 2, 1), lambda m, x: m.stack([x[:, 0:2], x[:, 1:3], x[:, 2:4]], 1), X)
     check_op(lambda T, x: x.unfold(0, 2, 2), lambda m, x: x[None, :2].transpose(0, 2, 1), X)
+    check_op(lambda T, x: x.unfold(1, 1, 3), lambda m, x: x[:, ::3, None], X)
+
+
+def test_unfold_into_separate_windows_is_a_view():
+    x = lazygrad.tensor(X)
+    windows = x.unfold(1, 2, 2)
+    x.mul_(2)
+    assert_close(windows, np.stack([X[:, 0:2], X[:, 2:4]], 1) * 2)
+    windows[0, 1].zero_()
+    assert x[0, 2:].tolist() == [0.0, 0.0]
 
 
 def test_unravel_index_matches_numpy():
