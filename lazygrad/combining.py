@@ -119,11 +119,13 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{_torch_type_name(indices.dtype)}")
     if dim is None:
-        return gather(input.reshape(-1), 0, indices.reshape(-1))
-    if input.ndim != indices.ndim:
+        input, indices, dim = input.reshape(-1), indices.reshape(-1), 0
+    elif input.ndim != indices.ndim:
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
                            f"but got {input.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
     axis = _dim(dim, input.ndim)
+    size = input.shape[axis] if input.ndim else 1
+    indices = indices + (indices < 0).long() * size  # negative positions count from the end
     shape = list(_broadcast(_without(input.shape, axis), _without(indices.shape, axis)))
     return gather(input.expand(_with(shape, axis, input.shape[axis])), axis,
                   indices.expand(_with(shape, axis, indices.shape[axis])))
@@ -172,10 +174,11 @@ def tensor_split(input: Tensor, sections: Any, dim: int = 0) -> tuple[Tensor, ..
         bounds = list(itertools.accumulate(small + (i < extra) for i in range(sections)))[:-1]
     else:
         bounds = [int(i) for i in sections]
-    starts = [0, *bounds]
-    stops = [*bounds, size]
-    return tuple(input._narrow(axis, min(max(a, 0), size), max(min(b, size) - min(max(a, 0), size), 0),
-                               "SliceBackward0") for a, b in zip(starts, stops))
+    parts = []
+    for a, b in zip([0, *bounds], [*bounds, size]):
+        start, stop, _ = slice(a, b).indices(size)  # negative points count from the end, as in slicing
+        parts.append(input._narrow(axis, start, max(stop - start, 0), "SliceBackward0"))
+    return tuple(parts)
 
 
 def _split_along(name: str, rank: int, dim: int, input: Tensor, split: Any) -> tuple[Tensor, ...]:

@@ -68,6 +68,7 @@ def test_take_and_take_along_dim_match_numpy():
     check_op(lambda T, x: T.take_along_dim(x, T.tensor(along), 1), lambda m, x: m.take_along_axis(x, along, 1), X)
     flat = np.array([0, 4])
     check_op(lambda T, x: x.take_along_dim(T.tensor(flat)), lambda m, x: m.reshape(x, -1)[flat], X)
+    check_op(lambda T, x: T.take_along_dim(x, T.tensor(-along), 1), lambda m, x: m.take_along_axis(x, -along, 1), X)
     wide = np.array([[2, 0]])  # broadcast over the rows
     check_op(lambda T, x: T.take_along_dim(x, T.tensor(wide), 1),
              lambda m, x: m.take_along_axis(x, np.broadcast_to(wide, (3, 2)), 1), X)
@@ -100,11 +101,11 @@ def test_diff_of_bools_is_inequality():
             "diff expects input to be at least one-dimensional")
 
 
-@pytest.mark.parametrize("split", [3, [1, 3], [3, 1, 9]])
+@pytest.mark.parametrize("split", [3, [1, 3], [3, 1, 9], [-3, 3]])
 def test_tensor_split_matches_numpy(split):
-    # jax's array_split refuses indices that go back, which numpy and torch read as empty parts
+    # jax's array_split refuses indices that go back or count from the end, which numpy and torch take
     check_op(lambda T, x: T.tensor_split(x, split, 1), lambda m, x: m.array_split(x, split, 1), X,
-             jax_oracle=split != [3, 1, 9])
+             jax_oracle=split in (3, [1, 3]))
 
 
 def test_hsplit_vsplit_dsplit_and_column_stack():
