@@ -1,56 +1,59 @@
-"""Running extrema and running log-sum-exp along an axis: cummax, cummin and logcumsumexp.
+"""Running extrema and running log-sum-exp along an axis: cummax, cummin and logcumsumexp, and the prefix
+scan they are built on.
 
-There is no scan primitive for them: each position ``i`` reduces the prefix ``j <= i`` of a square
-``(n, n)`` grid of the line, which costs ``n`` times the memory of the input but is one fused program
-and exact. The extrema pick their positions first (torch's rule: the latest of equal values, and a NaN
-wins from the position it appears on), then read the values there, so the gradient goes to exactly
-those positions as in torch.
+There is no scan primitive: ``prefix_scan`` combines each element with the one ``s`` places before it for
+``s = 1, 2, 4, ...``, so after ``ceil(log2 n)`` rounds every element has combined its whole prefix. That
+is ``n log n`` work in one fused program, with no ``(n, n)`` intermediate. The extrema scan positions
+(torch's rule: the latest of equal values, and a NaN wins from the position it appears on), then read the
+values there, so the gradient goes to exactly those positions as in torch.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from . import dtypes, ops, return_types
 from .grad_mode import no_grad
 from .ir import Node, apply
 from .tensor import Tensor, _dim, _record, _torch_type_name, _wrap
 
-
-def _grid(node: Node, fill: Node) -> tuple[Node, Node]:
-    """``node`` (last axis of length n) spread to ``(..., n, n)`` where row ``i`` holds the prefix ``j <= i``
-    and ``fill`` elsewhere; also the prefix mask."""
-    n = node.shape[-1]
-    shape = (*node.shape[:-1], n, n)
-    prefix = apply("le", (ops.iota(shape, len(shape) - 1), ops.iota(shape, len(shape) - 2)))
-    row = ops.broadcast_to(ops.reshape(node, (*node.shape[:-1], 1, n)), shape)
-    if fill.shape:  # one value per line: the same for the whole row
-        fill = ops.reshape(fill, (*fill.shape, 1))
-    return ops.select(prefix, row, ops.broadcast_to(fill, shape)), prefix
+Combine = Callable[[tuple[Node, ...], tuple[Node, ...]], tuple[Node, ...]]
 
 
-def _last_where(hit: Node) -> Node:
-    """The largest ``j`` of each row of ``hit`` that is true (-1 for none)."""
-    j = ops.iota(hit.shape, len(hit.shape) - 1)
-    return ops.reduce("reduce_max", ops.select(hit, j, ops.full(hit.shape, -1, dtypes.int64)), (len(hit.shape) - 1,))
+def prefix_scan(nodes: tuple[Node, ...], combine: Combine) -> tuple[Node, ...]:
+    """Inclusive scan along the last axis of same-shaped ``nodes``: ``combine(later, earlier)`` merges the
+    running results of two adjacent ranges (it must be associative)."""
+    shape = nodes[0].shape
+    n, last = shape[-1], len(shape) - 1
+    shift = 1
+    while shift < n:
+        low = (0,) * len(shape)
+        keep = tuple(n - shift if a == last else d for a, d in enumerate(shape))
+        pad = tuple(shift if a == last else 0 for a in range(len(shape)))
+        earlier = tuple(ops.pad(ops.slice_(x, low, keep, (1,) * len(shape)), pad, low, low) for x in nodes)
+        reached = apply("ge", (ops.iota(shape, last), ops.const(shift, dtypes.int64)))
+        merged = combine(nodes, earlier)
+        nodes = tuple(ops.select(reached, m, x) for m, x in zip(merged, nodes))
+        shift *= 2
+    return nodes
 
 
 def _extremum_positions(node: Node, largest: bool) -> Node:
     """Per position of the last axis, where the running max (or min) of its prefix was last reached."""
+    wins = "gt" if largest else "lt"
     floating = node.dtype.is_floating_point
-    key = node if floating or node.dtype is not dtypes.bool_ else ops.cast(node, dtypes.int32)
-    if floating:
-        nan = apply("ne", (node, node))
-        key = ops.select(nan, ops.full(node.shape, -math.inf if largest else math.inf, node.dtype), node)
-    first = ops.slice_(key, (0,) * len(key.shape), (*key.shape[:-1], 1), (1,) * len(key.shape))
-    grid, prefix = _grid(key, first)
-    best = ops.reduce("reduce_max" if largest else "reduce_min", grid, (len(grid.shape) - 1,), keepdims=True)
-    hit = apply("and", (prefix, apply("eq", (grid, ops.broadcast_to(best, grid.shape)))))
-    positions = _last_where(hit)
-    if floating:
-        last_nan = _last_where(apply("and", (prefix, _grid(nan, ops.const(False, dtypes.bool_))[0])))
-        positions = ops.select(apply("ge", (last_nan, ops.const(0, dtypes.int64))), last_nan, positions)
-    return positions
+    key = node if node.dtype is not dtypes.bool_ else ops.cast(node, dtypes.int32)
+
+    def combine(later: tuple[Node, ...], earlier: tuple[Node, ...]) -> tuple[Node, ...]:
+        (value, position), (old, old_position) = later, earlier
+        better = apply(wins, (old, value))  # ties keep the later position
+        if floating:  # a NaN beats any number; of two NaNs the later stays
+            old_nan, nan = apply("ne", (old, old)), apply("ne", (value, value))
+            better = apply("or", (apply("and", (old_nan, apply("logical_not", (nan,)))), better))
+        return ops.select(better, old, value), ops.select(better, old_position, position)
+
+    return prefix_scan((key, ops.iota(key.shape, len(key.shape) - 1)), combine)[1]
 
 
 def _cumulative_extremum(name: str, input: Tensor, dim: int, largest: bool) -> tuple[Tensor, Tensor]:
@@ -79,22 +82,26 @@ def cummin(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
     return _cumulative_extremum("cummin", input, dim, largest=False)
 
 
+def _log_add_exp(later: tuple[Node, ...], earlier: tuple[Node, ...]) -> tuple[Node, ...]:
+    """``log(exp(a) + exp(b))`` as ``max + log1p(exp(-|a - b|))``; two -inf give -inf, not NaN."""
+    a, b = later[0], earlier[0]
+    top = apply("max", (a, b))
+    low = apply("min", (a, b))
+    infinite = apply("eq", (low, ops.const(-math.inf, a.dtype)))
+    gap = ops.select(infinite, ops.full(a.shape, -math.inf, a.dtype), apply("sub", (low, top)))
+    return (ops.add(top, apply("log1p", (apply("exp", (gap,)),))),)
+
+
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
-    """``log(cumsum(exp(input)))`` along ``dim``, each prefix shifted by its own maximum so nothing overflows."""
+    """``log(cumsum(exp(input)))`` along ``dim``, each step adding in log space so nothing overflows."""
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_torch_type_name(input.dtype)}'")
     axis = _dim(dim, input.ndim)
     if input.ndim == 0 or input.numel() == 0:
         return _record("LogcumsumexpBackward0", input.node, input)
-    last = input.ndim - 1
-    node = ops.permute(input.node, _swap(input.ndim, axis, last))
-    grid, _ = _grid(node, ops.const(-math.inf, node.dtype))
-    top = apply("stop_gradient", (ops.reduce("reduce_max", grid, (last + 1,), keepdims=True),))
-    top = ops.select(apply("eq", (apply("abs", (top,)), ops.const(math.inf, top.dtype))), ops.zeros_like(top), top)
-    shifted = apply("exp", (apply("sub", (grid, ops.broadcast_to(top, grid.shape))),))
-    total = apply("log", (ops.reduce("reduce_sum", shifted, (last + 1,)),))
-    out = ops.add(total, ops.reshape(top, total.shape))
-    return _record("LogcumsumexpBackward0", ops.permute(out, _swap(input.ndim, axis, last)), input)
+    perm = _swap(input.ndim, axis, input.ndim - 1)
+    (out,) = prefix_scan((ops.permute(input.node, perm),), _log_add_exp)
+    return _record("LogcumsumexpBackward0", ops.permute(out, perm), input)
 
 
 def _swap(ndim: int, a: int, b: int) -> list[int]:
