@@ -19,6 +19,7 @@ import numpy as np
 from . import dtypes, ops
 from .index_ops import _RULES, _Advanced, _as_tuple, _coordinates, _index_node, _Rule
 from .ir import Node, apply
+from .scans import prefix_scan
 from .sorting import order
 from .tensor import Tensor, _dim, _record, _torch_type_name, attach
 
@@ -143,18 +144,13 @@ def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
 
 
 def _segment_scan(values: Node, keys: Node, combine: Callable[[Node, Node], Node]) -> Node:
-    """Inclusive scan of ``values`` with ``combine`` within runs of equal ``keys`` (sorted, 1-D): after step s,
-    each element has combined the 2s elements ending at it, as far as its run reaches."""
-    n = values.shape[0]
-    shift = 1
-    while shift < n:
-        earlier = ops.pad(ops.slice_(values, (0,), (n - shift,), (1,)), (shift,), (0,), (0,))
-        earlier_keys = ops.pad(ops.slice_(keys, (0,), (n - shift,), (1,)), (shift,), (0,), (0,))
-        same = apply("and", (apply("eq", (earlier_keys, keys)), apply("ge", (ops.iota((n,), 0),
-                                                                          ops.const(shift, _INT)))))
-        values = ops.select(same, combine(values, earlier), values)
-        shift *= 2
-    return values
+    """Inclusive scan of ``values`` with ``combine`` within runs of equal ``keys`` (sorted, 1-D): a range
+    that reaches into an earlier run ends at its start, since the keys are sorted."""
+    def within_runs(later: tuple[Node, ...], earlier: tuple[Node, ...]) -> tuple[Node, ...]:
+        same = apply("eq", (later[1], earlier[1]))
+        return ops.select(same, combine(later[0], earlier[0]), later[0]), later[1]
+
+    return prefix_scan((values, keys), within_runs)[0]
 
 
 _COMBINE: dict[str, Callable[[Node, Node], Node]] = {
