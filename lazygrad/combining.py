@@ -66,9 +66,8 @@ def _counts(repeats: Tensor) -> np.ndarray:
     """The values of a tensor of repeats, checked as torch checks them."""
     if repeats.ndim > 1:
         raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
-    if repeats.dtype.is_floating_point or repeats.dtype is dtypes.bool_:
-        raise RuntimeError(f"repeat_interleave only accept int32 and int64 for repeats, got "
-                           f"{_torch_type_name(repeats.dtype)}")
+    if repeats.dtype not in (dtypes.int32, dtypes.int64):
+        raise NotImplementedError(f"\"repeat_interleave_cpu\" not implemented for '{_torch_type_name(repeats.dtype)}'")
     counts = repeats._value().reshape(-1).astype(np.int64)
     if (counts < 0).any():
         raise RuntimeError("repeats can not be negative")
@@ -147,6 +146,16 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     axis = _dim(dim, input.ndim)
+    for t in (prepend, append):
+        if t is None:
+            continue
+        if t.ndim != input.ndim:
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+        for a, (want, got) in enumerate(zip(input.shape, t.shape)):
+            if a != axis and want != got:
+                raise RuntimeError(f"diff expects the shape of tensor to prepend or append to match that of input "
+                                   f"except along the differencing dimension; input.size({a}) = {want}, but got "
+                                   f"tensor.size({a}) = {got}")
     parts = [t for t in (prepend, input, append) if t is not None]
     out = cat(parts, axis) if len(parts) > 1 else input
     for _ in range(n):

@@ -284,8 +284,7 @@ class Generator:
     def set_state(self, new_state: Tensor) -> Generator:
         """Return the stream to a position ``get_state`` gave."""
         if not isinstance(new_state, Tensor) or new_state.dtype is not dtypes.uint8:
-            raise TypeError("expected a torch.ByteTensor, but got "
-                            f"{type(new_state).__name__ if not isinstance(new_state, Tensor) else new_state.dtype}")
+            raise TypeError("RNG state must be a torch.ByteTensor")
         try:
             initial, state = json.loads(new_state.numpy().tobytes().decode())
             rng = np.random.default_rng()

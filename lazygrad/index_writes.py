@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes, ops
+from .grad_mode import is_grad_enabled
 from .index_ops import _RULES, _Advanced, _as_tuple, _coordinates, _index_node, _Rule
 from .ir import Node, apply
 from .scans import prefix_scan
@@ -77,9 +78,9 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
                          f"({count})")
     if source.ndim != input.ndim or any(s != d for a, (s, d) in enumerate(zip(source.shape, input.shape))
                                         if a != axis):
-        raise IndexError(f"index_copy_(): Source/destination tensor must have same slice shapes. Destination slice "
-                         f"shape: {list(_without(input.shape, axis))} at dimension {axis} and source slice shape: "
-                         f"{list(_without(source.shape, axis))} at dimension 0.")
+        raise RuntimeError(f"index_copy_(): Source/destination tensor must have same slice shapes. Destination slice "
+                           f"shape: {_sizes_text(_without(input.shape, axis))} at dimension {axis} and source slice "
+                           f"shape: {_sizes_text(_without(source.shape, axis))} at dimension 0.")
     along = _index_node(index, input.shape[axis] if input.ndim else 1, axis, "index_copy")
     shape = source.node.shape
     spread = ops.broadcast_to(ops.reshape(along, tuple(count if a == axis else 1 for a in range(len(shape)))), shape)
@@ -95,6 +96,11 @@ def _without(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
     return tuple(d for a, d in enumerate(shape) if a != axis)
 
 
+def _sizes_text(shape: tuple[int, ...]) -> str:
+    """A slice shape as torch's message writes it: a bare number for one axis, a list otherwise."""
+    return str(shape[0]) if len(shape) == 1 else str(list(shape))
+
+
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """``input`` with the positions where ``mask`` is true filled, in order, by the leading elements of
     ``source``: the k-th true position reads ``source``'s k-th element (a running count of the mask)."""
@@ -102,7 +108,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
                            f"{dtypes.to_dtype(mask.dtype)}")
     if source.dtype is not input.dtype:
-        raise RuntimeError(f"masked_scatter_: expected self and source to have same dtypes but got "
+        raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
                            f"{_torch_type_name(input.dtype)} and {_torch_type_name(source.dtype)}")
     shape = input.node.shape
     size = math.prod(shape)
@@ -132,6 +138,8 @@ def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     on = apply("and", (apply("eq", (apply("rem", (flat, ops.const(step, _INT))), ops.const(0, _INT))),
                        apply("lt", (flat, ops.const(limit, _INT)))))
     on = ops.reshape(on, self.node.shape)
+    if is_grad_enabled() and self.requires_grad and self.grad_fn is None:  # torch writes through a diagonal view
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
 
     def filled(t: Tensor) -> Tensor:
         value = ops.broadcast_to(ops.scalar(fill_value, t.dtype), t.node.shape)

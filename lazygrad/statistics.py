@@ -52,6 +52,9 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     x = x.reshape(1, -1) if x.ndim < 2 else x
     weights = None
     if fweights is not None:
+        if fweights.dtype.is_floating_point:
+            raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights with "
+                               f"{_torch_type_name(fweights.dtype)} dtype")
         weights = fweights
     if aweights is not None:
         weights = aweights if weights is None else weights * aweights

@@ -243,3 +243,32 @@ def test_product_errors():
             "linalg.matrix_power: A must be batches of square matrices, but they are 3 by 4 matrices")
     _raises(lambda: lazygrad.tensordot(x, x, 1), RuntimeError,
             "contracted dimensions need to match, but first has size 4 in dim -1 and second has size 3 in dim 0")
+
+
+# Bad arguments, with torch's error type and message.
+_ERRORS = {
+    "diff_prepend": (lambda T: T.diff(T.ones(2, 3), prepend=T.ones(3, 3)), RuntimeError,
+                     "diff expects the shape of tensor to prepend or append to match that of input except along the "
+                     "differencing dimension; input.size(0) = 2, but got tensor.size(0) = 3"),
+    "addbmm_batches": (lambda T: T.addbmm(T.ones(2, 2), T.ones(2, 2, 3), T.ones(3, 3, 2)), RuntimeError,
+                       "batch1 and batch2 must have same number of batches, got 2 and 3"),
+    "float_repeats": (lambda T: T.ones(2).repeat_interleave(T.tensor([1.0, 2.0])), NotImplementedError,
+                      "\"repeat_interleave_cpu\" not implemented for 'Float'"),
+    "masked_scatter_dtype": (lambda T: T.zeros(3).masked_scatter(T.tensor([True, False, True]),
+                                                                 T.ones(3, dtype=T.float64)), RuntimeError,
+                             "masked_scatter: expected self and source to have same dtypes but gotFloat and Double"),
+    "index_copy_slices": (lambda T: T.zeros(3, 2).index_copy(0, T.tensor([0]), T.ones(1, 3)), RuntimeError,
+                          "index_copy_(): Source/destination tensor must have same slice shapes. Destination slice "
+                          "shape: 2 at dimension 0 and source slice shape: 3 at dimension 0."),
+    "cov_float_fweights": (lambda T: T.cov(T.ones(2, 3), fweights=T.ones(3)), RuntimeError,
+                           "cov(): expected fweights to have integral dtype but got fweights with Float dtype"),
+    "fill_diagonal_leaf": (lambda T: T.ones(2, 2, requires_grad=True).fill_diagonal_(0), RuntimeError,
+                           "a view of a leaf Variable that requires grad is being used in an in-place operation."),
+    "rng_state": (lambda T: T.set_rng_state(T.ones(3)), TypeError, "RNG state must be a torch.ByteTensor"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_ERRORS))
+def test_bad_arguments_raise_torchs_errors(case):
+    fn, error, message = _ERRORS[case]
+    _raises(lambda: fn(lazygrad), error, message)
