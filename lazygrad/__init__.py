@@ -92,7 +92,7 @@ from .dtypes import DType as dtype
 from .einsum import einsum
 from .function_forms import torch_function as _torch_function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .index_writes import index_copy, index_put, index_put_, masked_scatter, scatter_reduce
+from .index_writes import index_copy, index_put, index_put_, index_reduce, masked_scatter, put, scatter_reduce
 from .interop import from_dlpack
 from .layouts import (
     channels_last,
@@ -153,7 +153,21 @@ from .matmul_ops import dot, matmul
 from .metrics import metrics, metrics_report, reset_metrics
 from .primitives import FLOAT_UNARY_METHODS
 from .printing import set_printoptions
-from .products import addbmm, addmm, addmv, addr, baddbmm, chain_matmul, cross, inner, kron, outer, tensordot, vdot
+from .products import (
+    addbmm,
+    addmm,
+    addmv,
+    addmv_,
+    addr,
+    baddbmm,
+    chain_matmul,
+    cross,
+    inner,
+    kron,
+    outer,
+    tensordot,
+    vdot,
+)
 from .products import outer as ger
 from .random_ops import bernoulli, multinomial, normal, randperm
 from .realization import PendingGraphWarning, auto_step, clear_cache, set_backend, step
@@ -274,8 +288,8 @@ __all__ += [  # composite ops: rearranging, scans, products
     "diagflat", "diff", "dsplit", "hsplit", "repeat_interleave", "take", "take_along_dim", "tensor_split",
     "unravel_index", "vsplit", "matrix_power", "addbmm", "addmv", "addr", "chain_matmul", "inner", "kron",
     "tensordot", "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_put", "index_put_", "index_copy",
-    "masked_scatter", "scatter_reduce", "cdist", "corrcoef", "cov", "histc", "nanquantile", "quantile",
-    "unique_consecutive", "randint_like", "seed", "get_rng_state", "set_rng_state",
+    "masked_scatter", "scatter_reduce", "index_reduce", "put", "cdist", "corrcoef", "cov", "histc", "nanquantile",
+    "quantile", "unique_consecutive", "addmv_", "randint_like", "seed", "get_rng_state", "set_rng_state",
 ]
 __all__ += [
     "channels_last", "channels_last_3d", "contiguous_format", "get_default_device", "is_complex", "layout",
@@ -300,7 +314,7 @@ _TAKES_OUT = {
 }
 _TAKES_OUT |= {  # composite ops
     "column_stack", "diff", "take", "take_along_dim", "matrix_power", "addbmm", "addmv", "addr", "inner", "kron",
-    "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_copy", "scatter_reduce", "histc",
+    "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_copy", "scatter_reduce", "index_reduce", "histc",
     "nanquantile", "quantile",
 }
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.

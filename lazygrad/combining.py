@@ -19,15 +19,12 @@ import numpy as np
 
 from . import dtypes, ops
 from .creation import tensor, zeros
-from .index_ops import _RULES, _index_node, _Rule, gather, index_select
+from .index_ops import _index_node, gather, index_select
 from .ir import apply
 from .ir import broadcast_shapes as _broadcast
 from .reshaping import cat, stack
 from .shape_ops import diag, meshgrid
 from .tensor import Size, Tensor, _as_view, _dim, _record, _torch_type_name, attach
-
-_RULES["take"] = _Rule(True, IndexError, "out of range: tried to access index {{}} on a tensor of {size} elements.",
-                       "take(): Expected a long tensor for index")
 
 
 def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None, *,

@@ -1,5 +1,5 @@
 """Writing by index, as torch's functional and in-place pairs: index_put, index_copy, masked_scatter,
-scatter_reduce and fill_diagonal_.
+scatter_reduce, index_reduce, put and fill_diagonal_.
 
 Each computes the new value functionally from the ``scatter_add`` and ``gather`` primitives (see
 ``index_ops``); the in-place form assigns it through ``Tensor._inplace``, so writes through views reach
@@ -70,6 +70,13 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     if source.dtype is not input.dtype:
         raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
                            f"{_torch_type_name(input.dtype)} and (source) {_torch_type_name(source.dtype)}")
+    placed, written = _placed(input.node, source.node, _slice_positions(input, axis, index, source))
+    return _record("IndexCopyBackward0", ops.select(written, placed, input.node), input, source)
+
+
+def _slice_positions(input: Tensor, axis: int, index: Tensor, source: Tensor) -> Node:
+    """The flat positions in ``input`` of each element of ``source``, whose slices along ``axis`` go to the
+    slices ``index`` names (index_copy's and index_reduce's placement)."""
     if index.ndim > 1:
         raise IndexError("index_copy_(): Index should have dimension 1 or 0 (got 2)")
     count = source.shape[axis] if source.ndim else 1
@@ -88,8 +95,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     flat = coords[0]
     for coord, size in zip(coords[1:], input.shape[1:]):
         flat = ops.add(ops.mul(flat, ops.const(size, _INT)), coord)
-    placed, written = _placed(input.node, source.node, flat)
-    return _record("IndexCopyBackward0", ops.select(written, placed, input.node), input, source)
+    return flat
 
 
 def _without(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
@@ -193,11 +199,17 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     if src.dtype is not input.dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     flat = _coordinates(input, axis, index, "scatter_add", "self")
+    updates = ops.slice_(src.node, (0,) * src.ndim, index.node.shape, (1,) * src.ndim)
+    node = _reduce_into(input.node, updates, flat, reduce, include_self)
+    return _record("ScatterReduceBackward0", node, input, src)
+
+
+def _reduce_into(input: Node, updates: Node, flat: Node, reduce: str, include_self: bool) -> Node:
+    """``input`` with ``updates`` combined by ``reduce`` into their flat positions ``flat``."""
     count = math.prod(flat.shape)
-    updates = ops.reshape(ops.slice_(src.node, (0,) * src.ndim, index.node.shape, (1,) * src.ndim), (count,))
-    flat = ops.reshape(flat, (count,))
-    size = input.numel()
-    base = ops.reshape(input.node, (size,))
+    updates, flat = ops.reshape(updates, (count,)), ops.reshape(flat, (count,))
+    size = math.prod(input.shape)
+    base = ops.reshape(input, (size,))
     if reduce in ("sum", "mean"):
         placed, written = _placed(base, updates, flat)
     else:
@@ -210,8 +222,65 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
         placed = _divided(total, many)
     elif include_self:
         placed = ops.add(placed, base) if reduce == "sum" else _COMBINE[reduce](placed, base)
-    node = ops.select(written, placed, base)
-    return _record("ScatterReduceBackward0", ops.reshape(node, input.node.shape), input, src)
+    if reduce in ("amax", "amin") and input.dtype.is_floating_point:
+        placed = _shared_among_ties(placed, base, updates, flat, written, include_self)
+    return ops.reshape(ops.select(written, placed, base), input.shape)
+
+
+def _shared_among_ties(result: Node, base: Node, updates: Node, flat: Node, written: Node,
+                       include_self: bool) -> Node:
+    """``result`` (an extremum per position) with torch's gradient: split evenly among the elements equal to it.
+
+    The value stays ``result``; each element adds ``weight * (x - stop_gradient(x))``, zero in value, whose
+    gradient is its share: 1/k for each of the k elements that reached the extremum, 0 for the others.
+    Written by position, that is torch's rule for scatter_reduce and index_reduce alike.
+    """
+    size = base.shape[0]
+    dtype = base.dtype
+    best = apply("stop_gradient", (result,))
+    hit = ops.cast(apply("eq", (updates, apply("gather", (best, flat), (0,)))), dtype)
+    # torch counts an equal own value among the ties even when include_self leaves it out of the result
+    own = ops.cast(apply("and", (written, apply("eq", (base, best)))), dtype)
+    ties = ops.add(apply("scatter_add", (hit, flat), (0, size)), own)
+    ties = apply("stop_gradient", (apply("max", (ties, ops.const(1, dtype))),))
+
+    def share(x: Node, weight: Node) -> Node:
+        return ops.mul(weight, apply("sub", (x, apply("stop_gradient", (x,)))))
+
+    spread = apply("scatter_add", (share(updates, ops.div(hit, apply("gather", (ties, flat), (0,)))), flat),
+                   (0, size))
+    return ops.add(ops.add(best, spread), share(base, ops.div(own, ties))) if include_self else ops.add(best, spread)
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """``input`` with the slices of ``source`` combined by ``reduce`` (prod, mean, amax or amin) into the slices
+    ``index`` names along ``dim``."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    axis = _dim(dim, input.ndim)
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_reduce_(): self and source expected to have the same dtype, but got (self) "
+                           f"{_torch_type_name(input.dtype)} and (source) {_torch_type_name(source.dtype)}")
+    flat = _slice_positions(input, axis, index, source)
+    node = _reduce_into(input.node, source.node, flat, reduce, include_self)
+    return _record("IndexReduceBackward0", node, input, source)
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """``input`` read as one flat vector, with ``source``'s elements written (or added) at ``index``."""
+    if index.dtype is not _INT:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {_torch_type_name(index.dtype)}")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                           f"{_torch_type_name(input.dtype)} and source.dtype = {_torch_type_name(source.dtype)}")
+    if source.numel() != index.numel():
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                         f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    flat = _index_node(index, input.numel(), 0, "take")
+    placed, written = _placed(input.node, source.node, flat)
+    node = ops.add(input.node, placed) if accumulate else ops.select(written, placed, input.node)
+    return _record("PutBackward0", node, input, source)
 
 
 def _divided(total: Node, count: Node) -> Node:
@@ -252,6 +321,20 @@ class IndexWriteMethods:
 
     def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Tensor:
         return fill_diagonal_(self, fill_value, wrap)
+
+    def index_reduce(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                     include_self: bool = True) -> Tensor:
+        return index_reduce(self, dim, index, source, reduce, include_self=include_self)
+
+    def index_reduce_(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                      include_self: bool = True) -> Tensor:
+        return self._inplace(index_reduce, dim, index, source, reduce, include_self=include_self)
+
+    def put(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        return put(self, index, source, accumulate)
+
+    def put_(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        return self._inplace(put, index, source, accumulate)
 
 
 attach(IndexWriteMethods)

@@ -196,7 +196,28 @@ def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
     return result if out is None else write_out(out, result, "chain_matmul", matrices)
 
 
+def addmv_(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return input._inplace(addmv, mat, vec, beta=beta, alpha=alpha)
+
+
+def _addmm_(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return self._inplace(addmm, mat1, mat2, beta=beta, alpha=alpha)
+
+
+def _baddbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return self._inplace(baddbmm, batch1, batch2, beta=beta, alpha=alpha)
+
+
+def _addbmm_(self: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return self._inplace(addbmm, batch1, batch2, beta=beta, alpha=alpha)
+
+
+def _addr_(self: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return self._inplace(addr, vec1, vec2, beta=beta, alpha=alpha)
+
+
 _METHODS = {"outer": outer, "ger": outer, "addmm": addmm, "baddbmm": baddbmm, "cross": cross, "addmv": addmv,
-            "addbmm": addbmm, "addr": addr, "vdot": vdot, "inner": inner, "kron": kron}
+            "addbmm": addbmm, "addr": addr, "vdot": vdot, "inner": inner, "kron": kron, "addmv_": addmv_,
+            "addmm_": _addmm_, "baddbmm_": _baddbmm_, "addbmm_": _addbmm_, "addr_": _addr_}
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)

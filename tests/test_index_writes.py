@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_close, assigned, check_op
+from helpers import HAS_TORCH, assert_close, assigned, check_like_torch, check_op
 
 import lazygrad
 
@@ -82,7 +82,7 @@ def test_masked_scatter_fills_true_positions_in_order():
 @pytest.mark.parametrize("include_self", [True, False])
 def test_scatter_reduce_matches_a_loop(reduce, include_self):
     index = np.array([[0, 2, 0, 0], [1, 1, 3, 1], [2, 0, 2, 3]])
-    src = RNG.permutation(np.arange(12, dtype=np.float64)).reshape(3, 4) / 8 + 0.5  # distinct: no ties
+    src = RNG.permutation(np.arange(12, dtype=np.float64)).reshape(3, 4) / 8 + 33 / 64  # no ties, nor with X
     want = _scatter_reduce_loop(X, index, src, reduce, include_self)
     check_op(lambda T, x, s: x.scatter_reduce(1, T.tensor(index), s, reduce, include_self=include_self),
              lambda m, x, s: want, X, src, jax_oracle=False)
@@ -116,3 +116,46 @@ def test_fill_diagonal_in_place():
     _raises(lambda: lazygrad.zeros(3).fill_diagonal_(1), RuntimeError, "dimensions must larger than 1")
     check_op(lambda T, x: (x * 1).fill_diagonal_(0.5), lambda m, x: assigned(m, x, (np.arange(3), np.arange(3)), 0.5),
              X)
+
+
+def test_put_writes_and_accumulates_at_flat_positions():
+    index = np.array([0, -1, 5])
+    check_op(lambda T, x, s: x.put(T.tensor(index[:2]), s[:2]),
+             lambda m, x, s: assigned(m, x.reshape(-1), index[:2], s[:2]).reshape(3, 4), X, X[1, :3].copy())
+    check_op(lambda T, x, s: T.put(x, T.tensor(np.array([1, 1, 5])), s, accumulate=True),
+             lambda m, x, s: _added(m, x.reshape(-1), np.array([1, 1, 5]), s).reshape(3, 4), X, X[1, :3].copy())
+    _raises(lambda: lazygrad.zeros(2).put(lazygrad.tensor([5]), lazygrad.ones(1)), IndexError,
+            "out of range: tried to access index 5 on a tensor of 2 elements.")
+
+
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+def test_index_reduce_matches_a_loop(reduce):
+    rows = np.array([0, 2, 0])
+    src = RNG.permutation(np.arange(12, dtype=np.float64)).reshape(3, 4) / 8 + 33 / 64  # no ties, nor with X
+    index = np.broadcast_to(rows[:, None], (3, 4))
+    for include_self in (True, False):
+        want = _scatter_reduce_loop(X.T, index.T, src.T, reduce, include_self).T
+        check_op(lambda T, x, s, keep=include_self: x.index_reduce(0, T.tensor(rows), s, reduce, include_self=keep),
+                 lambda m, x, s, want=want: want, X, src, jax_oracle=False)
+
+
+def test_add_products_in_place():
+    x = lazygrad.tensor(X[:, :3].copy())
+    v = lazygrad.tensor(X[0, :3].copy())
+    x.addr_(v, v, alpha=2)
+    assert_close(x, X[:, :3] + 2 * np.outer(X[0, :3], X[0, :3]))
+    w = lazygrad.tensor(X[0, :3].copy())
+    assert lazygrad.addmv_(w, x, v, beta=0) is w
+    assert_close(w, (X[:, :3] + 2 * np.outer(X[0, :3], X[0, :3])) @ X[0, :3])
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch's rule for ties is the oracle")
+@pytest.mark.parametrize("include_self", [True, False])
+def test_extremum_ties_share_the_gradient_as_in_torch(include_self):
+    x = np.array([[1.0, 0.0], [0.0, 2.0], [2.0, 1.0]])
+    src = np.array([[1.0, 2.0], [2.0, 0.0], [2.0, 0.0]])
+    index = np.array([[0, 0], [2, 2], [2, 1]])
+    check_like_torch(lambda T, x, s: x.scatter_reduce(0, T.tensor(index), s, "amax", include_self=include_self),
+                     x, src)
+    check_like_torch(lambda T, x, s: x.index_reduce(0, T.tensor(index[:, 0]), s, "amin", include_self=include_self),
+                     x, src)

@@ -85,6 +85,7 @@ SKIPPED_OVERLOADS = {
     "norm(input, p, dim, keepdim, out, dtype)",
     # Deprecated argument orders (scalars first) of the other add-products.
     "addmv(beta, input, alpha, mat, vec)", "addmv(beta, input, mat, vec)",
+    "addmv_(beta, input, alpha, mat, vec)", "addmv_(beta, input, mat, vec)",
     "addbmm(beta, input, alpha, batch1, batch2)", "addbmm(beta, input, batch1, batch2)",
     "addr(beta, input, alpha, vec1, vec2)", "addr(beta, input, vec1, vec2)",
     # torch names the split points by their type (a count, a list, a tensor); lazygrad's one parameter, named
