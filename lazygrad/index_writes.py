@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, ops
+from . import checks, dtypes, ops
 from .grad_mode import is_grad_enabled
 from .index_ops import _RULES, _Advanced, _as_tuple, _coordinates, _index_node, _Rule
 from .ir import Node, apply
@@ -119,9 +119,13 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     shape = input.node.shape
     size = math.prod(shape)
     marks = ops.reshape(ops.broadcast_to(mask.node, shape), (size,))
+    short = "Number of elements of source < number of ones in mask"
     if mask.node.buffer is not None and int(np.broadcast_to(mask._value(), shape).sum()) > source.numel():
-        raise RuntimeError("Number of elements of source < number of ones in mask")
+        raise RuntimeError(short)
     rank = apply("cumsum", (ops.cast(marks, _INT),), (0,))
+    if mask.node.buffer is None:  # a pending mask is counted against the source when it is computed
+        fits = apply("or", (apply("le", (rank, ops.const(source.numel(), _INT))), apply("logical_not", (marks,))))
+        rank = checks.guard(rank, fits, RuntimeError, short, "masked_scatter")
     last = ops.const(max(source.numel() - 1, 0), _INT)
     at = apply("min", (apply("sub", (rank, ops.const(1, _INT))), last))
     at = apply("max", (at, ops.const(0, _INT)))

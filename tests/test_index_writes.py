@@ -76,6 +76,9 @@ def test_masked_scatter_fills_true_positions_in_order():
              lambda m, x, s: assigned(m, x, np.broadcast_to(row, (3, 4)), s[:6]), X, src)
     _raises(lambda: lazygrad.zeros(3).masked_scatter(lazygrad.tensor([True, True, True]), lazygrad.ones(2)),
             RuntimeError, "Number of elements of source < number of ones in mask")
+    pending = lazygrad.ones(3) > 0
+    with pytest.raises(RuntimeError, match="Number of elements of source < number of ones in mask"):
+        lazygrad.zeros(3).masked_scatter(pending, lazygrad.ones(2)).tolist()
 
 
 @pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
