@@ -14,8 +14,8 @@ import math
 from collections.abc import Callable
 
 from . import dtypes, ops, return_types
-from .grad_mode import no_grad
 from .ir import Node, apply
+from .sorting import take_along
 from .tensor import Tensor, _dim, _record, _torch_type_name, _wrap
 
 Combine = Callable[[tuple[Node, ...], tuple[Node, ...]], tuple[Node, ...]]
@@ -61,15 +61,12 @@ def _cumulative_extremum(name: str, input: Tensor, dim: int, largest: bool) -> t
     if input.ndim == 0 or input.numel() == 0:
         indices = _wrap(ops.full(input.node.shape, 0, dtypes.int64))
         return getattr(return_types, name)(_record(f"{name.capitalize()}Backward0", input.node, input), indices)
-    last = input.ndim - 1
-    moved = input.transpose(axis, last) if axis != last else input
-    with no_grad():
-        positions = _wrap(_extremum_positions(moved.detach().node, largest))
-        values = moved.gather(last, positions)
-        if axis != last:
-            values, positions = values.transpose(axis, last), positions.transpose(axis, last)
-    record = _record(f"{name.capitalize()}Backward0", values.node, input)
-    return getattr(return_types, name)(record, _wrap(positions.node))
+    perm = _swap(input.ndim, axis, input.ndim - 1)
+    moved = ops.permute(input.node, perm)
+    positions = _extremum_positions(apply("stop_gradient", (moved,)), largest)
+    values = take_along(moved, input.ndim - 1, positions)
+    record = _record(f"{name.capitalize()}Backward0", ops.permute(values, perm), input)
+    return getattr(return_types, name)(record, _wrap(ops.permute(positions, perm)))
 
 
 def cummax(input: Tensor, dim: int) -> tuple[Tensor, Tensor]:
