@@ -29,6 +29,7 @@ from . import (
     matmul_ops,
     nn,
     optim,
+    random,
     reductions,
     reshaping,
     return_types,
@@ -289,7 +290,7 @@ __all__ += [  # composite ops: rearranging, scans, products
     "unravel_index", "vsplit", "matrix_power", "addbmm", "addmv", "addr", "chain_matmul", "inner", "kron",
     "tensordot", "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_put", "index_put_", "index_copy",
     "masked_scatter", "scatter_reduce", "index_reduce", "put", "cdist", "corrcoef", "cov", "histc", "nanquantile",
-    "quantile", "unique_consecutive", "addmv_", "randint_like", "seed", "get_rng_state", "set_rng_state",
+    "quantile", "unique_consecutive", "addmv_", "random", "randint_like", "seed", "get_rng_state", "set_rng_state",
 ]
 __all__ += [
     "channels_last", "channels_last_3d", "contiguous_format", "get_default_device", "is_complex", "layout",

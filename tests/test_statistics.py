@@ -93,3 +93,13 @@ def test_rng_state_round_trips():
     drawn = lazygrad.randint_like(lazygrad.zeros(2, 3), 2, 5)
     assert drawn.dtype is lazygrad.float32 and drawn.shape == (2, 3)
     assert ((drawn >= 2) & (drawn < 5)).all()
+
+
+def test_fork_rng_restores_the_default_generator():
+    lazygrad.random.manual_seed(3)
+    first = lazygrad.rand(2).tolist()
+    lazygrad.manual_seed(3)
+    with lazygrad.random.fork_rng():
+        lazygrad.rand(5)
+    assert lazygrad.rand(2).tolist() == first
+    assert lazygrad.random.initial_seed() == 3
