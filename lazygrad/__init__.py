@@ -24,6 +24,7 @@ from . import (
     func,
     gc_policy,
     index_ops,
+    index_writes,
     indexing,
     inplace_ops,
     linalg,
@@ -31,6 +32,7 @@ from . import (
     matmul_ops,
     nn,
     optim,
+    random,
     reductions,
     reshaping,
     return_types,
@@ -39,6 +41,24 @@ from . import (
     utils,
 )
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
+from .combining import (
+    block_diag,
+    broadcast_shapes,
+    broadcast_tensors,
+    cartesian_prod,
+    column_stack,
+    combinations,
+    diagflat,
+    diff,
+    dsplit,
+    hsplit,
+    repeat_interleave,
+    take,
+    take_along_dim,
+    tensor_split,
+    unravel_index,
+    vsplit,
+)
 from .compiled import compile
 from .creation import (
     Generator,
@@ -52,6 +72,7 @@ from .creation import (
     full,
     full_like,
     get_default_device,
+    get_rng_state,
     initial_seed,
     linspace,
     logspace,
@@ -61,9 +82,12 @@ from .creation import (
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
+    seed,
     set_default_device,
+    set_rng_state,
     tensor,
     zeros,
     zeros_like,
@@ -74,6 +98,7 @@ from .einsum import einsum
 from .function_forms import accept_numpy_names as _accept_numpy_names
 from .function_forms import torch_function as _torch_function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .index_writes import index_copy, index_reduce, masked_scatter, put, scatter_reduce
 from .interop import from_dlpack
 from .layouts import (
     channels_last,
@@ -86,7 +111,7 @@ from .layouts import (
     sparse_coo,
     strided,
 )
-from .linalg import det, logdet
+from .linalg import det, logdet, matrix_power
 from .linalg import inv as inverse
 from .masking import (
     argwhere,
@@ -134,7 +159,22 @@ from .matmul_ops import dot, matmul
 from .metrics import metrics, metrics_report, reset_metrics
 from .primitives import FLOAT_UNARY_METHODS
 from .printing import set_printoptions
-from .products import addmm, baddbmm, cross, outer
+from .products import (
+    addbmm,
+    addmm,
+    addmv,
+    addmv_,
+    addr,
+    baddbmm,
+    chain_matmul,
+    cross,
+    inner,
+    kron,
+    outer,
+    tensordot,
+    vdot,
+)
+from .products import outer as ger
 from .random_ops import bernoulli, multinomial, normal, randperm
 from .realization import PendingGraphWarning, auto_step, clear_cache, set_backend, step
 from .realization import backend as _current_backend
@@ -142,14 +182,16 @@ from .realization import realize as _realize_all
 from .realization import use_backend as backend
 from .reshaping import atleast_1d, atleast_2d, atleast_3d, cat, dstack, hstack, stack, vstack
 from .reshaping import vstack as row_stack
+from .scans import cummax, cummin, logcumsumexp
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll, trace
 from .sorting import argsort, bucketize, histogram, kthvalue, median, mode, msort, searchsorted, sort, topk, unique
+from .statistics import cdist, corrcoef, cov, histc, nanquantile, quantile, unique_consecutive
 from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
 
 # The op families that attach Tensor methods when imported (and export nothing else here).
-_TENSOR_FAMILIES = (arithmetic, conversion, index_ops, indexing, matmul_ops, reductions, reshaping)
+_TENSOR_FAMILIES = (arithmetic, conversion, index_ops, index_writes, indexing, matmul_ops, reductions, reshaping)
 
 float32 = float = dtypes.float32
 float64 = double = dtypes.float64
@@ -210,6 +252,7 @@ _METHODS = [
     "expand", "broadcast_to", "repeat", "flip", "chunk", "unbind", "narrow", "select", "clone", "detach",
     "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "equal", "allclose", "logical_not",
     "logical_and", "logical_or", "mm", "bmm", "mv", "gather", "scatter_add", "index_select", "scatter", "index_put",
+    "index_put_",
 ]
 for _name in _METHODS:
     globals()[_name] = getattr(Tensor, _name)
@@ -248,6 +291,14 @@ __all__ += [
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]
 __all__ += ["metrics_report"]
+__all__ += [  # composite ops: rearranging, scans, products
+    "block_diag", "broadcast_shapes", "broadcast_tensors", "cartesian_prod", "column_stack", "combinations",
+    "diagflat", "diff", "dsplit", "hsplit", "repeat_interleave", "take", "take_along_dim", "tensor_split",
+    "unravel_index", "vsplit", "matrix_power", "addbmm", "addmv", "addr", "chain_matmul", "inner", "kron",
+    "tensordot", "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_copy",
+    "masked_scatter", "scatter_reduce", "index_reduce", "put", "cdist", "corrcoef", "cov", "histc", "nanquantile",
+    "quantile", "unique_consecutive", "addmv_", "random", "randint_like", "seed", "get_rng_state", "set_rng_state",
+]
 __all__ += [
     "channels_last", "channels_last_3d", "contiguous_format", "get_default_device", "is_complex", "layout",
     "memory_format", "preserve_format", "set_default_device", "sparse_coo", "strided", "split",
@@ -276,6 +327,11 @@ for _family in (aliases, inplace_ops, logic_ops, special_ops):
     __all__ += list(_family.FUNCTIONS)
     _TAKES_OUT |= _family.TAKES_OUT
 del _family
+_TAKES_OUT |= {  # composite ops
+    "column_stack", "diff", "take", "take_along_dim", "matrix_power", "addbmm", "addmv", "addr", "inner", "kron",
+    "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_copy", "scatter_reduce", "index_reduce", "histc",
+    "nanquantile", "quantile",
+}
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:
     _fn = globals().get(_name)

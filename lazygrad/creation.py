@@ -6,6 +6,7 @@ draws are graph nodes like any other, so a jax program creates them on the devic
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -270,6 +271,29 @@ class Generator:
     def next_seed(self) -> int:
         return capture.seed(self, int(self._rng.integers(0, 2**62)))
 
+    def seed(self) -> int:
+        """Reseed from the operating system's entropy; returns the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))
+        return self._initial
+
+    def get_state(self) -> Tensor:
+        """The stream's position as a uint8 tensor (its initial seed and the bit generator's state as text)."""
+        text = json.dumps([self._initial, self._rng.bit_generator.state])
+        return tensor(np.frombuffer(text.encode(), dtype=np.uint8).copy())
+
+    def set_state(self, new_state: Tensor) -> Generator:
+        """Return the stream to a position ``get_state`` gave."""
+        if not isinstance(new_state, Tensor) or new_state.dtype is not dtypes.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
+        try:
+            initial, state = json.loads(new_state.numpy().tobytes().decode())
+            rng = np.random.default_rng()
+            rng.bit_generator.state = state
+        except (ValueError, TypeError, KeyError):
+            raise RuntimeError("Expected either a RNG state from lazygrad's get_rng_state()") from None
+        self._initial, self._rng = int(initial), rng
+        return self
+
 
 default_generator = Generator()
 
@@ -280,6 +304,21 @@ def manual_seed(seed: int) -> Generator:
 
 def initial_seed() -> int:
     return default_generator.initial_seed()
+
+
+def seed() -> int:
+    """Seed the default generator from the operating system's entropy; returns the seed."""
+    return default_generator.seed()
+
+
+def get_rng_state() -> Tensor:
+    """The default generator's state, for ``set_rng_state``."""
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    """Return the default generator to a state ``get_rng_state`` gave: the same draws follow."""
+    default_generator.set_state(new_state)
 
 
 def _draw(size: tuple, distribution: str, dtype: Any, requires_grad: bool, generator: Generator | None,
@@ -327,6 +366,18 @@ def randint(low: int = 0, high: Any = None, size: Any = None, *, generator: Gene
     u = rand(size, dtype=dtypes.float64, generator=generator)
     drawn = (u * (high - low) + low).floor().to(_resolve(dtype, dtypes.int64))
     return _finish(drawn, requires_grad, device)
+
+
+def randint_like(input: Tensor, low: int = 0, high: Any = None, *, generator: Generator | None = None,
+                 dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
+                 requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    """Integers from [low, high) in ``input``'s shape and dtype: ``randint_like(x, high)`` or ``(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    if isinstance(high, Tensor):
+        high = high.item()
+    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype,
+                   device=device or input.device, requires_grad=requires_grad)
 
 
 def _as_tensor(value: Any, dtype: DType) -> Tensor:

@@ -53,6 +53,8 @@ _RULES["index_add"] = _Rule(False, IndexError, "index out of range in self",
                             "index_add_(): Expected dtype int32/int64 for index")
 _RULES["index_put_"] = _RULES["indexing"]
 _RULES["embedding"] = _RULES["index_select"]
+_RULES["take"] = _Rule(True, IndexError, "out of range: tried to access index {{}} on a tensor of {size} elements.",
+                       "take(): Expected a long tensor for index")
 
 
 def _index_node(index: Tensor, size: int, dim: int, op: str) -> Node:

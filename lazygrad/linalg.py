@@ -272,9 +272,54 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return _matmul(input, other)
 
 
-__all__ = ["cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "norm", "qr", "slogdet",
-           "solve", "svd", "svdvals", "vector_norm"]
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """``A`` multiplied by itself ``n`` times by repeated squaring; the identity for 0, the inverse's power below."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are {A.shape[-2]} "
+                           f"by {A.shape[-1]} matrices")
+    if n == 0:  # the identity, with a zero gradient for A as torch's copy into it gives
+        eye = ops.broadcast_to(apply("eq", (ops.iota(A.shape[-2:], 0), ops.iota(A.shape[-2:], 1))), A.node.shape)
+        node = ops.select(ops.const(True, dtypes.bool_), ops.cast(eye, A.dtype), apply("stop_gradient", (A.node,)))
+        return _record("CopyBackwards", node, A)
+    if n == 1:
+        return A.clone()
+    base = inv(A) if n < 0 else A
+    result, power, n = None, base, abs(n)
+    while n:
+        if n & 1:
+            result = power if result is None else _matmul(result, power)
+        n >>= 1
+        if n:
+            power = _matmul(power, power)
+    return result
 
 
-for _name, _fn in {"det": det, "inverse": inv, "slogdet": _slogdet, "logdet": logdet}.items():
+def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
+    """The product of a chain of matrices; the first may be a row vector, the last a column vector."""
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    first, last = tensors[0], tensors[-1]
+    for i, t in enumerate(tensors):
+        allowed = (1, 2) if i in (0, len(tensors) - 1) else (2,)
+        if t.ndim not in allowed:
+            where = "first" if i == 0 else "last" if i == len(tensors) - 1 else None
+            raise RuntimeError(f"multi_dot(): the {where} tensor must be 1D or 2D but got {t.ndim}D" if where else
+                               f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
+    chain = [first.unsqueeze(0) if first.ndim == 1 else first, *tensors[1:-1],
+             last.unsqueeze(1) if last.ndim == 1 else last]
+    result = chain[0]
+    for t in chain[1:]:
+        result = _matmul(result, t)
+    shape = (*first.shape[:-1], *last.shape[1:])
+    return result.reshape(shape)
+
+
+__all__ = ["cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power", "multi_dot",
+           "norm", "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
+
+
+for _name, _fn in {"det": det, "inverse": inv, "slogdet": _slogdet, "logdet": logdet,
+                   "matrix_power": matrix_power}.items():
     setattr(Tensor, _name, _fn)

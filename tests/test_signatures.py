@@ -66,7 +66,7 @@ SKIPPED_OVERLOADS = {
     # One name cannot be both: lazygrad's first parameter is ``low``/``start`` (with a default), and
     # ``randint(10, (3,))`` and ``arange(5)`` are recognized by their arguments; ``high=``/``end=`` keywords work.
     "arange(end)",
-    "randint(high, size)",
+    "randint(high, size)", "randint_like(input, high)",
     "random_(to)",
     # torch picks these overloads by argument type; lazygrad does too, under the other overload's names
     # (``x.max(y)`` works, ``x.max(other=y)`` does not; ``x.var(False)`` works).
@@ -86,6 +86,19 @@ SKIPPED_OVERLOADS = {
     "copy_(other, non_blocking)",
     # norm's out and dtype are positional in torch.norm's Python signature; lazygrad takes them by keyword.
     "norm(input, p, dim, keepdim, out, dtype)",
+    # Deprecated argument orders (scalars first) of the other add-products.
+    "addmv(beta, input, alpha, mat, vec)", "addmv(beta, input, mat, vec)",
+    "addmv_(beta, input, alpha, mat, vec)", "addmv_(beta, input, mat, vec)",
+    "addbmm(beta, input, alpha, batch1, batch2)", "addbmm(beta, input, batch1, batch2)",
+    "addr(beta, input, alpha, vec1, vec2)", "addr(beta, input, vec1, vec2)",
+    # torch names the split points by their type (a count, a list, a tensor); lazygrad's one parameter, named
+    # for the count, takes all three, so every positional call works.
+    "tensor_split(input, tensor_indices_or_sections, dim)", "tensor_split(input, indices, dim)",
+    "tensor_split(tensor_indices_or_sections, dim)", "tensor_split(indices, dim)",
+    "hsplit(input, indices)", "vsplit(input, indices)", "dsplit(input, indices)",
+    "hsplit(indices)", "vsplit(indices)", "dsplit(indices)",
+    # repeat_interleave(repeats) alone is recognized by its argument count, under the name ``input``.
+    "repeat_interleave(repeats)",
 }
 
 
