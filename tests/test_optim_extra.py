@@ -140,7 +140,7 @@ def _compiled_run(name: str, compiled: bool) -> list[np.ndarray]:
     return [np.array(losses)] + [p.detach().numpy() for p in model.parameters()]
 
 
-@pytest.mark.parametrize("name", ["nadam", "radam", "adamax", "adadelta", "rprop", "asgd"])
+@pytest.mark.parametrize("name", ["nadam", "radam", "adamax", "adadelta", "rprop", "asgd", "asgd_averaging"])
 def test_a_compiled_step_replays_the_update(name):
     """Inside a trace the counts are tensors computed in the program; the replays take the same steps."""
     for a, b in zip(_compiled_run(name, False), _compiled_run(name, True)):
