@@ -99,3 +99,16 @@ def test_gumbel_softmax_samples_the_categorical_distribution():
 def test_gumbel_softmax_warns_about_eps():
     with pytest.warns(UserWarning, match="`eps` parameter is deprecated and has no effect."):
         F.gumbel_softmax(lazygrad.zeros(2, 3), eps=1e-5)
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_lazy_linear_loads_a_state_dict_before_its_first_call():
+    source = torch.nn.Linear(4, 3)
+    state = {k: lazygrad.tensor(v.detach().numpy()) for k, v in source.state_dict().items()}
+    layer = nn.LazyLinear(3)
+    layer.load_state_dict(state)
+    assert tuple(layer.weight.shape) == (3, 4) and repr(layer) == "LazyLinear(in_features=0, out_features=3, bias=True)"
+    x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
+    assert_close(layer(lazygrad.tensor(x)), source(torch.tensor(x)).detach())
+    assert repr(layer) == "Linear(in_features=4, out_features=3, bias=True)"

@@ -62,8 +62,10 @@ class LazyLinear(Linear):
 
     def forward(self, input: Tensor) -> Tensor:
         self.in_features = input.shape[-1]
-        # the placeholders' dtype: ``dtype=``, or what ``.to()`` made of it since
-        add_weight_and_bias(self, (self.out_features, self.in_features), self.bias is not None, self.weight.dtype)
+        if isinstance(self.weight, UninitializedParameter):  # not loaded from a state dict
+            # the placeholders' dtype: ``dtype=``, or what ``.to()`` made of it since
+            add_weight_and_bias(self, (self.out_features, self.in_features), self.bias is not None,
+                                self.weight.dtype)
         self.__class__ = Linear  # type: ignore[assignment]
         return F.linear(input, self.weight, self.bias)
 
