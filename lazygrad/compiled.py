@@ -364,6 +364,7 @@ def _build(trace: capture.Trace, before: _Snapshot, leaves: list[Any], result: A
     sources = _sources(buffers, program, leaves, known, trace)
     guards = list(trace.guards) + _baked(program)
     plan = _Plan(program, exe, sources, binds, storage_binds, grads, made, out_spec, out_tree, guards, trace)
+    plan.shared = _shared_inputs(buffers, known)
     plan.result = plan.bind(results, leaves)
     return plan, ""
 
@@ -402,6 +403,23 @@ def _sources(buffers: list[Any], program: Any, leaves: list[Any], known: dict, t
         else:  # made inside the call from constants: the same value every time
             sources.append(("const", buffer))
     return sources
+
+
+def _shared_inputs(buffers: list[Any], known: dict) -> list[tuple[weakref.ref, ...]]:
+    """Tensors that held one program input when traced (``b.copy_(a)`` leaves ``b`` on ``a``'s value): the
+    program reads that input once for all of them, which stays right only while they still share a value."""
+    inputs = {id(buffer) for buffer in buffers}
+    groups: dict[int, list[Tensor]] = {}
+    for t, node, *_ in known.values():
+        if t._view is None and node.buffer is not None and id(node.buffer) in inputs:
+            groups.setdefault(id(node.buffer), []).append(t)
+    return [tuple(weakref.ref(t) for t in group) for group in groups.values() if len(group) > 1]
+
+
+def _same_value(tensors: list[Tensor | None]) -> bool:
+    """Whether the tensors still hold one value: one node, or one computed buffer."""
+    keys = {id(t.node.buffer if t.node.buffer is not None else t.node) for t in tensors if t is not None}
+    return None not in tensors and len(keys) == 1
 
 
 def _baked(program: Any) -> list[tuple]:
@@ -456,6 +474,7 @@ class _Plan:
         self.optimizers = [(weakref.ref(o), _optimizer_state(o)) for o in trace.optimizers.values()]
         self.failed = ""
         self.result: Any = None
+        self.shared: list[tuple[weakref.ref, ...]] = []
         rebound = {id(r()) for r, _ in binds if type(r) is not int}
         backend = realization.backend()
         # Inputs a step overwrites and nothing else reads: their old buffers may be given to the program.
@@ -483,6 +502,8 @@ class _Plan:
                     return self._miss(f"a Python number the trace depended on was {value!r}, now {now!r}")
         except (capture.Stale, IndexError) as error:
             return self._miss(str(error) or "a random draw decided the trace's path")
+        if not all(_same_value([ref() for ref in group]) for group in self.shared):
+            return self._miss("tensors that shared a value when traced (one copied from the other) now differ")
         holders = []
         for source in self.sources:
             if source[0] == "tensor":

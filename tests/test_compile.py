@@ -335,3 +335,21 @@ def test_a_global_number_that_changes_every_call_is_never_replayed_stale() -> No
     assert w.tolist() == expected.tolist()
     after = _counts()
     assert after["replays"] == before["replays"] and after["graph_breaks"] > before["graph_breaks"]
+
+
+def test_a_tensor_copied_from_another_before_the_trace_is_read_apart_in_replays() -> None:
+    """``ema.copy_(w)`` leaves both on one value, which the trace reads as one input; once the replays move them
+    apart, the plan no longer fits and the call is traced again."""
+    w, ema = torch.ones(3), torch.zeros(3)
+
+    def step() -> torch.Tensor:
+        w.sub_(0.1)
+        ema.add_((w - ema) * 0.5)
+        return w.sum()
+
+    compiled = torch.compile(step)
+    sums = [compiled().item()]
+    ema.copy_(w)
+    sums += [compiled().item() for _ in range(5)]
+    np.testing.assert_allclose(sums, [2.7, 2.4, 2.1, 1.8, 1.5, 1.2], rtol=1e-6)
+    np.testing.assert_allclose(ema.numpy(), np.full(3, 0.496875), rtol=1e-6)

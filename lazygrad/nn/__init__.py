@@ -27,6 +27,7 @@ from .activation_more import (
     Hardsigmoid,
     Hardswish,
     ReLU6,
+    RReLU,
     Softmax2d,
     Softmin,
     Softshrink,
@@ -38,7 +39,7 @@ from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .conv import AvgPool2d, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, MaxPool2d
 from .distance import CosineSimilarity
-from .layers import Dropout, Dropout1d, Dropout2d, Flatten, Identity, Linear
+from .layers import Dropout, Dropout1d, Dropout2d, Flatten, Identity, LazyLinear, Linear
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -67,7 +68,7 @@ from .padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
-from .parameter import Parameter
+from .parameter import Parameter, UninitializedParameter
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool1d, MaxPool1d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .shuffle import PixelShuffle, PixelUnshuffle, Unflatten
@@ -129,4 +130,5 @@ __all__ += [
     "MultiLabelSoftMarginLoss", "PairwiseDistance", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
     "EmbeddingBag", "MaxUnpool1d", "MaxUnpool2d", "MultiLabelMarginLoss", "MultiMarginLoss",
     "Fold", "LPPool1d", "LPPool2d", "LocalResponseNorm", "Unfold",
+    "LazyLinear", "RReLU", "UninitializedParameter",
 ]

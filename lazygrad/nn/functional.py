@@ -1084,6 +1084,7 @@ from .functional_losses import (  # noqa: E402, F401 (re-exported)
 from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d  # noqa: E402, F401
 from .lp_norm_ops import local_response_norm, lp_pool1d, lp_pool2d  # noqa: E402, F401
 from .normalization_ops import instance_norm, rms_norm  # noqa: E402, F401
+from .random_activation_ops import gumbel_softmax, rrelu, rrelu_  # noqa: E402, F401
 from .shuffle_ops import pixel_shuffle, pixel_unshuffle  # noqa: E402, F401
 from .unpool_ops import max_unpool1d, max_unpool2d  # noqa: E402, F401
 

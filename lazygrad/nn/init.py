@@ -9,8 +9,13 @@ from __future__ import annotations
 import math
 import warnings
 
-from ..creation import Generator, rand, randn
+import numpy as np
+
+from .. import dtypes
+from ..arithmetic import where
+from ..creation import Generator, as_tensor, eye, rand, randn
 from ..grad_mode import no_grad
+from ..linalg import qr
 from ..tensor import Tensor
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -118,3 +123,88 @@ def default_layer_init_(weight: Tensor, bias: Tensor | None) -> None:
         fan_in, _ = _calculate_fan_in_and_fan_out(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         uniform_(bias, -bound, bound)
+
+
+# Giles' single-precision erfinv: a polynomial in w = -log(1 - x^2), one near the center and one in the tails
+_ERFINV_CENTER = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                  -0.00417768164, 0.246640727, 1.50140941)
+_ERFINV_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+                0.00943887047, 1.00167406, 2.83297682)
+
+
+def _polynomial(coefficients: tuple[float, ...], w: Tensor) -> Tensor:
+    total = w * 0 + coefficients[0]
+    for c in coefficients[1:]:
+        total = total * w + c
+    return total
+
+
+def _erfinv(x: Tensor) -> Tensor:
+    """erf's inverse on (-1, 1), to float32 precision, from lazy ops (an init needs no more)."""
+    w = -((1 - x) * (1 + x)).log()
+    center = _polynomial(_ERFINV_CENTER, w - 2.5)
+    tail = _polynomial(_ERFINV_TAIL, w.clamp(min=5.0).sqrt() - 3)
+    return where(w < 5.0, center, tail) * x
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: Generator | None = None) -> Tensor:
+    """Normal draws truncated to ``[a, b]``: uniform draws between the bounds' CDF values, mapped back through
+    the inverse CDF (computed in float64), as torch does."""
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
+                      "be incorrect.", stacklevel=2)
+    low, high = (_normal_cdf((bound - mean) / std) for bound in (a, b))
+    with no_grad():
+        u = rand(tensor.shape, dtype=dtypes.float64, generator=generator) * (2 * high - 2 * low) + (2 * low - 1)
+        values = _erfinv(u) * (std * math.sqrt(2.0)) + mean
+        return tensor.copy_(values.clamp(a, b).to(tensor.dtype))
+
+
+def _normal_cdf(x: float) -> float:
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = None) -> Tensor:
+    """A (semi-)orthogonal matrix from the QR factors of a normal draw, the signs fixed by R's diagonal so the
+    result is uniformly distributed; higher dimensions are flattened past the first."""
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    with no_grad():
+        flat = randn(rows, cols, dtype=tensor.dtype, generator=generator)
+        if rows < cols:
+            flat = flat.t()
+        q, r = qr(flat)
+        q = q * r.diagonal().sign()
+        if rows < cols:
+            q = q.t()
+        return tensor.copy_(q.reshape(tensor.shape) * gain)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity matrix (ones on the diagonal of a non-square one)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    with no_grad():
+        return tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """A convolution kernel that passes its input through: in each group, output channel ``d`` reads input
+    channel ``d`` at the kernel's center."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if tensor.shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = tensor.shape[0] // groups
+    kernel = np.zeros(tuple(tensor.shape), dtype=np.float64)
+    center = tuple(size // 2 for size in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            kernel[(g * per_group + d, d, *center)] = 1
+    with no_grad():
+        return tensor.copy_(as_tensor(kernel, dtype=tensor.dtype))

@@ -1,4 +1,4 @@
-"""Stateless-shape layers: ``Linear``, ``Identity``, ``Flatten`` and the ``Dropout`` family."""
+"""Stateless-shape layers: ``Linear`` (and ``LazyLinear``), ``Identity``, ``Flatten`` and the ``Dropout`` family."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import Parameter
+from .parameter import Parameter, UninitializedParameter
 
 
 def add_weight_and_bias(layer: Module, weight_shape: tuple[int, ...], bias: bool, dtype: Any,
@@ -43,6 +43,31 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class LazyLinear(Linear):
+    """A ``Linear`` whose ``in_features`` comes from its first input: until then ``weight`` and ``bias`` are
+    placeholders; the first call creates and initializes them and the module becomes a ``Linear``."""
+
+    def __init__(self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None) -> None:
+        Module.__init__(self)
+        self.in_features = 0
+        self.out_features = out_features
+        self.weight = UninitializedParameter(empty(0, dtype=dtype))
+        self.register_parameter("bias", UninitializedParameter(empty(0, dtype=dtype)) if bias else None)
+
+    def reset_parameters(self) -> None:
+        if self.in_features != 0:
+            super().reset_parameters()
+
+    def forward(self, input: Tensor) -> Tensor:
+        self.in_features = input.shape[-1]
+        if isinstance(self.weight, UninitializedParameter):  # not loaded from a state dict
+            # the placeholders' dtype: ``dtype=``, or what ``.to()`` made of it since
+            add_weight_and_bias(self, (self.out_features, self.in_features), self.bias is not None,
+                                self.weight.dtype)
+        self.__class__ = Linear  # type: ignore[assignment]
+        return F.linear(input, self.weight, self.bias)
 
 
 class Identity(Module):

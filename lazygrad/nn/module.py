@@ -18,7 +18,7 @@ from .. import capture, dtypes
 from ..creation import tensor as make_tensor
 from ..grad_mode import no_grad
 from ..tensor import Tensor
-from .parameter import Parameter
+from .parameter import Parameter, UninitializedParameter
 
 
 def _converted(t: Tensor, dtype: dtypes.DType | None, target: Any) -> Tensor:
@@ -409,6 +409,8 @@ class Module:
                     if value is None:
                         errors.append(f'While copying the parameter named "{key}", expected torch.Tensor or '
                                       f"Tensor-like object from checkpoint but received {type(state_dict[key])}")
+                    elif isinstance(current, UninitializedParameter):  # a lazy module takes the saved shape
+                        module._parameters[name] = Parameter(value.to(current.dtype).clone())
                     elif value.shape != current.shape:
                         errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
                                       f"checkpoint, the shape in current model is {current.shape}.")

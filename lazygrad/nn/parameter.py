@@ -56,3 +56,14 @@ class Parameter(Tensor):
             copy.grad = _wrap(_fresh(self.grad.node))
         memo[id(self)] = copy
         return copy
+
+
+class UninitializedParameter(Parameter):
+    """The placeholder a lazy module holds until its first call tells it the parameter's shape."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__

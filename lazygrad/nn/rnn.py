@@ -20,6 +20,7 @@ from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 
 State = Any  # h, or (h, c) for an LSTM
 Step = Callable[[Tensor, State, Tensor, Tensor | None, Tensor | None], tuple[Tensor, State]]
@@ -65,6 +66,43 @@ _MODES: dict[str, tuple[int, Step]] = {
     "RNN_TANH": (1, _tanh_step), "RNN_RELU": (1, _relu_step), "GRU": (3, _gru_step), "LSTM": (4, _lstm_step),
 }
 _NONLINEARITIES = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
+
+
+# ---- a direction over time --------------------------------------------------------------------------------
+# In a packed batch the rows still running shrink over time (longest sequences first): going forward, the
+# rows that end leave their final state behind; going backward, rows join with their initial state.
+
+
+def _rows(state: State, start: int, stop: int) -> State:
+    return tuple(s[start:stop] for s in state) if isinstance(state, tuple) else state[start:stop]
+
+
+def _join(parts: list[State]) -> State:
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], tuple):
+        return tuple(cat(column) for column in zip(*parts))
+    return cat(parts)
+
+
+def _scan(step: Step, weights: tuple[Tensor, Tensor | None, Tensor | None], inputs: tuple[Tensor, ...],
+          state: State, reverse: bool) -> tuple[list[Tensor], State]:
+    """Each step's output in time order, and each row's state after its last step."""
+    outputs: list[Tensor] = [None] * len(inputs)  # type: ignore[list-item]
+    initial, finished = state, []
+    running = inputs[-1 if reverse else 0].shape[0]
+    if reverse and running < inputs[0].shape[0]:  # backward, only the longest sequences run at first
+        state = _rows(state, 0, running)
+    for t in reversed(range(len(inputs))) if reverse else range(len(inputs)):
+        rows = inputs[t].shape[0]
+        if rows < running:
+            finished.append(_rows(state, rows, running))
+            state = _rows(state, 0, rows)
+        elif rows > running:
+            state = _join([state, _rows(initial, running, rows)])
+        running = rows
+        outputs[t], state = step(inputs[t], state, *weights)
+    return outputs, _join([state, *reversed(finished)])
 
 
 # ---- multi-layer sequence modules -------------------------------------------------------------------------
@@ -132,7 +170,9 @@ class RNNBase(Module):
         sizes = [(stacks, batch, self.proj_size or self.hidden_size)]
         return [*sizes, (stacks, batch, self.hidden_size)] if self.mode == "LSTM" else sizes
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple[Any, Any]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         name = "RNN" if self.mode.startswith("RNN") else self.mode
         if input.ndim not in (2, 3):
             tail = " tensor instead" if name == "RNN" else " instead"
@@ -146,13 +186,7 @@ class RNNBase(Module):
             input = input.unsqueeze(batch_dim)
             states = None if states is None else [s.unsqueeze(1) for s in states]
         self._check_input(input)
-        sizes = self._state_sizes(input.shape[batch_dim])
-        if states is None:
-            states = [zeros(*size, dtype=input.dtype) for size in sizes]
-        for i, (state, size) in enumerate(zip(states, sizes)):
-            if tuple(state.shape) != size:
-                which = f"hidden[{i}] size" if self.mode == "LSTM" else "hidden size"
-                raise RuntimeError(f"Expected {which} {size}, got {list(state.shape)}")
+        states = self._initial_states(states, input.shape[batch_dim], input.dtype)
         output, finals = self._run(input.transpose(0, 1) if self.batch_first else input, states)
         if self.batch_first:
             output = output.transpose(0, 1)
@@ -160,6 +194,33 @@ class RNNBase(Module):
             output = output.squeeze(batch_dim)
             finals = [s.squeeze(1) for s in finals]
         return output, (tuple(finals) if self.mode == "LSTM" else finals[0])
+
+    def _forward_packed(self, input: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+        """A packed batch: the output is packed alike, and each sequence's final state is taken at its last
+        step. Given states are in the caller's order; they are permuted to the packed (longest first) order
+        and back, as torch does."""
+        data, sizes = input.data, [int(n) for n in input.batch_sizes.tolist()]
+        self._check_input(data)
+        states = None if hx is None else (list(hx) if self.mode == "LSTM" else [hx])
+        if states is not None and input.sorted_indices is not None:
+            states = [s.index_select(1, input.sorted_indices) for s in states]
+        states = self._initial_states(states, sizes[0], data.dtype)
+        output, finals = self._run(data, states, sizes)
+        if input.unsorted_indices is not None:
+            finals = [s.index_select(1, input.unsorted_indices) for s in finals]
+        packed = PackedSequence(output, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
+        return packed, (tuple(finals) if self.mode == "LSTM" else finals[0])
+
+    def _initial_states(self, states: list[Tensor] | None, batch: int, dtype: Any) -> list[Tensor]:
+        """The given states checked against their expected sizes, or zeros."""
+        sizes = self._state_sizes(batch)
+        if states is None:
+            return [zeros(*size, dtype=dtype) for size in sizes]
+        for i, (state, size) in enumerate(zip(states, sizes)):
+            if tuple(state.shape) != size:
+                which = f"hidden[{i}] size" if self.mode == "LSTM" else "hidden size"
+                raise RuntimeError(f"Expected {which} {size}, got {list(state.shape)}")
+        return states
 
     def _check_input(self, input: Tensor) -> None:
         weight_dtype = self.weight_ih_l0.dtype
@@ -170,9 +231,11 @@ class RNNBase(Module):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                                f"got {input.shape[-1]}")
 
-    def _run(self, x: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """Time-major ``x`` (T, N, features) through every layer; returns the last layer's output and the
-        final states stacked like ``states`` (one entry per (layer, direction) along axis 0)."""
+    def _run(self, x: Tensor, states: list[Tensor],
+             batch_sizes: list[int] | None = None) -> tuple[Tensor, list[Tensor]]:
+        """Time-major ``x`` (T, N, features), or packed rows with their ``batch_sizes``, through every layer;
+        returns the last layer's output (laid out as ``x``) and the final states stacked like ``states`` (one
+        entry per (layer, direction) along axis 0)."""
         step = _MODES[self.mode][1]
         directions = 2 if self.bidirectional else 1
         initial = [s.unbind(0) for s in states]
@@ -183,12 +246,10 @@ class RNNBase(Module):
                 index = layer * directions + direction
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_weights(index)
                 state = tuple(s[index] for s in initial) if self.mode == "LSTM" else initial[0][index]
-                inputs = F.linear(x, w_ih, b_ih).unbind(0)
-                hs = []
-                for gi in (reversed(inputs) if direction else inputs):
-                    h, state = step(gi, state, w_hh, b_hh, w_hr)
-                    hs.append(h)
-                outputs.append(stack(hs[::-1] if direction else hs))
+                gates = F.linear(x, w_ih, b_ih)
+                inputs = gates.unbind(0) if batch_sizes is None else gates.split(batch_sizes)
+                hs, state = _scan(step, (w_hh, b_hh, w_hr), inputs, state, bool(direction))
+                outputs.append(stack(hs) if batch_sizes is None else cat(hs))
                 finals.append(state)
             x = outputs[0] if directions == 1 else cat(outputs, -1)
             if layer < self.num_layers - 1:
