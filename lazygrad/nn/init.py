@@ -12,7 +12,6 @@ import warnings
 import numpy as np
 
 from .. import dtypes
-from ..arithmetic import where
 from ..creation import Generator, as_tensor, eye, rand, randn
 from ..grad_mode import no_grad
 from ..linalg import qr
@@ -125,28 +124,6 @@ def default_layer_init_(weight: Tensor, bias: Tensor | None) -> None:
         uniform_(bias, -bound, bound)
 
 
-# Giles' single-precision erfinv: a polynomial in w = -log(1 - x^2), one near the center and one in the tails
-_ERFINV_CENTER = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-                  -0.00417768164, 0.246640727, 1.50140941)
-_ERFINV_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-                0.00943887047, 1.00167406, 2.83297682)
-
-
-def _polynomial(coefficients: tuple[float, ...], w: Tensor) -> Tensor:
-    total = w * 0 + coefficients[0]
-    for c in coefficients[1:]:
-        total = total * w + c
-    return total
-
-
-def _erfinv(x: Tensor) -> Tensor:
-    """erf's inverse on (-1, 1), to float32 precision, from lazy ops (an init needs no more)."""
-    w = -((1 - x) * (1 + x)).log()
-    center = _polynomial(_ERFINV_CENTER, w - 2.5)
-    tail = _polynomial(_ERFINV_TAIL, w.clamp(min=5.0).sqrt() - 3)
-    return where(w < 5.0, center, tail) * x
-
-
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator: Generator | None = None) -> Tensor:
     """Normal draws truncated to ``[a, b]``: uniform draws between the bounds' CDF values, mapped back through
@@ -157,7 +134,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     low, high = (_normal_cdf((bound - mean) / std) for bound in (a, b))
     with no_grad():
         u = rand(tensor.shape, dtype=dtypes.float64, generator=generator) * (2 * high - 2 * low) + (2 * low - 1)
-        values = _erfinv(u) * (std * math.sqrt(2.0)) + mean
+        values = u.erfinv() * (std * math.sqrt(2.0)) + mean
         return tensor.copy_(values.clamp(a, b).to(tensor.dtype))
 
 
