@@ -437,28 +437,30 @@ def _overwrite(base: Node, updates: Node, flat: Node, repeats: bool) -> Node:
     """``base`` with ``updates`` (a vector) written at its flat positions ``flat``; where a position is named
     twice the last value stays, as torch's CPU kernels write in order. ``repeats`` False skips that sort.
 
-    torch's gradient of every update is the output's gradient at its position, overwritten or not, so the
-    overwritten ones add a zero that still carries it."""
+    Each written position gathers its writer's value, so the value is copied bit for bit (a sum into zeros would
+    turn -0.0 into 0.0). torch's gradient of every update is the output's gradient at its position, overwritten
+    or not, so the overwritten ones subtract a zero that still carries it."""
     count = flat.shape[0]
     size = math.prod(base.shape)
-    if repeats and count > 1:
-        keep = _last_writes(flat)
-        dropped = _zero_with_gradient(updates) if updates.dtype.is_floating_point else ops.zeros_like(updates)
-        updates = ops.select(keep, updates, dropped)
-        marks = ops.cast(keep, dtypes.int32)
-    else:
-        marks = ops.full((count,), 1, dtypes.int32)
-    placed = apply("scatter_add", (updates, flat), (0, size))
-    hits = apply("scatter_add", (marks, flat), (0, size))
-    written = apply("gt", (hits, ops.const(0, dtypes.int32)))
-    return ops.select(ops.reshape(written, base.shape), ops.reshape(placed, base.shape), base)
+    writers = ops.add(ops.iota((count,), 0, flat.dtype), ops.const(1, flat.dtype))  # 0 marks "no writer"
+    keep = _last_writes(flat) if repeats and count > 1 else None
+    if keep is not None:
+        writers = ops.select(keep, writers, ops.zeros_like(writers))
+    writer = apply("scatter_add", (writers, flat), (0, size))
+    written = apply("gt", (writer, ops.const(0, flat.dtype)))
+    first = apply("max", (apply("sub", (writer, ops.const(1, flat.dtype))), ops.const(0, flat.dtype)))
+    value = apply("gather", (updates, first), (0,))
+    if keep is not None and updates.dtype.is_floating_point:
+        carried = ops.select(keep, ops.zeros_like(updates), _zero_with_negated_gradient(updates))
+        value = apply("sub", (value, apply("scatter_add", (carried, flat), (0, size))))
+    return ops.select(ops.reshape(written, base.shape), ops.reshape(value, base.shape), base)
 
 
-def _zero_with_gradient(x: Node) -> Node:
-    """Zeros whose gradient with respect to ``x`` is one (where ``x`` is finite: inf - inf would be nan)."""
+def _zero_with_negated_gradient(x: Node) -> Node:
+    """Zeros whose gradient with respect to ``x`` is -1 (where ``x`` is finite: inf - inf would be nan)."""
     finite = apply("lt", (apply("abs", (x,)), ops.const(math.inf, x.dtype)))
     kept = ops.select(finite, x, ops.zeros_like(x))
-    return apply("sub", (kept, apply("stop_gradient", (kept,))))
+    return apply("sub", (apply("stop_gradient", (kept,)), kept))
 
 
 def _last_writes(flat: Node) -> Node:

@@ -9,6 +9,7 @@ Indices with tensors, lists or masks are handled in ``index_ops``.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from . import dtypes, index_ops, ops
@@ -93,9 +94,25 @@ class _Plan:
         return ops.select(mask, placed, node)
 
 
+def _integer_scalars(index: Any) -> Any:
+    """``index`` with each 0-d integer tensor read as the integer it holds: torch selects with it, so the result
+    is a view (``x[i]`` with ``i = torch.tensor(1)``), not a gathered copy. bool and uint8 ones stay masks."""
+    if isinstance(index, Tensor):
+        return operator.index(index) if _integer_scalar(index) else index
+    if type(index) is tuple and any(isinstance(i, Tensor) and _integer_scalar(i) for i in index):
+        return tuple(operator.index(i) if isinstance(i, Tensor) and _integer_scalar(i) else i for i in index)
+    return index
+
+
+def _integer_scalar(t: Tensor) -> bool:
+    dtype = t.node.dtype
+    return not t.node.shape and not dtype.is_floating_point and dtype not in (dtypes.bool_, dtypes.uint8)
+
+
 def getitem(t: Tensor, index: Any) -> Tensor:
     node = t.node
     shape = node.shape
+    index = _integer_scalars(index)
     if type(index) is int and shape and -shape[0] <= index < shape[0]:
         # x[i], the most common index (and iteration): the box _Plan would select, without the general walk
         start, ndim = index % shape[0], len(shape)
@@ -117,6 +134,7 @@ def getitem(t: Tensor, index: Any) -> Tensor:
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
+    index = _integer_scalars(index)
     if index_ops.is_advanced(index):
         index_ops.setitem(t, index, value)
         return

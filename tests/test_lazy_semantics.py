@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import math
 import os
 import sys
 import threading
@@ -671,3 +672,25 @@ def test_data_ptr_is_shared_exactly_by_tensors_that_share_memory() -> None:
     if HAS_TORCH:
         real = torch.ones(3)
         assert real[1:].data_ptr() - real.data_ptr() == 4 and real.clone().data_ptr() != real.data_ptr()
+
+
+def test_a_zero_dim_integer_tensor_indexes_as_its_integer_and_gives_a_view():
+    a = lazygrad.zeros(3, 2)
+    i = lazygrad.tensor(1)
+    a[i].add_(1)  # torch selects with the integer it holds: the result is a view of a
+    a[lazygrad.tensor(0), lazygrad.tensor(1)] += 5
+    assert a.tolist() == [[0.0, 5.0], [1.0, 1.0], [0.0, 0.0]]
+    counts = lazygrad.zeros(4)
+    for ix in lazygrad.tensor([1, 2, 1]):
+        counts[ix] += 1
+    assert counts.tolist() == [0.0, 2.0, 1.0, 0.0]
+
+
+def test_writing_by_index_copies_a_negative_zero_bit_for_bit():
+    t = lazygrad.tensor([-2.0, 5.0, 0.0], dtype=lazygrad.float64)
+    rows = lazygrad.tensor([1, -1, 0])
+    t[rows] = t[rows] * -1
+    assert [math.copysign(1, v) for v in t.tolist()] == [1, -1, -1]
+    u = lazygrad.zeros(3)
+    u[lazygrad.tensor([2, 2])] = lazygrad.tensor([1.0, -0.0])  # the last write stays, sign included
+    assert math.copysign(1, u[2].item()) == -1
