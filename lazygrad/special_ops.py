@@ -18,20 +18,9 @@ from typing import Any
 
 from . import dtypes, ops
 from .creation import _as_tensor
-from .ir import Node, apply
+from .ir import Node
+from .math_ops import _b, _c, _u
 from .tensor import Tensor, _float_dtype, _promote_any, _record, _wrap, attach
-
-
-def _c(value: float, like: Node) -> Node:
-    return ops.const(value, like.dtype)
-
-
-def _u(op: str, x: Node) -> Node:
-    return apply(op, (x,))
-
-
-def _b(op: str, a: Node, b: Node) -> Node:
-    return apply(op, (a, b))
 
 
 def _sub(a: Node, b: Node) -> Node:

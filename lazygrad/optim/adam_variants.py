@@ -12,20 +12,9 @@ from typing import Any
 
 from ..creation import tensor, zeros_like
 from ..tensor import Tensor
+from .adam import _check_adam_like
 from .optimizer import Optimizer
 from .state_scalars import StateScalars, rounded, step_tensor, where
-
-
-def _check_adam_like(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
-    if lr < 0.0:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if eps < 0.0:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    for i, beta in enumerate(betas):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-    if weight_decay < 0.0:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
 
 class _AdamLike(Optimizer):
