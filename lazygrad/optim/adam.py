@@ -1,10 +1,9 @@
 """Adam and AdamW (with optional AMSGrad), following torch's update order.
 
-The step count is a float32 tensor, as in torch. Outside a compiled step its value is also known on the host
-(the optimizer wrote it), so the bias corrections are Python numbers computed as torch's CPU Adam computes them:
-they enter the program as inputs, and a step builds 15 fewer nodes per parameter. Inside a compiled step's trace
-(``lazygrad.compile``) they are computed from the tensor in float64 in the program, so the replay needs no
-Python number refreshed.
+The step count is a float32 tensor, as in torch, read through ``StateScalars``: outside a compiled step it is a
+Python number the optimizer knows, so the bias corrections are computed as torch's CPU Adam computes them and
+enter the program as inputs (15 fewer nodes per parameter than computing them in the graph); inside a compiled
+step's trace (``lazygrad.compile``) the same formulas run on the tensor in float64, in the program.
 """
 
 from __future__ import annotations
@@ -12,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .. import capture, dtypes
 from ..creation import tensor, zeros_like
-from ..ir import Node
-from ..tensor import Tensor
 from .optimizer import Optimizer
+from .state_scalars import StateScalars, step_tensor
 
 
 def _check_adam_like(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
@@ -44,13 +41,11 @@ class Adam(Optimizer):
                     "maximize": maximize, "foreach": foreach, "capturable": capturable,
                     "differentiable": differentiable, "fused": fused, "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
-        # id(param) -> (the node its step tensor got from this optimizer's last increment, the count it holds)
-        self._counts: dict[int, tuple[Node, float]] = {}
+        self._scalars = StateScalars()
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay = group["weight_decay"]
-        on_host = capture.current() is None
         for param, grad in self._gradients(group):
             state = self.state[param]
             if not state:
@@ -59,11 +54,9 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = zeros_like(param)
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = zeros_like(param)
-            if not isinstance(state["step"], Tensor):  # a step count loaded from a state dict
-                state["step"] = tensor(float(state["step"]), device=param.device)
             # The count after this step: a Python number, or inside a compiled step's trace a float64 tensor (the
             # replay computes it in the program). The arithmetic below is torch's CPU Adam's either way.
-            step = self._increment(param, state["step"]) if on_host else state["step"].add_(1).to(dtypes.float64)
+            step = self._scalars.count(step_tensor(state))
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
                     param.mul_(1 - lr * weight_decay)
@@ -78,15 +71,6 @@ class Adam(Optimizer):
                 second = state["max_exp_avg_sq"].copy_(state["max_exp_avg_sq"].maximum(exp_avg_sq))
             denom = second.sqrt() / (1 - beta2**step) ** 0.5 + eps
             param.add_(exp_avg * (-lr / (1 - beta1**step)) / denom)  # torch's addcdiv: the product, then the quotient
-
-    def _increment(self, param: Tensor, step: Tensor) -> float:
-        """Add one to ``param``'s step tensor and return the new count, known on the host unless someone else
-        wrote the tensor since this optimizer did (then it is read, once)."""
-        known = self._counts.get(id(param))
-        count = (known[1] if known is not None and known[0] is step.node else step.item()) + 1
-        step.add_(1)
-        self._counts[id(param)] = (step.node, count)
-        return count
 
 
 class AdamW(Adam):
