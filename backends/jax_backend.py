@@ -5,8 +5,8 @@ parameters, mirroring the numpy backend's ``IMPLS``. Compiling a program strings
 one Python function and compiles it ahead of time with ``jax.jit``, so the trace and the XLA compile
 happen on a cache miss, are counted there, and never happen behind the cache's back on the step path.
 
-jax uses 32-bit types unless told otherwise, which would silently turn int64 and float64 tensors (and
-the int64 random seeds) into 32-bit ones. Loading this module therefore turns on jax's 64-bit mode for
+jax uses 32-bit types unless told otherwise, which would silently turn int64 and float64 tensors into
+32-bit ones. Loading this module therefore turns on jax's 64-bit mode for
 the process; every rule passes its dtype explicitly, so a float32 program still traces to float32
 throughout, and a trace-time check holds each value to the shape and dtype the IR inferred.
 """
@@ -59,7 +59,6 @@ from jax.sharding import NamedSharding, PartitionSpec, SingleDeviceSharding  # n
 
 from lazygrad import metrics  # noqa: E402
 from lazygrad.checks import CheckFailed  # noqa: E402
-from lazygrad.dtypes import DType  # noqa: E402
 from lazygrad.primitives import check_covers  # noqa: E402
 from lazygrad.program import Program  # noqa: E402
 
@@ -120,15 +119,6 @@ def _check(x: jax.Array, ok: jax.Array, check: Any) -> jax.Array:
     return x
 
 
-def _random(seed: jax.Array, shape: tuple, dtype: DType, distribution: str) -> jax.Array:
-    # The int64 seed enters as a program input, so new draws never recompile; jax's stream differs from
-    # numpy's, the distribution does not. XLA's own bit generator ("rbg") compiles in about half the time
-    # of jax's default threefry, whose unrolled rounds dominate the compile of a small program.
-    key = jax.random.key(seed, impl="rbg")
-    draw = jax.random.normal if distribution == "normal" else jax.random.uniform
-    return draw(key, shape, dtype=dtype.np)
-
-
 def _logistic(x: jax.Array) -> jax.Array:
     # lax.logistic is torch's 1 / (1 + exp(-x)); 16-bit floats run in float32 and round once, as torch does.
     return lax.logistic(x.astype(jnp.float32)).astype(x.dtype) if x.dtype in _ACCUMULATE else lax.logistic(x)
@@ -185,7 +175,6 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "cast": lambda x, dtype: lax.convert_element_type(x, dtype.np),  # to bool this is x != 0, as in numpy
     "const": lambda value, dtype: jnp.asarray(value, dtype=dtype.np),
     "iota": lambda shape, axis, dtype: lax.broadcasted_iota(dtype.np, shape, axis),
-    "random": _random,
     "argsort": _argsort, "cumprod": _reduce(jnp.cumprod),
     "inv": jnp.linalg.inv, "cholesky": jnp.linalg.cholesky, "solve": jnp.linalg.solve, "det": jnp.linalg.det,
     "slogdet": lambda x, part: jnp.linalg.slogdet(x)[part == "logabsdet"],

@@ -237,13 +237,6 @@ def _iota(shape: tuple, axis: int, dtype: DType) -> np.ndarray:
     return np.broadcast_to(line.reshape([-1 if i == axis else 1 for i in range(len(shape))]), shape)
 
 
-def _random(seed: np.ndarray, shape: tuple, dtype: DType, distribution: str) -> np.ndarray:
-    rng = np.random.default_rng(int(seed))
-    draw = rng.standard_normal if distribution == "normal" else rng.random
-    work = dtype.np if dtype.np in (np.float32, np.float64) else np.float32
-    return draw(shape, dtype=work).astype(dtype.np, copy=False)
-
-
 def _argsort(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
     if not descending:
         return np.argsort(x, axis=axis, kind="stable")
@@ -277,7 +270,7 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "dot_general": _accumulated(_dot_general), "conv": _accumulated(_conv),
     "gather": lambda x, indices, axis: np.take(x, indices, axis),
     "scatter_add": _scatter_add, "check": _check, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
-    "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota, "random": _random,
+    "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota,
     "argsort": _argsort, "cumprod": _reduce(np.cumprod),
     "inv": np.linalg.inv, "cholesky": np.linalg.cholesky, "solve": np.linalg.solve, "det": np.linalg.det,
     "slogdet": lambda x, part: np.linalg.slogdet(x)[part == "logabsdet"],

@@ -1,7 +1,7 @@
 """What a compiled function's trace records while it runs: symbolic numbers, guards, reads and modules.
 
 ``lazygrad.compile`` runs the user's function once more under a ``Trace``. Python numbers that vary from
-call to call (arguments, optimizer hyper-parameters, random seeds) enter it as ``SymFloat``/``SymInt``: they
+call to call (arguments, optimizer hyper-parameters) enter it as ``SymFloat``/``SymInt``: they
 behave as the number they hold, and remember how that number was derived, so a replay can derive the new
 value and pass it to the program as an input. When Python inspects one (compares it, branches on it,
 formats it, turns it into a plain number) the trace guards on its value instead: a replay with another
@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-# An expression: ("arg", i) | ("group", group_dict, key) | ("item", group_dict, key, index) | ("seed", k)
+# An expression: ("arg", i) | ("group", group_dict, key) | ("item", group_dict, key, index)
 # | (operator, expr_or_number, ...).
 Expr = tuple
 
@@ -41,7 +41,8 @@ class Trace:
         self.where = where
         self.scalars: dict[int, tuple[Any, Any]] = {}  # id(host buffer) -> (buffer, symbolic number)
         self.guards: list[tuple[Expr, Any]] = []  # (expression, the value it had)
-        self.seeds: list[Any] = []  # the generators drawn from, in order
+        self.draws: list[tuple[Any, Callable]] = []  # (generator, how it drew) per random draw, in order
+        self.drawn: dict[int, int] = {}  # id(drawn buffer) -> its index in draws
         self.modules: dict[int, Any] = {}
         self.optimizers: dict[int, Any] = {}
         self.broken: tuple[str, tuple[str, int]] | None = None
@@ -122,13 +123,13 @@ def note_optimizer(optimizer: Any) -> None:
         trace.optimizers.setdefault(id(optimizer), optimizer)
 
 
-def seed(generator: Any, value: int) -> int:
-    """A seed drawn during a trace: a replay draws the next one from the same generator, in the same order."""
+def note_draw(buffer: Any, generator: Any, make: Callable) -> None:
+    """A random draw made during a trace: a replay draws again with ``make``, in the same order, so the
+    generator moves as an uncompiled call moves it."""
     trace = _local.trace
-    if trace is None:
-        return value
-    trace.seeds.append(generator)
-    return SymInt(value, ("seed", len(trace.seeds) - 1))
+    if trace is not None:
+        trace.drawn[id(buffer)] = len(trace.draws)
+        trace.draws.append((generator, make))
 
 
 def tag_group(group: dict[str, Any]) -> dict[str, Any]:
@@ -152,21 +153,19 @@ class Stale(Exception):
     """A source no longer holds a number (a group's value became a tensor, say): trace again."""
 
 
-def evaluate(expr: Any, args: list[Any], seeds: list[int]) -> Any:
+def evaluate(expr: Any, args: list[Any]) -> Any:
     """The value ``expr`` has now, computed with Python's own arithmetic, as the uncompiled call would."""
     if type(expr) is not tuple:
         return expr
     head = expr[0]
     if head == "arg":
         return args[expr[1]]
-    if head == "seed":
-        return seeds[expr[1]]
     if head == "group":
         value = expr[1][expr[2]]
     elif head == "item":
         value = expr[1][expr[2]][expr[3]]
     else:
-        return head(*(evaluate(e, args, seeds) for e in expr[1:]))
+        return head(*(evaluate(e, args) for e in expr[1:]))
     if type(value) not in _SYMBOLIC:
         raise Stale(f"param_group[{expr[2]!r}] is no longer a Python number")
     return value

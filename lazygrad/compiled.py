@@ -398,6 +398,8 @@ def _sources(buffers: list[Any], program: Any, leaves: list[Any], known: dict, t
             sources.append(("arg", by_arg[key]))
         elif key in trace.scalars:
             sources.append(("sym", trace.scalars[key][1].expr, program.inputs[k][1]))
+        elif key in trace.drawn:
+            sources.append(("draw", trace.drawn[key]))
         elif key in by_buffer:
             sources.append(("tensor", weakref.ref(by_buffer[key])))
         else:  # made inside the call from constants: the same value every time
@@ -469,7 +471,7 @@ class _Plan:
         self.out_spec = out_spec
         self.out_tree = out_tree
         self.guards = guards
-        self.seeds = [weakref.ref(g) for g in trace.seeds]
+        self.draws = [(weakref.ref(g), make) for g, make in trace.draws]
         self.modules = [(weakref.ref(m), _module_state(m)) for m in trace.modules.values()]
         self.optimizers = [(weakref.ref(o), _optimizer_state(o)) for o in trace.optimizers.values()]
         self.failed = ""
@@ -497,7 +499,7 @@ class _Plan:
                 return self._miss("an optimizer's state was replaced")
         try:
             for expr, value in self.guards:
-                now = capture.evaluate(expr, leaves, ())
+                now = capture.evaluate(expr, leaves)
                 if now != value:
                     return self._miss(f"a Python number the trace depended on was {value!r}, now {now!r}")
         except (capture.Stale, IndexError) as error:
@@ -515,12 +517,12 @@ class _Plan:
                 holders.append(leaves[source[1]])
         if any(t.node.buffer is None for t in holders):
             realization.realize(t for t in holders if t.node.buffer is None)
-        generators = [g() for g in self.seeds]
+        generators = [g() for g, _ in self.draws]
         if any(g is None for g in generators):
             return self._miss("a random generator the trace drew from is gone")
         try:
-            seeds = [g.next_seed() for g in generators]
-            buffers = [self._input(source, leaves, seeds) for source in self.sources]
+            draws = [make(g._stream) for g, (_, make) in zip(generators, self.draws)]
+            buffers = [self._input(source, leaves, draws) for source in self.sources]
         except capture.Stale as error:
             return self._miss(str(error))
         exe = self._executable(buffers)
@@ -530,14 +532,16 @@ class _Plan:
         metrics.bump("replays")
         return self.bind(outputs, leaves)
 
-    def _input(self, source: tuple, leaves: list[Any], seeds: list[int]) -> Any:
+    def _input(self, source: tuple, leaves: list[Any], draws: list[np.ndarray]) -> Any:
         kind = source[0]
         if kind == "tensor":
             return source[1]().node.buffer
         if kind == "arg":
             return leaves[source[1]].node.buffer
         if kind == "sym":
-            return _host_number(capture.evaluate(source[1], leaves, seeds), source[2])
+            return _host_number(capture.evaluate(source[1], leaves), source[2])
+        if kind == "draw":
+            return realization.from_numpy(draws[source[1]])
         return source[1]
 
     def _executable(self, buffers: list[Any]) -> Any:
@@ -614,7 +618,7 @@ class _Plan:
             elif kind == "tensor":
                 values.append(payload())
             elif kind == "sym":
-                values.append(capture.evaluate(payload, leaves, ()))
+                values.append(capture.evaluate(payload, leaves))
             else:
                 values.append(payload)
         return _unflatten(self.out_tree, iter(values))

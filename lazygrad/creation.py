@@ -1,13 +1,14 @@
 """Tensor factories: from data, constants, ranges and random draws.
 
-Data from the user becomes a buffer at once (it has to be copied somewhere); constants and random
-draws are graph nodes like any other, so a jax program creates them on the device, fused.
+Data from the user becomes a buffer at once (it has to be copied somewhere), and so does a random draw
+(torch's stream, reproduced on the host: see ``random_stream``); constants and ranges are graph nodes like
+any other, so a jax program creates them on the device, fused.
 """
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,8 @@ from . import capture, dtypes, ops, realization
 from .device import device as device_
 from .dtypes import DType
 from .ir import apply, leaf
-from .tensor import Tensor, _share_host, _sizes, _wrap, attach
+from .random_stream import RandomStream
+from .tensor import Tensor, _share_host, _sizes, _torch_type_name, _wrap, attach
 
 _default_device: Any = None  # set_default_device's choice: where factories put tensors when not told
 
@@ -250,55 +252,47 @@ def eye(n: int, m: int | None = None, *, dtype: Any = None, layout: Any = None, 
 
 
 class Generator:
-    """Host-side seed stream: each draw takes the next seed, which enters the program as an input.
+    """A position in torch's CPU random stream (``random_stream``): seeded as torch's, it draws what torch draws.
 
-    One stream serves every device (``device`` is accepted for torch's signature), so a seeded generator
-    gives the same draws wherever the result lives.
+    One stream serves every device (``device`` is kept for torch's signature), so a seeded generator gives the
+    same draws wherever the result lives.
     """
 
     def __init__(self, device: Any = "cpu") -> None:
-        self._initial = int(np.random.SeedSequence().entropy % (2**63))
-        self._rng = np.random.default_rng(self._initial)
+        self.device = device_(device)
+        self._stream = RandomStream()
 
-    def manual_seed(self, seed: int) -> Generator:
-        self._initial = int(seed)
-        self._rng = np.random.default_rng(self._initial)
+    def manual_seed(self, seed: Any) -> Generator:
+        seed = int(seed)
+        if not -2**63 <= seed < 2**64:
+            raise ValueError("Overflow when unpacking long long")
+        self._stream.reseed(seed)
         return self
 
     def initial_seed(self) -> int:
-        return self._initial
-
-    def next_seed(self) -> int:
-        return capture.seed(self, int(self._rng.integers(0, 2**62)))
+        return self._stream.seed
 
     def seed(self) -> int:
         """Reseed from the operating system's entropy; returns the new seed."""
-        self.manual_seed(int(np.random.SeedSequence().entropy % (2**63)))
-        return self._initial
+        self.manual_seed(int(np.random.SeedSequence().entropy) & (2**64 - 1))
+        return self.initial_seed()
 
     def get_state(self) -> Tensor:
-        """The stream's position as a uint8 tensor (its initial seed and the bit generator's state as text)."""
-        text = json.dumps([self._initial, self._rng.bit_generator.state])
-        return tensor(np.frombuffer(text.encode(), dtype=np.uint8).copy())
+        """The stream's position as a uint8 tensor, in torch's layout (a state moves between the two)."""
+        return tensor(np.frombuffer(self._stream.state_bytes(), dtype=np.uint8).copy())
 
     def set_state(self, new_state: Tensor) -> Generator:
         """Return the stream to a position ``get_state`` gave."""
         if not isinstance(new_state, Tensor) or new_state.dtype is not dtypes.uint8:
             raise TypeError("RNG state must be a torch.ByteTensor")
-        try:
-            initial, state = json.loads(new_state.numpy().tobytes().decode())
-            rng = np.random.default_rng()
-            rng.bit_generator.state = state
-        except (ValueError, TypeError, KeyError):
-            raise RuntimeError("Expected either a RNG state from lazygrad's get_rng_state()") from None
-        self._initial, self._rng = int(initial), rng
+        self._stream.load_state_bytes(new_state.numpy().tobytes())
         return self
 
 
 default_generator = Generator()
 
 
-def manual_seed(seed: int) -> Generator:
+def manual_seed(seed: Any) -> Generator:
     return default_generator.manual_seed(seed)
 
 
@@ -321,12 +315,28 @@ def set_rng_state(new_state: Tensor) -> None:
     default_generator.set_state(new_state)
 
 
+def drawn(make: Callable[[RandomStream], np.ndarray], generator: Generator | None = None,
+          requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A leaf holding ``make``'s draw from ``generator`` (the default one when None).
+
+    The draw is made now, on the host, as torch makes it. Inside ``lazygrad.compile`` the trace keeps ``make``,
+    so each replay draws anew, in the same order as an uncompiled call.
+    """
+    generator = generator or default_generator
+    t = _from_host(make(generator._stream))
+    capture.note_draw(t.node.buffer, generator, make)
+    return _finish(t, requires_grad, device)
+
+
 def _draw(size: tuple, distribution: str, dtype: Any, requires_grad: bool, generator: Generator | None,
           device: Any) -> Tensor:
     shape = _shape(size)
     dtype = _resolve(dtype)
-    seed = ops.scalar((generator or default_generator).next_seed(), dtypes.int64)
-    return _finish(_wrap(apply("random", (seed,), (shape, dtype, distribution))), requires_grad, device)
+    if not dtype.is_floating_point:
+        kernel = "normal_kernel_cpu" if distribution == "normal" else "check_uniform_bounds"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_torch_type_name(dtype)}'")
+    draw = getattr(RandomStream, distribution)
+    return drawn(lambda stream: draw(stream, shape, dtype), generator, requires_grad, device)
 
 
 def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, layout: Any = None,
@@ -363,9 +373,11 @@ def randint(low: int = 0, high: Any = None, size: Any = None, *, generator: Gene
         low, high = 0, low
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
-    u = rand(size, dtype=dtypes.float64, generator=generator)
-    drawn = (u * (high - low) + low).floor().to(_resolve(dtype, dtypes.int64))
-    return _finish(drawn, requires_grad, device)
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    shape, dtype = _shape(_sizes((size,))), _resolve(dtype, dtypes.int64)
+    return drawn(lambda stream: stream.integers(shape, low, high).astype(dtype.np), generator, requires_grad,
+                 device)
 
 
 def randint_like(input: Tensor, low: int = 0, high: Any = None, *, generator: Generator | None = None,

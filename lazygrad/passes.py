@@ -21,9 +21,6 @@ _FOLD: dict[str, Callable] = {
 }
 
 
-_UNMERGED = ("random", "check")
-
-
 def _rebuild(program: Program, keep: list[Instr | None], remap: list[int]) -> Program:
     """Drop instructions marked ``None`` and renumber references through ``remap``."""
     new_index: list[int] = []
@@ -52,9 +49,8 @@ def eliminate_common_subexpressions(program: Program) -> Program:
         args = tuple(remap[a] if a >= 0 else a for a in ins.args)
         ins = ins._replace(args=args)
         key = (ins.op, args, ins.params, ins.shape, ins.dtype)
-        # Random draws are never merged: two draws with the same seed are still two requests. Checks are
-        # not either: a backend reports a failed one by its position among the checks of the graph.
-        if ins.op not in _UNMERGED and key in seen:
+        # Checks are never merged: a backend reports a failed one by its position among the checks of the graph.
+        if ins.op != "check" and key in seen:
             remap.append(seen[key])
             keep.append(None)
             continue

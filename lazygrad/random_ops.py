@@ -1,9 +1,9 @@
 """Random sampling beyond rand/randn: multinomial, randperm, normal, bernoulli and the in-place fills.
 
-Every draw is a transform of the seeded ``random`` primitive (uniform or normal), taking the next seed of
-the given or default ``Generator``, so ``manual_seed`` makes a program's draws reproducible on each
-backend (numpy and jax use different bit streams, with the same distributions). Nothing here realizes:
-permutations and draws without replacement order random keys with ``argsort``.
+Each draw takes torch's words from the given or default ``Generator`` and transforms them as torch's CPU
+kernel does (``random_stream``), so seeded programs draw what PyTorch draws. A draw that depends on another
+tensor's values (bernoulli of probabilities, multinomial) draws only what does not (the uniforms, the
+exponentials) and compares lazily, so it reads nothing.
 
 Like torch, the sampled values carry no gradient: a draw whose parameters require grad records torch's
 ``Normal``/``Bernoulli`` op with a zero gradient.
@@ -11,25 +11,26 @@ Like torch, the sampled values carry no gradient: a draw whose parameters requir
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from . import dtypes, ops
-from .creation import Generator, _sizes, default_generator, rand, randn
+from .creation import Generator, _resolve, _shape, _sizes, drawn
 from .ir import Node, apply, broadcast_shapes
 from .sorting import order
 from .tensor import Tensor, _record, _torch_type_name, _wrap
 
 
-def _uniform(shape: tuple[int, ...], dtype: Any, generator: Generator | None) -> Node:
-    return rand(shape, dtype=dtype, generator=generator).node
+def _draw(make: Any, generator: Generator | None) -> Node:
+    return drawn(make, generator).node
 
 
-def _open_uniform(shape: tuple[int, ...], dtype: Any, generator: Generator | None) -> Node:
-    """Uniform draws on (0, 1]: safe to take the logarithm of."""
-    return apply("sub", (ops.const(1, dtypes.to_dtype(dtype)), _uniform(shape, dtype, generator)))
+def _uniforms_like(shape: tuple[int, ...], chance: Node, generator: Generator | None) -> Node:
+    """Uniforms to compare with probabilities ``chance``: doubles for float64 ones, else floats (torch's
+    bernoulli draws in the probabilities' precision)."""
+    work = dtypes.float64 if chance.dtype is dtypes.float64 else dtypes.float32
+    return _draw(lambda stream: stream.uniform(shape, work), generator)
 
 
 def _constant_gradient(node: Node) -> Node:
@@ -41,10 +42,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Generator | None = None) -> Tensor:
     """Category indices drawn with probabilities proportional to the rows of ``input`` (1-D or 2-D).
 
-    With replacement: inverse-CDF sampling, each uniform draw counted against the normalized cumulative sums.
-    Without: the Gumbel-top-k trick, the ``num_samples`` largest ``log(p) - log(E)`` with ``E`` exponential.
-    Invalid probabilities (negative, non-finite, all zero) are reported when ``input`` already holds values;
-    pending ones are not read, so as not to realize them.
+    As torch: one draw, or draws without replacement, take the largest ``p / E`` for ``E`` exponential
+    (``E`` drawn in ``input``'s dtype); draws with replacement count the normalized cumulative sums below a
+    double-precision uniform each. Invalid probabilities (negative, non-finite, all zero) are reported when
+    ``input`` already holds values; pending ones are not read, so as not to realize them.
     """
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
@@ -58,20 +59,22 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
     if input.node.buffer is not None:
         _check_probabilities(input.detach()._value())
-    rows = input.node.shape[:-1]
-    p = ops.cast(input.detach().node, dtypes.float64)
-    if replacement:
-        cdf = apply("cumsum", (p,), (len(rows),))
-        total = ops.slice_(cdf, (0,) * len(rows) + (categories - 1,), cdf.shape, (1,) * (len(rows) + 1))
-        cdf = ops.div(cdf, total)  # the last entry is exactly 1
-        u = _open_uniform((*rows, num_samples), dtypes.float64, generator)
-        below = apply("lt", (ops.reshape(cdf, (*rows, 1, categories)), ops.reshape(u, (*rows, num_samples, 1))))
-        return _wrap(ops.reduce("reduce_sum", ops.cast(below, dtypes.int64), (len(rows) + 1,)))
-    exponential = apply("neg", (apply("log", (_open_uniform(p.shape, dtypes.float64, generator),)),))
-    keys = apply("sub", (apply("log", (p,)), apply("log", (exponential,))))
-    ranked = order(keys, len(rows), descending=True)
-    stops = (*rows, num_samples)
-    return _wrap(ops.slice_(ranked, (0,) * len(stops), stops, (1,) * len(stops)))
+    rows, shape, dtype = input.node.shape[:-1], input.node.shape, input.dtype
+    p = input.detach().node
+    if num_samples == 1 or not replacement:
+        exponential = _draw(lambda stream: stream.exponential(shape).astype(dtype.np), generator)
+        keys = ops.div(p, exponential)
+        if num_samples == 1:
+            return _wrap(keys).argmax(-1, keepdim=True)
+        ranked = order(keys, len(rows), descending=True)
+        stops = (*rows, num_samples)
+        return _wrap(ops.slice_(ranked, (0,) * len(stops), stops, (1,) * len(stops)))
+    cdf = apply("cumsum", (p,), (len(rows),))
+    total = ops.slice_(cdf, (0,) * len(rows) + (categories - 1,), cdf.shape, (1,) * (len(rows) + 1))
+    cdf = ops.cast(ops.div(cdf, total), dtypes.float64)  # the last entry is exactly 1
+    u = _draw(lambda stream: stream.uniform((*rows, num_samples), dtypes.float64), generator)
+    below = apply("lt", (ops.reshape(cdf, (*rows, 1, categories)), ops.reshape(u, (*rows, num_samples, 1))))
+    return _wrap(ops.reduce("reduce_sum", ops.cast(below, dtypes.int64), (len(rows) + 1,)))
 
 
 def _check_probabilities(values: np.ndarray) -> None:
@@ -83,11 +86,11 @@ def _check_probabilities(values: np.ndarray) -> None:
 
 def randperm(n: int, *, generator: Generator | None = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
-    """A random permutation of ``0 .. n-1``: the order of ``n`` uniform float64 keys."""
+    """A random permutation of ``0 .. n-1``, shuffled as torch shuffles it."""
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    keys = _uniform((n,), dtypes.float64, generator)
-    out = _wrap(ops.cast(order(keys, 0), dtypes.to_dtype(dtype) if dtype is not None else dtypes.int64))
+    dtype = _resolve(dtype, dtypes.int64)
+    out = drawn(lambda stream: stream.permutation(n).astype(dtype.np), generator, device=device)
     return out.requires_grad_() if requires_grad else out
 
 
@@ -101,14 +104,15 @@ def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator 
             raise TypeError(f"normal() received an invalid combination of arguments - got ({type(mean).__name__}, "
                             f"{type(std).__name__}), but expected one of: (Tensor mean, Tensor std), (Tensor mean, "
                             f"float std), (float mean, Tensor std), (float mean, float std, tuple of ints size)")
-        draw = randn(_sizes((size,)), dtype=dtype, generator=generator, device=device)
-        out = draw * std + mean if (std, mean) != (1.0, 0.0) else draw
-        return out.requires_grad_() if requires_grad else out
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        shape, work = _shape(_sizes((size,))), _resolve(dtype)
+        return drawn(lambda stream: stream.normal(shape, work, mean, std), generator, requires_grad, device)
     if not isinstance(std, Tensor) and std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     dtype = tensors[0].dtype if len(tensors) == 1 else dtypes.promote_types(mean.dtype, std.dtype)
     shape = broadcast_shapes(*(t.node.shape for t in tensors))
-    node = apply("random", (ops.scalar(_seed(generator), dtypes.int64),), (shape, dtype, "normal"))
+    node = _draw(lambda stream: stream.normal(shape, dtype), generator)
 
     def parameter(value: Any) -> Node:
         return _constant_gradient(ops.cast(value.node, dtype)) if isinstance(value, Tensor) else \
@@ -119,24 +123,20 @@ def normal(mean: Any, std: Any = 1.0, size: Any = None, *, generator: Generator 
     return _record(name[isinstance(mean, Tensor), isinstance(std, Tensor)], node, *tensors)
 
 
-def _seed(generator: Generator | None) -> int:
-    return (generator or default_generator).next_seed()
-
-
 def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None) -> Tensor:
     """1 with probability ``input`` (or ``p``), else 0, in ``input``'s dtype."""
     if not input.dtype.is_floating_point:
         raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for '{_torch_type_name(input.dtype)}'")
+    shape, dtype = input.node.shape, input.dtype
     if p is not None:
-        return _draw_bernoulli(input.node.shape, input.dtype, ops.scalar(p, input.dtype), generator)
+        return drawn(lambda stream: stream.bernoulli(shape, p).astype(dtype.np), generator)
     chance = _constant_gradient(input.node)
-    return _record("BernoulliBackward0", _draw_bernoulli(input.node.shape, input.dtype, chance, generator).node, input)
+    hit = apply("lt", (_uniforms_like(shape, chance, generator), ops.cast(chance, _compare_dtype(chance))))
+    return _record("BernoulliBackward0", ops.cast(hit, dtype), input)
 
 
-def _draw_bernoulli(shape: tuple[int, ...], dtype: Any, chance: Node, generator: Generator | None) -> Tensor:
-    work = dtype if dtype.is_floating_point else dtypes.float32
-    hit = apply("lt", (_uniform(shape, work, generator), ops.broadcast_to(ops.cast(chance, work), shape)))
-    return _wrap(ops.cast(hit, dtype))
+def _compare_dtype(chance: Node) -> dtypes.DType:
+    return dtypes.float64 if chance.dtype is dtypes.float64 else dtypes.float32
 
 
 # ---- in-place fills ---------------------------------------------------------------------------------------
@@ -148,6 +148,10 @@ def _fill(self: Tensor, node: Node) -> Tensor:
     return self._assign(_wrap(ops.cast(node, self.dtype)), cast=True)
 
 
+def _fill_drawn(self: Tensor, make: Any, generator: Generator | None) -> Tensor:
+    return _fill(self, _draw(make, generator))
+
+
 def _float_draw(self: Tensor, op: str) -> None:
     if not self.dtype.is_floating_point:
         raise NotImplementedError(f"\"{op}\" not implemented for '{_torch_type_name(self.dtype)}'")
@@ -157,60 +161,77 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Gen
     _float_draw(self, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-    draw = randn(self.node.shape, dtype=self.dtype, generator=generator)
-    return _fill(self, (draw * std + mean).node)
+    shape, dtype, contiguous = self.node.shape, self.dtype, self.is_contiguous()
+    return _fill_drawn(self, lambda stream: stream.normal(shape, dtype, mean, std, contiguous), generator)
 
 
 def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator: Generator | None = None) -> Tensor:
     _float_draw(self, "uniform_kernel_cpu")
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_:g} > to={to:g}")
-    draw = rand(self.node.shape, dtype=self.dtype, generator=generator)
-    return _fill(self, (draw * (to - from_) + from_).node)
+    shape, dtype = self.node.shape, self.dtype
+    return _fill_drawn(self, lambda stream: stream.uniform(shape, dtype, from_, to), generator)
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
-    """Exponential draws with rate ``lambd``: ``-log(U) / lambd`` for ``U`` uniform on (0, 1]."""
+    """Exponential draws with rate ``lambd``."""
     if not self.dtype.is_floating_point:
         raise RuntimeError(f"Exponential distribution is a continuous probability distribution. dtype must be a "
                            f"floating point but you specified {_torch_type_name(self.dtype)}")
     if lambd <= 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
-    logs = apply("log", (_open_uniform(self.node.shape, self.dtype, generator),))
-    return _fill(self, ops.div(apply("neg", (logs,)), ops.scalar(lambd, self.dtype)))
+    shape = self.node.shape
+    return _fill_drawn(self, lambda stream: stream.exponential(shape, lambd), generator)
+
+
+def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Generator | None = None) -> Tensor:
+    _float_draw(self, "cauchy_cpu")
+    if sigma <= 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
+    shape = self.node.shape
+    return _fill_drawn(self, lambda stream: stream.cauchy(shape, median, sigma), generator)
+
+
+def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Generator | None = None) -> Tensor:
+    _float_draw(self, "log_normal_cpu")
+    if std <= 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
+    shape = self.node.shape
+    return _fill_drawn(self, lambda stream: stream.log_normal(shape, mean, std), generator)
+
+
+def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
+    shape = self.node.shape
+    return _fill_drawn(self, lambda stream: stream.geometric(shape, p), generator)
 
 
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
-    chance = ops.cast(p.node, dtypes.float32 if not p.dtype.is_floating_point else p.dtype) \
-        if isinstance(p, Tensor) else ops.scalar(p, self.dtype if self.dtype.is_floating_point else dtypes.float32)
-    return _fill(self, _draw_bernoulli(self.node.shape, chance.dtype, chance, generator).node)
-
-
-# The default range of random_() without bounds: every integer the dtype holds exactly, from 0.
-_RANDOM_BOUND = {"float16": 2**11 + 1, "bfloat16": 2**8 + 1, "float32": 2**24 + 1, "float64": 2**53 + 1, "bool": 2,
-                 "uint8": 2**8, "int8": 2**7, "int16": 2**15, "int32": 2**31, "int64": 2**63}
+    shape = self.node.shape
+    if not isinstance(p, Tensor):
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+        return _fill_drawn(self, lambda stream: stream.bernoulli(shape, p), generator)
+    chance = ops.broadcast_to(p.detach().node, shape)
+    work = _compare_dtype(chance)
+    return _fill(self, apply("lt", (_uniforms_like(shape, chance, generator), ops.cast(chance, work))))
 
 
 def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
             generator: Generator | None = None) -> Tensor:
     """Integers drawn uniformly from ``[from, to)``; ``random_(to)`` draws from ``[0, to)``, ``random_()`` from 0
     to the largest integer the dtype holds exactly."""
-    if to is None:
-        low, high = (0, from_) if from_ is not None else (0, _RANDOM_BOUND[self.dtype.name])
-    else:
-        low, high = from_ or 0, to
+    shape, dtype = self.node.shape, self.dtype
+    if from_ is None and to is None:
+        return _fill_drawn(self, lambda stream: stream.full_range(shape, dtype), generator)
+    low, high = (0, from_) if to is None else (from_ or 0, to)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    u = _uniform(self.node.shape, dtypes.float64, generator)
-    span = high - low
-    # floor(u * span) < span for u < 1, except where rounding reaches span itself: clamp that back.
-    steps = apply("floor", (ops.mul(u, ops.const(float(span), dtypes.float64)),))
-    steps = apply("min", (steps, ops.const(float(span - 1) if span <= 2**53 else math.nextafter(span, 0),
-                                           dtypes.float64)))
-    return _fill(self, ops.add(ops.cast(steps, dtypes.int64), ops.scalar(low, dtypes.int64)))
+    return _fill_drawn(self, lambda stream: stream.integers(shape, low, high), generator)
 
 
-for _name, _fn in {"normal_": normal_, "uniform_": uniform_, "exponential_": exponential_,
-                   "bernoulli_": bernoulli_, "random_": random_, "bernoulli": bernoulli,
-                   "multinomial": multinomial}.items():
+for _name, _fn in {"normal_": normal_, "uniform_": uniform_, "exponential_": exponential_, "cauchy_": cauchy_,
+                   "log_normal_": log_normal_, "geometric_": geometric_, "bernoulli_": bernoulli_,
+                   "random_": random_, "bernoulli": bernoulli, "multinomial": multinomial}.items():
     setattr(Tensor, _name, _fn)

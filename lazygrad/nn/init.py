@@ -11,10 +11,11 @@ import warnings
 
 import numpy as np
 
-from .. import dtypes
-from ..creation import Generator, as_tensor, eye, rand, randn
+from ..creation import Generator, as_tensor, empty_like, eye
 from ..grad_mode import no_grad
 from ..linalg import qr
+from ..masking import where
+from ..random_ops import randperm
 from ..tensor import Tensor
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
@@ -65,13 +66,12 @@ def _empty(tensor: Tensor) -> bool:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None) -> Tensor:
     with no_grad():
-        draw = rand(tensor.shape, dtype=tensor.dtype, generator=generator)
-        return tensor.copy_(draw * (b - a) + a)
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator | None = None) -> Tensor:
     with no_grad():
-        return tensor.copy_(randn(tensor.shape, dtype=tensor.dtype, generator=generator) * std + mean)
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
@@ -126,16 +126,44 @@ def default_layer_init_(weight: Tensor, bias: Tensor | None) -> None:
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator: Generator | None = None) -> Tensor:
-    """Normal draws truncated to ``[a, b]``: uniform draws between the bounds' CDF values, mapped back through
-    the inverse CDF (computed in float64), as torch does."""
+    """Normal draws truncated to ``[a, b]``, by rejection as torch samples them (so the draws are torch's):
+    when the interval holds more than 30% of the mass, normal draws are redrawn where they fall outside;
+    otherwise uniform candidates on ``[a, b]`` are kept with probability ``pdf / peak``."""
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may "
                       "be incorrect.", stacklevel=2)
-    low, high = (_normal_cdf((bound - mean) / std) for bound in (a, b))
     with no_grad():
-        u = rand(tensor.shape, dtype=dtypes.float64, generator=generator) * (2 * high - 2 * low) + (2 * low - 1)
-        values = u.erfinv() * (std * math.sqrt(2.0)) + mean
-        return tensor.copy_(values.clamp(a, b).to(tensor.dtype))
+        if _normal_cdf((b - mean) / std) - _normal_cdf((a - mean) / std) > 0.3:
+            return tensor.copy_(_redrawn_outside(tensor, mean, std, a, b, generator))
+        return tensor.copy_(_accepted_uniforms(tensor, mean, std, a, b, generator))
+
+
+def _redrawn_outside(tensor: Tensor, mean: float, std: float, a: float, b: float,
+                     generator: Generator | None) -> Tensor:
+    low, high = tensor.new_tensor(a).item(), tensor.new_tensor(b).item()  # the bounds in the tensor's dtype
+    result = tensor.normal_(mean, std, generator=generator)
+    while (outside := (result < low) | (result > high)).any():
+        result = where(outside, empty_like(result).normal_(mean, std, generator=generator), result)
+    return result
+
+
+def _accepted_uniforms(tensor: Tensor, mean: float, std: float, a: float, b: float,
+                       generator: Generator | None) -> Tensor:
+    log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+
+    def log_density(candidates: Tensor) -> Tensor:
+        return candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+
+    def rejected(candidates: Tensor) -> Tensor:
+        return empty_like(tensor).uniform_(generator=generator).log_().gt(log_density(candidates.clone()))
+
+    result = tensor.uniform_(a, b, generator=generator)
+    pending = rejected(result)
+    while pending.any():
+        candidates = empty_like(tensor).uniform_(a, b, generator=generator)
+        result = where(pending, candidates, result)
+        pending = where(pending, rejected(candidates), pending)
+    return result
 
 
 def _normal_cdf(x: float) -> float:
@@ -152,7 +180,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = N
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     with no_grad():
-        flat = randn(rows, cols, dtype=tensor.dtype, generator=generator)
+        flat = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
         if rows < cols:
             flat = flat.t()
         q, r = qr(flat)
@@ -160,6 +188,20 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = N
         if rows < cols:
             q = q.t()
         return tensor.copy_(q.reshape(tensor.shape) * gain)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Generator | None = None) -> Tensor:
+    """Normal draws with a fraction ``sparsity`` of each column zeroed, the rows chosen by a permutation per
+    column (drawn from the default generator, as torch draws them)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    zeros = math.ceil(sparsity * rows)
+    with no_grad():
+        tensor.normal_(0, std, generator=generator)
+        for column in range(cols):
+            tensor[randperm(rows)[:zeros], column] = 0
+    return tensor
 
 
 def eye_(tensor: Tensor) -> Tensor:

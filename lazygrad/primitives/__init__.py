@@ -13,7 +13,7 @@ from ..ir import PRIMITIVES
 from . import contractions, elementwise, linalg, reductions, sources, structural
 from .rules import FLOAT_UNARY_METHODS, check_covers, declare
 
-# Every primitive but the sources (constants, iota, random draws: nothing flows back into them) has a rule.
+# Every primitive but the sources (constants, iota: nothing flows back into them) has a rule.
 check_covers(VJP, "the VJP table", {name for name, p in PRIMITIVES.items() if p.kind != "source"})
 
 __all__ = ["FLOAT_UNARY_METHODS", "PRIMITIVES", "VJP", "check_covers", "contractions", "declare", "elementwise",

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 from ...creation import Generator
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset, fetch
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, draw_seed
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -102,6 +102,7 @@ class DataLoader(Generic[T_co]):
         return self.batch_sampler if self._auto_collation else self.sampler
 
     def __iter__(self) -> Iterator[Any]:
+        draw_seed(self.generator)  # torch draws each iterator a base seed for its workers: the stream moves alike
         if self._iterable:
             return self._stream()
         if self._auto_collation:

@@ -1,7 +1,7 @@
 """Samplers: the order in which a DataLoader visits a dataset's indices, and how it groups them into batches.
 
-Shuffles are drawn on the host from a lazygrad ``Generator`` (one fresh seed per pass), so a seeded
-generator gives the same order every run; the orders are not torch's.
+Shuffles are drawn on the host from a lazygrad ``Generator`` with torch's algorithms, so a program visits
+its data in the order it visits it on PyTorch, seeded or not.
 """
 
 from __future__ import annotations
@@ -9,21 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import Generic, TypeVar
 
-import numpy as np
-
-from ...creation import Generator, default_generator
+from ... import dtypes
+from ...creation import Generator, as_tensor, default_generator
+from ...random_ops import multinomial
+from ...random_stream import RandomStream
 
 T_co = TypeVar("T_co", covariant=True)
 
 
-def _host_rng(generator: Generator | None) -> np.random.Generator:
-    """A numpy stream for one pass, seeded from ``generator`` (the default generator when None)."""
-    return np.random.default_rng((generator or default_generator).next_seed())
+def stream(generator: Generator | None) -> RandomStream:
+    """The stream ``generator`` draws from (the default generator's when None)."""
+    return (generator or default_generator)._stream
+
+
+def draw_seed(generator: Generator | None) -> int:
+    """A 63-bit seed drawn as ``torch.empty((), dtype=torch.int64).random_()`` draws it."""
+    return int(stream(generator).full_range((), dtypes.int64))
 
 
 def permutation(n: int, generator: Generator | None = None) -> list[int]:
     """The integers below ``n`` in an order drawn from ``generator``: torch.randperm, on the host."""
-    return _host_rng(generator).permutation(n).tolist()
+    return stream(generator).permutation(n).tolist()
 
 
 class Sampler(Generic[T_co]):
@@ -66,12 +72,19 @@ class RandomSampler(Sampler[int]):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
-        n, rng = len(self.data_source), _host_rng(self.generator)
+        """As torch's: without a generator, one seeded from the default generator when the first index is
+        asked for; then batches of 32 draws with replacement, or whole permutations and part of one more."""
+        n = len(self.data_source)
+        generator = self.generator or Generator().manual_seed(draw_seed(None))
+        draws = generator._stream
         if self.replacement:
-            return iter(rng.integers(0, n, self.num_samples).tolist())
-        # Whole permutations, then part of one more, so every index appears as evenly as the count allows.
-        full, rest = divmod(self.num_samples, n)
-        return iter(np.concatenate([rng.permutation(n) for _ in range(full)] + [rng.permutation(n)[:rest]]).tolist())
+            for _ in range(self.num_samples // 32):
+                yield from draws.integers((32,), 0, n).tolist()
+            yield from draws.integers((self.num_samples % 32,), 0, n).tolist()
+            return
+        for _ in range(self.num_samples // n):
+            yield from draws.permutation(n).tolist()
+        yield from draws.permutation(n).tolist()[:self.num_samples % n]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -84,10 +97,32 @@ class SubsetRandomSampler(Sampler[int]):
         self.indices, self.generator = indices, generator
 
     def __iter__(self) -> Iterator[int]:
-        return (self.indices[i] for i in permutation(len(self.indices), self.generator))
+        for i in permutation(len(self.indices), self.generator):
+            yield self.indices[i]
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler[int]):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (torch.multinomial)."""
+
+    def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
+                 generator: Generator | None = None) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        weights = as_tensor(weights, dtype=dtypes.float64)
+        if weights.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
+        self.weights, self.num_samples, self.replacement, self.generator = weights, num_samples, replacement, generator
+
+    def __iter__(self) -> Iterator[int]:
+        yield from multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator).tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler[list[int]]):
