@@ -106,16 +106,22 @@ class RandomStream:
     def _normal_blocks(self, n: int, dtype: DType, mean: float, std: float) -> np.ndarray:
         """torch's normal_fill: n uniforms, each block of 16 turned into 16 normals; when 16 does not divide n,
         the last 16 positions are drawn again from fresh uniforms and transformed as one more block."""
-        unit = self._unit(n, dtype).astype(np.float64)
+        unit = self._unit(n, dtype)
         whole = n - n % 16
-        out = np.empty(n, dtype=np.float64)
-        out[:whole] = _box_muller(unit[:whole].reshape(-1, 16)).ravel()
+        blocks = [unit[:whole].reshape(-1, 16)]
         if whole < n:
-            out[n - 16:] = _box_muller(self._unit(16, dtype).astype(np.float64).reshape(1, 16)).ravel()
+            blocks.append(self._unit(16, dtype).reshape(1, 16))
+        if dtype is dtypes.float64:
+            normals = [_box_muller(block) for block in blocks]
+        else:
+            normals = [_box_muller_float32(block.astype(np.float32)) for block in blocks]
+        out = np.empty(n, dtype=normals[0].dtype)
+        out[:whole] = normals[0].ravel()
+        if whole < n:
+            out[n - 16:] = normals[1].ravel()
         if dtype is dtypes.float64:
             return out * std + mean
-        work = np.float32  # the vectorized float kernel rounds each normal, then scales it with one fma
-        return _fused_multiply_add(out.astype(work), work(std), work(mean))
+        return _fused_multiply_add(out, np.float32(std), np.float32(mean))
 
     def _one_normal(self) -> float:
         cached, self._next_normal = self._next_normal, None
@@ -128,10 +134,10 @@ class RandomStream:
         return radius * math.cos(theta)
 
     def integers(self, shape: tuple[int, ...], low: int, high: int) -> np.ndarray:
-        """``randint`` and ``random_(from, to)``: a word (two, for a range of 2**32 or more) modulo the range."""
+        """``randint`` and ``random_(from, to)``: a word (two, for a range of 2**28 or more) modulo the range."""
         span = high - low
         n = math.prod(shape)
-        raw = self.words64(n) if span >= 2**32 else self.words(n)
+        raw = self.words64(n) if span >= 2**28 else self.words(n)
         return ((raw % np.uint64(span)).astype(np.int64) + low).reshape(shape)
 
     def full_range(self, shape: tuple[int, ...], dtype: DType) -> np.ndarray:
@@ -220,3 +226,66 @@ def _box_muller(block: np.ndarray) -> np.ndarray:
     radius = np.sqrt(-2.0 * np.log(1.0 - block[:, :8]))
     theta = _TWO_PI * block[:, 8:]
     return np.concatenate([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
+
+
+def _box_muller_float32(block: np.ndarray) -> np.ndarray:
+    """``_box_muller`` as torch's vectorized float kernel computes it, bit for bit: float32 throughout, with the
+    Cephes polynomials for log, sin and cos that kernel uses, rounded where its compiled code rounds (each
+    multiply-add it fuses is one ``_fma``)."""
+    radius = np.sqrt(np.float32(-2.0) * _log_float32(np.float32(1.0) - block[:, :8]))
+    sine, cosine = _sincos_float32(np.float32(_TWO_PI) * block[:, 8:])
+    return np.concatenate([radius * cosine, radius * sine], axis=1)
+
+
+def _fma(a: np.ndarray, b: np.ndarray | np.floating, c: np.ndarray | np.floating) -> np.ndarray:
+    """float32 ``a * b + c`` rounded once (the product of two floats is exact in a double)."""
+    return (a.astype(np.float64) * np.float64(b) + c).astype(np.float32) if np.isscalar(c) else \
+        (a.astype(np.float64) * np.asarray(b, dtype=np.float64) + c.astype(np.float64)).astype(np.float32)
+
+
+_F = np.float32
+# Cephes' single-precision coefficients: log's polynomial on [sqrt(1/2) - 1, sqrt(2) - 1], then sin's and cos's
+# on [-pi/4, pi/4], and pi/4 split in three parts for an exact range reduction.
+_LOG_TERMS = tuple(map(_F, (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
+                           -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1)))
+_SIN_TERMS = tuple(map(_F, (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)))
+_COS_TERMS = tuple(map(_F, (2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2)))
+_PI_4_PARTS = tuple(map(_F, (-0.78515625, -2.4187564849853515625e-4, -3.77489497744594108e-8)))
+
+
+def _log_float32(x: np.ndarray) -> np.ndarray:
+    """Natural log of positive normal floats: exponent and mantissa in [sqrt(1/2), sqrt(2)), then a polynomial."""
+    bits = x.view(np.uint32)
+    exponent = ((bits >> 23).astype(np.int32) - 126).astype(np.float32)
+    mantissa = ((bits & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(np.float32)  # in [0.5, 1)
+    small = mantissa < _F(0.707106781186547524)
+    exponent = exponent - small.astype(np.float32)
+    m = (mantissa - _F(1)) + np.where(small, mantissa, _F(0))
+    z = m * m
+    y = np.full_like(m, _LOG_TERMS[0])
+    for term in _LOG_TERMS[1:]:
+        y = _fma(y, m, term)
+    y = _fma(y * m, z, exponent * _F(-2.12194440e-4))
+    y = _fma(z, _F(-0.5), y)
+    return _fma(exponent, _F(0.693359375), m + y)
+
+
+def _sincos_float32(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """sin and cos of non-negative floats: reduce by multiples of pi/4, then the polynomial for the octant."""
+    octant = (x * _F(1.27323954473516)).astype(np.int32)
+    octant = (octant + 1) & ~1
+    y = octant.astype(np.float32)
+    for part in _PI_4_PARTS:
+        x = _fma(y, part, x)
+    z = x * x
+    cosine = np.full_like(x, _COS_TERMS[0])
+    for term in _COS_TERMS[1:]:
+        cosine = _fma(cosine, z, term)
+    cosine = _fma(cosine * z, z, -(z * _F(0.5))) + _F(1)
+    sine = np.full_like(x, _SIN_TERMS[0])
+    for term in _SIN_TERMS[1:]:
+        sine = _fma(sine, z, term)
+    sine = _fma(sine * z, x, x)
+    swap = (octant & 2) != 0
+    sin, cos = np.where(swap, cosine, sine), np.where(swap, sine, cosine)
+    return np.where((octant & 4) != 0, -sin, sin), np.where((((octant - 2) & 4) == 0), -cos, cos)
