@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from helpers import HAS_TORCH
 
@@ -151,3 +152,27 @@ def test_renamed_records_keep_torchs_gradients(name: str) -> None:
         (_GRADIENTS[name](lib, leaf) ** 2).sum().backward()
         grads.append([g for row in leaf.grad.tolist() for g in row])
     assert grads[0] == pytest.approx(grads[1], rel=1e-5, abs=1e-6)
+
+
+RNN_CONFIGS = [("LSTM", {}), ("LSTM", {"num_layers": 2}), ("LSTM", {"batch_first": True}),
+               ("LSTM", {"bidirectional": True}), ("LSTM", {"proj_size": 2}), ("GRU", {}),
+               ("GRU", {"batch_first": True}), ("RNN", {"batch_first": True, "bidirectional": True}),
+               ("RNN", {"nonlinearity": "relu"})]
+
+
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize(("kind", "options"), RNN_CONFIGS)
+@pytest.mark.filterwarnings("ignore:LSTM with projections")
+def test_recurrent_outputs_carry_torchs_record_names(kind: str, options: dict) -> None:
+    """A float32 LSTM prints its output as torch's fused oneDNN layer; batch-first GRU and RNN outputs as an in-place
+    transpose; and the names change nothing about the gradients."""
+    names, grads = [], []
+    for T in (torch, lazygrad):
+        T.manual_seed(0)
+        layer = getattr(T.nn, kind)(3, 4, **options)
+        output, _ = layer(T.ones(5, 2, 3))
+        names.append(output.grad_fn.name())
+        output.sum().backward()
+        grads.append(layer.weight_ih_l0.grad.numpy())
+    assert names[1] == names[0]
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-5, atol=1e-6)

@@ -13,6 +13,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from .. import dtypes
+from ..autograd_graph import grad_fn_class
 from ..creation import empty, zeros
 from ..reshaping import cat, stack
 from ..tensor import Tensor
@@ -108,6 +110,12 @@ def _scan(step: Step, weights: tuple[Tensor, Tensor | None, Tensor | None], inpu
 # ---- multi-layer sequence modules -------------------------------------------------------------------------
 
 
+def _rename(t: Tensor, name: str) -> None:
+    """Give ``t``'s record torch's ``grad_fn`` name for the fused op it stands for (gradients are unchanged)."""
+    if t.grad_fn is not None:
+        t.grad_fn.__class__ = grad_fn_class(name)
+
+
 class RNNBase(Module):
     """Parameters ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}`` (``weight_hr_l{k}``
     with projections), ``_reverse`` for the backward direction, registered in torch's order."""
@@ -188,12 +196,22 @@ class RNNBase(Module):
         self._check_input(input)
         states = self._initial_states(states, input.shape[batch_dim], input.dtype)
         output, finals = self._run(input.transpose(0, 1) if self.batch_first else input, states)
+        if self._fused_by_torch(output):
+            _rename(output, "MkldnnRnnLayerBackward0")
         if self.batch_first:
             output = output.transpose(0, 1)
+            if self.mode != "LSTM":  # torch's GRU and RNN transpose their result in place
+                _rename(output, "TransposeBackward1")
         if not batched:
             output = output.squeeze(batch_dim)
             finals = [s.squeeze(1) for s in finals]
         return output, (tuple(finals) if self.mode == "LSTM" else finals[0])
+
+    def _fused_by_torch(self, output: Tensor) -> bool:
+        """Whether torch runs this unpacked call as one fused oneDNN layer: a float32 LSTM in one direction
+        without projections (its output then prints ``grad_fn=<MkldnnRnnLayerBackward0>``)."""
+        return self.mode == "LSTM" and not self.bidirectional and not self.proj_size and \
+            output.dtype is dtypes.float32
 
     def _forward_packed(self, input: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
         """A packed batch: the output is packed alike, and each sequence's final state is taken at its last
