@@ -111,6 +111,7 @@ from .layouts import (
     sparse_coo,
     strided,
 )
+from .legacy_types import LEGACY_TYPES
 from .linalg import det, logdet, matrix_power
 from .linalg import inv as inverse
 from .masking import (
@@ -327,6 +328,8 @@ for _family in (aliases, inplace_ops, logic_ops, special_ops):
     __all__ += list(_family.FUNCTIONS)
     _TAKES_OUT |= _family.TAKES_OUT
 del _family
+globals().update(LEGACY_TYPES)  # torch.FloatTensor, torch.LongTensor, ...
+__all__ += list(LEGACY_TYPES)
 _TAKES_OUT |= {  # composite ops
     "column_stack", "diff", "take", "take_along_dim", "matrix_power", "addbmm", "addmv", "addr", "inner", "kron",
     "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_copy", "scatter_reduce", "index_reduce", "histc",

@@ -44,6 +44,9 @@ def move(t: Tensor, target: str | device) -> Tensor:
     return out
 
 
+# The names ``Tensor.type()`` gives, back to their dtypes (``x.type("torch.LongTensor")``).
+_LEGACY_NAMES = {f"torch.{_torch_type_name(d)}Tensor": d for d in dtypes.ALL}
+
 class ConversionMethods:
     """The conversion Tensor methods (attached to Tensor below)."""
 
@@ -70,9 +73,13 @@ class ConversionMethods:
         return out if target is None else move(out, target)
 
     def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+        """The type's name (``'torch.FloatTensor'``), or the tensor converted to a dtype, a typed constructor
+        (``torch.LongTensor``) or such a name."""
         if dtype is None:
             return f"torch.{_torch_type_name(self.dtype)}Tensor"
-        return self.to(dtype)
+        if isinstance(dtype, str):
+            dtype = _LEGACY_NAMES[dtype]
+        return self.to(getattr(dtype, "dtype", dtype))
 
     def float(self, memory_format: Any = None) -> Tensor:
         return self.to(dtypes.float32)

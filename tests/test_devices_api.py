@@ -407,3 +407,19 @@ def test_variable_errors_match_torch(make: Callable[[], Any], error: type, messa
     with pytest.raises(error) as raised:
         make()
     assert str(raised.value) == message
+
+
+@pytest.mark.backend_agnostic
+def test_legacy_typed_constructors_build_check_and_convert_types() -> None:
+    """``torch.LongTensor([label])`` and friends, as older tutorials write them."""
+    labels = torch.LongTensor([3, 1])
+    assert labels.dtype is torch.int64 and labels.tolist() == [3, 1]
+    assert torch.FloatTensor(2, 3).shape == (2, 3) and torch.FloatTensor((2, 3)).tolist() == [2.0, 3.0]
+    assert torch.DoubleTensor(torch.Size([4])).dtype is torch.float64
+    assert torch.ByteTensor().shape == (0,)
+    assert isinstance(torch.ones(2), torch.FloatTensor) and not isinstance(labels, torch.FloatTensor)
+    assert repr(torch.BoolTensor) == "<class 'torch.BoolTensor'>"
+    assert torch.ones(2).type(torch.LongTensor).dtype is torch.int64
+    assert torch.ones(2).type("torch.HalfTensor").dtype is torch.float16
+    with pytest.raises(TypeError, match="expected torch.float32"):
+        torch.FloatTensor(labels)
