@@ -150,20 +150,17 @@ def dynamic_update_slice(x: Node, update: Node, starts: Sequence[Node]) -> Node:
     return apply("dynamic_update_slice", (x, update, *starts))
 
 
-def leading_window(x: Node, start: int, size: int) -> Node:
-    """``x[start:start + size]`` along axis 0 with ``start`` as a program input (a Python number), so windows
-    at different positions share one program: minibatches sliced from one tensor, ``x[i]``, iteration."""
-    if (start, size) == (0, x.shape[0]):
-        return x
-    starts = [scalar(start, dtypes.int64)]
-    if len(x.shape) > 1:
-        starts += [const(0, dtypes.int64)] * (len(x.shape) - 1)
-    return dynamic_slice(x, starts, (size, *x.shape[1:]))
-
-
 def window(x: Node, starts: Shape, stops: Shape, steps: Shape) -> Node:
-    """``x[start:stop:step]`` per axis, with a unit-step window along axis 0 taken by ``leading_window``."""
-    if x.shape and steps[0] == 1 and (starts[0], stops[0]) != (0, x.shape[0]):
-        x = leading_window(x, starts[0], stops[0] - starts[0])
-        starts, stops = (0, *starts[1:]), (x.shape[0], *stops[1:])
+    """``x[start:stop:step]`` per axis. A unit-step window's start is a program input (a Python number), so
+    windows at other positions share one program: minibatches sliced from one tensor, ``x[i]``, iteration,
+    ``vec[0, argmax(vec)]``. Other steps stay static parameters."""
+    moving = [step == 1 and (start, stop) != (0, size)
+              for start, stop, step, size in zip(starts, stops, steps, x.shape)]
+    if any(moving):
+        positions = [scalar(start, dtypes.int64) if move else const(0, dtypes.int64)
+                     for start, move in zip(starts, moving)]
+        sizes = tuple(stop - start if move else size for start, stop, size, move in zip(starts, stops, x.shape, moving))
+        x = dynamic_slice(x, positions, sizes)
+        starts = tuple(0 if move else start for start, move in zip(starts, moving))
+        stops = tuple(size if move else stop for stop, size, move in zip(stops, sizes, moving))
     return slice_(x, starts, stops, steps)

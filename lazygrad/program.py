@@ -98,9 +98,11 @@ def linearize(roots: Sequence[Node], share_numbers: bool = True) -> tuple[Progra
         return _flatten(pending, roots, True, None)[:2]
 
 
-# A program with more Python numbers than this passes equal ones as one input. A chain of ``x * 0.5`` or an
+# A program with more Python numbers than this passes equal floats as one input. A chain of ``x * 0.5`` or an
 # optimizer's betas repeated per parameter would otherwise give hundreds of inputs, and XLA's compile time
-# and memory grow fast with them. Small programs keep one input per number, so a value that happens to equal
+# and memory grow fast with them. Integers stay one input each: they are mostly positions of windows
+# (``vec[0, argmax(vec)]``), which vary with the data, and sharing equal ones would make the program's
+# structure depend on the data. Small programs keep one input per number, so a value that happens to equal
 # another (a learning rate decayed to 0) never changes their structure; which inputs are shared is part of
 # the program, so it stays a structural key either way.
 MANY_NUMBERS = 64
@@ -119,7 +121,7 @@ _shared_at: set[int] = set()
 def _flatten(pending: list[Node], roots: Sequence[Node], share: bool,
              limit: int | None) -> tuple[Program, list[Any], int]:
     """``linearize``'s one pass, over plain lists and one dict (it runs at every realization), also giving how many
-    numbers (distinct nodes) it met. With ``share``, equal numbers (same dtype and bytes) become one input;
+    numbers (distinct nodes) it met. With ``share``, equal floats (same dtype and bytes) become one input;
     without it, the pass stops at ``limit`` numbers."""
     ref: dict[Node, int] = {}
     numbers: dict[tuple[DType, bytes], int] = {}
@@ -138,13 +140,14 @@ def _flatten(pending: list[Node], roots: Sequence[Node], share: bool,
                 if not a.shape and type(buffer) is ndarray:
                     met[0] += 1
                     if share:
-                        key = (a.dtype, buffer.tobytes())
-                        r = numbers.get(key)
-                        if r is not None:
-                            ref[a] = r
-                            out.append(r)
-                            continue
-                        numbers[key] = -len(inputs) - 1
+                        if a.dtype.is_floating_point:
+                            key = (a.dtype, buffer.tobytes())
+                            r = numbers.get(key)
+                            if r is not None:
+                                ref[a] = r
+                                out.append(r)
+                                continue
+                            numbers[key] = -len(inputs) - 1
                     elif len(host_scalars) == limit:
                         raise _ManyNumbers
                     host_scalars.append(len(inputs))
