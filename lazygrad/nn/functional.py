@@ -142,7 +142,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``."""
-    return _masked_dropout(input, p, training, inplace, tuple(input.shape))
+    return _masked_dropout(input, p, training, inplace, False)
 
 
 # ---- convolution and pooling ----------------------------------------------------------------------------
@@ -1067,7 +1067,7 @@ from .activation_ops import (  # noqa: E402, F401
 from .activation_ops import threshold as _threshold  # noqa: E402
 from .embedding_bag_ops import embedding_bag  # noqa: E402, F401
 from .fold_ops import fold, unfold  # noqa: E402, F401
-from .functional_layers import alpha_dropout, bilinear, dropout3d  # noqa: E402, F401 (re-exported)
+from .functional_layers import alpha_dropout, bilinear, dropout3d, feature_alpha_dropout  # noqa: E402, F401 (re-exported)
 from .functional_losses import (  # noqa: E402, F401 (re-exported)
     cosine_embedding_loss,
     gaussian_nll_loss,

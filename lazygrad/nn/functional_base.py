@@ -4,9 +4,13 @@ channel dropout and ``logsigmoid``. A module of their own, so the families impor
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+
+import numpy as np
 
 from ..arithmetic import where
-from ..creation import rand
+from ..creation import drawn
+from ..random_stream import RandomStream
 from ..tensor import _ABSENT, Tensor, _record
 
 
@@ -87,19 +91,50 @@ def logsigmoid(input: Tensor) -> Tensor:
     return _as_op("LogSigmoidBackward0", out, input)
 
 
-def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape: tuple[int, ...]) -> Tensor:
-    """Dropout with one draw per element of ``mask_shape``, broadcast over ``input``, the kept scaled by 1/(1-p).
-
-    The mask is a lazy random draw whose seed is a program input, so every step runs the same program.
-    """
+def _check_p(p: float) -> None:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
+
+
+def _skips_draw(input: Tensor, p: float, training: bool) -> bool:
+    """torch returns the input itself, drawing nothing, in evaluation, for p == 0 and for an empty input."""
+    return not training or p == 0.0 or input.numel() == 0
+
+
+def _dropout_noise(input: Tensor, p: float, shape: tuple[int, ...], finish: Callable) -> Tensor:
+    """torch's dropout noise of ``shape``: ``bernoulli_(1 - p)`` (one double-precision uniform per value) in the
+    input's dtype, turned by ``finish(keep, work, dtype)`` into what torch's in-place ops make of it.
+
+    The noise is made on the host, as torch makes it, and enters the program as an input (a compiled replay
+    draws it again); only the products with the input stay in the graph.
+    """
+    dtype = input.dtype.np
+    work = np.float64 if dtype == np.float64 else np.float32  # torch's arithmetic type for the dtype
+
+    def make(stream: RandomStream) -> np.ndarray:
+        return finish(stream.bernoulli(shape, 1.0 - p).astype(dtype), work, dtype)
+
+    return drawn(make, device=input.device)
+
+
+def _noise_shape(input: Tensor, feature: bool) -> tuple[int, ...]:
+    return _feature_shape(input) if feature else tuple(input.shape)
+
+
+def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
+    """Dropout with one draw per element (per channel if ``feature``), broadcast over ``input``: torch's
+    ``input * noise`` where ``noise`` is the mask divided by ``1 - p`` in the input's dtype (a kept value is
+    scaled by ``1 / (1 - p)`` rounded as torch rounds it); p == 1 multiplies by zero without drawing."""
+    _check_p(p)
+    if _skips_draw(input, p, training):
         return input
     if p == 1.0:
         return _inplace(input, input * 0.0, inplace)
-    keep = rand(mask_shape, dtype=input.dtype if input.dtype.is_floating_point else None) < 1.0 - p
-    return _inplace(input, input * (keep.to(input.dtype) * (1.0 / (1.0 - p))), inplace)
+
+    def scaled(keep: np.ndarray, work: type, dtype: np.dtype) -> np.ndarray:
+        return (keep.astype(work) / work(1.0 - p)).astype(dtype)
+
+    return _inplace(input, input * _dropout_noise(input, p, _noise_shape(input, feature), scaled), inplace)
 
 
 def _warn_feature_rank(name: str, ndim: int, spatial: int) -> None:
@@ -112,6 +147,13 @@ def _warn_feature_rank(name: str, ndim: int, spatial: int) -> None:
                   f"{spatial + 1}D or {spatial + 2}D inputs).", UserWarning, stacklevel=3)
 
 
+def _feature_shape(input: Tensor) -> tuple[int, ...]:
+    """torch's feature noise shape: one value per (sample, channel), broadcast along the remaining axes."""
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return (*input.shape[:2], *([1] * (input.ndim - 2)))
+
+
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
     """Zero whole channels: one draw per (sample, channel), shared along the remaining axes."""
-    return _masked_dropout(input, p, training, inplace, (*input.shape[:2], *([1] * (input.ndim - 2))))
+    return _masked_dropout(input, p, training, inplace, True)
