@@ -850,6 +850,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
     A bool ``attn_mask`` keeps the True positions, a float one is added; ``is_causal`` keeps keys at or
     before each query's position. Queries whose keys are all masked out get zeros.
+
+    With ``dropout_p > 0`` torch's CPU flash kernel declines and its math path runs: ``dropout`` on the
+    softmax weights, one draw per weight. The same dropout runs here, so the draws and the dropped positions
+    are torch's; the values agree to float32 rounding only, as torch's BLAS products and vectorized softmax
+    round differently from the backends'.
     """
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")

@@ -50,7 +50,10 @@ def _alpha_noise(p: float) -> Callable:
 def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
     """Dropout that keeps SELU's zero mean and unit variance: dropped units take SELU's saturation value, then
     an affine map ``a * x + b`` restores the moments. torch's ``input * noise + b``, the noise and ``b`` made
-    from one mask (one value per channel if ``feature``); p == 1 multiplies by zero without drawing."""
+    from one mask (one value per channel if ``feature``); p == 1 multiplies by zero without drawing.
+
+    The draws and the noise are torch's bit for bit; the kept values too, unless the backend fuses the multiply
+    and the add into one fma (XLA on CPU does), which can move them by an ulp."""
     _check_p(p)
     if _skips_draw(input, p, training):
         return input

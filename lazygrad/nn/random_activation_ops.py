@@ -55,8 +55,12 @@ def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, traini
 
 def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
     """A differentiable sample from the categorical distribution of ``logits``: softmax of Gumbel-perturbed
-    logits over ``tau``; ``hard`` returns the one-hot of its argmax with the soft sample's gradient. The noise
-    is torch's: ``-log`` of exponential draws (one double-precision uniform per value)."""
+    logits over ``tau``; ``hard`` returns the one-hot of its argmax with the soft sample's gradient.
+
+    The draws are torch's: exponential values (one double-precision uniform each) equal to torch's bit for
+    bit. The values that follow agree with torch's to float32 rounding, not to the bit: torch's CPU ``log`` and
+    ``softmax`` run SLEEF vector kernels (and their own summation order), which round differently from the
+    backends' ``log`` and ``exp``."""
     if eps != 1e-10:
         warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
     with no_grad():
