@@ -146,6 +146,42 @@ def test_gradients_through_the_noise_match_torch(name: str) -> None:
     _compare(GRADIENT_CASES[name])
 
 
+def _laid_out(view: Callable[[Any], Any]) -> Op:
+    """Dropout and alpha dropout of a view of a (2, 3, 4, 5) input."""
+
+    def run(T: Any) -> Any:
+        x = view(_inputs(T, 2, 3, 4, 5))
+        return _F(T).dropout(x, 0.3), _F(T).alpha_dropout(x, 0.3, True)
+
+    return run
+
+
+# torch's noise is ``empty_like(input)``: laid out as the input is, and filled in its memory's order.
+LAYOUT_CASES: dict[str, Op] = {
+    "permuted": _laid_out(lambda x: x.permute(2, 0, 3, 1)),
+    "transposed_slice": _laid_out(lambda x: x[:, ::2].transpose(1, 3)),
+    "strided_slice": _laid_out(lambda x: x[:, ::2, 1:, ::3]),
+    "expanded": _laid_out(lambda x: x[:, :1].expand(2, 3, 4, 5)),
+    "size_one_axis_moved": _laid_out(lambda x: x[:, :1].transpose(0, 1)),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", LAYOUT_CASES)
+def test_dropout_noise_follows_the_input_layout(name: str, backend: str) -> None:
+    _compare(LAYOUT_CASES[name], exact=backend != "jax")  # alpha dropout fuses into an fma on jax
+
+
+@needs_torch
+@pytest.mark.parametrize("view", ["permute", "transpose"])
+def test_dropout_of_a_view_is_exact(view: str) -> None:
+    def op(T: Any) -> Any:
+        x = _inputs(T, 2, 3, 4)
+        return _F(T).dropout(x.permute(2, 0, 1) if view == "permute" else x.transpose(0, 2), 0.4)
+
+    _compare(op)
+
+
 @needs_torch
 def test_inplace_dropout_writes_its_input() -> None:
     def op(T: Any) -> Any:

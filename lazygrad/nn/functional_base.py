@@ -101,24 +101,50 @@ def _skips_draw(input: Tensor, p: float, training: bool) -> bool:
     return not training or p == 0.0 or input.numel() == 0
 
 
-def _dropout_noise(input: Tensor, p: float, shape: tuple[int, ...], finish: Callable) -> Tensor:
-    """torch's dropout noise of ``shape``: ``bernoulli_(1 - p)`` (one double-precision uniform per value) in the
-    input's dtype, turned by ``finish(keep, work, dtype)`` into what torch's in-place ops make of it.
-
-    The noise is made on the host, as torch makes it, and enters the program as an input (a compiled replay
-    draws it again); only the products with the input stay in the graph.
+def _stride_order(sizes: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of ``empty_like``'s memory, outermost first: torch lays the new tensor out as the input is laid
+    out, ordering the axes by stride (a zero stride keeps its place; of equal strides the larger size is outer).
     """
+    order = list(range(len(sizes) - 1, -1, -1))  # innermost first, as for a contiguous tensor
+
+    def outer(a: int, b: int) -> int:  # 1 when axis a lies outside axis b in memory, -1 inside, 0 undecided
+        if strides[a] == 0 or strides[b] == 0:
+            return 0
+        if strides[a] != strides[b]:
+            return 1 if strides[a] > strides[b] else -1
+        return 1 if sizes[a] > sizes[b] else 0
+
+    for i in range(1, len(order)):  # a stable insertion sort: undecided pairs keep their places
+        moving = i
+        for j in range(i - 1, -1, -1):
+            decision = outer(order[j], order[moving])
+            if decision < 0:
+                break
+            if decision > 0:
+                order[j], order[moving] = order[moving], order[j]
+                moving = j
+    return tuple(reversed(order))
+
+
+def _dropout_noise(input: Tensor, p: float, feature: bool, finish: Callable) -> Tensor:
+    """torch's dropout noise: ``bernoulli_(1 - p)`` (one double-precision uniform per value) in the input's
+    dtype, turned by ``finish(keep, work, dtype)`` into what torch's in-place ops make of it.
+
+    Element-wise noise is ``empty_like(input)``, laid out as the input is, and the draws fill its memory in
+    order: a transposed input draws in its memory's order. Channel noise (``feature``) is a new contiguous
+    (N, C, 1, ...) tensor. The noise is made on the host, as torch makes it, and enters the program as an
+    input (a compiled replay draws it again); only the products with the input stay in the graph.
+    """
+    shape = _feature_shape(input) if feature else tuple(input.shape)
+    order = tuple(range(len(shape))) if feature else _stride_order(shape, input.stride())
     dtype = input.dtype.np
     work = np.float64 if dtype == np.float64 else np.float32  # torch's arithmetic type for the dtype
 
     def make(stream: RandomStream) -> np.ndarray:
-        return finish(stream.bernoulli(shape, 1.0 - p).astype(dtype), work, dtype)
+        keep = stream.bernoulli(tuple(shape[a] for a in order), 1.0 - p).transpose(np.argsort(order))
+        return finish(keep.astype(dtype), work, dtype)
 
     return drawn(make, device=input.device)
-
-
-def _noise_shape(input: Tensor, feature: bool) -> tuple[int, ...]:
-    return _feature_shape(input) if feature else tuple(input.shape)
 
 
 def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
@@ -134,7 +160,7 @@ def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, feat
     def scaled(keep: np.ndarray, work: type, dtype: np.dtype) -> np.ndarray:
         return (keep.astype(work) / work(1.0 - p)).astype(dtype)
 
-    return _inplace(input, input * _dropout_noise(input, p, _noise_shape(input, feature), scaled), inplace)
+    return _inplace(input, input * _dropout_noise(input, p, feature, scaled), inplace)
 
 
 def _warn_feature_rank(name: str, ndim: int, spatial: int) -> None:

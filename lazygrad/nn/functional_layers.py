@@ -13,7 +13,6 @@ from .functional_base import (
     _dropout_noise,
     _feature_dropout,
     _inplace,
-    _noise_shape,
     _skips_draw,
     _warn_feature_rank,
 )
@@ -59,7 +58,7 @@ def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, featu
         return input
     if p == 1.0:
         return _inplace(input, input * 0.0, inplace)
-    noise, shift = _dropout_noise(input, p, _noise_shape(input, feature), _alpha_noise(p)).unbind(0)
+    noise, shift = _dropout_noise(input, p, feature, _alpha_noise(p)).unbind(0)
     return _inplace(input, input * noise + shift, inplace)
 
 
