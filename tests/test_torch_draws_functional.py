@@ -37,7 +37,15 @@ def _run(T: Any, op: Op, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
     T.manual_seed(seed)
     out = op(T)
     results = out if isinstance(out, tuple) else (out,)
-    return [r.detach().numpy() for r in results if r is not None], T.rand(3).numpy()
+    return [_host(T, r) for r in results if r is not None], T.rand(3).numpy()
+
+
+def _host(T: Any, t: Any) -> np.ndarray:
+    """A host copy; bfloat16, which numpy lacks, widened exactly to float32 once computed (widened in the same
+    program, XLA would drop the rounding to bfloat16 along with the pair of conversions)."""
+    if t.dtype != T.bfloat16:
+        return t.detach().numpy()
+    return (t.detach().realize() if T is lazygrad else t.detach()).float().numpy()
 
 
 def _compare(op: Op, exact: bool = True, seed: int = 0) -> None:
@@ -61,6 +69,8 @@ DROPOUT_CASES: dict[str, Op] = {
     "dropout": lambda T: _F(T).dropout(_inputs(T, 3, 7), 0.3),
     "dropout_scale_rounded_in_float32": lambda T: _F(T).dropout(_inputs(T, 3, 7), 0.15),
     "dropout_float64": lambda T: _F(T).dropout(_inputs(T, 3, 7).double(), 0.45),
+    "dropout_float16": lambda T: _F(T).dropout(_inputs(T, 3, 7).half(), 0.45),
+    "dropout_bfloat16": lambda T: _F(T).dropout(_inputs(T, 3, 7).bfloat16(), 0.3),
     "dropout_p1_draws_nothing": lambda T: _F(T).dropout(_inputs(T, 3, 7), 1.0),
     "dropout_p0_draws_nothing": lambda T: _F(T).dropout(_inputs(T, 3, 7), 0.0),
     "dropout_eval_draws_nothing": lambda T: _F(T).dropout(_inputs(T, 3, 7), 0.5, training=False),
@@ -83,6 +93,7 @@ DROPOUT_CASES: dict[str, Op] = {
 ALPHA_CASES: dict[str, Op] = {
     "alpha_dropout": lambda T: _F(T).alpha_dropout(_inputs(T, 3, 7), 0.3, True),
     "alpha_dropout_float64": lambda T: _F(T).alpha_dropout(_inputs(T, 3, 7).double(), 0.2, True),
+    "alpha_dropout_bfloat16": lambda T: _F(T).alpha_dropout(_inputs(T, 3, 7).bfloat16(), 0.2, True),
     "alpha_dropout_default_is_eval": lambda T: _F(T).alpha_dropout(_inputs(T, 3, 7), 0.3),
     "alpha_dropout_p1_is_zero": lambda T: _F(T).alpha_dropout(_inputs(T, 3, 7), 1.0, True),
     "alpha_dropout_inplace": lambda T: _F(T).alpha_dropout(_inputs(T, 3, 7), 0.6, True, inplace=True),
@@ -94,6 +105,7 @@ ALPHA_CASES: dict[str, Op] = {
 RRELU_CASES: dict[str, Op] = {
     "rrelu": lambda T: _F(T).rrelu(_inputs(T, 5, 6), training=True),
     "rrelu_float64_bounds": lambda T: _F(T).rrelu(_inputs(T, 5, 6).double(), 0.1, 0.9, training=True),
+    "rrelu_bfloat16_product_rounded_twice": lambda T: _F(T).rrelu(_inputs(T, 5, 6).bfloat16(), training=True),
     "rrelu_eval": lambda T: _F(T).rrelu(_inputs(T, 5, 6)),
     "rrelu_inplace": lambda T: _F(T).rrelu_(_inputs(T, 5, 6), training=True),
     "rrelu_module": lambda T: T.nn.RReLU(0.2, 0.4)(_inputs(T, 5, 6)),
@@ -290,6 +302,12 @@ def test_gumbel_softmax_values_are_torchs() -> None:
     np.testing.assert_allclose(soft.detach().numpy(), expected, rtol=1e-6)
     np.testing.assert_array_equal(hard.detach().numpy(), [[0, 0, 1], [0, 0, 1]])
     np.testing.assert_array_equal(lazygrad.rand(2).numpy(), np.float32([0.41940832138061523, 0.5529070496559143]))
+
+
+def test_rrelu_draws_for_float32_float64_and_bfloat16_only() -> None:
+    x = lazygrad.ones(3, dtype=lazygrad.float16)
+    with pytest.raises(NotImplementedError, match="\"rrelu_with_noise_out_cpu\" not implemented for 'Half'"):
+        lazygrad.nn.functional.rrelu(x, training=True)
 
 
 def test_feature_dropout_needs_two_dimensions_only_when_it_draws() -> None:

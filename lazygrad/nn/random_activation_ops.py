@@ -11,22 +11,26 @@ from ..arithmetic import where
 from ..creation import drawn, empty_like, zeros_like
 from ..grad_mode import no_grad
 from ..random_stream import RandomStream
-from ..tensor import Tensor
+from ..tensor import Tensor, _torch_type_name
 from .functional_base import _as_op, _inplace
+
+# The dtypes torch's rrelu kernel draws for.
+_RRELU_DTYPES = ("float32", "float64", "bfloat16")
 
 
 def _rrelu_noise(input: Tensor, lower: float, upper: float) -> Tensor:
     """torch's rrelu noise: walking the input in order, each value at or below zero draws its slope from
     U(lower, upper) (a double-precision uniform, the bounds first rounded to the input's arithmetic type, the
     slope rounded to it), every other value gets 1. Which values draw depends on their sign, so the input is
-    read here, as torch's kernel reads it."""
-    dtype = input.dtype.np
-    work = np.float64 if dtype == np.float64 else np.float32
+    read here, as torch's kernel reads it. The noise is in that arithmetic type."""
+    if input.dtype.name not in _RRELU_DTYPES:
+        raise NotImplementedError(f"\"rrelu_with_noise_out_cpu\" not implemented for '{_torch_type_name(input.dtype)}'")
+    work = np.float64 if input.dtype is dtypes.float64 else np.float32
     draws = input.detach().numpy() <= 0  # NaN draws nothing, like torch's `x <= 0` test
     low, high = float(work(lower)), float(work(upper))
 
     def make(stream: RandomStream) -> np.ndarray:
-        noise = np.ones(draws.shape, dtype=dtype)
+        noise = np.ones(draws.shape, dtype=work)
         unit = stream.uniform((int(draws.sum()),), dtypes.float64)
         noise[draws] = (unit * (high - low) + low).astype(work)
         return noise
@@ -40,8 +44,8 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     mean in evaluation (no draw)."""
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
-    if training:
-        out = input * _rrelu_noise(input, lower, upper)  # the noise is 1 where nothing was drawn
+    if training:  # the product in the noise's type, rounded once more for bfloat16, as torch's kernel does
+        out = (input * _rrelu_noise(input, lower, upper)).to(input.dtype)
     else:
         out = where(input > 0, input, input * ((lower + upper) / 2))
     if inplace:
