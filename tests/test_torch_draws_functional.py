@@ -75,6 +75,7 @@ DROPOUT_CASES: dict[str, Op] = {
     "dropout_p0_draws_nothing": lambda T: _F(T).dropout(_inputs(T, 3, 7), 0.0),
     "dropout_eval_draws_nothing": lambda T: _F(T).dropout(_inputs(T, 3, 7), 0.5, training=False),
     "dropout_empty": lambda T: _F(T).dropout(T.rand(0, 3), 0.5),
+    "dropout_p1_keeps_an_integer_dtype": lambda T: _F(T).dropout(T.arange(6), 1.0),
     "dropout_inplace": lambda T: _F(T).dropout(_inputs(T, 3, 7), 0.4, inplace=True),
     "dropout_module": lambda T: T.nn.Dropout(0.25)(_inputs(T, 4, 5)),
     "dropout1d": lambda T: _F(T).dropout1d(_inputs(T, 2, 3, 4), 0.4),
@@ -190,6 +191,16 @@ def test_dropout_of_a_view_is_exact(view: str) -> None:
     def op(T: Any) -> Any:
         x = _inputs(T, 2, 3, 4)
         return _F(T).dropout(x.permute(2, 0, 1) if view == "permute" else x.transpose(0, 2), 0.4)
+
+    _compare(op)
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["dropout", "alpha_dropout"])
+def test_dropout_of_integers_draws_then_refuses(name: str) -> None:
+    def op(T: Any) -> Any:
+        with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+            getattr(_F(T), name)(T.arange(6), 0.5, True)
 
     _compare(op)
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ..arithmetic import where
-from ..creation import drawn
+from ..creation import drawn, zeros
 from ..random_stream import RandomStream
-from ..tensor import _ABSENT, Tensor, _record
+from ..tensor import _ABSENT, Tensor, _record, _torch_type_name
 
 
 def _inplace(input: Tensor, result: Tensor, inplace: bool, name: str | None = None) -> Tensor:
@@ -136,6 +136,10 @@ def _dropout_noise(input: Tensor, p: float, feature: bool, finish: Callable) -> 
     input (a compiled replay draws it again); only the products with the input stay in the graph.
     """
     shape = _feature_shape(input) if feature else tuple(input.shape)
+    if not input.dtype.is_floating_point:  # torch draws the mask, then cannot scale it in place
+        drawn(lambda stream: stream.bernoulli(shape, 1.0 - p))
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{_torch_type_name(input.dtype)}")
     order = tuple(range(len(shape))) if feature else _stride_order(shape, input.stride())
     dtype = input.dtype.np
     work = np.float64 if dtype == np.float64 else np.float32  # torch's arithmetic type for the dtype
@@ -147,6 +151,11 @@ def _dropout_noise(input: Tensor, p: float, feature: bool, finish: Callable) -> 
     return drawn(make, device=input.device)
 
 
+def _zeroed(input: Tensor) -> Tensor:
+    """Dropout with p == 1: torch multiplies by a zero of the input's dtype (NaN stays NaN), drawing nothing."""
+    return input * zeros((), dtype=input.dtype)
+
+
 def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
     """Dropout with one draw per element (per channel if ``feature``), broadcast over ``input``: torch's
     ``input * noise`` where ``noise`` is the mask divided by ``1 - p`` in the input's dtype (a kept value is
@@ -155,7 +164,7 @@ def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, feat
     if _skips_draw(input, p, training):
         return input
     if p == 1.0:
-        return _inplace(input, input * 0.0, inplace)
+        return _inplace(input, _zeroed(input), inplace)
 
     def scaled(keep: np.ndarray, work: type, dtype: np.dtype) -> np.ndarray:
         return (keep.astype(work) / work(1.0 - p)).astype(dtype)

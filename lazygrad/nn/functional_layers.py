@@ -15,6 +15,7 @@ from .functional_base import (
     _inplace,
     _skips_draw,
     _warn_feature_rank,
+    _zeroed,
 )
 
 # SELU's negative saturation value, -scale * alpha: alpha dropout sets dropped units to it.
@@ -57,7 +58,7 @@ def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, featu
     if _skips_draw(input, p, training):
         return input
     if p == 1.0:
-        return _inplace(input, input * 0.0, inplace)
+        return _inplace(input, _zeroed(input), inplace)
     noise, shift = _dropout_noise(input, p, feature, _alpha_noise(p)).unbind(0)
     return _inplace(input, input * noise + shift, inplace)
 
