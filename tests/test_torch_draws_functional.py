@@ -78,6 +78,10 @@ DROPOUT_CASES: dict[str, Op] = {
     "dropout_p1_keeps_an_integer_dtype": lambda T: _F(T).dropout(T.arange(6), 1.0),
     "dropout_inplace": lambda T: _F(T).dropout(_inputs(T, 3, 7), 0.4, inplace=True),
     "dropout_module": lambda T: T.nn.Dropout(0.25)(_inputs(T, 4, 5)),
+    "dropout_module_inplace": lambda T: T.nn.Dropout(0.25, inplace=True)(_inputs(T, 4, 5)),
+    "dropout1d_module_unbatched": lambda T: T.nn.Dropout1d(0.5)(_inputs(T, 5, 3)),
+    "dropout2d_module_unbatched": lambda T: T.nn.Dropout2d(0.5)(_inputs(T, 5, 2, 2)),
+    "dropout3d_module_unbatched": lambda T: T.nn.Dropout3d(0.5)(_inputs(T, 4, 1, 2, 3)),
     "dropout1d": lambda T: _F(T).dropout1d(_inputs(T, 2, 3, 4), 0.4),
     "dropout1d_unbatched": lambda T: _F(T).dropout1d(_inputs(T, 3, 4), 0.4),
     "dropout1d_unbatched_inplace": lambda T: _F(T).dropout1d(_inputs(T, 3, 4), 0.4, inplace=True),
@@ -90,6 +94,12 @@ DROPOUT_CASES: dict[str, Op] = {
     "dropout3d_module_inplace": lambda T: T.nn.Dropout3d(0.5, inplace=True)(_inputs(T, 2, 4, 1, 2, 3)),
 }
 
+
+def _with_input(module: Any, x: Any) -> tuple[Any, Any]:
+    """The module's output and its input afterwards (changed only by an in-place module)."""
+    return module(x), x
+
+
 # Alpha dropout ends in ``input * noise + b``: XLA fuses that into one fma on the jax backend.
 ALPHA_CASES: dict[str, Op] = {
     "alpha_dropout": lambda T: _F(T).alpha_dropout(_inputs(T, 3, 7), 0.3, True),
@@ -99,6 +109,9 @@ ALPHA_CASES: dict[str, Op] = {
     "alpha_dropout_p1_is_zero": lambda T: _F(T).alpha_dropout(_inputs(T, 3, 7), 1.0, True),
     "alpha_dropout_inplace": lambda T: _F(T).alpha_dropout(_inputs(T, 3, 7), 0.6, True, inplace=True),
     "alpha_dropout_module": lambda T: T.nn.AlphaDropout(0.3)(_inputs(T, 4, 4)),
+    "alpha_dropout_module_ignores_inplace": lambda T: _with_input(
+        T.nn.AlphaDropout(0.3, inplace=True), _inputs(T, 4, 4)
+    ),
     "feature_alpha_dropout": lambda T: _F(T).feature_alpha_dropout(_inputs(T, 2, 3, 4), 0.3, True),
     "feature_alpha_dropout_module": lambda T: T.nn.FeatureAlphaDropout(0.5)(_inputs(T, 4, 3, 2)),
 }
