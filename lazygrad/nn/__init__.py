@@ -105,7 +105,7 @@ __all__ = [
 
 from .bilinear import Bilinear
 from .distance import PairwiseDistance
-from .dropout_extra import AlphaDropout, Dropout3d
+from .dropout_extra import AlphaDropout, Dropout3d, FeatureAlphaDropout
 from .embedding_bag import EmbeddingBag
 from .fold import Fold, Unfold
 from .losses_more import (
@@ -126,7 +126,7 @@ from .unpool import MaxUnpool1d, MaxUnpool2d
 
 __all__ += [
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AlphaDropout", "AvgPool3d", "Bilinear", "CosineEmbeddingLoss",
-    "Dropout3d", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MaxPool3d",
+    "Dropout3d", "FeatureAlphaDropout", "GaussianNLLLoss", "HingeEmbeddingLoss", "MarginRankingLoss", "MaxPool3d",
     "MultiLabelSoftMarginLoss", "PairwiseDistance", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
     "EmbeddingBag", "MaxUnpool1d", "MaxUnpool2d", "MultiLabelMarginLoss", "MultiMarginLoss",
     "Fold", "LPPool1d", "LPPool2d", "LocalResponseNorm", "Unfold",

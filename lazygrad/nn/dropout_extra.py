@@ -1,9 +1,10 @@
-"""Dropout for volumes (``Dropout3d``) and for self-normalizing networks (``AlphaDropout``)."""
+"""Dropout for volumes (``Dropout3d``) and for self-normalizing networks (``AlphaDropout``,
+``FeatureAlphaDropout``)."""
 
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .functional_layers import alpha_dropout, dropout3d
+from .functional_layers import alpha_dropout, dropout3d, feature_alpha_dropout
 from .layers import Dropout
 
 
@@ -19,3 +20,10 @@ class AlphaDropout(Dropout):
 
     def forward(self, input: Tensor) -> Tensor:
         return alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels (one draw per sample and channel); the identity in eval mode."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return feature_alpha_dropout(input, self.p, self.training)

@@ -142,7 +142,7 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dty
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)``."""
-    return _masked_dropout(input, p, training, inplace, tuple(input.shape))
+    return _masked_dropout(input, p, training, inplace, False)
 
 
 # ---- convolution and pooling ----------------------------------------------------------------------------
@@ -850,6 +850,11 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
 
     A bool ``attn_mask`` keeps the True positions, a float one is added; ``is_causal`` keeps keys at or
     before each query's position. Queries whose keys are all masked out get zeros.
+
+    With ``dropout_p > 0`` torch's CPU flash kernel declines and its math path runs: ``dropout`` on the
+    softmax weights, one draw per weight. The same dropout runs here, so the draws and the dropped positions
+    are torch's; the values agree to float32 rounding only, as torch's BLAS products and vectorized softmax
+    round differently from the backends'.
     """
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
@@ -1067,7 +1072,7 @@ from .activation_ops import (  # noqa: E402, F401
 from .activation_ops import threshold as _threshold  # noqa: E402
 from .embedding_bag_ops import embedding_bag  # noqa: E402, F401
 from .fold_ops import fold, unfold  # noqa: E402, F401
-from .functional_layers import alpha_dropout, bilinear, dropout3d  # noqa: E402, F401 (re-exported)
+from .functional_layers import alpha_dropout, bilinear, dropout3d, feature_alpha_dropout  # noqa: E402, F401 (re-exported)
 from .functional_losses import (  # noqa: E402, F401 (re-exported)
     cosine_embedding_loss,
     gaussian_nll_loss,

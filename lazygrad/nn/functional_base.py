@@ -4,10 +4,14 @@ channel dropout and ``logsigmoid``. A module of their own, so the families impor
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+
+import numpy as np
 
 from ..arithmetic import where
-from ..creation import rand
-from ..tensor import _ABSENT, Tensor, _record
+from ..creation import drawn, zeros
+from ..random_stream import RandomStream
+from ..tensor import _ABSENT, Tensor, _record, _torch_type_name
 
 
 def _inplace(input: Tensor, result: Tensor, inplace: bool, name: str | None = None) -> Tensor:
@@ -87,19 +91,85 @@ def logsigmoid(input: Tensor) -> Tensor:
     return _as_op("LogSigmoidBackward0", out, input)
 
 
-def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, mask_shape: tuple[int, ...]) -> Tensor:
-    """Dropout with one draw per element of ``mask_shape``, broadcast over ``input``, the kept scaled by 1/(1-p).
-
-    The mask is a lazy random draw whose seed is a program input, so every step runs the same program.
-    """
+def _check_p(p: float) -> None:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
+
+
+def _skips_draw(input: Tensor, p: float, training: bool) -> bool:
+    """torch returns the input itself, drawing nothing, in evaluation, for p == 0 and for an empty input."""
+    return not training or p == 0.0 or input.numel() == 0
+
+
+def _stride_order(sizes: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of ``empty_like``'s memory, outermost first: torch lays the new tensor out as the input is laid
+    out, ordering the axes by stride (a zero stride keeps its place; of equal strides the larger size is outer).
+    """
+    order = list(range(len(sizes) - 1, -1, -1))  # innermost first, as for a contiguous tensor
+
+    def outer(a: int, b: int) -> int:  # 1 when axis a lies outside axis b in memory, -1 inside, 0 undecided
+        if strides[a] == 0 or strides[b] == 0:
+            return 0
+        if strides[a] != strides[b]:
+            return 1 if strides[a] > strides[b] else -1
+        return 1 if sizes[a] > sizes[b] else 0
+
+    for i in range(1, len(order)):  # a stable insertion sort: undecided pairs keep their places
+        moving = i
+        for j in range(i - 1, -1, -1):
+            decision = outer(order[j], order[moving])
+            if decision < 0:
+                break
+            if decision > 0:
+                order[j], order[moving] = order[moving], order[j]
+                moving = j
+    return tuple(reversed(order))
+
+
+def _dropout_noise(input: Tensor, p: float, feature: bool, finish: Callable) -> Tensor:
+    """torch's dropout noise: ``bernoulli_(1 - p)`` (one double-precision uniform per value) in the input's
+    dtype, turned by ``finish(keep, work, dtype)`` into what torch's in-place ops make of it.
+
+    Element-wise noise is ``empty_like(input)``, laid out as the input is, and the draws fill its memory in
+    order: a transposed input draws in its memory's order. Channel noise (``feature``) is a new contiguous
+    (N, C, 1, ...) tensor. The noise is made on the host, as torch makes it, and enters the program as an
+    input (a compiled replay draws it again); only the products with the input stay in the graph.
+    """
+    shape = _feature_shape(input) if feature else tuple(input.shape)
+    if not input.dtype.is_floating_point:  # torch draws the mask, then cannot scale it in place
+        drawn(lambda stream: stream.bernoulli(shape, 1.0 - p))
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{_torch_type_name(input.dtype)}")
+    order = tuple(range(len(shape))) if feature else _stride_order(shape, input.stride())
+    dtype = input.dtype.np
+    work = np.float64 if dtype == np.float64 else np.float32  # torch's arithmetic type for the dtype
+
+    def make(stream: RandomStream) -> np.ndarray:
+        keep = stream.bernoulli(tuple(shape[a] for a in order), 1.0 - p).transpose(np.argsort(order))
+        return finish(keep.astype(dtype), work, dtype)
+
+    return drawn(make, device=input.device)
+
+
+def _zeroed(input: Tensor) -> Tensor:
+    """Dropout with p == 1: torch multiplies by a zero of the input's dtype (NaN stays NaN), drawing nothing."""
+    return input * zeros((), dtype=input.dtype)
+
+
+def _masked_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
+    """Dropout with one draw per element (per channel if ``feature``), broadcast over ``input``: torch's
+    ``input * noise`` where ``noise`` is the mask divided by ``1 - p`` in the input's dtype (a kept value is
+    scaled by ``1 / (1 - p)`` rounded as torch rounds it); p == 1 multiplies by zero without drawing."""
+    _check_p(p)
+    if _skips_draw(input, p, training):
         return input
     if p == 1.0:
-        return _inplace(input, input * 0.0, inplace)
-    keep = rand(mask_shape, dtype=input.dtype if input.dtype.is_floating_point else None) < 1.0 - p
-    return _inplace(input, input * (keep.to(input.dtype) * (1.0 / (1.0 - p))), inplace)
+        return _inplace(input, _zeroed(input), inplace)
+
+    def scaled(keep: np.ndarray, work: type, dtype: np.dtype) -> np.ndarray:
+        return (keep.astype(work) / work(1.0 - p)).astype(dtype)
+
+    return _inplace(input, input * _dropout_noise(input, p, feature, scaled), inplace)
 
 
 def _warn_feature_rank(name: str, ndim: int, spatial: int) -> None:
@@ -112,6 +182,13 @@ def _warn_feature_rank(name: str, ndim: int, spatial: int) -> None:
                   f"{spatial + 1}D or {spatial + 2}D inputs).", UserWarning, stacklevel=3)
 
 
+def _feature_shape(input: Tensor) -> tuple[int, ...]:
+    """torch's feature noise shape: one value per (sample, channel), broadcast along the remaining axes."""
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return (*input.shape[:2], *([1] * (input.ndim - 2)))
+
+
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
     """Zero whole channels: one draw per (sample, channel), shared along the remaining axes."""
-    return _masked_dropout(input, p, training, inplace, (*input.shape[:2], *([1] * (input.ndim - 2))))
+    return _masked_dropout(input, p, training, inplace, True)

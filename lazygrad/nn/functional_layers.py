@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from ..creation import rand
+import numpy as np
+
 from ..tensor import Tensor
-from .functional_base import _feature_dropout, _inplace, _warn_feature_rank
+from .functional_base import (
+    _check_p,
+    _dropout_noise,
+    _feature_dropout,
+    _inplace,
+    _skips_draw,
+    _warn_feature_rank,
+    _zeroed,
+)
 
 # SELU's negative saturation value, -scale * alpha: alpha dropout sets dropped units to it.
 _ALPHA = 1.7580993408473766
-
-
-def _check_p(p: float) -> None:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -27,18 +32,45 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _feature_dropout(input, p, training, inplace)
 
 
-def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
-    """Dropout that keeps SELU's zero mean and unit variance: dropped units take SELU's saturation value,
-    then an affine map ``a * x + b`` restores the moments."""
+def _alpha_noise(p: float) -> Callable:
+    """torch's alpha-dropout arithmetic on its mask, one rounded op at a time: the shift
+    ``(keep - 1) * (alpha * a) + alpha * a * p`` and the scale ``keep * a``, stacked on a leading axis."""
+    a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1.0) * (1.0 - p))
+
+    def finish(keep: np.ndarray, work: type, dtype: np.dtype) -> np.ndarray:
+        def op(value: np.ndarray) -> np.ndarray:
+            return value.astype(dtype).astype(work)
+
+        shift = op(op(op(keep.astype(work) - work(1.0)) * work(_ALPHA * a)) + work(_ALPHA * a * p))
+        return np.stack([op(keep.astype(work) * work(a)), shift]).astype(dtype)
+
+    return finish
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
+    """Dropout that keeps SELU's zero mean and unit variance: dropped units take SELU's saturation value, then
+    an affine map ``a * x + b`` restores the moments. torch's ``input * noise + b``, the noise and ``b`` made
+    from one mask (one value per channel if ``feature``); p == 1 multiplies by zero without drawing.
+
+    The draws and the noise are torch's bit for bit; the kept values too, unless the backend fuses the multiply
+    and the add into one fma (XLA on CPU does), which can move them by an ulp."""
     _check_p(p)
-    if not training or p == 0.0:
+    if _skips_draw(input, p, training):
         return input
     if p == 1.0:
-        return _inplace(input, input * 0.0, inplace)
-    keep = (rand(input.shape, dtype=input.dtype) < 1.0 - p).to(input.dtype)
-    a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1.0) * (1.0 - p))
-    shift = (keep - 1.0) * (_ALPHA * a) + _ALPHA * p * a
-    return _inplace(input, input * (keep * a) + shift, inplace)
+        return _inplace(input, _zeroed(input), inplace)
+    noise, shift = _dropout_noise(input, p, feature, _alpha_noise(p)).unbind(0)
+    return _inplace(input, input * noise + shift, inplace)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Alpha dropout with one draw per element."""
+    return _alpha_dropout(input, p, training, inplace, False)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels: one draw per (sample, channel), shared along the remaining axes."""
+    return _alpha_dropout(input, p, training, inplace, True)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

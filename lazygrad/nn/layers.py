@@ -94,7 +94,8 @@ class Flatten(Module):
 
 
 class Dropout(Module):
-    """Active in training mode only; the mask is a lazy random draw, so steps share one program."""
+    """Active in training mode only; the noise is drawn on the host as torch draws it and enters the program as
+    an input, so steps share one program."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
