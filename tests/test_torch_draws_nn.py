@@ -77,6 +77,22 @@ MODULES: dict[str, tuple[Callable[[Any], Any], frozenset[str]]] = {
     "lazy_linear": (_materialized(lambda T: T.nn.LazyLinear(3), 2, 4), frozenset()),
     "lazy_linear_unmaterialized": (lambda T: (T.nn.LazyLinear(3), T.nn.Identity())[1], frozenset()),
     "lazy_linear_no_bias": (_materialized(lambda T: T.nn.LazyLinear(3, bias=False), 2, 5), frozenset()),
+    "lazy_conv1d": (_materialized(lambda T: T.nn.LazyConv1d(4, 3), 2, 3, 5), frozenset()),
+    "lazy_conv2d_groups_no_bias": (
+        _materialized(lambda T: T.nn.LazyConv2d(4, 2, groups=2, bias=False), 1, 6, 3, 3),
+        frozenset(),
+    ),
+    "lazy_conv3d": (_materialized(lambda T: T.nn.LazyConv3d(2, 1), 1, 3, 2, 2, 2), frozenset()),
+    "lazy_conv_transpose1d_groups": (
+        _materialized(lambda T: T.nn.LazyConvTranspose1d(4, 3, stride=2, groups=2), 2, 6, 5),
+        frozenset(),
+    ),
+    "lazy_conv_transpose2d": (_materialized(lambda T: T.nn.LazyConvTranspose2d(3, 2), 1, 4, 2, 2), frozenset()),
+    "lazy_conv_transpose3d_no_bias": (
+        _materialized(lambda T: T.nn.LazyConvTranspose3d(2, 1, bias=False), 1, 3, 1, 1, 1),
+        frozenset(),
+    ),
+    "lazy_conv_unmaterialized": (lambda T: (T.nn.LazyConv2d(3, 2), T.nn.Identity())[1], frozenset()),
     "conv1d": (lambda T: T.nn.Conv1d(2, 4, 3), frozenset()),
     "conv1d_empty_in": (lambda T: T.nn.Conv1d(0, 2, 3), frozenset()),
     "conv1d_groups": (lambda T: T.nn.Conv1d(4, 6, 3, groups=2, bias=False), frozenset()),
@@ -194,6 +210,7 @@ def test_module_draws_torch_numbers(case):
     "case",
     [
         "lazy_linear",
+        "lazy_conv_transpose1d_groups",
         "bilinear",
         "conv_transpose2d_groups",
         "embedding_padding_idx",
