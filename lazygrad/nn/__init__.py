@@ -37,7 +37,22 @@ from .activation_more import (
 )
 from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .conv import AvgPool2d, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, MaxPool2d
+from .conv import (
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    MaxPool2d,
+)
 from .distance import CosineSimilarity
 from .layers import Dropout, Dropout1d, Dropout2d, Flatten, Identity, LazyLinear, Linear
 from .loss import (
@@ -130,5 +145,6 @@ __all__ += [
     "MultiLabelSoftMarginLoss", "PairwiseDistance", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
     "EmbeddingBag", "MaxUnpool1d", "MaxUnpool2d", "MultiLabelMarginLoss", "MultiMarginLoss",
     "Fold", "LPPool1d", "LPPool2d", "LocalResponseNorm", "Unfold",
-    "LazyLinear", "RReLU", "UninitializedParameter",
+    "LazyLinear", "RReLU", "UninitializedParameter", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+    "LazyConvTranspose2d", "LazyConvTranspose3d",
 ]

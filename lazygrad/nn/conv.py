@@ -1,15 +1,18 @@
-"""Convolution and pooling layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d``, ``MaxPool2d`` and ``AvgPool2d``."""
+"""Convolution and pooling layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d`` (and their ``Lazy`` forms),
+``MaxPool2d`` and ``AvgPool2d``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from ..creation import empty
 from ..tensor import Tensor
 from . import functional as F
 from . import init, transposed
 from .layers import add_weight_and_bias
 from .module import Module
+from .parameter import UninitializedParameter
 
 
 def _ntuple(value: Any, n: int) -> tuple[int, ...]:
@@ -117,6 +120,88 @@ class ConvTranspose2d(_ConvTransposeNd):
 
 class ConvTranspose3d(_ConvTransposeNd):
     n = 3
+
+
+class _LazyConvNd(_ConvNd):
+    """A convolution whose ``in_channels`` comes from its first input: until then ``weight`` and ``bias`` are
+    placeholders; the first call creates and initializes them (drawing what torch draws) and the module becomes
+    its eager class."""
+
+    cls_to_become: type[_ConvNd]
+
+    def _placeholders(self, out_channels: int, bias: bool, dtype: Any) -> None:
+        self.out_channels = out_channels
+        self.weight = UninitializedParameter(empty(0, dtype=dtype))
+        self.register_parameter("bias", UninitializedParameter(empty(0, dtype=dtype)) if bias else None)
+
+    def reset_parameters(self) -> None:
+        if self.in_channels != 0 and not isinstance(self.weight, UninitializedParameter):
+            super().reset_parameters()
+
+    def forward(self, input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if isinstance(self.weight, UninitializedParameter):  # not loaded from a state dict
+            self._materialize(input)
+        self.__class__ = self.cls_to_become  # type: ignore[assignment]
+        return self.forward(input, *args, **kwargs)
+
+    def _materialize(self, input: Tensor) -> None:
+        batched = self.n + 2
+        if input.ndim not in (batched - 1, batched):
+            raise RuntimeError(f"Expected {batched - 1}D (unbatched) or {batched}D (batched) input to "
+                               f"{type(self).__name__}, but got input of size: {input.shape}")
+        self.in_channels = input.shape[1 if input.ndim == batched else 0]
+        if self.in_channels % self.groups:
+            raise ValueError("in_channels must be divisible by groups")
+        per_group = (self.in_channels, self.out_channels // self.groups) if self.transposed else (
+            self.out_channels, self.in_channels // self.groups)
+        # the placeholders' dtype: ``dtype=``, or what ``.to()`` made of it since
+        add_weight_and_bias(self, (*per_group, *self.kernel_size), self.bias is not None, self.weight.dtype,
+                            self.out_channels)
+
+
+class _LazyConvForward(_LazyConvNd):
+    """``LazyConv1d/2d/3d``: a ``Conv`` without ``in_channels``."""
+
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device, dtype)
+        self._placeholders(out_channels, bias, dtype)
+
+
+class _LazyConvTransposed(_LazyConvNd, _ConvTransposeNd):
+    """``LazyConvTranspose1d/2d/3d``: a ``ConvTranspose`` without ``in_channels``."""
+
+    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
+                         device, dtype)
+        self._placeholders(out_channels, bias, dtype)
+
+
+class LazyConv1d(_LazyConvForward, Conv1d):
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(_LazyConvForward, Conv2d):
+    cls_to_become = Conv2d
+
+
+class LazyConv3d(_LazyConvForward, Conv3d):
+    cls_to_become = Conv3d
+
+
+class LazyConvTranspose1d(_LazyConvTransposed, ConvTranspose1d):
+    cls_to_become = ConvTranspose1d
+
+
+class LazyConvTranspose2d(_LazyConvTransposed, ConvTranspose2d):
+    cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTransposed, ConvTranspose3d):
+    cls_to_become = ConvTranspose3d
 
 
 class MaxPoolNd(Module):

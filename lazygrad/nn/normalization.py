@@ -10,11 +10,37 @@ from ..creation import ones, tensor, zeros
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from . import functional as F
+from . import init
 from .module import Module
 from .parameter import Parameter
 
 
-class LayerNorm(Module):
+class AffineNorm(Module):
+    """A norm whose affine parameters start at weight one and bias zero; ``reset_parameters`` restores them
+    (drawing nothing, as torch's)."""
+
+    def reset_parameters(self) -> None:
+        for name, fill in (("weight", init.ones_), ("bias", init.zeros_)):
+            if getattr(self, name, None) is not None:
+                fill(getattr(self, name))
+
+
+class StatisticsNorm(AffineNorm):
+    """A norm with running statistics (batch and instance norms): resetting also restarts those."""
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        super().reset_parameters()
+
+
+class LayerNorm(AffineNorm):
     """Normalizes over the trailing ``normalized_shape`` axes of each sample."""
 
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
@@ -68,7 +94,7 @@ def init_statistics(module: Module, num_features: int, eps: float, momentum: flo
             module.register_buffer(name, None)
 
 
-class BatchNorm1d(Module):
+class BatchNorm1d(StatisticsNorm):
     """Batch statistics in training (updating the running ones lazily), running statistics in eval.
 
     With ``momentum=None`` the running statistics are a cumulative average; its factor
@@ -121,7 +147,7 @@ class BatchNorm3d(BatchNorm1d):
             raise ValueError(f"expected 5D input (got {input.ndim}D input)")
 
 
-class GroupNorm(Module):
+class GroupNorm(AffineNorm):
     """Normalizes each sample over groups of channels (and all positions), then scales and shifts per channel."""
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device: Any = None,

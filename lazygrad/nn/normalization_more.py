@@ -7,11 +7,10 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import functional as F
-from .module import Module
-from .normalization import init_statistics, init_trailing_affine
+from .normalization import AffineNorm, StatisticsNorm, init_statistics, init_trailing_affine
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(StatisticsNorm):
     """Per-sample, per-channel statistics; unlike batch norm, no affine parameters or running stats by default."""
 
     batch_ndim: int  # the input rank with a batch axis; one less is an unbatched input
@@ -48,7 +47,7 @@ class InstanceNorm3d(_InstanceNorm):
     batch_ndim = 5
 
 
-class RMSNorm(Module):
+class RMSNorm(AffineNorm):
     """Scales each sample by the root mean square of its trailing ``normalized_shape`` axes (no centering)."""
 
     def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None,
