@@ -149,7 +149,41 @@ def _fill(self: Tensor, node: Node) -> Tensor:
 
 
 def _fill_drawn(self: Tensor, make: Any, generator: Generator | None) -> Tensor:
-    return _fill(self, _draw(make, generator))
+    return _fill(self, _draw_for(self, make, generator))
+
+
+def _draw_for(self: Tensor, make: Any, generator: Generator | None) -> Node:
+    """``make(stream, shape)`` for the values of ``self``, drawn in the order of its memory as torch fills it
+    (a transposed view takes its values in its base's order)."""
+    order = memory_order(self.shape, self.stride())
+    shape = tuple(self.shape[axis] for axis in order)
+    back = np.argsort(order)
+    return _draw(lambda stream: make(stream, shape).transpose(back), generator)
+
+
+def memory_order(sizes: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of a tensor's memory, outermost first: the order torch fills a tensor in (an in-place draw on a
+    transposed view), and lays ``empty_like`` out in. Axes are ordered by stride (a zero stride keeps its place;
+    of equal strides the larger size is outer)."""
+    order = list(range(len(sizes) - 1, -1, -1))  # innermost first, as for a contiguous tensor
+
+    def outer(a: int, b: int) -> int:  # 1 when axis a lies outside axis b in memory, -1 inside, 0 undecided
+        if strides[a] == 0 or strides[b] == 0:
+            return 0
+        if strides[a] != strides[b]:
+            return 1 if strides[a] > strides[b] else -1
+        return 1 if sizes[a] > sizes[b] else 0
+
+    for i in range(1, len(order)):  # a stable insertion sort: undecided pairs keep their places
+        moving = i
+        for j in range(i - 1, -1, -1):
+            decision = outer(order[j], order[moving])
+            if decision < 0:
+                break
+            if decision > 0:
+                order[j], order[moving] = order[moving], order[j]
+                moving = j
+    return tuple(reversed(order))
 
 
 def _float_draw(self: Tensor, op: str) -> None:
@@ -161,16 +195,16 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Gen
     _float_draw(self, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-    shape, dtype, contiguous = self.node.shape, self.dtype, self.is_contiguous()
-    return _fill_drawn(self, lambda stream: stream.normal(shape, dtype, mean, std, contiguous), generator)
+    dtype, contiguous = self.dtype, self.is_contiguous()
+    return _fill_drawn(self, lambda stream, shape: stream.normal(shape, dtype, mean, std, contiguous), generator)
 
 
 def uniform_(self: Tensor, from_: float = 0.0, to: float = 1.0, *, generator: Generator | None = None) -> Tensor:
     _float_draw(self, "uniform_kernel_cpu")
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_:g} > to={to:g}")
-    shape, dtype = self.node.shape, self.dtype
-    return _fill_drawn(self, lambda stream: stream.uniform(shape, dtype, from_, to), generator)
+    dtype = self.dtype
+    return _fill_drawn(self, lambda stream, shape: stream.uniform(shape, dtype, from_, to), generator)
 
 
 def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Generator | None = None) -> Tensor:
@@ -180,55 +214,51 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator: Generator | Non
                            f"floating point but you specified {_torch_type_name(self.dtype)}")
     if lambd <= 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
-    shape = self.node.shape
-    return _fill_drawn(self, lambda stream: stream.exponential(shape, lambd), generator)
+    return _fill_drawn(self, lambda stream, shape: stream.exponential(shape, lambd), generator)
 
 
 def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *, generator: Generator | None = None) -> Tensor:
     _float_draw(self, "cauchy_cpu")
     if sigma <= 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
-    shape = self.node.shape
-    return _fill_drawn(self, lambda stream: stream.cauchy(shape, median, sigma), generator)
+    return _fill_drawn(self, lambda stream, shape: stream.cauchy(shape, median, sigma), generator)
 
 
 def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *, generator: Generator | None = None) -> Tensor:
     _float_draw(self, "log_normal_cpu")
     if std <= 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
-    shape = self.node.shape
-    return _fill_drawn(self, lambda stream: stream.log_normal(shape, mean, std), generator)
+    return _fill_drawn(self, lambda stream, shape: stream.log_normal(shape, mean, std), generator)
 
 
 def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
-    shape = self.node.shape
-    return _fill_drawn(self, lambda stream: stream.geometric(shape, p), generator)
+    return _fill_drawn(self, lambda stream, shape: stream.geometric(shape, p), generator)
 
 
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
-    shape = self.node.shape
     if not isinstance(p, Tensor):
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
-        return _fill_drawn(self, lambda stream: stream.bernoulli(shape, p), generator)
-    chance = ops.broadcast_to(p.detach().node, shape)
+        return _fill_drawn(self, lambda stream, shape: stream.bernoulli(shape, p), generator)
+    chance = ops.broadcast_to(p.detach().node, self.node.shape)
     work = _compare_dtype(chance)
-    return _fill(self, apply("lt", (_uniforms_like(shape, chance, generator), ops.cast(chance, work))))
+    uniforms = _draw_for(self, lambda stream, shape: stream.uniform(shape, work), generator)
+    return _fill(self, apply("lt", (uniforms, ops.cast(chance, work))))
 
 
 def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
             generator: Generator | None = None) -> Tensor:
     """Integers drawn uniformly from ``[from, to)``; ``random_(to)`` draws from ``[0, to)``, ``random_()`` from 0
     to the largest integer the dtype holds exactly."""
-    shape, dtype = self.node.shape, self.dtype
+    dtype = self.dtype
     if from_ is None and to is None:
-        return _fill_drawn(self, lambda stream: stream.full_range(shape, dtype), generator)
+        return _fill_drawn(self, lambda stream, shape: stream.full_range(shape, dtype), generator)
     low, high = (0, from_) if to is None else (from_ or 0, to)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    return _fill_drawn(self, lambda stream: stream.integers(shape, low, high), generator)
+    return _fill_drawn(self, lambda stream, shape: stream.integers(shape, low, high), generator)
 
 
 for _name, _fn in {"normal_": normal_, "uniform_": uniform_, "exponential_": exponential_, "cauchy_": cauchy_,

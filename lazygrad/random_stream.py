@@ -89,7 +89,7 @@ class RandomStream:
         unit = self._unit(math.prod(shape), dtype)
         if (low, high) != (0.0, 1.0):
             work = unit.dtype.type
-            unit = _fused_multiply_add(unit, work(high) - work(low), work(low))
+            unit = _fma(unit, work(high) - work(low), work(low))  # torch's kernel fuses it
         return unit.astype(dtype.np).reshape(shape)
 
     def normal(self, shape: tuple[int, ...], dtype: DType, mean: float = 0.0, std: float = 1.0,
@@ -104,10 +104,11 @@ class RandomStream:
         return values.astype(dtype.np).reshape(shape)
 
     def _normal_blocks(self, n: int, dtype: DType, mean: float, std: float) -> np.ndarray:
-        """torch's normal_fill: n uniforms, each block of 16 turned into 16 normals; when 16 does not divide n,
-        the last 16 positions are drawn again from fresh uniforms and transformed as one more block."""
-        unit = self._unit(n, dtype)
+        """torch's normal_fill: uniforms, each block of 16 turned into 16 normals; when 16 does not divide n,
+        the last 16 positions are drawn again from fresh uniforms and transformed as one more block. float32
+        and float64 first draw a uniform for every value, float16 and bfloat16 only for the whole blocks."""
         whole = n - n % 16
+        unit = self._unit(n if dtype in (dtypes.float32, dtypes.float64) else whole, dtype)
         blocks = [unit[:whole].reshape(-1, 16)]
         if whole < n:
             blocks.append(self._unit(16, dtype).reshape(1, 16))
@@ -121,7 +122,7 @@ class RandomStream:
             out[n - 16:] = normals[1].ravel()
         if dtype is dtypes.float64:
             return out * std + mean
-        return _fused_multiply_add(out, np.float32(std), np.float32(mean))
+        return _fma(out, np.float32(std), np.float32(mean))
 
     def _one_normal(self) -> float:
         cached, self._next_normal = self._next_normal, None
@@ -213,14 +214,6 @@ class RandomStream:
         self._next_normal = cached if valid else None
 
 
-def _fused_multiply_add(x: np.ndarray, scale: np.floating, shift: np.floating) -> np.ndarray:
-    """``x * scale + shift`` rounded once, as torch's kernels compute it with a fused multiply-add: exact for
-    float32 (the product fits a double), and plain double arithmetic for float64."""
-    if x.dtype == np.float64:
-        return x * scale + shift
-    return (x.astype(np.float64) * np.float64(scale) + np.float64(shift)).astype(x.dtype)
-
-
 def _box_muller(block: np.ndarray) -> np.ndarray:
     """torch's normal_fill_16 on rows of 16 uniforms: the first 8 give the radii, the last 8 the angles."""
     radius = np.sqrt(-2.0 * np.log(1.0 - block[:, :8]))
@@ -238,9 +231,41 @@ def _box_muller_float32(block: np.ndarray) -> np.ndarray:
 
 
 def _fma(a: np.ndarray, b: np.ndarray | np.floating, c: np.ndarray | np.floating) -> np.ndarray:
-    """float32 ``a * b + c`` rounded once (the product of two floats is exact in a double)."""
-    return (a.astype(np.float64) * np.float64(b) + c).astype(np.float32) if np.isscalar(c) else \
-        (a.astype(np.float64) * np.asarray(b, dtype=np.float64) + c.astype(np.float64)).astype(np.float32)
+    """``a * b + c`` rounded once, in ``a``'s precision (float32 or float64), from exact error terms."""
+    a, b, c = np.asarray(a), np.asarray(b, dtype=a.dtype), np.asarray(c, dtype=a.dtype)
+    if a.dtype == np.float64:
+        return _fma64(a, b, c)
+    # The product of two floats is exact in a double; the sum is rounded to odd there (its last bit set when
+    # inexact), which makes the rounding to float exactly the single rounding of the true value.
+    product, addend = a.astype(np.float64) * b.astype(np.float64), c.astype(np.float64)
+    total, error = _two_sum(product, addend)
+    inexact_even = (error != 0) & ((total.view(np.int64) & 1) == 0)
+    total = np.where(inexact_even, np.nextafter(total, np.where(error > 0, np.inf, -np.inf)), total)
+    return total.astype(np.float32)
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a + b`` rounded, and its rounding error exactly."""
+    total = a + b
+    b_part = total - a
+    return total, (a - (total - b_part)) + (b - b_part)
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A double as the sum of two halves of 26 significant bits each (Dekker), whose products are exact."""
+    scaled = a * 134217729.0  # 2**27 + 1
+    high = scaled - (scaled - a)
+    return high, a - high
+
+
+def _fma64(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Double ``a * b + c`` rounded once: the product's exact error (Dekker) and the sum's (Knuth) are added
+    back before the last rounding, which is then off only when the exact value lies within 2**-106 of a tie."""
+    product = a * b
+    (a_high, a_low), (b_high, b_low) = _split(a), _split(b)
+    product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+    total, sum_error = _two_sum(product, c)
+    return total + (sum_error + product_error)
 
 
 _F = np.float32

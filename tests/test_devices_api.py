@@ -421,5 +421,5 @@ def test_legacy_typed_constructors_build_check_and_convert_types() -> None:
     assert repr(torch.BoolTensor) == "<class 'torch.BoolTensor'>"
     assert torch.ones(2).type(torch.LongTensor).dtype is torch.int64
     assert torch.ones(2).type("torch.HalfTensor").dtype is torch.float16
-    with pytest.raises(TypeError, match="expected torch.float32"):
+    with pytest.raises(TypeError, match=r"expected torch\.float32"):
         torch.FloatTensor(labels)

@@ -1,5 +1,5 @@
 """``nn.init``'s truncated normal, orthogonal, identity and Dirac initializers: the distributions and structures
-torch's produce (their draws differ from torch's, as every lazygrad draw does), and torch's errors."""
+torch's produce, and torch's errors (tests/test_torch_draws_nn.py checks the values against torch's)."""
 
 from __future__ import annotations
 

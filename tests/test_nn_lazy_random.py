@@ -1,5 +1,6 @@
 """LazyLinear (parameters created at the first call), RReLU / F.rrelu and F.gumbel_softmax: torch's printing,
-shapes, dtypes and grad_fn names; the random parts by their distributions (draws differ from torch's)."""
+shapes, dtypes and grad_fn names; the random parts by their distributions (the draws themselves are checked
+against torch's in tests/test_torch_draws_functional.py)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..arithmetic import where
 from ..creation import drawn, zeros
+from ..random_ops import memory_order
 from ..random_stream import RandomStream
 from ..tensor import _ABSENT, Tensor, _record, _torch_type_name
 
@@ -101,31 +102,6 @@ def _skips_draw(input: Tensor, p: float, training: bool) -> bool:
     return not training or p == 0.0 or input.numel() == 0
 
 
-def _stride_order(sizes: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, ...]:
-    """The axes of ``empty_like``'s memory, outermost first: torch lays the new tensor out as the input is laid
-    out, ordering the axes by stride (a zero stride keeps its place; of equal strides the larger size is outer).
-    """
-    order = list(range(len(sizes) - 1, -1, -1))  # innermost first, as for a contiguous tensor
-
-    def outer(a: int, b: int) -> int:  # 1 when axis a lies outside axis b in memory, -1 inside, 0 undecided
-        if strides[a] == 0 or strides[b] == 0:
-            return 0
-        if strides[a] != strides[b]:
-            return 1 if strides[a] > strides[b] else -1
-        return 1 if sizes[a] > sizes[b] else 0
-
-    for i in range(1, len(order)):  # a stable insertion sort: undecided pairs keep their places
-        moving = i
-        for j in range(i - 1, -1, -1):
-            decision = outer(order[j], order[moving])
-            if decision < 0:
-                break
-            if decision > 0:
-                order[j], order[moving] = order[moving], order[j]
-                moving = j
-    return tuple(reversed(order))
-
-
 def _dropout_noise(input: Tensor, p: float, feature: bool, finish: Callable) -> Tensor:
     """torch's dropout noise: ``bernoulli_(1 - p)`` (one double-precision uniform per value) in the input's
     dtype, turned by ``finish(keep, work, dtype)`` into what torch's in-place ops make of it.
@@ -140,7 +116,7 @@ def _dropout_noise(input: Tensor, p: float, feature: bool, finish: Callable) -> 
         drawn(lambda stream: stream.bernoulli(shape, 1.0 - p))
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{_torch_type_name(input.dtype)}")
-    order = tuple(range(len(shape))) if feature else _stride_order(shape, input.stride())
+    order = tuple(range(len(shape))) if feature else memory_order(shape, input.stride())
     dtype = input.dtype.np
     work = np.float64 if dtype == np.float64 else np.float32  # torch's arithmetic type for the dtype
 
