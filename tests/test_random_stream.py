@@ -204,3 +204,29 @@ def test_data_loading_shuffles_as_torch_does() -> None:
     want = shuffles(torch)
     lazygrad.manual_seed(0)
     assert shuffles(lazygrad) == want
+
+
+@needs_torch
+@agnostic
+@settings(max_examples=25, deadline=None)
+@given(SEEDS, st.integers(1, 40), st.sampled_from(["float16", "bfloat16", "float64"]))
+def test_other_float_dtypes_match_torch(seed: int, n: int, dtype: str) -> None:
+    """float16 and bfloat16 normals draw whole blocks of 16; float64 fills round their multiply-add once."""
+    same_draws(lambda T: T.empty(n, dtype=getattr(T, dtype)).normal_(0.5, 2.0).float(), seed)
+    same_draws(lambda T: T.empty(n, dtype=getattr(T, dtype)).uniform_(-0.577, 0.577).float(), seed)
+
+
+@needs_torch
+@agnostic
+@settings(max_examples=15, deadline=None)
+@given(SEEDS, st.integers(1, 20), st.integers(1, 6))
+def test_fills_of_transposed_views_land_in_memory_order(seed: int, rows: int, cols: int) -> None:
+    """torch fills a view in the order of its memory: ``b.t().uniform_()`` writes ``b``'s draws row by row."""
+    for method, args in (("uniform_", ()), ("normal_", ()), ("random_", (0, 100)), ("exponential_", ())):
+        def fill(T: object, method: str = method, args: tuple = args) -> object:
+            base = T.zeros(rows, cols)
+            getattr(base.t(), method)(*args)
+            return base
+
+        same_draws(fill, seed)
+    same_draws(lambda T: T.zeros(rows, cols).t().bernoulli_(T.full((cols, rows), 0.5)), seed)
