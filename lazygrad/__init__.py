@@ -20,6 +20,7 @@ from . import (
     conversion,
     cpu,
     cuda,
+    distributions,
     dtypes,
     func,
     gc_policy,
@@ -264,7 +265,7 @@ slogdet = Tensor.slogdet  # torch.slogdet's result type differs from torch.linal
 __all__ = [
     "DType", "Generator", "PendingGraphWarning", "auto_step", "step", "amp", "autocast", "bfloat16", "cpu",
     "from_dlpack", "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled",
-    "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
+    "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "distributions", "finfo", "iinfo",
     "set_default_dtype", "testing", "utils", "as_tensor", "backend", "bool", "cat", "clear_cache",
     "default_generator", "device", "dot", "double", "dtype", "dtypes", "einsum", "empty", "empty_like",
     "enable_grad", "eye", "logspace",

@@ -1,0 +1,26 @@
+"""``torch.distributions``: probability distributions that sample, score and differentiate as torch's do.
+
+Each distribution draws through the same tensor calls as torch's (``normal``, ``rand``, ``multinomial``,
+``bernoulli``, ``exponential_``), so after the same seed a sample is torch's sample. Everything is composed
+from ordinary tensor ops: gradients flow through ``rsample`` and ``log_prob`` into the parameters.
+"""
+
+from . import constraints
+from .bernoulli import Bernoulli
+from .categorical import Categorical
+from .distribution import Distribution
+from .independent import Independent
+from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .uniform import Uniform
+
+__all__ = [
+    "Bernoulli",
+    "Categorical",
+    "Distribution",
+    "Independent",
+    "Normal",
+    "OneHotCategorical",
+    "Uniform",
+    "constraints",
+]

@@ -1,0 +1,421 @@
+"""``lazygrad.distributions`` against ``torch.distributions``: the same draws after the same seed, the same
+scores, moments and gradients, the same errors and reprs.
+
+Each case is a function ``case(T)`` written once against the torch API; it runs on torch and on lazygrad after
+``manual_seed(0)`` and returns named results. Draws (names starting ``sample``) must be equal (on jax, which may
+fuse ``loc + eps * scale`` into one rounding, to the last bit); the rest agree to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import HAS_TORCH, as_numpy
+
+import lazygrad
+import lazygrad.distributions as D
+
+if HAS_TORCH:
+    import torch
+
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
+Case = Callable[[Any], dict[str, Any]]
+
+
+def run(case: Case, T: Any) -> dict[str, Any]:
+    T.manual_seed(0)
+    return case(T)
+
+
+def same_as_torch(case: Case, rtol: float = 1e-6, atol: float = 1e-6) -> dict[str, Any]:
+    """Run ``case`` on both libraries and compare: draws exactly, everything else to float32 rounding."""
+    got, want = run(case, lazygrad), run(case, torch)
+    assert got.keys() == want.keys()
+    for name, value in got.items():
+        expected = want[name]
+        if isinstance(value, (str, bool, int, tuple)) or value is None:
+            assert value == expected, (name, value, expected)
+            continue
+        actual, reference = as_numpy(value), as_numpy(expected)
+        assert actual.shape == reference.shape, (name, actual.shape, reference.shape)
+        assert str(value.dtype).removeprefix("torch.") == str(expected.dtype).removeprefix("torch."), name
+        if name.startswith("sample") and lazygrad.get_backend() == "numpy":
+            np.testing.assert_array_equal(actual, reference, err_msg=name)
+        elif name.startswith("sample"):  # jax may fuse the arithmetic on a draw into one rounding
+            np.testing.assert_allclose(actual, reference, rtol=3e-7, atol=3e-7, err_msg=name)
+        else:
+            np.testing.assert_allclose(actual, reference, rtol=rtol, atol=atol, equal_nan=True, err_msg=name)
+    return got
+
+
+def params(T: Any, *values: Any, dtype: str = "float32") -> list[Any]:
+    return [T.tensor(v, dtype=getattr(T, dtype), requires_grad=True) for v in values]
+
+
+def scored(T: Any, d: Any, value: Any, grads: list[Any], methods: tuple[str, ...] = ("entropy",)) -> dict[str, Any]:
+    """A distribution's moments, scores of ``value``, and the gradients of the summed log-probability."""
+    out: dict[str, Any] = {"repr": repr(d), "batch_shape": tuple(d.batch_shape), "event_shape": tuple(d.event_shape)}
+    for name in ("mean", "variance", "stddev"):
+        out[name] = getattr(d, name).detach()
+    for name in methods:
+        out[name] = getattr(d, name)(*(() if name == "entropy" else (value,))).detach()
+    log_prob = d.log_prob(value)
+    out["log_prob"] = log_prob.detach()
+    for i, g in enumerate(T.autograd.grad(log_prob.sum(), grads, retain_graph=True)):
+        out[f"grad_log_prob{i}"] = g
+    return out
+
+
+def drawn(T: Any, d: Any, grads: list[Any]) -> dict[str, Any]:
+    """One draw, a batch of draws, and a reparameterized draw with the gradients of its sum."""
+    out = {"sample": d.sample(), "sample_batch": d.sample((2, 3))}
+    if d.has_rsample:
+        r = d.rsample((4,))
+        out["sample_r"] = r.detach()
+        for i, g in enumerate(T.autograd.grad((r * r).sum(), grads)):
+            out[f"grad_rsample{i}"] = g
+    out["sample_after"] = T.rand(3)
+    return out
+
+
+def error(fn: Callable[[], Any]) -> str:
+    with pytest.raises(Exception) as caught:
+        fn()
+    return f"{caught.type.__name__}: {caught.value}"
+
+
+def same_error(case: Callable[[Any], Any]) -> None:
+    assert error(lambda: case(lazygrad)) == error(lambda: case(torch))
+
+
+# ---- Normal ----------------------------------------------------------------------------------------------------
+
+NORMAL_PARAMS = [(0.5, 2.0), ([0.5, -1.0, 2.0], [1.0, 0.5, 2.0]), ([[0.0], [1.0]], [0.3, 3.0])]
+
+
+@needs_torch
+@pytest.mark.parametrize(("loc", "scale"), NORMAL_PARAMS)
+def test_normal_draws_scores_and_gradients_are_torchs(loc, scale):
+    def case(T):
+        loc_, scale_ = params(T, loc, scale)
+        d = T.distributions.Normal(loc_, scale_)
+        value = T.tensor([[0.3], [-1.2]]).expand((2, *tuple(d.batch_shape))) if d.batch_shape else T.tensor(0.3)
+        return {**scored(T, d, value, [loc_, scale_], ("entropy", "cdf", "icdf_of_cdf")), **drawn(T, d, [loc_, scale_])}
+
+    same_as_torch(_with_icdf(case))
+
+
+def _with_icdf(case: Case) -> Case:
+    """Distributions with an ``icdf``: ``icdf(cdf(x))`` is scored too (its input stays inside (0, 1))."""
+
+    def icdf_of_cdf(self, value):
+        return self.icdf(self.cdf(value))
+
+    def wrapped(T):
+        cls = T.distributions.Distribution
+        cls.icdf_of_cdf = icdf_of_cdf
+        try:
+            return case(T)
+        finally:
+            del cls.icdf_of_cdf
+
+    return wrapped
+
+
+@needs_torch
+def test_normal_with_numbers_has_an_empty_batch_shape_and_samples_as_torch():
+    same_as_torch(
+        lambda T: {
+            "repr": repr(T.distributions.Normal(0.0, 1.0)),
+            "sample": T.distributions.Normal(0.0, 1.0).sample((5,)),
+            "sample_n": T.distributions.Normal(1.0, 2.0).rsample((20,)),
+        }
+    )
+
+
+@pytest.mark.backend_agnostic
+def test_normal_rsample_and_log_prob_gradients_match_finite_differences():
+    value = lazygrad.tensor([0.1, -0.7], dtype=lazygrad.float64)
+
+    def f(loc, scale):
+        lazygrad.manual_seed(3)
+        d = D.Normal(lazygrad.tensor(loc, dtype=lazygrad.float64), lazygrad.tensor(scale, dtype=lazygrad.float64))
+        return float((d.rsample((3,)).sin().sum() + d.log_prob(value).sum()).item())
+
+    loc = lazygrad.tensor(0.4, dtype=lazygrad.float64, requires_grad=True)
+    scale = lazygrad.tensor(1.3, dtype=lazygrad.float64, requires_grad=True)
+    lazygrad.manual_seed(3)
+    d = D.Normal(loc, scale)
+    (d.rsample((3,)).sin().sum() + d.log_prob(value).sum()).backward()
+    h = 1e-6
+    assert loc.grad.item() == pytest.approx((f(0.4 + h, 1.3) - f(0.4 - h, 1.3)) / (2 * h), rel=1e-6)
+    assert scale.grad.item() == pytest.approx((f(0.4, 1.3 + h) - f(0.4, 1.3 - h)) / (2 * h), rel=1e-6)
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda T: T.distributions.Normal(T.tensor([0.0]), T.tensor([-1.0])),
+        lambda T: T.distributions.Normal(T.tensor([0.0, 1.0]), T.tensor([1.0, 2.0])).log_prob(T.ones(3)),
+        lambda T: T.distributions.Normal(T.tensor([0.0]), T.tensor([1.0])).log_prob([1.0]),
+        lambda T: T.distributions.Normal(T.tensor(0.0), T.tensor(1.0)).log_prob(T.tensor(math.nan)),
+        lambda T: T.distributions.Normal("a", 1.0),
+    ],
+)
+def test_normal_validation_errors_are_torchs(case):
+    same_error(case)
+
+
+# ---- Categorical, OneHotCategorical ------------------------------------------------------------------------------
+
+CATEGORICAL_PARAMS = [[0.2, 0.3, 0.5], [[1.0, 2.0, 0.5, 0.1], [0.1, 0.2, 0.3, 4.0]]]
+
+
+@needs_torch
+@pytest.mark.parametrize("given", ["probs", "logits"])
+@pytest.mark.parametrize("values", CATEGORICAL_PARAMS)
+def test_categorical_draws_scores_and_gradients_are_torchs(given, values):
+    def case(T):
+        (p,) = params(T, values)
+        d = T.distributions.Categorical(**{given: p})
+        value = T.tensor([0, 2]).reshape((2,) + (1,) * len(d.batch_shape)).expand((2, *tuple(d.batch_shape)))
+        out = scored(T, d, value, [p])
+        out.update(
+            mode=d.mode,
+            probs=d.probs.detach(),
+            logits=d.logits.detach(),
+            support=repr(d.support),
+            enumerate=d.enumerate_support(),
+            enumerate_unexpanded=d.enumerate_support(False),
+        )
+        return {**out, **drawn(T, d, [p]), "sample_many": d.sample((50,))}
+
+    same_as_torch(case)
+
+
+@needs_torch
+@pytest.mark.parametrize("given", ["probs", "logits"])
+def test_one_hot_categorical_is_torchs(given):
+    def case(T):
+        (p,) = params(T, [[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]])
+        d = T.distributions.OneHotCategorical(**{given: p})
+        value = T.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        out = scored(T, d, value, [p])
+        out.update(mode=d.mode, enumerate=d.enumerate_support(), expanded=repr(d.expand((3, 2))))
+        return {**out, **drawn(T, d, [p])}
+
+    same_as_torch(case)
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda T: T.distributions.Categorical(),
+        lambda T: T.distributions.Categorical(T.tensor([0.5, 0.5]), T.tensor([1.0, 1.0])),
+        lambda T: T.distributions.Categorical(T.tensor(1.0)),
+        lambda T: T.distributions.Categorical(logits=T.tensor(1.0)),
+        lambda T: T.distributions.Categorical(T.tensor([0.5, -0.5])),
+        lambda T: T.distributions.Categorical(T.tensor([0.2, 0.8])).log_prob(T.tensor(2)),
+        lambda T: T.distributions.OneHotCategorical(T.tensor([0.2, 0.8])).log_prob(T.tensor([0.5, 0.5])),
+    ],
+)
+def test_categorical_validation_errors_are_torchs(case):
+    same_error(case)
+
+
+# ---- Bernoulli, Uniform ------------------------------------------------------------------------------------------
+
+
+@needs_torch
+@pytest.mark.parametrize("given", ["probs", "logits"])
+@pytest.mark.parametrize("values", [0.3, [0.1, 0.5, 0.9], [[0.2], [0.7]]])
+def test_bernoulli_draws_scores_and_gradients_are_torchs(given, values):
+    def case(T):
+        (p,) = params(T, values)
+        d = T.distributions.Bernoulli(**{given: p})
+        value = T.ones(d.batch_shape)
+        out = scored(T, d, value, [p])
+        out.update(mode=d.mode, enumerate=d.enumerate_support(), probs=d.probs.detach(), logits=d.logits.detach())
+        return {**out, **drawn(T, d, [p])}
+
+    same_as_torch(case)
+
+
+@needs_torch
+@pytest.mark.parametrize(("low", "high"), [(0.0, 2.0), ([0.0, -1.0], [1.0, 3.0]), ([[-2.0], [0.5]], [1.0, 2.0])])
+def test_uniform_draws_scores_and_gradients_are_torchs(low, high):
+    def case(T):
+        low_, high_ = params(T, low, high)
+        d = T.distributions.Uniform(low_, high_)
+        value = ((d.low + d.high) / 2).detach()
+        out = scored(T, d, value, [low_, high_], ("entropy", "cdf", "icdf_of_cdf"))
+        return {**out, "mode": d.mode.detach(), **drawn(T, d, [low_, high_])}
+
+    same_as_torch(_with_icdf(case))
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda T: T.distributions.Bernoulli(T.tensor(1.5)),
+        lambda T: T.distributions.Bernoulli(),
+        lambda T: T.distributions.Bernoulli(T.tensor([0.5, 0.2])).log_prob(T.tensor([0.5, 1.0])),
+        lambda T: T.distributions.Uniform(1.0, 0.0),
+        lambda T: T.distributions.Uniform(T.zeros(2), T.tensor([1.0, -1.0])),
+        lambda T: T.distributions.Uniform(0.0, 1.0).log_prob(T.tensor(1.5)),
+    ],
+)
+def test_bernoulli_and_uniform_validation_errors_are_torchs(case):
+    same_error(case)
+
+
+# ---- Independent, the base class --------------------------------------------------------------------------------
+
+
+@needs_torch
+def test_independent_sums_the_reinterpreted_axes_as_torch():
+    def case(T):
+        loc, scale = params(T, [[0.0, 1.0, 2.0], [0.5, 0.5, 0.5]], [[1.0, 2.0, 0.5], [1.0, 1.0, 3.0]])
+        d = T.distributions.Independent(T.distributions.Normal(loc, scale), 1)
+        out = scored(T, d, T.ones(2, 3), [loc, scale])
+        out.update(
+            support=repr(d.support), expanded=repr(d.expand((4, 2))), expanded_shape=tuple(d.expand((4, 2)).batch_shape)
+        )
+        return {**out, **drawn(T, d, [loc, scale])}
+
+    same_as_torch(case)
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_validation_can_be_turned_off_per_distribution_and_by_default():
+    for T in (lazygrad, torch):
+        assert T.distributions.Normal(T.tensor(0.0), T.tensor(-1.0), validate_args=False).scale.item() == -1.0
+        T.distributions.Distribution.set_default_validate_args(False)
+        try:
+            T.distributions.Normal(T.tensor(0.0), T.tensor(-1.0))
+        finally:
+            T.distributions.Distribution.set_default_validate_args(True)
+    same_error(lambda T: T.distributions.Distribution.set_default_validate_args(2))
+    same_error(lambda T: T.distributions.Independent(T.distributions.Normal(T.zeros(2), T.ones(2)), 2))
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_expand_shares_parameters_and_keeps_the_kind():
+    def case(T):
+        d = T.distributions.Normal(T.tensor([0.0, 1.0]), T.tensor([1.0, 2.0])).expand((3, 2))
+        c = T.distributions.Categorical(logits=T.tensor([0.0, 1.0])).expand((2,))
+        b = T.distributions.Bernoulli(T.tensor(0.3)).expand([4])
+        return {
+            "d": repr(d),
+            "c": repr(c),
+            "b": repr(b),
+            "shapes": (tuple(d.batch_shape), tuple(c.batch_shape)),
+            "sample": d.sample(),
+            "sample_c": c.sample((2,)),
+            "sample_b": b.sample(),
+        }
+
+    same_as_torch(case)
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_class_attributes_and_constraint_reprs_are_torchs():
+    def case(T):
+        D_, C = T.distributions, T.distributions.constraints
+        return {
+            "flags": tuple(
+                (getattr(D_, n).has_rsample, getattr(D_, n).has_enumerate_support)
+                for n in ("Normal", "Categorical", "Bernoulli", "Uniform", "OneHotCategorical")
+            ),
+            "constraints": repr(
+                [
+                    C.real,
+                    C.positive,
+                    C.unit_interval,
+                    C.simplex,
+                    C.boolean,
+                    C.integer_interval(0, 3),
+                    C.nonnegative_integer,
+                    C.greater_than(2.0),
+                    C.interval(-1, 1),
+                    C.real_vector,
+                    C.independent(C.positive, 2),
+                    C.lower_cholesky,
+                    C.positive_definite,
+                    C.half_open_interval(0, 1),
+                    C.less_than(3),
+                    C.nonnegative,
+                    C.dependent,
+                ]
+            ),
+            "normal": repr(D_.Normal.arg_constraints),
+            "categorical": repr(D_.Categorical.support),
+        }
+
+    same_as_torch(case)
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_constraints_check_as_torchs():
+    def case(T):
+        C = T.distributions.constraints
+        x = T.tensor([[0.0, 1.0, 0.5], [-1.0, 2.0, math.nan]])
+        checks = [
+            C.real,
+            C.positive,
+            C.unit_interval,
+            C.boolean,
+            C.nonnegative_integer,
+            C.integer_interval(0, 1),
+            C.greater_than_eq(0.0),
+            C.half_open_interval(0.0, 1.0),
+            C.simplex,
+            C.one_hot,
+            C.real_vector,
+        ]
+        out = {f"check{i}": c.check(x) for i, c in enumerate(checks)}
+        m = T.tensor([[[2.0, 0.0], [1.0, 3.0]], [[1.0, 2.0], [0.0, 1.0]]])
+        for name in ("lower_triangular", "lower_cholesky", "positive_definite", "symmetric", "square"):
+            out[name] = getattr(C, name).check(m)
+        return out
+
+    same_as_torch(case)
+
+
+@pytest.mark.backend_agnostic
+def test_size_arithmetic_gives_sizes_as_torchs_does():
+    s = lazygrad.Size([2, 3])
+    assert repr(s + (4,)) == "torch.Size([2, 3, 4])"  # noqa: RUF005 -- the concatenation is what is tested
+    assert repr((4,) + s) == "torch.Size([4, 2, 3])"  # noqa: RUF005
+    assert repr(s[1:]) == "torch.Size([3])" and s[0] == 2
+    assert repr(s * 2) == "torch.Size([2, 3, 2, 3])"
+
+
+@pytest.mark.backend_agnostic
+def test_distributions_are_exposed_as_torch_distributions():
+    import lazygrad.distributions.constraints as constraints
+
+    assert lazygrad.distributions is D and D.constraints is constraints
+    assert {"Normal", "Categorical", "Distribution", "constraints"} <= set(D.__all__)
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_sample_n_warns_and_draws_n():
+    for T in (lazygrad, torch):
+        with pytest.warns(FutureWarning, match=r"`sample_n\(n\)` will be deprecated"):
+            assert tuple(T.distributions.Normal(T.zeros(2), T.ones(2)).sample_n(3).shape) == (3, 2)
