@@ -5,16 +5,31 @@ Each distribution draws through the same tensor calls as torch's (``normal``, ``
 from ordinary tensor ops: gradients flow through ``rsample`` and ``log_prob`` into the parameters.
 """
 
-from . import constraints
+from . import constraints, transforms
 from .bernoulli import Bernoulli
 from .categorical import Categorical
 from .distribution import Distribution
 from .exponential import Exponential
 from .independent import Independent
 from .laplace import Laplace
+from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .transformed_distribution import TransformedDistribution
+from .transforms import (
+    AbsTransform,
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    IndependentTransform,
+    PowerTransform,
+    SigmoidTransform,
+    SoftplusTransform,
+    TanhTransform,
+    Transform,
+    identity_transform,
+)
 from .uniform import Uniform
 
 __all__ = [
@@ -24,6 +39,20 @@ __all__ = [
     "Exponential",
     "Independent",
     "Laplace",
+    "LogNormal",
+    "TransformedDistribution",
+    "AbsTransform",
+    "AffineTransform",
+    "ComposeTransform",
+    "ExpTransform",
+    "IndependentTransform",
+    "PowerTransform",
+    "SigmoidTransform",
+    "SoftplusTransform",
+    "TanhTransform",
+    "Transform",
+    "identity_transform",
+    "transforms",
     "MultivariateNormal",
     "Normal",
     "OneHotCategorical",
