@@ -188,6 +188,44 @@ class RandomStream:
         """``geometric_``: ``ceil(log(u) / log1p(-p))`` for a double-precision uniform ``u``."""
         return np.ceil(np.log(self._unit64(math.prod(shape))) / math.log1p(-p)).reshape(shape)
 
+    def gamma(self, alpha: np.ndarray) -> np.ndarray:
+        """``_standard_gamma``: one Marsaglia-Tsang draw per value, in order, from double-precision uniforms and
+        normals, with float32 concentrations' own float steps; at least the dtype's smallest normal number."""
+        single = alpha.dtype == np.float32
+        values = [self._one_gamma(float(a), single) for a in alpha.ravel()]
+        out = np.array(values, dtype=np.float64).astype(alpha.dtype)
+        return np.maximum(out, np.finfo(alpha.dtype).tiny).reshape(alpha.shape)
+
+    def dirichlet(self, alpha: np.ndarray) -> np.ndarray:
+        """``_sample_dirichlet``: double-precision gamma draws normalized along the last axis, kept inside (0, 1)."""
+        draws = np.array([self._one_gamma(float(a), False) for a in alpha.ravel()], dtype=np.float64)
+        draws = np.maximum(draws, np.finfo(np.float64).tiny).reshape(alpha.shape)
+        share = (draws / draws.sum(-1, keepdims=True)).astype(alpha.dtype)
+        return np.clip(share, np.finfo(alpha.dtype).tiny, np.nextafter(alpha.dtype.type(1), alpha.dtype.type(0)))
+
+    def _one_gamma(self, alpha: float, single: bool) -> float:
+        """Marsaglia and Tsang's rejection sampler as torch's CPU kernel runs it (a concentration below 1 is
+        raised by 1 and the draw scaled by ``u ** (1 / alpha)``)."""
+        scale = 1.0
+        if alpha < 1.0:
+            if alpha == 0.0:
+                return 0.0
+            exponent = float(_F(1.0) / _F(alpha)) if single else 1.0 / alpha
+            scale = (1.0 - float(self._unit64(1)[0])) ** exponent
+            alpha = float(_F(alpha) + _F(1.0)) if single else alpha + 1.0
+        d = float(_F(alpha) - _THIRD) if single else alpha - float(_THIRD)
+        c = 1.0 / math.sqrt(9.0 * d)
+        while True:
+            x = self._one_normal()
+            y = 1.0 + c * x
+            if y <= 0:
+                continue
+            v = y * y * y
+            u = 1.0 - float(self._unit64(1)[0])
+            xx = x * x
+            if u < 1.0 - _SQUEEZE * xx * xx or math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
+                return scale * d * v
+
     # ---- state -------------------------------------------------------------------------------------------
 
     def state_bytes(self) -> bytes:
@@ -246,6 +284,9 @@ def _fma(a: np.ndarray, b: np.ndarray | np.floating, c: np.ndarray | np.floating
 _F = np.float32
 # Cephes' single-precision coefficients: log's polynomial on [sqrt(1/2) - 1, sqrt(2) - 1], then sin's and cos's
 # on [-pi/4, pi/4], and pi/4 split in three parts for an exact range reduction.
+# The float constants of torch's gamma sampler (1.0f / 3.0f and 0.0331f), as the float32 values it uses.
+_THIRD = _F(1.0) / _F(3.0)
+_SQUEEZE = float(_F(0.0331))
 _LOG_TERMS = tuple(map(_F, (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
                            -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1)))
 _SIN_TERMS = tuple(map(_F, (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)))

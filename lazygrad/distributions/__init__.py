@@ -7,9 +7,12 @@ from ordinary tensor ops: gradients flow through ``rsample`` and ``log_prob`` in
 
 from . import constraints, transforms
 from .bernoulli import Bernoulli
+from .beta import Beta
 from .categorical import Categorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential
+from .gamma import Gamma
 from .independent import Independent
 from .laplace import Laplace
 from .log_normal import LogNormal
@@ -34,6 +37,9 @@ from .uniform import Uniform
 
 __all__ = [
     "Bernoulli",
+    "Beta",
+    "Dirichlet",
+    "Gamma",
     "Categorical",
     "Distribution",
     "Exponential",
