@@ -176,7 +176,7 @@ from .products import (
     vdot,
 )
 from .products import outer as ger
-from .random_ops import bernoulli, multinomial, normal, randperm
+from .random_ops import bernoulli, binomial, multinomial, normal, poisson, randperm
 from .realization import PendingGraphWarning, auto_step, clear_cache, set_backend, step
 from .realization import backend as _current_backend
 from .realization import realize as _realize_all
@@ -288,6 +288,7 @@ __all__ += [
     "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
     "multinomial",
     "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
+    "poisson", "binomial",
     "searchsorted", "sinh", "slogdet", "sort", "histogram",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]

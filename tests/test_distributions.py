@@ -662,3 +662,86 @@ def test_dirichlet_is_torchs(concentration):
 )
 def test_gamma_beta_dirichlet_errors_are_torchs(case):
     same_error(case)
+
+
+# ---- Poisson, Binomial ---------------------------------------------------------------------------------------------
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_poisson_and_binomial_kernels_draw_torchs_values(dtype):
+    rng = np.random.default_rng(1)
+    rate = np.concatenate([rng.random(200) * 40, [0.0, 10.0, 1e3]]).astype(dtype)
+    count, prob = rng.integers(0, 300, 200).astype(dtype), rng.random(200).astype(dtype)
+    lazygrad.manual_seed(3)
+    got = lazygrad.poisson(lazygrad.tensor(rate)), lazygrad.binomial(lazygrad.tensor(count), lazygrad.tensor(prob))
+    torch.manual_seed(3)
+    want = torch.poisson(torch.tensor(rate)), torch.binomial(torch.tensor(count), torch.tensor(prob))
+    for g, w in zip(got, want):
+        assert g.dtype.name == dtype
+        np.testing.assert_array_equal(g.numpy(), w.numpy())
+    assert lazygrad.rand(2).tolist() == torch.rand(2).tolist()
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_poisson_of_rates_that_require_grad_gives_zero_gradients_as_torch():
+    def case(T):
+        rate = T.tensor([1.0, 12.5, 0.0], requires_grad=True)
+        draw = T.poisson(rate)
+        return {
+            "sample": draw.detach(),
+            "grad_fn": type(draw.grad_fn).__name__,
+            "grad": T.autograd.grad(draw.sum(), rate)[0],
+        }
+
+    same_as_torch(case)
+    same_error(lambda T: T.poisson(T.tensor([1, 2])))
+    same_error(lambda T: T.poisson(T.tensor([-1.0])))
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(), (3,)])
+def test_poisson_is_torchs(shape):
+    def case(T):
+        g = T.Generator().manual_seed(5)
+        rate = (T.rand(shape, generator=g) * 20).requires_grad_()
+        d = T.distributions.Poisson(rate)
+        out = scored(T, d, (T.rand(shape, generator=g) * 10).floor(), [rate], ())
+        return {**out, "mode": d.mode.detach(), **drawn(T, d, [rate])}
+
+    same_as_torch(case)
+
+
+@needs_torch
+@pytest.mark.parametrize("given", ["probs", "logits"])
+def test_binomial_is_torchs(given):
+    def case(T):
+        (p,) = params(T, [0.2, 0.7, 0.5] if given == "probs" else [-1.0, 0.5, 2.0])
+        d = T.distributions.Binomial(T.tensor([10.0, 30.0, 5.0]), **{given: p})
+        out = scored(T, d, T.tensor([2.0, 20.0, 5.0]), [p], ())
+        out.update(mode=d.mode.detach(), support=repr(d.support), expanded=repr(d.expand((2, 3))))
+        homogeneous = T.distributions.Binomial(8, **{given: p})
+        out.update(entropy=homogeneous.entropy().detach(), enumerate=homogeneous.enumerate_support())
+        return {**out, **drawn(T, d, [p])}
+
+    # log_prob is a difference of lgammas of up to ~75: float32 rounding of those is ~1e-5
+    same_as_torch(case, rtol=1e-5, atol=2e-5)
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize(
+    "case",
+    [
+        lambda T: T.distributions.Poisson(T.tensor(-1.0)),
+        lambda T: T.distributions.Poisson(2.0).log_prob(T.tensor(0.5)),
+        lambda T: T.distributions.Binomial(T.tensor([1.5]), T.tensor([0.5])),
+        lambda T: T.distributions.Binomial(5, T.tensor(0.5)).log_prob(T.tensor(6.0)),
+        lambda T: T.distributions.Binomial(T.tensor([2.0, 3.0]), T.tensor([0.5, 0.5])).entropy(),
+        lambda T: T.distributions.Binomial(3),
+    ],
+)
+def test_poisson_and_binomial_errors_are_torchs(case):
+    same_error(case)

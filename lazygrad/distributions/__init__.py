@@ -8,6 +8,7 @@ from ordinary tensor ops: gradients flow through ``rsample`` and ``log_prob`` in
 from . import constraints, transforms
 from .bernoulli import Bernoulli
 from .beta import Beta
+from .binomial import Binomial
 from .categorical import Categorical
 from .dirichlet import Dirichlet
 from .distribution import Distribution
@@ -19,6 +20,7 @@ from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from .transforms import (
     AbsTransform,
@@ -38,6 +40,8 @@ from .uniform import Uniform
 __all__ = [
     "Bernoulli",
     "Beta",
+    "Binomial",
+    "Poisson",
     "Dirichlet",
     "Gamma",
     "Categorical",
