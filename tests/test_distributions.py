@@ -745,3 +745,86 @@ def test_binomial_is_torchs(given):
 )
 def test_poisson_and_binomial_errors_are_torchs(case):
     same_error(case)
+
+
+# ---- kl_divergence -------------------------------------------------------------------------------------------------
+
+KL_FAMILIES = {
+    "Normal": lambda T, a: T.distributions.Normal(T.tensor([0.5, -1.0]) * a, T.tensor([1.0, 2.0]) * a),
+    "Laplace": lambda T, a: T.distributions.Laplace(T.tensor([0.5, -1.0]) * a, T.tensor([1.0, 2.0]) * a),
+    "Exponential": lambda T, a: T.distributions.Exponential(T.tensor([0.5, 2.0]) * a),
+    "Gamma": lambda T, a: T.distributions.Gamma(T.tensor([0.5, 2.0]) * a, T.tensor([1.5, 1.0])),
+    "Beta": lambda T, a: T.distributions.Beta(T.tensor([0.5, 2.0]) * a, T.tensor([1.5, 1.0])),
+    "Uniform": lambda T, a: T.distributions.Uniform(T.tensor([0.1, 0.2]) * a, T.tensor([0.6, 0.9])),
+    "Poisson": lambda T, a: T.distributions.Poisson(T.tensor([0.5, 2.0]) * a),
+    "Bernoulli": lambda T, a: T.distributions.Bernoulli(T.tensor([0.3, 0.6]) * a),
+    "Binomial": lambda T, a: T.distributions.Binomial(T.tensor([5.0, 5.0]), T.tensor([0.3, 0.6]) * a),
+    "Categorical": lambda T, a: T.distributions.Categorical(T.tensor([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]) ** a),
+    "OneHotCategorical": lambda T, a: T.distributions.OneHotCategorical(T.tensor([[0.2, 0.3, 0.5]]) ** a),
+    "Dirichlet": lambda T, a: T.distributions.Dirichlet(T.tensor([[0.5, 2.0, 3.0], [1.0, 1.0, 0.2]]) * a),
+    "MultivariateNormal": lambda T, a: T.distributions.MultivariateNormal(
+        T.tensor([[0.5, -1.0, 2.0]]) * a, T.eye(3) * a + 0.2
+    ),
+    "LogNormal": lambda T, a: T.distributions.LogNormal(T.tensor([0.5, -1.0]) * a, T.tensor([1.0, 2.0])),
+    "Independent": lambda T, a: T.distributions.Independent(
+        T.distributions.Normal(T.tensor([[0.5, -1.0]]) * a, T.tensor([[1.0, 2.0]])), 1
+    ),
+}
+
+
+def _registered_pairs() -> list[tuple[str, str]]:
+    """The pairs of the families above that torch's registry has a rule for (not its exponential-family rule)."""
+    if not HAS_TORCH:
+        return []
+    registry = torch.distributions.kl._KL_REGISTRY
+    names = {getattr(torch.distributions, name): name for name in KL_FAMILIES}
+    return sorted((names[p], names[q]) for p, q in registry if p in names and q in names)
+
+
+@needs_torch
+@pytest.mark.parametrize(("p", "q"), _registered_pairs())
+def test_kl_divergence_is_torchs(p, q):
+    def case(T):
+        a = T.tensor(1.3, requires_grad=True)
+        kl = T.distributions.kl_divergence(KL_FAMILIES[p](T, 1.0), KL_FAMILIES[q](T, a))
+        grad = T.autograd.grad(kl[kl.isfinite()].sum(), a, allow_unused=True)[0] if kl.isfinite().any() else None
+        return {"kl": kl.detach(), "grad": grad if grad is not None else "none"}
+
+    same_as_torch(case, rtol=1e-5, atol=1e-5)
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_kl_divergence_edge_values_and_registration_are_torchs():
+    def case(T):
+        D_ = T.distributions
+
+        class MyNormal(D_.Normal):
+            pass
+
+        @D_.register_kl(MyNormal, D_.Normal)
+        def _zero(p, q):
+            return T.zeros(1)
+
+        return {
+            "uniform": D_.kl_divergence(D_.Uniform(0.0, 1.0), D_.Uniform(0.2, 1.0)),
+            "bernoulli": D_.kl_divergence(D_.Bernoulli(T.tensor([0.0, 1.0])), D_.Bernoulli(T.tensor([0.5, 1.0]))),
+            "categorical": D_.kl_divergence(
+                D_.Categorical(T.tensor([0.5, 0.5, 0.0])), D_.Categorical(T.tensor([0.5, 0.0, 0.5]))
+            ),
+            "subclass": D_.kl_divergence(MyNormal(0.0, 1.0), D_.Normal(0.0, 1.0)),
+            "fallback": D_.kl_divergence(D_.Normal(0.0, 1.0), MyNormal(1.0, 1.0)),
+        }
+
+    same_as_torch(case)
+    same_error(
+        lambda T: T.distributions.kl_divergence(
+            T.distributions.Normal(0.0, 1.0), T.distributions.Categorical(T.ones(2))
+        )
+    )
+    same_error(
+        lambda T: T.distributions.kl_divergence(
+            T.distributions.MultivariateNormal(T.zeros(2), T.eye(2)),
+            T.distributions.MultivariateNormal(T.zeros(3), T.eye(3)),
+        )
+    )

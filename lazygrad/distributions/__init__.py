@@ -5,7 +5,7 @@ Each distribution draws through the same tensor calls as torch's (``normal``, ``
 from ordinary tensor ops: gradients flow through ``rsample`` and ``log_prob`` into the parameters.
 """
 
-from . import constraints, transforms
+from . import constraints, kl, transforms
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
@@ -15,6 +15,7 @@ from .distribution import Distribution
 from .exponential import Exponential
 from .gamma import Gamma
 from .independent import Independent
+from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .log_normal import LogNormal
 from .multivariate_normal import MultivariateNormal
@@ -62,6 +63,9 @@ __all__ = [
     "TanhTransform",
     "Transform",
     "identity_transform",
+    "kl",
+    "kl_divergence",
+    "register_kl",
     "transforms",
     "MultivariateNormal",
     "Normal",
