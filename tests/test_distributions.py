@@ -828,3 +828,20 @@ def test_kl_divergence_edge_values_and_registration_are_torchs():
             T.distributions.MultivariateNormal(T.zeros(3), T.eye(3)),
         )
     )
+
+
+@needs_torch
+@pytest.mark.parametrize("family", ["Normal", "Exponential", "Gamma", "Beta", "Poisson", "Bernoulli", "Dirichlet"])
+def test_exponential_family_entropy_and_bregman_kl_are_torchs(family):
+    def case(T):
+        D_ = T.distributions
+        p, q = KL_FAMILIES[family](T, 1.0), KL_FAMILIES[family](T, 1.3)
+        out = {"is_member": isinstance(p, D_.ExponentialFamily), "bregman": D_.kl._kl_expfamily_expfamily(p, q)}
+        if family in ("Normal", "Exponential", "Gamma", "Bernoulli"):  # torch gives these a carrier measure
+            out.update(entropy=D_.ExponentialFamily.entropy(p).detach(), closed_form=p.entropy().detach())
+        else:
+            out["entropy"] = error(lambda: D_.ExponentialFamily.entropy(p))
+        return {name: value.detach() if hasattr(value, "detach") else value for name, value in out.items()}
+
+    same_as_torch(case, rtol=1e-5, atol=1e-5)
+    same_error(lambda T: T.distributions.kl_divergence(T.distributions.Normal(0.0, 1.0), T.distributions.Poisson(1.0)))

@@ -12,6 +12,7 @@ from .binomial import Binomial
 from .categorical import Categorical
 from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .gamma import Gamma
 from .independent import Independent
@@ -48,6 +49,7 @@ __all__ = [
     "Categorical",
     "Distribution",
     "Exponential",
+    "ExponentialFamily",
     "Independent",
     "Laplace",
     "LogNormal",

@@ -13,12 +13,13 @@ from ..tensor import Size, Tensor
 from . import constraints
 from .categorical import check_one_parameter
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import EMPTY_SIZE, broadcast_all, is_number, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """A coin per batch entry, scored by the binary cross entropy of its logits."""
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
@@ -96,3 +97,10 @@ class Bernoulli(Distribution):
         values = arange(2, dtype=self._param.dtype)
         values = values.view((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1, *self._batch_shape)) if expand else values
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.probs.logit(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp().log1p()

@@ -15,6 +15,7 @@ from ..nn import functional as F
 from ..tensor import Size, Tensor
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import EMPTY_SIZE
 
 __all__ = ["Dirichlet"]
@@ -26,7 +27,7 @@ def sample_dirichlet(concentration: Tensor) -> Tensor:
     return drawn(lambda stream: stream.dirichlet(alpha))
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Dirichlet distribution with concentrations along the last axis of ``concentration``."""
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
@@ -80,3 +81,10 @@ class Dirichlet(Distribution):
         c = self.concentration
         k, total = c.shape[-1], c.sum(-1)
         return c.lgamma().sum(-1) - total.lgamma() - (k - total) * total.digamma() - ((c - 1.0) * c.digamma()).sum(-1)
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.concentration,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()

@@ -14,6 +14,7 @@ from ..tensor import Size, Tensor
 from ..type_info import finfo
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import EMPTY_SIZE, broadcast_all, is_number
 
 __all__ = ["Gamma"]
@@ -25,7 +26,7 @@ def standard_gamma(concentration: Tensor) -> Tensor:
     return drawn(lambda stream: stream.gamma(alpha))
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Gamma distribution with shape ``concentration`` and inverse scale ``rate``."""
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
@@ -76,3 +77,10 @@ class Gamma(Distribution):
     def entropy(self) -> Tensor:
         c = self.concentration
         return c - self.rate.log() + c.lgamma() + (1.0 - c) * c.digamma()
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, ...]:
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()

@@ -25,6 +25,7 @@ from .binomial import Binomial
 from .categorical import Categorical
 from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .exp_family import ExponentialFamily, bregman_kl
 from .exponential import Exponential
 from .gamma import Gamma
 from .independent import Independent
@@ -175,6 +176,9 @@ def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
 def _kl_exponential_exponential(p: Exponential, q: Exponential) -> Tensor:
     rate_ratio = q.rate / p.rate
     return -rate_ratio.log() + rate_ratio - 1
+
+
+_kl_expfamily_expfamily = register_kl(ExponentialFamily, ExponentialFamily)(bregman_kl)
 
 
 @register_kl(Gamma, Gamma)
