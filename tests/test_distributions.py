@@ -604,7 +604,7 @@ def test_gamma_and_dirichlet_kernels_draw_torchs_values(dtype):
 
 @needs_torch
 @pytest.mark.parametrize("shape", [(), (3,)])
-def test_gamma_is_torchs(shape):
+def test_gamma_is_torchs(shape):  # rsample's gradient in concentration is torch's implicit one
     def case(T):
         g = T.Generator().manual_seed(3)
         concentration = (T.rand(shape, generator=g) * 3 + 0.2).requires_grad_()
@@ -612,8 +612,7 @@ def test_gamma_is_torchs(shape):
         d = T.distributions.Gamma(concentration, rate)
         out = scored(T, d, T.rand(shape, generator=g) + 0.1, [concentration, rate])
         out.update(mode=d.mode.detach(), expanded=repr(d.expand((2, *shape))))
-        # the draw is differentiated with respect to rate only (see lazygrad.distributions.gamma)
-        return {**out, **drawn(T, d, [rate]), "sample_many": d.sample((30,))}
+        return {**out, **drawn(T, d, [concentration, rate]), "sample_many": d.sample((30,))}
 
     same_as_torch(case)
 
@@ -845,3 +844,17 @@ def test_exponential_family_entropy_and_bregman_kl_are_torchs(family):
 
     same_as_torch(case, rtol=1e-5, atol=1e-5)
     same_error(lambda T: T.distributions.kl_divergence(T.distributions.Normal(0.0, 1.0), T.distributions.Poisson(1.0)))
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_standard_gamma_gradient_is_torchs_implicit_gradient(dtype):
+    rng = np.random.default_rng(0)
+    alpha = np.concatenate([rng.random(60) * 3 + 0.05, rng.random(30) * 30 + 8]).astype(dtype)
+
+    def case(T):
+        c = T.tensor(alpha, requires_grad=True)
+        x = T.distributions.Gamma(c, T.ones((), dtype=c.dtype)).rsample()
+        return {"sample": x.detach(), "grad": T.autograd.grad(x.sum(), c)[0]}
+
+    same_as_torch(case, rtol=1e-6, atol=1e-7)
