@@ -765,6 +765,9 @@ KL_FAMILIES = {
         T.tensor([[0.5, -1.0, 2.0]]) * a, T.eye(3) * a + 0.2
     ),
     "LogNormal": lambda T, a: T.distributions.LogNormal(T.tensor([0.5, -1.0]) * a, T.tensor([1.0, 2.0])),
+    "Cauchy": lambda T, a: T.distributions.Cauchy(T.tensor([0.5, -1.0]) * a, T.tensor([1.0, 2.0]) * a),
+    "HalfNormal": lambda T, a: T.distributions.HalfNormal(T.tensor([1.0, 2.0]) * a),
+    "Chi2": lambda T, a: T.distributions.Chi2(T.tensor([1.0, 3.0]) * a),
     "Independent": lambda T, a: T.distributions.Independent(
         T.distributions.Normal(T.tensor([[0.5, -1.0]]) * a, T.tensor([[1.0, 2.0]])), 1
     ),
@@ -858,3 +861,20 @@ def test_standard_gamma_gradient_is_torchs_implicit_gradient(dtype):
         return {"sample": x.detach(), "grad": T.autograd.grad(x.sum(), c)[0]}
 
     same_as_torch(case, rtol=1e-6, atol=1e-7)
+
+
+@needs_torch
+@pytest.mark.parametrize("cls", ["Cauchy", "Chi2", "HalfNormal"])
+@pytest.mark.parametrize("shape", [(), (2,)])
+def test_cauchy_chi2_half_normal_are_torchs(cls, shape):
+    def case(T):
+        g = T.Generator().manual_seed(6)
+        scale = (T.rand(shape, generator=g) + 0.5).requires_grad_()
+        D_ = T.distributions
+        d = D_.Cauchy(T.zeros(shape), scale) if cls == "Cauchy" else getattr(D_, cls)(scale)
+        methods = ("entropy",) if cls == "Chi2" else ("entropy", "cdf", "icdf_of_cdf")
+        out = scored(T, d, T.rand(shape, generator=g) + 0.2, [scale], methods)
+        return {**out, "mode": d.mode.detach(), "expanded": repr(d.expand((2, *shape))), **drawn(T, d, [scale])}
+
+    # Cauchy draws go through tan, HalfNormal's through abs of a fused multiply-add on jax
+    same_as_torch(_with_icdf(case), exact=cls != "Cauchy")

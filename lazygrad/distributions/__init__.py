@@ -10,11 +10,14 @@ from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
 from .categorical import Categorical
+from .cauchy import Cauchy
+from .chi2 import Chi2
 from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .gamma import Gamma
+from .half_normal import HalfNormal
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
@@ -47,6 +50,9 @@ __all__ = [
     "Dirichlet",
     "Gamma",
     "Categorical",
+    "Cauchy",
+    "Chi2",
+    "HalfNormal",
     "Distribution",
     "Exponential",
     "ExponentialFamily",
