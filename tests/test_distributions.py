@@ -878,3 +878,32 @@ def test_cauchy_chi2_half_normal_are_torchs(cls, shape):
 
     # Cauchy draws go through tan, HalfNormal's through abs of a fused multiply-add on jax
     same_as_torch(_with_icdf(case), exact=cls != "Cauchy")
+
+
+@needs_torch
+@pytest.mark.parametrize("event", [False, True])
+def test_mixture_same_family_is_torchs(event):
+    def case(T):
+        D_ = T.distributions
+        w, mu = params(T, [[0.2, 0.5, 0.3], [0.6, 0.2, 0.2]], [[[-2.0, 0.5], [0.0, 0.0], [3.0, -1.0]]] * 2)
+        scale = T.tensor([0.5, 1.0, 2.0]).unsqueeze(-1)
+        components = D_.Independent(D_.Normal(mu, scale), 1) if event else D_.Normal(mu[..., 0], scale[..., 0])
+        d = D_.MixtureSameFamily(D_.Categorical(w), components)
+        value = T.tensor([[0.1, -1.0], [2.5, 0.3]]) if event else T.tensor([0.1, 2.5])
+        out = scored(T, d, value, [w, mu], ())
+        out.update(support=repr(d.support), expanded=repr(d.expand((3, 2))))
+        if not event:
+            out["cdf"] = d.cdf(value).detach()
+        return {**out, "sample": d.sample(), "sample_batch": d.sample((4,)), "sample_after": T.rand(2)}
+
+    same_as_torch(case)
+    same_error(
+        lambda T: T.distributions.MixtureSameFamily(
+            T.distributions.Normal(0.0, 1.0), T.distributions.Normal(T.zeros(2), 1.0)
+        )
+    )
+    same_error(
+        lambda T: T.distributions.MixtureSameFamily(
+            T.distributions.Categorical(T.ones(2)), T.distributions.Normal(T.zeros(3), 1.0)
+        )
+    )
