@@ -768,6 +768,7 @@ KL_FAMILIES = {
     "Cauchy": lambda T, a: T.distributions.Cauchy(T.tensor([0.5, -1.0]) * a, T.tensor([1.0, 2.0]) * a),
     "HalfNormal": lambda T, a: T.distributions.HalfNormal(T.tensor([1.0, 2.0]) * a),
     "Chi2": lambda T, a: T.distributions.Chi2(T.tensor([1.0, 3.0]) * a),
+    "Geometric": lambda T, a: T.distributions.Geometric(T.tensor([0.3, 0.6]) * a),
     "Independent": lambda T, a: T.distributions.Independent(
         T.distributions.Normal(T.tensor([[0.5, -1.0]]) * a, T.tensor([[1.0, 2.0]])), 1
     ),
@@ -907,3 +908,31 @@ def test_mixture_same_family_is_torchs(event):
             T.distributions.Categorical(T.ones(2)), T.distributions.Normal(T.zeros(3), 1.0)
         )
     )
+
+
+@needs_torch
+@pytest.mark.parametrize("given", ["probs", "logits"])
+def test_multinomial_is_torchs(given):
+    def case(T):
+        (p,) = params(T, [[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]])
+        d = T.distributions.Multinomial(10, **{given: p})
+        out = scored(T, d, T.tensor([[2.0, 3.0, 5.0], [10.0, 0.0, 0.0]]), [p])
+        out.update(support=repr(d.support), expanded=repr(d.expand((3, 2))))
+        return {**out, **drawn(T, d, [p])}
+
+    same_as_torch(case, rtol=1e-5, atol=1e-5)
+
+
+@needs_torch
+@pytest.mark.parametrize("given", ["probs", "logits"])
+def test_geometric_is_torchs(given):
+    def case(T):
+        (p,) = params(T, [0.2, 0.5, 0.9] if given == "probs" else [-1.0, 0.0, 2.0])
+        d = T.distributions.Geometric(**{given: p})
+        out = scored(T, d, T.tensor([0.0, 3.0, 1.0]), [p])
+        return {**out, "mode": d.mode.detach(), **drawn(T, d, [p])}
+
+    same_as_torch(case)
+    same_error(lambda T: T.distributions.Geometric(T.tensor([0.0, 0.5])))
+    same_error(lambda T: T.distributions.Multinomial(T.tensor(3), T.ones(2)))
+    same_error(lambda T: T.distributions.Multinomial(3, T.ones(2) / 2).log_prob(T.tensor([3.0, 1.0])))

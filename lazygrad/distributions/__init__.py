@@ -17,12 +17,14 @@ from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .gamma import Gamma
+from .geometric import Geometric
 from .half_normal import HalfNormal
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
 from .log_normal import LogNormal
 from .mixture_same_family import MixtureSameFamily
+from .multinomial import Multinomial
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -77,7 +79,9 @@ __all__ = [
     "register_kl",
     "transforms",
     "MixtureSameFamily",
+    "Multinomial",
     "MultivariateNormal",
+    "Geometric",
     "Normal",
     "OneHotCategorical",
     "Uniform",

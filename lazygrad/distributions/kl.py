@@ -29,6 +29,7 @@ from .distribution import Distribution
 from .exp_family import ExponentialFamily, bregman_kl
 from .exponential import Exponential
 from .gamma import Gamma
+from .geometric import Geometric
 from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
@@ -190,6 +191,11 @@ def _kl_gamma_gamma(p: Gamma, q: Gamma) -> Tensor:
     t3 = (p.concentration - q.concentration) * p.concentration.digamma()
     t4 = (q.rate - p.rate) * (p.concentration / p.rate)
     return t1 + t2 + t3 + t4
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p: Geometric, q: Geometric) -> Tensor:
+    return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
 
 
 @register_kl(HalfNormal, HalfNormal)
