@@ -627,7 +627,7 @@ def test_beta_is_torchs(shape):
         d = T.distributions.Beta(a, b)
         out = scored(T, d, T.rand(shape, generator=g) * 0.8 + 0.1, [a, b])
         out.update(mode=d.mode.detach(), concentration1=d.concentration1.detach())
-        return {**out, **drawn(T, d, []), "sample_numbers": T.distributions.Beta(2.0, 3.0).sample((4,))}
+        return {**out, **drawn(T, d, [a, b]), "sample_numbers": T.distributions.Beta(2.0, 3.0).sample((4,))}
 
     same_as_torch(case)
 
@@ -640,7 +640,7 @@ def test_dirichlet_is_torchs(concentration):
         d = T.distributions.Dirichlet(c)
         out = scored(T, d, T.tensor([0.2, 0.3, 0.5]), [c])
         out.update(mode=d.mode.detach(), expanded=repr(d.expand((4, *d.batch_shape))))
-        return {**out, **drawn(T, d, [])}
+        return {**out, **drawn(T, d, [c])}
 
     same_as_torch(case)
 
@@ -936,3 +936,15 @@ def test_geometric_is_torchs(given):
     same_error(lambda T: T.distributions.Geometric(T.tensor([0.0, 0.5])))
     same_error(lambda T: T.distributions.Multinomial(T.tensor(3), T.ones(2)))
     same_error(lambda T: T.distributions.Multinomial(3, T.ones(2) / 2).log_prob(T.tensor([3.0, 1.0])))
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_dirichlet_gradient_is_torchs_implicit_gradient_in_every_regime():
+    rng = np.random.default_rng(0)
+    alpha = np.concatenate([rng.random(300) * 3 + 0.05, rng.random(100) * 30 + 6.5])
+    beta = np.concatenate([rng.random(300) * 3 + 0.05, rng.random(100) * 30 + 6.5])
+    x, total = rng.beta(alpha, beta), alpha + beta
+    got = D.dirichlet.dirichlet_grad(*(lazygrad.tensor(v) for v in (x, alpha, total)))
+    want = torch._dirichlet_grad(*(torch.tensor(v) for v in (x, alpha, total)))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
