@@ -948,3 +948,32 @@ def test_dirichlet_gradient_is_torchs_implicit_gradient_in_every_regime():
     got = D.dirichlet.dirichlet_grad(*(lazygrad.tensor(v) for v in (x, alpha, total)))
     want = torch._dirichlet_grad(*(torch.tensor(v) for v in (x, alpha, total)))
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("cls", ["Gumbel", "HalfCauchy"])
+@pytest.mark.parametrize("shape", [(), (2,)])
+def test_gumbel_and_half_cauchy_are_torchs(cls, shape):
+    def case(T):
+        g = T.Generator().manual_seed(7)
+        scale = (T.rand(shape, generator=g) + 0.5).requires_grad_()
+        D_ = T.distributions
+        d = D_.Gumbel(T.zeros(shape), scale) if cls == "Gumbel" else D_.HalfCauchy(scale)
+        methods = ("entropy",) if cls == "Gumbel" else ("entropy", "cdf", "icdf_of_cdf")
+        out = scored(T, d, T.rand(shape, generator=g) + 0.2, [scale], methods)
+        out.update(mode=d.mode.detach(), expanded=repr(d.expand((2, *shape))), support=repr(d.support))
+        return {**out, "sample": d.sample(), "sample_batch": d.sample((2, 3)), "sample_after": T.rand(2)}
+
+    # both transform their uniforms with float32 log / tan
+    same_as_torch(_with_icdf(case), exact=False)
+
+
+@needs_torch
+def test_one_hot_categorical_straight_through_is_torchs():
+    def case(T):
+        (p,) = params(T, [[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]])
+        d = T.distributions.OneHotCategoricalStraightThrough(p)
+        x = d.rsample((2,))
+        return {"repr": repr(d), "sample": x.detach(), "grad": T.autograd.grad((x * T.arange(3.0)).sum(), p)[0]}
+
+    same_as_torch(case)

@@ -18,6 +18,8 @@ from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
+from .gumbel import Gumbel
+from .half_cauchy import HalfCauchy
 from .half_normal import HalfNormal
 from .independent import Independent
 from .kl import kl_divergence, register_kl
@@ -27,7 +29,7 @@ from .mixture_same_family import MixtureSameFamily
 from .multinomial import Multinomial
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
-from .one_hot_categorical import OneHotCategorical
+from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from .transforms import (
@@ -56,6 +58,9 @@ __all__ = [
     "Cauchy",
     "Chi2",
     "HalfNormal",
+    "HalfCauchy",
+    "Gumbel",
+    "OneHotCategoricalStraightThrough",
     "Distribution",
     "Exponential",
     "ExponentialFamily",
