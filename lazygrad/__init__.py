@@ -20,6 +20,7 @@ from . import (
     conversion,
     cpu,
     cuda,
+    distributions,
     dtypes,
     func,
     gc_policy,
@@ -176,7 +177,7 @@ from .products import (
     vdot,
 )
 from .products import outer as ger
-from .random_ops import bernoulli, multinomial, normal, randperm
+from .random_ops import bernoulli, binomial, multinomial, normal, poisson, randperm
 from .realization import PendingGraphWarning, auto_step, clear_cache, set_backend, step
 from .realization import backend as _current_backend
 from .realization import realize as _realize_all
@@ -265,7 +266,7 @@ slogdet = Tensor.slogdet  # torch.slogdet's result type differs from torch.linal
 __all__ = [
     "DType", "Generator", "PendingGraphWarning", "auto_step", "step", "amp", "autocast", "bfloat16", "cpu",
     "from_dlpack", "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled",
-    "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "finfo", "iinfo",
+    "Size", "Tensor", "accelerator", "arange", "autograd", "cuda", "distributions", "finfo", "iinfo",
     "set_default_dtype", "testing", "utils", "as_tensor", "backend", "bool", "cat", "clear_cache",
     "default_generator", "device", "dot", "double", "dtype", "dtypes", "einsum", "empty", "empty_like",
     "enable_grad", "eye", "logspace",
@@ -288,6 +289,7 @@ __all__ += [
     "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
     "multinomial",
     "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
+    "poisson", "binomial",
     "searchsorted", "sinh", "slogdet", "sort", "histogram",
     "std_mean", "tan", "topk", "tril", "tril_indices", "triu", "triu_indices", "unique", "var_mean", *_ARC_ALIASES,
 ]

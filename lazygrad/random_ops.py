@@ -135,6 +135,31 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | N
     return _record("BernoulliBackward0", ops.cast(hit, dtype), input)
 
 
+def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
+    """Poisson draws with rates ``input``, in its dtype (the rates are read: torch's sampler branches on them)."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{_torch_type_name(input.dtype)}'")
+    rate = input.detach().numpy()
+    if (rate < 0).any():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    draw = _draw(lambda stream: stream.poisson(rate), generator)
+    return _record("PoissonBackward0", _zero_gradient_to(draw, input), input)
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Generator | None = None) -> Tensor:
+    """Binomial draws of ``count`` trials with success probability ``prob`` (both read, as torch's sampler
+    branches on them), in ``count``'s dtype; not differentiable (torch has no derivative for it either)."""
+    if not count.dtype.is_floating_point:
+        raise NotImplementedError(f"\"binomial_cpu\" not implemented for '{_torch_type_name(count.dtype)}'")
+    trials, chance = count.detach().numpy(), prob.detach().to(count.dtype).expand(count.shape).numpy()
+    return drawn(lambda stream: stream.binomial(trials, chance), generator)
+
+
+def _zero_gradient_to(draw: Node, input: Tensor) -> Node:
+    """The draw's value, recorded as a function of ``input`` whose gradient is zero (as torch's)."""
+    return ops.select(ops.const(True, dtypes.bool_), draw, ops.cast(input.node, draw.dtype))
+
+
 def _compare_dtype(chance: Node) -> dtypes.DType:
     return dtypes.float64 if chance.dtype is dtypes.float64 else dtypes.float32
 

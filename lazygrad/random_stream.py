@@ -189,6 +189,139 @@ class RandomStream:
         """``geometric_``: ``ceil(log(u) / log1p(-p))`` for a double-precision uniform ``u``."""
         return np.ceil(np.log(self._unit64(math.prod(shape))) / math.log1p(-p)).reshape(shape)
 
+    def gamma(self, alpha: np.ndarray) -> np.ndarray:
+        """``_standard_gamma``: one Marsaglia-Tsang draw per value, in order, from double-precision uniforms and
+        normals, with float32 concentrations' own float steps; at least the dtype's smallest normal number."""
+        single = alpha.dtype == np.float32
+        values = [self._one_gamma(float(a), single) for a in alpha.ravel()]
+        out = np.array(values, dtype=np.float64).astype(alpha.dtype)
+        return np.maximum(out, np.finfo(alpha.dtype).tiny).reshape(alpha.shape)
+
+    def dirichlet(self, alpha: np.ndarray) -> np.ndarray:
+        """``_sample_dirichlet``: double-precision gamma draws normalized along the last axis, kept inside (0, 1)."""
+        draws = np.array([self._one_gamma(float(a), False) for a in alpha.ravel()], dtype=np.float64)
+        draws = np.maximum(draws, np.finfo(np.float64).tiny).reshape(alpha.shape)
+        share = (draws / draws.sum(-1, keepdims=True)).astype(alpha.dtype)
+        return np.clip(share, np.finfo(alpha.dtype).tiny, np.nextafter(alpha.dtype.type(1), alpha.dtype.type(0)))
+
+    def _one_gamma(self, alpha: float, single: bool) -> float:
+        """Marsaglia and Tsang's rejection sampler as torch's CPU kernel runs it (a concentration below 1 is
+        raised by 1 and the draw scaled by ``u ** (1 / alpha)``)."""
+        scale = 1.0
+        if alpha < 1.0:
+            if alpha == 0.0:
+                return 0.0
+            exponent = float(_F(1.0) / _F(alpha)) if single else 1.0 / alpha
+            scale = (1.0 - self._one_uniform()) ** exponent
+            alpha = float(_F(alpha) + _F(1.0)) if single else alpha + 1.0
+        d = float(_F(alpha) - _THIRD) if single else alpha - float(_THIRD)
+        c = 1.0 / math.sqrt(9.0 * d)
+        while True:
+            x = self._one_normal()
+            y = 1.0 + c * x
+            if y <= 0:
+                continue
+            v = y * y * y
+            u = 1.0 - self._one_uniform()
+            xx = x * x
+            if u < 1.0 - _SQUEEZE * xx * xx or math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
+                return scale * d * v
+
+    def poisson(self, rate: np.ndarray) -> np.ndarray:
+        """``torch.poisson``: per value, Hoermann's transformed rejection for a rate of 10 or more, else the
+        product of uniforms until it falls below ``exp(-rate)``; in the rate's dtype."""
+        return np.array([self._one_poisson(float(r)) for r in rate.ravel()], dtype=rate.dtype).reshape(rate.shape)
+
+    def _one_poisson(self, rate: float) -> int:
+        if rate >= 10:
+            return self._poisson_rejection(rate)
+        if rate == 0:
+            return 0
+        threshold, count, product = math.exp(-rate), 0, 1.0
+        while True:
+            product *= self._one_uniform()
+            if product <= threshold:
+                return count
+            count += 1
+
+    def _poisson_rejection(self, rate: float) -> int:
+        log_rate = math.log(rate)
+        b = 0.931 + 2.53 * math.sqrt(rate)
+        a = -0.059 + 0.02483 * b
+        log_inverse_alpha = math.log(1.1239 + 1.1328 / (b - 3.4))
+        v_r = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = self._one_uniform() - 0.5
+            v = self._one_uniform()
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + rate + 0.43)
+            if us >= 0.07 and v <= v_r:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            if math.log(v) + log_inverse_alpha - math.log(a / (us * us) + b) <= \
+                    -rate + k * log_rate - math.lgamma(k + 1.0):
+                return k
+
+    def binomial(self, count: np.ndarray, prob: np.ndarray) -> np.ndarray:
+        """``torch.binomial``: per value, BTRS (Hoermann's transformed rejection) when the smaller of ``count * p``
+        and ``count * (1 - p)`` is 10 or more, else counting geometric jumps; in the dtype's own arithmetic where
+        torch's kernel computes in it."""
+        work = count.dtype.type
+        pairs = zip(count.ravel().tolist(), prob.ravel().tolist())
+        return np.array([self._one_binomial(work(n), work(p)) for n, p in pairs], dtype=count.dtype).reshape(
+            count.shape)
+
+    def _one_binomial(self, n: np.floating, p: np.floating) -> np.floating:
+        work = type(n)
+        if n <= 0 or p <= 0:
+            return work(0)
+        if p >= 1:
+            return n
+        if p <= 0.5:
+            return self._btrs(n, p) if n * p >= 10 else self._binomial_inversion(n, p)
+        q = work(1) - p
+        return n - (self._btrs(n, q) if n * q >= 10 else self._binomial_inversion(n, q))
+
+    def _binomial_inversion(self, n: np.floating, p: np.floating) -> np.floating:
+        work, jumps, successes = type(n), 0.0, type(n)(0)
+        log_q = math.log1p(-float(p))
+        while True:
+            jumps += math.ceil(math.log(self._one_uniform()) / log_q)
+            if jumps > n:
+                return successes
+            successes = successes + work(1)
+
+    def _btrs(self, n: np.floating, p: np.floating) -> np.floating:
+        work, one = type(n), type(n)(1)
+        spread = float(np.sqrt(n * p * (one - p)))
+        b = 1.15 + 2.53 * spread
+        a = -0.0873 + 0.0248 * b + 0.01 * float(p)
+        c = float(n * p) + 0.5
+        v_r = 0.92 - 4.2 / b
+        r = float(p / (one - p))
+        alpha = (2.83 + 5.1 / b) * spread
+        m = math.floor(float((n + one) * p))
+        nf = float(n)
+        while True:
+            u = self._one_uniform() - 0.5
+            v = self._one_uniform()
+            us = 0.5 - abs(u)
+            k = work(math.floor((2 * a / us + b) * u + c))
+            if k < 0 or k > n:
+                continue
+            if us >= 0.07 and v <= v_r:
+                return k
+            kf, rest = float(k), float(n - k + one)
+            bound = ((m + 0.5) * math.log((m + 1) / (r * (nf - m + 1))) + (nf + 1) * math.log((nf - m + 1) / rest)
+                     + (kf + 0.5) * math.log(r * rest / float(k + one)) + _stirling_tail(m) + _stirling_tail(nf - m)
+                     - _stirling_tail(kf) - _stirling_tail(float(n - k)))
+            if math.log(v * alpha / (a / (us * us) + b)) <= bound:
+                return k
+
+    def _one_uniform(self) -> float:
+        return float(self._unit64(1)[0])
+
     # ---- state -------------------------------------------------------------------------------------------
 
     def state_bytes(self) -> bytes:
@@ -271,6 +404,22 @@ def _fma64(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
 _F = np.float32
 # Cephes' single-precision coefficients: log's polynomial on [sqrt(1/2) - 1, sqrt(2) - 1], then sin's and cos's
 # on [-pi/4, pi/4], and pi/4 split in three parts for an exact range reduction.
+# log(k!) minus its Stirling approximation for k = 0 .. 9 (beyond, a series), as torch's binomial sampler uses it.
+_STIRLING_TAILS = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
+                   0.0166446911898211, 0.0138761288230707, 0.0118967099458917, 0.0104112652619720,
+                   0.00925546218271273, 0.00833056343336287)
+
+
+def _stirling_tail(k: float) -> float:
+    if k <= 9:
+        return _STIRLING_TAILS[int(k)]
+    square = (k + 1) * (k + 1)
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / square) / square) / (k + 1)
+
+
+# The float constants of torch's gamma sampler (1.0f / 3.0f and 0.0331f), as the float32 values it uses.
+_THIRD = _F(1.0) / _F(3.0)
+_SQUEEZE = float(_F(0.0331))
 _LOG_TERMS = tuple(map(_F, (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
                            -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1)))
 _SIN_TERMS = tuple(map(_F, (-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1)))

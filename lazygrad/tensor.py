@@ -42,6 +42,22 @@ class Size(tuple):
     def numel(self) -> int:
         return math.prod(self)
 
+    # Joining, slicing and repeating a shape give a shape, as in torch (``batch_shape + event_shape``).
+    def __add__(self, other: tuple) -> Size:
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other: tuple) -> Size:
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, times: int) -> Size:
+        return Size(tuple(self) * times)
+
+    __rmul__ = __mul__
+
+    def __getitem__(self, index: Any) -> Any:
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
 
 # ---- construction of results -------------------------------------------------------------------------
 
