@@ -304,3 +304,23 @@ def test_errors_have_torch_messages(call, error, message):
         with pytest.raises(error) as theirs:
             call(torch)
         assert str(theirs.value) == message.format(size="torch.Size")
+
+
+@needs_torch
+@pytest.mark.backend_agnostic
+@pytest.mark.parametrize("options", [{}, {"batch_first": True}, {"batch_first": True, "norm_first": True},
+                                     {"batch_first": True, "activation": "gelu"}, {"batch_first": True, "nhead": 1}])
+def test_encoder_warns_as_torch_does_when_its_fast_path_is_ruled_out(options: dict) -> None:
+    """torch's encoder warns (at the user's line) why its nested-tensor path is off, and sets its flag alike."""
+    import warnings
+
+    import torch
+
+    results = []
+    for T in (torch, lazygrad):
+        layer = T.nn.TransformerEncoderLayer(**{"d_model": 8, "nhead": 2, "dim_feedforward": 16, **options})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            encoder = T.nn.TransformerEncoder(layer, 2)
+        results.append(([(str(w.message), w.filename) for w in caught], encoder.use_nested_tensor))
+    assert results[1] == results[0]

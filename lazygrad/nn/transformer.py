@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -149,6 +150,24 @@ class TransformerDecoderLayer(Module):
         return self.dropout3(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
+def _why_not_nested(layer: Any) -> str:
+    """Why torch's encoder would not take its nested-tensor fast path with ``layer`` (its warning's reason)."""
+    name = "encoder_layer"
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    rules = (
+        (lambda: layer.norm_first, f"{name}.norm_first was True"),
+        (lambda: not layer.self_attn.batch_first,
+         f"{name}.self_attn.batch_first was not True(use batch_first for better inference performance)"),
+        (lambda: not layer.self_attn._qkv_same_embed_dim, f"{name}.self_attn._qkv_same_embed_dim was not True"),
+        (lambda: layer.self_attn.in_proj_bias is None, f"{name}.self_attn was passed bias=False"),
+        (lambda: not layer.activation_relu_or_gelu, f"{name}.activation_relu_or_gelu was not True"),
+        (lambda: layer.norm1.eps != layer.norm2.eps, f"{name}.norm1.eps was not equal to {name}.norm2.eps"),
+        (lambda: layer.self_attn.num_heads % 2 == 1, f"{name}.self_attn.num_heads is odd"),
+    )
+    return next((reason for broken, reason in rules if broken()), "")
+
+
 class TransformerEncoder(Module):
     """``num_layers`` deep copies of ``encoder_layer`` applied in turn, then the optional ``norm``."""
 
@@ -159,7 +178,13 @@ class TransformerEncoder(Module):
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
-        self.use_nested_tensor = False  # no nested tensors here: padded positions are computed like the rest
+        # torch's flag for its nested-tensor fast path (lazygrad computes padded positions like the rest either
+        # way), with torch's warning when the layer rules that path out.
+        why_not = _why_not_nested(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why_not}",
+                          stacklevel=2)
+        self.use_nested_tensor = enable_nested_tensor and not why_not
         self.mask_check = mask_check
 
     def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
