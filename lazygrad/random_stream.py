@@ -85,12 +85,15 @@ class RandomStream:
     # ---- distributions -----------------------------------------------------------------------------------
 
     def uniform(self, shape: tuple[int, ...], dtype: DType, low: float = 0.0, high: float = 1.0) -> np.ndarray:
-        """``rand`` and ``uniform_``: ``u * (high - low) + low`` in the dtype's working precision."""
+        """``rand`` and ``uniform_``: ``u * (high - low) + low`` in the dtype's working precision; a value that
+        rounds up to ``high`` in the dtype becomes ``low``, so the range stays half-open, as torch keeps it."""
         unit = self._unit(math.prod(shape), dtype)
         if (low, high) != (0.0, 1.0):
             work = unit.dtype.type
             unit = _fma(unit, work(high) - work(low), work(low))  # torch's kernel fuses it
-        return unit.astype(dtype.np).reshape(shape)
+        values = unit.astype(dtype.np)
+        top, bottom = np.asarray([high, low], dtype=np.float64).astype(dtype.np)
+        return np.where(values >= top, bottom, values).reshape(shape)
 
     def normal(self, shape: tuple[int, ...], dtype: DType, mean: float = 0.0, std: float = 1.0,
                contiguous: bool = True) -> np.ndarray:
