@@ -60,29 +60,29 @@ def dirichlet_grad(x: Tensor, alpha: Tensor, total: Tensor) -> Tensor:
 
 
 def _beta_grad_alpha_small(x: Tensor, alpha: Tensor, beta: Tensor) -> Tensor:
-    """Taylor series for ``x`` near 0 (11 terms)."""
-    factor = alpha.digamma() - (alpha + beta).digamma() - x.log()
-    numer = x.new_ones(())
-    series = numer / alpha * (factor + 1 / alpha)
+    """Taylor expansion for ``x`` near 0 (11 terms)."""
+    digammas = alpha.digamma() - (alpha + beta).digamma() - x.log()
+    term = x.new_ones(())
+    expansion = term / alpha * (digammas + 1 / alpha)
     for i in range(1, 11):
-        numer = numer * ((i - beta) * x / i)
-        denom = alpha + i
-        series = series + numer / denom * (factor + 1 / denom)
-    result = x * (1 - x).pow(-beta) * series
+        term = term * ((i - beta) * x / i)
+        shift = alpha + i
+        expansion = expansion + term / shift * (digammas + 1 / shift)
+    result = x * (1 - x).pow(-beta) * expansion
     return where(result.isnan(), 0.0, result)
 
 
 def _beta_grad_beta_small(x: Tensor, alpha: Tensor, beta: Tensor) -> Tensor:
-    """The gradient in ``beta`` by a Taylor series for ``x`` near 0 (9 terms); used mirrored for ``x`` near 1."""
-    factor = (alpha + beta).digamma() - beta.digamma()
-    numer, betas, dbetas = x.new_ones(()), x.new_ones(()), x.new_zeros(())
-    series = factor / alpha
+    """The gradient in ``beta`` by a Taylor expansion for ``x`` near 0 (9 terms); used mirrored for ``x`` near 1."""
+    digammas = (alpha + beta).digamma() - beta.digamma()
+    term, falling, falling_slope = x.new_ones(()), x.new_ones(()), x.new_zeros(())
+    expansion = digammas / alpha
     for i in range(1, 9):
-        numer = numer * (-x / i)
-        dbetas = dbetas * (beta - i) + betas
-        betas = betas * (beta - i)
-        series = series + numer / (alpha + i) * (dbetas + factor * betas)
-    result = -(1 - x).pow(1 - beta) * series
+        term = term * (-x / i)
+        falling_slope = falling_slope * (beta - i) + falling
+        falling = falling * (beta - i)
+        expansion = expansion + term / (alpha + i) * (falling_slope + digammas * falling)
+    result = -(1 - x).pow(1 - beta) * expansion
     return where(result.isnan(), 0.0, result)
 
 
@@ -91,32 +91,32 @@ def _beta_grad_alpha_mid(x: Tensor, alpha: Tensor, beta: Tensor) -> Tensor:
     total = alpha + beta
     mean = alpha / total
     std = (alpha * beta / (total + 1)).sqrt() / total
-    bb = beta * beta
-    poly = 47 * x * bb * bb + alpha * (
-        (43 + 20 * (16 + 27 * beta) * x) * bb * beta
+    beta2 = beta * beta
+    polynomial = 47 * x * beta2 * beta2 + alpha * (
+        (43 + 20 * (16 + 27 * beta) * x) * beta2 * beta
         + alpha
         * (
-            3 * (59 + 180 * beta - 90 * x) * bb
+            3 * (59 + 180 * beta - 90 * x) * beta2
             + alpha * ((453 + 1620 * beta * (1 - x) - 455 * x) * beta + alpha * (8 * (1 - x) * (135 * beta - 11)))
         )
     )
-    prefactor_num = (1 + 12 * alpha) * (1 + 12 * beta) / (total * total)
-    prefactor_den = 12960 * alpha * alpha * alpha * beta * beta * (1 + 12 * total)
-    at_mean = prefactor_num / (1 - x) * poly / prefactor_den
-    prefactor = -x / (2 * alpha * beta / total).sqrt()
-    stirling = (
+    lead = (1 + 12 * alpha) * (1 + 12 * beta) / (total * total)
+    scale = 12960 * alpha * alpha * alpha * beta * beta * (1 + 12 * total)
+    at_mean = lead / (1 - x) * polynomial / scale
+    outer = -x / (2 * alpha * beta / total).sqrt()
+    stirling_factor = (
         (1 + 1 / (12 * alpha) + 1 / (288 * alpha * alpha))
         * (1 + 1 / (12 * beta) + 1 / (288 * beta * beta))
         / (1 + 1 / (12 * total) + 1 / (288 * total * total))
     )
-    axbx = alpha * (x - 1) + beta * x
-    term1 = (2 * (alpha * alpha) * (x - 1) + alpha * beta * (x - 1) - x * bb) / (
-        (2 * alpha / beta).sqrt() * total.pow(1.5) * axbx * axbx
+    offset = alpha * (x - 1) + beta * x
+    curvature = (2 * (alpha * alpha) * (x - 1) + alpha * beta * (x - 1) - x * beta2) / (
+        (2 * alpha / beta).sqrt() * total.pow(1.5) * offset * offset
     )
-    term2 = 0.5 * (alpha / (total * x)).log()
-    term3 = (8 * alpha * beta / total).sqrt() / (beta * x + alpha * (x - 1))
-    term4 = (beta * (beta / (total * (1 - x))).log() + alpha * (alpha / (total * x)).log()).pow(-1.5)
-    away = stirling * prefactor * (term1 + term2 * (term3 + where(x < mean, term4, -term4)))
+    half_log = 0.5 * (alpha / (total * x)).log()
+    reciprocal = (8 * alpha * beta / total).sqrt() / (beta * x + alpha * (x - 1))
+    tail = (beta * (beta / (total * (1 - x))).log() + alpha * (alpha / (total * x)).log()).pow(-1.5)
+    away = stirling_factor * outer * (curvature + half_log * (reciprocal + where(x < mean, tail, -tail)))
     return where((mean - 0.1 * std <= x) & (x <= mean + 0.1 * std), at_mean, away)
 
 
@@ -164,14 +164,14 @@ def _rational_grad(x: Tensor, alpha: Tensor, total: Tensor) -> Tensor:
     u = x.log()
     a = alpha.log() - u
     b = total.log() - a
-    powers_u, powers_a = (1.0, u, u * u), (1.0, a, a * a)
+    u_powers, a_powers = (1.0, u, u * u), (1.0, a, a * a)
     p = q = 0.0
     for i in range(3):
         for j in range(3):
-            ua = powers_u[i] * powers_a[j]
-            cp, cq = _RATIONAL[0][i][j], _RATIONAL[1][i][j]
-            p = p + ua * (cp[0] + b * (cp[1] + b * (cp[2] + b * cp[3])))
-            q = q + ua * (cq[0] + b * (cq[1] + b * (cq[2] + b * cq[3])))
+            weight = u_powers[i] * a_powers[j]
+            top, bottom = _RATIONAL[0][i][j], _RATIONAL[1][i][j]
+            p = p + weight * (top[0] + b * (top[1] + b * (top[2] + b * top[3])))
+            q = q + weight * (bottom[0] + b * (bottom[1] + b * (bottom[2] + b * bottom[3])))
     return p / q * (x * (total.digamma() - alpha.digamma()) / (total - alpha))
 
 

@@ -74,34 +74,34 @@ def standard_gamma_grad(alpha: Tensor, x: Tensor) -> Tensor:
 
 def _small_draw_grad(alpha: Tensor, x: Tensor) -> Tensor:
     """Six terms of the series of the lower incomplete gamma function and of its derivative in alpha."""
-    numer, denom = x.new_ones(()), alpha
-    series1, series2 = numer / denom, numer / (denom * denom)
+    term, shift = x.new_ones(()), alpha
+    lower, lower_slope = term / shift, term / (shift * shift)
     for i in range(1, 6):
-        numer = numer * (-x / i)
-        denom = denom + 1
-        series1 = series1 + numer / denom
-        series2 = series2 + numer / (denom * denom)
-    pow_x_alpha = x.pow(alpha)
-    pdf = x.pow(alpha - 1) * (-x).exp()
-    cdf_alpha = (x.log() - alpha.digamma()) * (pow_x_alpha * series1) - pow_x_alpha * series2
-    result = -cdf_alpha / pdf
+        term = term * (-x / i)
+        shift = shift + 1
+        lower = lower + term / shift
+        lower_slope = lower_slope + term / (shift * shift)
+    x_alpha = x.pow(alpha)
+    density = x.pow(alpha - 1) * (-x).exp()
+    cdf_slope = (x.log() - alpha.digamma()) * (x_alpha * lower) - x_alpha * lower_slope
+    result = -cdf_slope / density
     return where(result.isnan(), 0.0, result)
 
 
 def _saddle_center_grad(alpha: Tensor, x: Tensor) -> Tensor:
-    numer_1 = 1 + 24 * alpha * (1 + 12 * alpha)
-    numer_2 = 1440 * (alpha * alpha) + 6 * x * (53 - 120 * x) - 65 * x * x / alpha + alpha * (107 + 3600 * x)
-    return numer_1 * numer_2 / (1244160 * (alpha * alpha) * (alpha * alpha))
+    first = 1 + 24 * alpha * (1 + 12 * alpha)
+    second = 1440 * (alpha * alpha) + 6 * x * (53 - 120 * x) - 65 * x * x / alpha + alpha * (107 + 3600 * x)
+    return first * second / (1244160 * (alpha * alpha) * (alpha * alpha))
 
 
 def _saddle_grad(alpha: Tensor, x: Tensor) -> Tensor:
-    denom = (8 * alpha).sqrt()
-    term2 = denom / (alpha - x)
-    term3 = (x - alpha - alpha * (x / alpha).log()).pow(-1.5)
-    term23 = where(x < alpha, term2 - term3, term2 + term3)
-    term1 = (x / alpha).log() * term23 - (2 / alpha).sqrt() * (alpha + x) / ((alpha - x) * (alpha - x))
-    stirling = 1 + 1 / (12 * alpha) * (1 + 1 / (24 * alpha))
-    return -stirling * (x * term1) / denom
+    shift = (8 * alpha).sqrt()
+    near = shift / (alpha - x)
+    far = (x - alpha - alpha * (x / alpha).log()).pow(-1.5)
+    both = where(x < alpha, near - far, near + far)
+    slope = (x / alpha).log() * both - (2 / alpha).sqrt() * (alpha + x) / ((alpha - x) * (alpha - x))
+    stirling_factor = 1 + 1 / (12 * alpha) * (1 + 1 / (24 * alpha))
+    return -stirling_factor * (x * slope) / shift
 
 
 def _rational_grad(alpha: Tensor, x: Tensor) -> Tensor:
