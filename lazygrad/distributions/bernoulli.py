@@ -12,7 +12,6 @@ from ..random_ops import bernoulli
 from ..tensor import Size, Tensor
 from . import constraints
 from .categorical import check_one_parameter
-from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .utils import EMPTY_SIZE, broadcast_all, is_number, lazy_property, logits_to_probs, probs_to_logits
 
@@ -50,9 +49,7 @@ class Bernoulli(ExponentialFamily):
         if "logits" in self.__dict__:
             new.logits = self.logits.expand(batch_shape)
             new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self) -> Tensor:

@@ -53,9 +53,7 @@ class Binomial(Distribution):
             if name in self.__dict__:
                 setattr(new, name, getattr(self, name).expand(batch_shape))
                 new._param = getattr(new, name)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> constraints.Constraint:

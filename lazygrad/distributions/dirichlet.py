@@ -16,7 +16,6 @@ from ..creation import drawn
 from ..nn import functional as F
 from ..tensor import Size, Tensor
 from . import constraints
-from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .utils import EMPTY_SIZE
 
@@ -194,9 +193,7 @@ class Dirichlet(ExponentialFamily):
         new = self._get_checked_instance(Dirichlet, _instance)
         batch_shape = Size(batch_shape)
         new.concentration = self.concentration.expand(batch_shape + self.event_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, self.event_shape)
 
     def rsample(self, sample_shape: Any = EMPTY_SIZE) -> Tensor:
         return sample_dirichlet(self.concentration.expand(self._extended_shape(sample_shape)))

@@ -164,6 +164,13 @@ class Distribution:
                 f"values:\n{value}"
             )
 
+    def _expanded(self, new: Any, batch_shape: Size, event_shape: Any = EMPTY_SIZE) -> Any:
+        """The end of every ``expand``: ``new``, its parameters expanded, takes the new shapes and keeps this
+        distribution's validation setting without validating again."""
+        Distribution.__init__(new, batch_shape, event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def _get_checked_instance(self, cls: type, _instance: Any = None) -> Any:
         """The blank instance ``expand`` fills: a subclass with its own ``__init__`` must bring its own expand."""
         if _instance is None and type(self).__init__ != cls.__init__:

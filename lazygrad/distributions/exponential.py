@@ -6,7 +6,6 @@ from typing import Any, ClassVar
 
 from ..tensor import Size, Tensor
 from . import constraints
-from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .utils import EMPTY_SIZE, broadcast_all, is_number
 
@@ -30,9 +29,7 @@ class Exponential(ExponentialFamily):
         new = self._get_checked_instance(Exponential, _instance)
         batch_shape = Size(batch_shape)
         new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self) -> Tensor:

@@ -16,7 +16,6 @@ from ..creation import drawn
 from ..tensor import Size, Tensor
 from ..type_info import finfo
 from . import constraints
-from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .utils import EMPTY_SIZE, broadcast_all, is_number
 
@@ -132,9 +131,7 @@ class Gamma(ExponentialFamily):
         new = self._get_checked_instance(Gamma, _instance)
         batch_shape = Size(batch_shape)
         new.concentration, new.rate = self.concentration.expand(batch_shape), self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self) -> Tensor:

@@ -50,9 +50,7 @@ class Geometric(Distribution):
         for name in ("probs", "logits"):
             if name in self.__dict__:
                 setattr(new, name, getattr(self, name).expand(batch_shape))
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self) -> Tensor:

@@ -97,9 +97,7 @@ class MultivariateNormal(Distribution):
         for name in _MATRIX_ARGUMENTS:
             if name in self.__dict__:
                 setattr(new, name, getattr(self, name).expand(matrix_shape))
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape, self.event_shape)
 
     def _matrix_shape(self) -> Size:
         return self._batch_shape + self._event_shape + self._event_shape

@@ -10,7 +10,6 @@ from ..grad_mode import no_grad
 from ..random_ops import normal
 from ..tensor import Size, Tensor
 from . import constraints
-from .distribution import Distribution
 from .exp_family import ExponentialFamily
 from .utils import EMPTY_SIZE, HALF_LOG_TWO_PI, broadcast_all, is_number, standard_normal
 
@@ -37,9 +36,7 @@ class Normal(ExponentialFamily):
         new = self._get_checked_instance(Normal, _instance)
         batch_shape = Size(batch_shape)
         new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def mean(self) -> Tensor:
