@@ -144,6 +144,41 @@ def _eigh(x: jax.Array, part: str, lower: bool) -> jax.Array:
     return vectors if part == "vectors" else values
 
 
+def _two_sum(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
+    total = a + b
+    b_part = total - a
+    return total, (a - (total - b_part)) + (b - b_part)
+
+
+def _fma(a: jax.Array, b: jax.Array, c: jax.Array) -> jax.Array:
+    """``a * b + c`` rounded once, bit for bit as the numpy backend's ``lazygrad.fma`` (XLA has no fused
+    multiply-add operation). A float32 product is exact in a double; the double sum is rounded to odd (its last
+    bit set when inexact), so rounding it to float32 is the single rounding of the true value."""
+    if a.dtype == jnp.float64:
+        return _fma64(a, b, c)
+    total, error = _two_sum(a.astype(jnp.float64) * b.astype(jnp.float64), c.astype(jnp.float64))
+    bits = lax.bitcast_convert_type(total, jnp.int64)
+    inexact_even = (error != 0) & ((bits & 1) == 0) & jnp.isfinite(total)
+    # one step of the bit pattern away from zero or toward it, whichever side the true value lies on
+    bits = jnp.where(inexact_even, bits + jnp.where((error > 0) == (total > 0), 1, -1), bits)
+    return lax.bitcast_convert_type(bits, jnp.float64).astype(jnp.float32)
+
+
+def _fma64(a: jax.Array, b: jax.Array, c: jax.Array) -> jax.Array:
+    """Double ``a * b + c`` from the product's exact error (Dekker's split) and the sum's, as ``lazygrad.fma``."""
+    def split(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        scaled = x * 134217729.0  # 2**27 + 1
+        high = scaled - (scaled - x)
+        return high, x - high
+
+    product = a * b
+    (a_high, a_low), (b_high, b_low) = split(a), split(b)
+    product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+    total, sum_error = _two_sum(product, c)
+    exact = total + (sum_error + product_error)
+    return jnp.where(jnp.isfinite(exact), exact, total)
+
+
 LOWERINGS: dict[str, Callable[..., Any]] = {
     "neg": jnp.negative, "exp": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "rsqrt": lax.rsqrt,
     "sin": jnp.sin, "cos": jnp.cos, "tanh": jnp.tanh, "logistic": _logistic, "log1p": jnp.log1p,
@@ -157,7 +192,7 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "pow": jnp.power, "max": jnp.maximum, "min": jnp.minimum, "atan2": jnp.arctan2,
     "eq": jnp.equal, "ne": jnp.not_equal, "lt": jnp.less, "le": jnp.less_equal, "gt": jnp.greater,
     "ge": jnp.greater_equal, "and": jnp.bitwise_and, "or": jnp.bitwise_or, "xor": jnp.bitwise_xor,
-    "select": jnp.where,
+    "select": jnp.where, "fma": _fma,
     "reduce_sum": _reduce(jnp.sum), "reduce_prod": _reduce(jnp.prod),
     # lax's reductions: over nothing they give the identity (-inf for a max), where jnp's raise.
     "reduce_max": lambda x, axes: lax.reduce_max(x, axes), "reduce_min": lambda x, axes: lax.reduce_min(x, axes),

@@ -17,6 +17,7 @@ import numpy as np
 from lazygrad import dtypes
 from lazygrad.checks import CheckFailed
 from lazygrad.dtypes import FLOATING_NP, DType
+from lazygrad.fma import fma
 from lazygrad.primitives import check_covers
 from lazygrad.program import Program
 
@@ -257,7 +258,7 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "max": np.maximum, "min": np.minimum, "atan2": np.arctan2,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
     "ge": np.greater_equal, "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
-    "select": _select,
+    "select": _select, "fma": fma,
     "reduce_sum": _reduce(np.sum), "reduce_prod": _reduce(np.prod),
     "reduce_max": lambda x, axes: _extremum(np.maximum, x, axes, low=True),
     "reduce_min": lambda x, axes: _extremum(np.minimum, x, axes, low=False),

@@ -74,6 +74,18 @@ def _refuse_bool_subtraction(a: Tensor, other: Any) -> None:
                            "invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
+def _plus_scaled(a: Tensor, b: Tensor, alpha: float, name: str) -> Tensor:
+    """``a + alpha * b`` rounded once, as torch's kernel for ``add(alpha=)`` and ``sub(alpha=)`` fuses it (a product
+    rounded first would differ in the last bit: SGD's update is such a sum)."""
+    dtype = _promote(a, b)
+    if not dtype.is_floating_point and not isinstance(alpha, int):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    # a 16-bit float computes in float32 with alpha rounded to its own dtype, as torch's vectorized kernel
+    node = ops.fused(dtype, lambda work: ops.fma(ops.cast(b.node, work), ops.cast(ops.scalar(alpha, dtype), work),
+                                                 ops.cast(a.node, work)))
+    return _record(name, node, a, b)
+
+
 def _operands(a: Tensor, other: Any) -> tuple[Tensor, ...]:
     return (a, other) if isinstance(other, Tensor) else (a,)
 
@@ -88,11 +100,10 @@ class ElementwiseMethods:
     """The elementwise Tensor methods (attached to Tensor below)."""
 
     def add_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        return self._inplace(Tensor.add, other if alpha == 1 else other * alpha)
+        return self._inplace(Tensor.add, other, alpha=alpha)
 
     def sub_(self, other: Any, *, alpha: float = 1) -> Tensor:
-        _refuse_bool_subtraction(self, other)
-        return self._inplace(Tensor.sub, other if alpha == 1 else other * alpha)
+        return self._inplace(Tensor.sub, other, alpha=alpha)
 
     def mul_(self, other: Any) -> Tensor:
         return self._inplace(Tensor.mul, other)
@@ -206,12 +217,16 @@ class ElementwiseMethods:
 
     def add(self, other: Any, *, alpha: float = 1) -> Tensor:
         if alpha != 1:
+            if isinstance(other, Tensor):
+                return _plus_scaled(self, other, alpha, "AddBackward0")
             other = other * alpha
         return self._binary(other, "add", "AddBackward0")
 
     def sub(self, other: Any, *, alpha: float = 1) -> Tensor:
         _refuse_bool_subtraction(self, other)
         if alpha != 1:
+            if isinstance(other, Tensor):
+                return _plus_scaled(self, other, -alpha, "SubBackward0")
             other = other * alpha
         return self._binary(other, "sub", "SubBackward0")
 

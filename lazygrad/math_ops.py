@@ -84,16 +84,21 @@ log2, log10, exp2, sinh, cosh, tan, atan, asin, acos, asinh, acosh, atanh = (_un
 
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    """``input + value * tensor1 * tensor2``, multiplied in that order (torch's kernel fuses the last multiply-add
-    on CPU, so a result may differ from it in the last bit)."""
+    """``input + value * tensor1 * tensor2`` as torch's CPU kernel computes it: ``value * tensor1`` rounded, then one
+    fused multiply-add."""
     dtype = _promote(input, tensor1, tensor2)
-    a, t1, t2 = (ops.cast(t.node, dtype) for t in (input, tensor1, tensor2))
-    node = ops.add(a, ops.mul(ops.mul(ops.scalar(value, dtype), t1), t2))
-    return _record("AddcmulBackward0", node, input, tensor1, tensor2)
+
+    def build(work: dtypes.DType) -> Node:
+        a, t1, t2 = (ops.cast(t.node, work) for t in (input, tensor1, tensor2))
+        scaled = t1 if value == 1 else ops.mul(ops.scalar(value, work), t1)
+        return ops.fma(scaled, t2, a)
+
+    return _record("AddcmulBackward0", ops.fused(dtype, build), input, tensor1, tensor2)
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
-    """``input + value * tensor1 / tensor2``: the product first, then the quotient, as torch's kernel does."""
+    """``input + value * tensor1 / tensor2``: the product first, then the quotient, as torch's kernel does (16-bit
+    floats in float32)."""
     dtype = _promote(input, tensor1, tensor2)
     if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
         raise RuntimeError(
@@ -102,9 +107,12 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
             "value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer inputs and as (input + value * "
             "tensor1 / tensor2) for float inputs. The future addcdiv behavior is just the latter implementation: "
             "(input + value * tensor1 / tensor2), for all dtypes.")
-    a, t1, t2 = (ops.cast(t.node, dtype) for t in (input, tensor1, tensor2))
-    node = ops.add(a, ops.div(ops.mul(ops.scalar(value, dtype), t1), t2))
-    return _record("AddcdivBackward0", node, input, tensor1, tensor2)
+
+    def build(work: dtypes.DType) -> Node:
+        a, t1, t2 = (ops.cast(t.node, work) for t in (input, tensor1, tensor2))
+        return ops.add(a, ops.div(ops.mul(ops.scalar(value, work), t1), t2))
+
+    return _record("AddcdivBackward0", ops.fused(dtype, build), input, tensor1, tensor2)
 
 
 def _float_pair(op: str, input: Tensor, other: Tensor) -> tuple[Node, Node]:
@@ -121,16 +129,25 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
-    """``input + weight * (end - input)``, computed from the nearer end so that weight 1 gives ``end`` exactly."""
+    """``input + weight * (end - input)`` as torch's CPU kernel computes it: one fused multiply-add from the nearer
+    end (``end + (weight - 1) * (end - input)`` when ``|weight| >= 0.5``), so that weight 1 gives ``end`` exactly."""
     if end.dtype is not input.dtype:
         raise RuntimeError(f"expected dtype {_C10_NAMES[input.dtype.name]} for `end` but got dtype "
                            f"{_C10_NAMES[end.dtype.name]}")
     start, stop = _float_pair("lerp_kernel_scalar", input, end)
-    w = ops.cast(weight.node, start.dtype) if isinstance(weight, Tensor) else ops.scalar(weight, start.dtype)
-    span = _b("sub", stop, start)
-    near_start = ops.add(start, ops.mul(w, span))
-    near_end = _b("sub", stop, ops.mul(span, _b("sub", _c(1, w), w)))
-    node = ops.select(_b("lt", _u("abs", w), _c(0.5, w)), near_start, near_end)
+
+    def build(work: dtypes.DType) -> Node:
+        a, b = ops.cast(start, work), ops.cast(stop, work)
+        if isinstance(weight, Tensor):
+            w = ops.cast(weight.node, work)
+            near_start = _b("lt", _u("abs", w), _c(0.5, w))
+            coefficient, base = ops.select(near_start, w, _b("sub", w, _c(1, w))), ops.select(near_start, a, b)
+        else:
+            w = ops.scalar(weight, work)
+            coefficient, base = (w, a) if abs(weight) < 0.5 else (_b("sub", w, _c(1, w)), b)
+        return ops.fma(coefficient, _b("sub", b, a), base)
+
+    node = ops.fused(start.dtype, build)
     if isinstance(weight, Tensor):
         return _record("LerpBackward1", node, input, end, weight)
     return _record("LerpBackward0", node, input, end)

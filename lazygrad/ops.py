@@ -6,7 +6,7 @@ front end nor the autodiff rules fill the graph with no-op nodes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -69,6 +69,19 @@ def add(a: Node, b: Node) -> Node:
 
 def mul(a: Node, b: Node) -> Node:
     return apply("mul", (a, b))
+
+
+def fma(a: Node, b: Node, c: Node) -> Node:
+    """``a * b + c`` rounded once, as torch's CPU kernels fuse it, for float32 or float64 arguments; integers are
+    exact either way. 16-bit floats take ``fused``'s float32, where torch computes them too."""
+    return apply("fma", (a, b, c)) if a.dtype.is_floating_point else add(mul(a, b), c)
+
+
+def fused(dtype: DType, build: Callable[[DType], Node]) -> Node:
+    """``build(work)`` in the dtype torch's kernels compute ``dtype`` in (float32 for 16-bit floats), then
+    rounded to ``dtype``: the numbers ``build`` makes with ``scalar`` must be in ``work`` too."""
+    work = dtypes.float32 if dtype in dtypes.HALF else dtype
+    return cast(build(work), dtype)
 
 
 def neg(a: Node) -> Node:

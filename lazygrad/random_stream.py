@@ -20,6 +20,7 @@ import numpy as np
 
 from . import dtypes
 from .dtypes import DType
+from .fma import fma as _fma
 
 # The seed torch's default generator (and every new Generator) starts from.
 DEFAULT_SEED = 67280421310721
@@ -364,44 +365,6 @@ def _box_muller_float32(block: np.ndarray) -> np.ndarray:
     radius = np.sqrt(np.float32(-2.0) * _log_float32(np.float32(1.0) - block[:, :8]))
     sine, cosine = _sincos_float32(np.float32(_TWO_PI) * block[:, 8:])
     return np.concatenate([radius * cosine, radius * sine], axis=1)
-
-
-def _fma(a: np.ndarray, b: np.ndarray | np.floating, c: np.ndarray | np.floating) -> np.ndarray:
-    """``a * b + c`` rounded once, in ``a``'s precision (float32 or float64), from exact error terms."""
-    a, b, c = np.asarray(a), np.asarray(b, dtype=a.dtype), np.asarray(c, dtype=a.dtype)
-    if a.dtype == np.float64:
-        return _fma64(a, b, c)
-    # The product of two floats is exact in a double; the sum is rounded to odd there (its last bit set when
-    # inexact), which makes the rounding to float exactly the single rounding of the true value.
-    product, addend = a.astype(np.float64) * b.astype(np.float64), c.astype(np.float64)
-    total, error = _two_sum(product, addend)
-    inexact_even = (error != 0) & ((total.view(np.int64) & 1) == 0)
-    total = np.where(inexact_even, np.nextafter(total, np.where(error > 0, np.inf, -np.inf)), total)
-    return total.astype(np.float32)
-
-
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``a + b`` rounded, and its rounding error exactly."""
-    total = a + b
-    b_part = total - a
-    return total, (a - (total - b_part)) + (b - b_part)
-
-
-def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A double as the sum of two halves of 26 significant bits each (Dekker), whose products are exact."""
-    scaled = a * 134217729.0  # 2**27 + 1
-    high = scaled - (scaled - a)
-    return high, a - high
-
-
-def _fma64(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Double ``a * b + c`` rounded once: the product's exact error (Dekker) and the sum's (Knuth) are added
-    back before the last rounding, which is then off only when the exact value lies within 2**-106 of a tie."""
-    product = a * b
-    (a_high, a_low), (b_high, b_low) = _split(a), _split(b)
-    product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
-    total, sum_error = _two_sum(product, c)
-    return total + (sum_error + product_error)
 
 
 _F = np.float32

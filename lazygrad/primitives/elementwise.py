@@ -66,6 +66,15 @@ def _select_rule(pred: Node, on_true: Node, on_false: Node) -> tuple[Shape, DTyp
     return broadcast_shapes(pred.shape, on_true.shape, on_false.shape), dtype
 
 
+def _fma_rule(a: Node, b: Node, c: Node) -> tuple[Shape, DType]:
+    dtype = _same_dtype("fma", a, b, c)
+    if dtype not in (dtypes.float32, dtypes.float64):
+        raise TypeError(f"[fma] expects float32 or float64 arguments, got {dtype.name}")
+    if a.shape == b.shape == c.shape:
+        return a.shape, dtype
+    return broadcast_shapes(a.shape, b.shape, c.shape), dtype
+
+
 def _cast_rule(x: Node, dtype: DType) -> tuple[Shape, DType]:
     return x.shape, dtype
 
@@ -143,6 +152,11 @@ def _select(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     return _each(n, needs, lambda: None, lambda: select(pred, ct, zero), lambda: select(pred, zero, ct))
 
 
+def _fma(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    a, b, _ = n.args
+    return _each(n, needs, lambda: mul(ct, b), lambda: mul(ct, a), lambda: ct)
+
+
 def _cast(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     x = n.args[0]
     differentiable = x.dtype.is_floating_point and n.dtype.is_floating_point
@@ -190,4 +204,7 @@ for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
 for _name in ("and", "or", "xor"):
     declare(_name, "elementwise", _bitwise(_name), no_gradient)
 declare("select", "elementwise", _select_rule, _select)
+# ``a * b + c`` rounded once: torch's CPU kernels fuse these multiply-adds (``add(alpha=)``, ``addcmul``, ``lerp``),
+# and a separate multiply and add would differ from them in the last bit.
+declare("fma", "elementwise", _fma_rule, _fma)
 declare("cast", "elementwise", _cast_rule, _cast)

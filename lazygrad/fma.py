@@ -1,0 +1,77 @@
+"""``a * b + c`` rounded once, on numpy arrays: the fused multiply-add a CPU has and numpy does not.
+
+torch's CPU kernels fuse the multiply-adds of ``add(alpha=)``, ``addcmul``, ``lerp`` and of their random
+transforms, so matching their bits needs the single rounding. The numpy backend lowers the ``fma`` primitive
+with ``fma``; the random streams use it on the host.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# A double whose low 29 significand bits are exactly 1000...0 lies halfway between two floats (normal range).
+_FLOAT_TIE_BITS, _FLOAT_TIE = (1 << 29) - 1, 1 << 28
+_MAGNITUDE = (1 << 63) - 1
+# Doubles below the floats' smallest normal magnitude (2**-126), as a bit pattern minus one.
+_BELOW_NORMAL_FLOAT = np.uint64(((1023 - 126) << 52) - 1)
+
+
+def fma(a: np.ndarray, b: np.ndarray | np.floating, c: np.ndarray | np.floating) -> np.ndarray:
+    """``a * b + c`` rounded once, in ``a``'s precision (float32 or float64)."""
+    a = np.asarray(a)
+    b, c = np.asarray(b, dtype=a.dtype), np.asarray(c, dtype=a.dtype)
+    return _fma64(a, b, c) if a.dtype == np.float64 else _fma32(a, b, c)
+
+
+def _fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The product of two floats is exact in a double, so only the double sum rounds before the float result.
+
+    That second rounding differs from a single one only where the double sum lands exactly halfway between
+    two floats (or among the floats' subnormals). There, and only there, the sum is redone rounded to odd (its
+    last bit set when inexact), which makes the rounding to float the single rounding of the true value.
+    """
+    with np.errstate(all="ignore"):
+        shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
+        total = np.multiply(a, b, out=np.empty(shape, np.float64), dtype=np.float64)  # arrays even when 0-d
+        total += c.astype(np.float64)  # a float32 operand would make the ufunc cast through buffers
+        bits = total.view(np.int64)
+        # in place from here: each full-size temporary costs more than its pass
+        work = np.bitwise_and(bits, _FLOAT_TIE_BITS, out=np.empty(shape, np.int64))
+        suspect = work == _FLOAT_TIE
+        np.bitwise_and(bits, _MAGNITUDE, out=work)
+        work -= 1  # a nonzero magnitude below the floats' normal range; zero wraps around to the largest
+        suspect |= work.view(np.uint64) < _BELOW_NORMAL_FLOAT
+        if suspect.any():
+            a, b, c = np.broadcast_arrays(a, b, c)
+            at = np.nonzero(suspect)
+            exact, error = _two_sum(a[at].astype(np.float64) * b[at], c[at].astype(np.float64))
+            inexact_even = (error != 0) & ((exact.view(np.int64) & 1) == 0)
+            total[at] = np.where(inexact_even, np.nextafter(exact, np.where(error > 0, np.inf, -np.inf)), exact)
+        return total.astype(np.float32)
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a + b`` rounded, and its rounding error exactly (Knuth)."""
+    total = a + b
+    b_part = total - a
+    return total, (a - (total - b_part)) + (b - b_part)
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A double as the sum of two halves of 26 significant bits each (Dekker), whose products are exact."""
+    scaled = a * 134217729.0  # 2**27 + 1
+    high = scaled - (scaled - a)
+    return high, a - high
+
+
+def _fma64(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Double ``a * b + c`` rounded once: the product's exact error (Dekker) and the sum's (Knuth) are added
+    back before the last rounding, which is then off only when the exact value lies within 2**-106 of a tie.
+    Where the error terms are not finite (infinite or huge operands), the plain ``a * b + c`` is the answer."""
+    with np.errstate(all="ignore"):
+        product = a * b
+        (a_high, a_low), (b_high, b_low) = _split(a), _split(b)
+        product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+        total, sum_error = _two_sum(product, c)
+        exact = total + (sum_error + product_error)
+    return np.where(np.isfinite(exact), exact, total)
