@@ -28,16 +28,17 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict[str, Any]) -> None:
+        # torch's single-tensor update, op for op: its ``add_(alpha=)`` rounds once (a fused multiply-add)
         momentum, dampening = group["momentum"], group["dampening"]
         for param, grad in self._gradients(group):
             if group["weight_decay"] != 0:
-                grad = grad + param * group["weight_decay"]
+                grad = grad.add(param, alpha=group["weight_decay"])
             if momentum != 0:
                 state = self.state[param]
                 buf = state.get("momentum_buffer")
                 if buf is None:
                     buf = state["momentum_buffer"] = grad.clone()
                 else:
-                    buf.mul_(momentum).add_(grad if dampening == 0 else grad * (1 - dampening))
-                grad = grad + buf * momentum if group["nesterov"] else buf
-            param.sub_(grad * group["lr"])
+                    buf.mul_(momentum).add_(grad, alpha=1 - dampening)
+                grad = grad.add(buf, alpha=momentum) if group["nesterov"] else buf
+            param.add_(grad, alpha=-group["lr"])
