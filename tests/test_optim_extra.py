@@ -43,8 +43,10 @@ OPTIMIZERS = {
 def test_twenty_steps_match_torch(name, dtype):
     ours = train(lazygrad, OPTIMIZERS[name], 20, dtype)
     theirs = train(torch, OPTIMIZERS[name], 20, dtype)
+    # float32: XLA's transcendental kernels differ from torch's in the last bit on some CPUs; twenty steps at lr 0.05
+    # carry that to a few 1e-6 absolute on parameters near zero
     for a, b in zip(ours, theirs):
-        assert_close(a, b, *((1e-5, 1e-6) if dtype is np.float32 else (1e-9, 1e-12)))
+        assert_close(a, b, *((1e-5, 1e-5) if dtype is np.float32 else (1e-9, 1e-12)))
 
 
 def _state_after_two_steps(T, name):

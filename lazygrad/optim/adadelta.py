@@ -38,10 +38,12 @@ class Adadelta(Optimizer):
                 state["square_avg"] = zeros_like(param)
                 state["acc_delta"] = zeros_like(param)
             step_tensor(state).add_(1)  # counted as torch counts, read by nothing
+            # torch's single-tensor update, op for op (its add_ and addcmul_ round as it does)
             if group["weight_decay"] != 0:
-                grad = grad + param * group["weight_decay"]
+                grad = grad.add(param, alpha=group["weight_decay"])
             square_avg, acc_delta = state["square_avg"], state["acc_delta"]
             square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho)
-            delta = (acc_delta + eps).sqrt() / (square_avg + eps).sqrt() * grad
+            std = square_avg.add(eps).sqrt_()
+            delta = acc_delta.add(eps).sqrt_().div_(std).mul_(grad)
             acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
-            param.add_(delta * -lr)
+            param.add_(delta, alpha=-lr)

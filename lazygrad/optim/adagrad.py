@@ -37,8 +37,9 @@ class Adagrad(Optimizer):
         for param, grad in self._gradients(group):
             state = self.state[param]
             state["step"] += 1
+            # torch's single-tensor update, op for op (its add_ and addcdiv_ round as it does)
             if group["weight_decay"] != 0:
-                grad = grad + param * group["weight_decay"]
+                grad = grad.add(param, alpha=group["weight_decay"])
             rate = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-            state["sum"].add_(grad * grad)
-            param.sub_(grad / (state["sum"].sqrt() + group["eps"]) * rate)
+            state["sum"].addcmul_(grad, grad, value=1)
+            param.addcdiv_(grad, state["sum"].sqrt().add_(group["eps"]), value=-rate)

@@ -39,15 +39,16 @@ class ASGD(Optimizer):
                 state["mu"] = tensor(1.0)
                 state["ax"] = zeros_like(param)
             step = scalars.count(step_tensor(state))
+            # torch's single-tensor update, op for op (its add_ rounds once, as a fused multiply-add)
             if group["weight_decay"] != 0:
-                grad = grad + param * group["weight_decay"]
+                grad = grad.add(param, alpha=group["weight_decay"])
             eta = scalars.value(state["eta"])
-            param.mul_(1 - lambd * eta).sub_(grad * eta)
+            param.mul_(1 - lambd * eta).add_(grad, alpha=-eta)
             mu = scalars.value(state["mu"])
             if isinstance(mu, float) and mu == 1:
                 state["ax"].copy_(param)
             else:
-                state["ax"].add_((param - state["ax"]) * mu)
+                state["ax"].add_(param.sub(state["ax"]).mul_(mu))
             scalars.write(state["eta"], lr / ((1 + lambd * lr * step) ** alpha))
             scalars.write(state["mu"], 1 / _at_least_one(step - t0))
 

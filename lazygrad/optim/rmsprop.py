@@ -37,19 +37,21 @@ class RMSprop(Optimizer):
                 if group["centered"]:
                     state["grad_avg"] = zeros_like(param)
             state["step"] += 1
+            # torch's single-tensor update, op for op (its add_/addcmul_/lerp_ fuse a multiply-add: one rounding)
             if group["weight_decay"] != 0:
-                grad = grad + param * group["weight_decay"]
+                grad = grad.add(param, alpha=group["weight_decay"])
             square_avg = state["square_avg"]
-            square_avg.mul_(alpha).add_(grad * grad * (1 - alpha))
+            square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
             if group["centered"]:
                 grad_avg = state["grad_avg"]
-                grad_avg.add_((grad - grad_avg) * (1 - alpha))
-                avg = (square_avg - grad_avg * grad_avg).sqrt() + eps
+                grad_avg.lerp_(grad, 1 - alpha)
+                avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
             else:
-                avg = square_avg.sqrt() + eps
+                avg = square_avg.sqrt()
+            avg = avg.add_(eps)
             if momentum > 0:
                 buf = state["momentum_buffer"]
-                buf.mul_(momentum).add_(grad / avg)
-                param.sub_(buf * lr)
+                buf.mul_(momentum).addcdiv_(grad, avg)
+                param.add_(buf, alpha=-lr)
             else:
-                param.sub_(grad / avg * lr)
+                param.addcdiv_(grad, avg, value=-lr)
