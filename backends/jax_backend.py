@@ -126,9 +126,52 @@ def _logistic(x: jax.Array) -> jax.Array:
 
 def _sign(x: jax.Array) -> jax.Array:
     # torch's sign is (x > 0) - (x < 0): 0 for NaN (jnp.sign gives NaN) and +0 for -0.
+    if x.dtype == jnp.bool_:
+        return x
     if not jnp.issubdtype(x.dtype, jnp.floating):
         return jnp.sign(x)
     return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
+# torch's own kernels for these float exponents (see the numpy backend): a scalar exponent is a program input
+# here, so the kernel is chosen when the program runs, and only the chosen one computes.
+_POWERS = ((0.5, jnp.sqrt), (2.0, jnp.square), (3.0, lambda x: x * x * x), (-0.5, lambda x: 1 / jnp.sqrt(x)),
+           (-1.0, lambda x: 1 / x), (-2.0, lambda x: 1 / (x * x)))
+
+
+def _power(x: jax.Array, y: jax.Array) -> jax.Array:
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        return _integer_power(x, y)
+    if jnp.ndim(y) or not jnp.issubdtype(x.dtype, jnp.floating):
+        return jnp.power(x, y)
+    index = sum(jnp.where(y == value, k + 1, 0) for k, (value, _) in enumerate(_POWERS))
+    branches = [lambda x, y: jnp.power(x, y), *(lambda x, y, fn=fn: fn(x) for _, fn in _POWERS)]
+    return lax.switch(index, branches, x, y)
+
+
+def _integer_power(x: jax.Array, y: jax.Array) -> jax.Array:
+    """Integer powers wrap around as torch's do (square and multiply over every bit of the exponent, where
+    jnp.power's own loop gets large exponents wrong); a negative exponent gives 0, except for the bases 1 and -1."""
+    x, y = jnp.broadcast_arrays(x, y)
+
+    def step(_: int, state: tuple) -> tuple:
+        out, base, rest = state
+        return jnp.where(rest & 1, out * base, out), base * base, rest >> 1
+
+    start = (jnp.ones_like(x), x, jnp.maximum(y, 0))
+    out = lax.fori_loop(0, jnp.iinfo(y.dtype).bits - 1, step, start)[0]
+    inverse = jnp.where(x == 1, 1, jnp.where(x == -1, jnp.where((y & 1).astype(bool), -1, 1), 0)).astype(x.dtype)
+    return jnp.where(y < 0, inverse, out)
+
+
+def _extremum(wins: Callable) -> Callable:
+    """torch's maximum/minimum: ``a`` where it wins or is NaN, else ``b`` (so a tie of zeros gives ``b``, where
+    XLA's max gives +0.0 either way)."""
+    def extremum(a: jax.Array, b: jax.Array) -> jax.Array:
+        if not jnp.issubdtype(a.dtype, jnp.floating):
+            return jnp.maximum(a, b) if wins is jnp.greater else jnp.minimum(a, b)
+        return jnp.where(wins(a, b) | jnp.isnan(a), a, b)
+    return extremum
 
 
 def _argsort(x: jax.Array, axis: int, descending: bool) -> jax.Array:
@@ -154,7 +197,7 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply,
     "div": _broadcasting(lax.div),  # true division for floats; integers truncate toward zero (C's rule)
     "rem": _broadcasting(lax.rem),  # C fmod: the result takes the sign of the dividend
-    "pow": jnp.power, "max": jnp.maximum, "min": jnp.minimum, "atan2": jnp.arctan2,
+    "pow": _power, "max": _extremum(jnp.greater), "min": _extremum(jnp.less), "atan2": jnp.arctan2, "hypot": jnp.hypot,
     "eq": jnp.equal, "ne": jnp.not_equal, "lt": jnp.less, "le": jnp.less_equal, "gt": jnp.greater,
     "ge": jnp.greater_equal, "and": jnp.bitwise_and, "or": jnp.bitwise_or, "xor": jnp.bitwise_xor,
     "select": jnp.where,
