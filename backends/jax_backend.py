@@ -126,9 +126,63 @@ def _logistic(x: jax.Array) -> jax.Array:
 
 def _sign(x: jax.Array) -> jax.Array:
     # torch's sign is (x > 0) - (x < 0): 0 for NaN (jnp.sign gives NaN) and +0 for -0.
+    if x.dtype == jnp.bool_:
+        return x
     if not jnp.issubdtype(x.dtype, jnp.floating):
         return jnp.sign(x)
     return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
+# torch's own kernels for these float exponents (see the numpy backend). The front end makes such an exponent a
+# constant, so the kernel is chosen when the program is traced (``_lowering``) and XLA fuses it like any other op;
+# an exponent that arrives at run time (a gradient's ``y - 1``) is matched then, and only the chosen kernel runs.
+_POWERS = {0.5: jnp.sqrt, 2.0: jnp.square, 3.0: lambda x: x * x * x, -0.5: lambda x: 1 / jnp.sqrt(x),
+           -1.0: lambda x: 1 / x, -2.0: lambda x: 1 / (x * x)}
+
+
+def _power(x: jax.Array, y: jax.Array) -> jax.Array:
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        return _integer_power(x, y)
+    if jnp.ndim(y) or not jnp.issubdtype(x.dtype, jnp.floating):
+        return jnp.power(x, y)
+    index = sum(jnp.where(y == value, k + 1, 0) for k, value in enumerate(_POWERS))
+    branches = [lambda x, y: jnp.power(x, y), *(lambda x, y, fn=fn: fn(x) for fn in _POWERS.values())]
+    return lax.switch(index, branches, x, y)
+
+
+def _lowering(program: Program, ins: Any) -> Callable[..., Any]:
+    """The lowering of ``ins``; a float power by a constant exponent with its own torch kernel gets that kernel."""
+    if ins.op == "pow" and ins.dtype.is_floating_point and ins.args[1] >= 0:
+        exponent = program.instrs[ins.args[1]]
+        kernel = _POWERS.get(float(exponent.params[0])) if exponent.op == "const" else None
+        if kernel is not None:
+            return lambda x, _: kernel(x)
+    return LOWERINGS[ins.op]
+
+
+def _integer_power(x: jax.Array, y: jax.Array) -> jax.Array:
+    """Integer powers wrap around as torch's do (square and multiply over every bit of the exponent, where
+    jnp.power's own loop gets large exponents wrong); a negative exponent gives 0, except for the bases 1 and -1."""
+    x, y = jnp.broadcast_arrays(x, y)
+
+    def step(_: int, state: tuple) -> tuple:
+        out, base, rest = state
+        return jnp.where(rest & 1, out * base, out), base * base, rest >> 1
+
+    start = (jnp.ones_like(x), x, jnp.maximum(y, 0))
+    out = lax.fori_loop(0, jnp.iinfo(y.dtype).bits - 1, step, start)[0]
+    inverse = jnp.where(x == 1, 1, jnp.where(x == -1, jnp.where((y & 1).astype(bool), -1, 1), 0)).astype(x.dtype)
+    return jnp.where(y < 0, inverse, out)
+
+
+def _extremum(wins: Callable) -> Callable:
+    """torch's maximum/minimum: ``a`` where it wins or is NaN, else ``b`` (so a tie of zeros gives ``b``, where
+    XLA's max gives +0.0 either way)."""
+    def extremum(a: jax.Array, b: jax.Array) -> jax.Array:
+        if not jnp.issubdtype(a.dtype, jnp.floating):
+            return jnp.maximum(a, b) if wins is jnp.greater else jnp.minimum(a, b)
+        return jnp.where(wins(a, b) | jnp.isnan(a), a, b)
+    return extremum
 
 
 def _argsort(x: jax.Array, axis: int, descending: bool) -> jax.Array:
@@ -175,8 +229,9 @@ def _fma64(a: jax.Array, b: jax.Array, c: jax.Array) -> jax.Array:
     (a_high, a_low), (b_high, b_low) = split(a), split(b)
     product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
     total, sum_error = _two_sum(product, c)
-    exact = total + (sum_error + product_error)
-    return jnp.where(jnp.isfinite(exact), exact, total)
+    error = sum_error + product_error
+    exact = total + error
+    return jnp.where(jnp.isfinite(exact) & (error != 0), exact, total)  # adding a +0 error would turn -0 into +0
 
 
 LOWERINGS: dict[str, Callable[..., Any]] = {
@@ -189,7 +244,7 @@ LOWERINGS: dict[str, Callable[..., Any]] = {
     "add": jnp.add, "sub": jnp.subtract, "mul": jnp.multiply,
     "div": _broadcasting(lax.div),  # true division for floats; integers truncate toward zero (C's rule)
     "rem": _broadcasting(lax.rem),  # C fmod: the result takes the sign of the dividend
-    "pow": jnp.power, "max": jnp.maximum, "min": jnp.minimum, "atan2": jnp.arctan2,
+    "pow": _power, "max": _extremum(jnp.greater), "min": _extremum(jnp.less), "atan2": jnp.arctan2, "hypot": jnp.hypot,
     "eq": jnp.equal, "ne": jnp.not_equal, "lt": jnp.less, "le": jnp.less_equal, "gt": jnp.greater,
     "ge": jnp.greater_equal, "and": jnp.bitwise_and, "or": jnp.bitwise_or, "xor": jnp.bitwise_xor,
     "select": jnp.where, "fma": _fma,
@@ -247,7 +302,7 @@ def _trace(program: Program, direct: list[int], packs: Packs) -> Callable[..., l
     A program with checks returns two more arrays after its outputs: whether each check passed, and
     each check's first failing value.
     """
-    steps = [(LOWERINGS[ins.op], ins) for ins in program.instrs]
+    steps = [(_lowering(program, ins), ins) for ins in program.instrs]
     outputs = program.outputs
     layouts = program.layouts
 

@@ -42,7 +42,37 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 
 def _sign(x: np.ndarray) -> np.ndarray:
     # torch's sign is (x > 0) - (x < 0): 0 for NaN (np.sign gives NaN) and +0 for -0.
+    if x.dtype == np.bool_:
+        return x.copy()
     return np.subtract(x > 0, x < 0, dtype=x.dtype) if x.dtype in FLOATING_NP else np.sign(x)
+
+
+# torch's own kernels for these float exponents, which give other signed zeros and infinities than pow
+# (pow(-0.0, -0.5) is +inf, rsqrt(-0.0) -inf) and other roundings (x * x * x, 1 / (x * x)).
+_POWERS: dict[float, Callable[[np.ndarray], np.ndarray]] = {
+    0.5: np.sqrt, 2.0: np.square, 3.0: lambda x: x * x * x, -0.5: lambda x: 1 / np.sqrt(x),
+    -1.0: lambda x: 1 / x, -2.0: lambda x: 1 / (x * x),
+}
+
+
+def _power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if x.dtype.kind in "iu":
+        return _integer_power(x, y)
+    if np.ndim(y) == 0 and x.dtype in FLOATING_NP:
+        special = _POWERS.get(float(y))
+        if special is not None:
+            return special(x).astype(x.dtype, copy=False)
+    return np.power(x, y)
+
+
+def _integer_power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Integer powers wrap around as torch's do; a negative exponent gives 0, except for the bases 1 and -1."""
+    if not (np.asarray(y) < 0).any():
+        return np.power(x, y)
+    out = np.power(x, np.maximum(y, 0))
+    odd = (y & 1).astype(bool)
+    inverse = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0)).astype(x.dtype)
+    return np.where(y < 0, inverse, out)
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -254,8 +284,8 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "logistic": _logistic, "log1p": np.log1p,
     "expm1": np.expm1, "erf": lambda x: np.asarray(_erf(x), dtype=x.dtype), "abs": np.abs, "sign": _sign,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "logical_not": np.logical_not,
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _divide, "rem": np.fmod, "pow": np.power,
-    "max": np.maximum, "min": np.minimum, "atan2": np.arctan2,
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": _divide, "rem": np.fmod, "pow": _power,
+    "max": np.maximum, "min": np.minimum, "atan2": np.arctan2, "hypot": np.hypot,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
     "ge": np.greater_equal, "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
     "select": _select, "fma": fma,

@@ -86,6 +86,21 @@ def _plus_scaled(a: Tensor, b: Tensor, alpha: float, name: str) -> Tensor:
     return _record(name, node, a, b)
 
 
+_KERNEL_EXPONENTS = frozenset((0.5, -0.5, 2.0, 3.0, -1.0, -2.0))  # those of the backends' _POWERS
+
+
+def _integral(a: Tensor, rounding: str) -> bool:
+    """Whether ``a`` holds integers, which a rounding leaves as they are; torch has no rounding kernel for bool."""
+    if a.dtype is dtypes.bool_:
+        raise NotImplementedError(f"\"{rounding}_vml_cpu\" not implemented for 'Bool'")
+    return not a.dtype.is_floating_point
+
+
+def _trunc(x: Node) -> Node:
+    """Rounding toward zero: ceil below zero, floor elsewhere, so -0.0 (and -0.5) stay -0.0 as in torch."""
+    return ops.select(apply("lt", (x, ops.const(0, x.dtype))), apply("ceil", (x,)), apply("floor", (x,)))
+
+
 def _operands(a: Tensor, other: Any) -> tuple[Tensor, ...]:
     return (a, other) if isinstance(other, Tensor) else (a,)
 
@@ -234,18 +249,29 @@ class ElementwiseMethods:
         return self._binary(other, "mul", "MulBackward0")
 
     def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        if rounding_mode is None:
+            return self._binary(other, "div", "DivBackward0", float_only=True)
         if rounding_mode == "floor":
-            return self.floor_divide(other)
-        if rounding_mode == "trunc":
+            result = self.floor_divide(other)
+        else:
             _refuse_bool_pair(self, other, "div_trunc_cpu")
             other = _integer_divisor(self, other, "div")
-            result = self._binary(other, "div", "DivBackward0", float_only=True).trunc()
-            return result if self.dtype.is_floating_point else result.to(_promote_any(self, other))
-        return self._binary(other, "div", "DivBackward0", float_only=True)
+            integers = not _promote_any(self, other).is_floating_point
+            # the integer primitive divides exactly, truncating (through floats 2**31 - 1 would round)
+            result = self._binary(other, "div", "") if integers else \
+                self._binary(other, "div", "DivBackward0", float_only=True).trunc()
+        # a rounded quotient is flat where it is defined: torch gives it a zero gradient
+        return _record("DivBackward2", apply("stop_gradient", (result.node,)), *_operands(self, other))
 
     def pow(self, exponent: Any) -> Tensor:
         if isinstance(exponent, Tensor):  # a Python bool exponent computes in the tensor's dtype
             _refuse_bool_pair(self, exponent, "pow")
+        elif type(exponent) is int and exponent < 0 and not self.dtype.is_floating_point:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if type(exponent) in (int, float) and self.dtype.is_floating_point and float(exponent) in _KERNEL_EXPONENTS:
+            # torch has its own kernel for these (x * x, 1 / x, sqrt, ...: other roundings and signed zeros), so
+            # the exponent is part of the program's structure and each backend picks that kernel when it compiles
+            return _record("PowBackward0", apply("pow", (self.node, ops.const(float(exponent), self.dtype))), self)
         name = "PowBackward1" if isinstance(exponent, Tensor) else "PowBackward0"
         return self._binary(exponent, "pow", name)
 
@@ -319,7 +345,10 @@ class ElementwiseMethods:
         return self._binary(other, "mul", "MulBackward0", reverse=True)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return self._binary(other, "div", "MulBackward0", reverse=True, float_only=True)
+        # torch divides a number by a tensor as the tensor's reciprocal times the number: two roundings
+        if _scalar_value(other) is None:
+            return NotImplemented
+        return self.reciprocal()._binary(other, "mul", "MulBackward0", reverse=True)
 
     def __rpow__(self, other: Any) -> Tensor:
         return self._binary(other, "pow", "PowBackward2", reverse=True)
@@ -405,9 +434,13 @@ class ElementwiseMethods:
         return self != self
 
     def isinf(self) -> Tensor:
+        if not self.dtype.is_floating_point:
+            return _wrap(ops.full(self.node.shape, False, dtypes.bool_))
         return self.abs() == math.inf
 
     def isfinite(self) -> Tensor:
+        if not self.dtype.is_floating_point:
+            return _wrap(ops.full(self.node.shape, True, dtypes.bool_))
         return (self == self) & (self.abs() != math.inf)
 
     def equal(self, other: Tensor) -> bool:
@@ -437,7 +470,7 @@ class ElementwiseMethods:
 
     def abs(self) -> Tensor:
         if self.dtype is dtypes.bool_:
-            return self
+            raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
         return self._unary("abs", "AbsBackward0", float_only=False)
 
     __abs__ = abs
@@ -446,13 +479,13 @@ class ElementwiseMethods:
         return self._unary("sign", "SignBackward0", float_only=False)
 
     def floor(self) -> Tensor:
-        return self if not self.dtype.is_floating_point else self._unary("floor", "FloorBackward0")
+        return self if _integral(self, "floor") else self._unary("floor", "FloorBackward0")
 
     def ceil(self) -> Tensor:
-        return self if not self.dtype.is_floating_point else self._unary("ceil", "CeilBackward0")
+        return self if _integral(self, "ceil") else self._unary("ceil", "CeilBackward0")
 
     def round(self, *, decimals: int = 0) -> Tensor:
-        if not self.dtype.is_floating_point:
+        if _integral(self, "round"):
             return self
         if decimals == 0:
             return self._unary("round", "RoundBackward0")
@@ -463,17 +496,17 @@ class ElementwiseMethods:
         return _record("RoundBackward1", node, self)
 
     def trunc(self) -> Tensor:
-        if not self.dtype.is_floating_point:
+        if _integral(self, "trunc"):
             return self
-        return _record("TruncBackward0", apply("mul", (apply("sign", (self.node,)),
-                                                        apply("floor", (apply("abs", (self.node,)),)))), self)
+        return _record("TruncBackward0", _trunc(self.node), self)
 
     def reciprocal(self) -> Tensor:
         node = ops.cast(self.node, _float_dtype(self.dtype))
         return _record("ReciprocalBackward0", ops.div(ops.const(1, node.dtype), node), self)
 
     def square(self) -> Tensor:
-        return _record("PowBackward0", ops.mul(self.node, self.node), self)
+        x = ops.cast(self.node, dtypes.int64) if self.dtype is dtypes.bool_ else self.node  # bools square as int64
+        return _record("PowBackward0", ops.mul(x, x), self)
 
     def relu(self) -> Tensor:
         zero = ops.const(0, self.dtype)
@@ -494,6 +527,11 @@ class ElementwiseMethods:
             if bound is not None:
                 b = ops.cast(bound.node, dtype) if isinstance(bound, Tensor) else ops.scalar(bound, dtype)
                 node = ops.select(apply(outside, (node, b)), ops.broadcast_to(b, node.shape), node)
+                if isinstance(bound, Tensor) and dtype.is_floating_point:
+                    nan = ops.broadcast_to(apply("stop_gradient", (b,)), node.shape)  # no gradient, as in torch
+                    node = ops.select(apply("ne", (b, b)), nan, node)
+                elif isinstance(bound, float) and math.isnan(bound):  # a NaN bound makes every element NaN
+                    node = ops.broadcast_to(apply("stop_gradient", (b,)), node.shape)
         tensor_bounds = [b for b in (min, max) if isinstance(b, Tensor)]
         return _record("ClampBackward0" if tensor_bounds else "ClampBackward1", node, self, *tensor_bounds)
 

@@ -73,5 +73,7 @@ def _fma64(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
         (a_high, a_low), (b_high, b_low) = _split(a), _split(b)
         product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
         total, sum_error = _two_sum(product, c)
-        exact = total + (sum_error + product_error)
-    return np.where(np.isfinite(exact), exact, total)
+        error = sum_error + product_error
+        exact = total + error
+    # where the errors vanish the sum stands as it is (adding +0 would turn a -0 into +0)
+    return np.where(np.isfinite(exact) & (error != 0), exact, total)

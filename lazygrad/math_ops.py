@@ -123,9 +123,10 @@ def _float_pair(op: str, input: Tensor, other: Tensor) -> tuple[Node, Node]:
 
 
 def hypot(input: Tensor, other: Tensor) -> Tensor:
-    """sqrt(input^2 + other^2), elementwise."""
+    """sqrt(input^2 + other^2), elementwise, without the squares' overflow or underflow; infinite where either is
+    infinite, NaN or not."""
     a, b = _float_pair("hypot_cpu", input, other)
-    return _record("HypotBackward0", _u("sqrt", ops.add(ops.mul(a, a), ops.mul(b, b))), input, other)
+    return _record("HypotBackward0", _b("hypot", a, b), input, other)
 
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:

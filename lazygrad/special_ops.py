@@ -17,10 +17,11 @@ from collections.abc import Callable
 from typing import Any
 
 from . import dtypes, ops
+from .arithmetic import _trunc
 from .creation import _as_tensor
 from .ir import Node
 from .math_ops import _b, _c, _u
-from .tensor import Tensor, _float_dtype, _promote_any, _record, _wrap, attach
+from .tensor import Tensor, _float_dtype, _promote_any, _record, _torch_type_name, _wrap, attach
 
 
 def _sub(a: Node, b: Node) -> Node:
@@ -110,6 +111,8 @@ def _erfinv(y: Node) -> Node:
     else:  # the start is as precise as float32 gets (near |y| = 1 erf rounds to 1 and Newton would not help)
         x = _value_with_slope(start, _newton_erf(start, y))
     edge = _b("eq", _u("abs", y), _c(1, y))
+    # erfinv(-0.0) is -0.0: y times erfinv's slope at 0 keeps the sign and the gradient
+    x = ops.select(_b("eq", y, _c(0, y)), ops.scale(y, math.sqrt(math.pi) / 2), x)
     return ops.select(edge, ops.mul(_u("sign", y), ops.broadcast_to(_c(math.inf, y), y.shape)), x)
 
 
@@ -270,6 +273,7 @@ class SpecialMethods:
             low, high = _c(eps, x), _c(1 - eps, x)
             x = ops.select(_b("lt", x, low), ops.broadcast_to(low, x.shape),
                            ops.select(_b("gt", x, high), ops.broadcast_to(high, x.shape), x))
+            x = ops.select(_b("ne", x, x), _u("stop_gradient", x), x)  # NaN is outside the range: no gradient
         return _record("LogitBackward0", _u("log", ops.div(x, _sub(_c(1, x), x))), self)
 
     def xlogy(self, other: Any) -> Tensor:
@@ -278,9 +282,9 @@ class SpecialMethods:
 
     def frac(self) -> Tensor:
         """The fractional part, with the sign of the input: x - trunc(x)."""
-        x = self.node
-        trunc = ops.mul(_u("sign", x), _u("floor", _u("abs", x)))
-        return _record("FracBackward0", _sub(x, trunc), self)
+        if not self.dtype.is_floating_point:
+            raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_torch_type_name(self.dtype)}'")
+        return _record("FracBackward0", _sub(self.node, _trunc(self.node)), self)
 
     def sgn(self) -> Tensor:
         return _record("SgnBackward0", _u("sign", self.node), self)
@@ -342,12 +346,13 @@ class SpecialMethods:
 
 
 def _nan_ignoring(op: str, a: Node, b: Node) -> Node:
-    out = _b(op, a, b)
+    """``a`` where it wins or ties (so fmax(-0.0, 0.0) is -0.0, as in torch) or where ``b`` is NaN, else ``b``; the
+    gradient goes to the one chosen, as torch's does."""
     if not a.dtype.is_floating_point:
-        return out
-    shape = out.shape
-    a, b = ops.broadcast_to(a, shape), ops.broadcast_to(b, shape)
-    return ops.select(_b("ne", a, a), b, ops.select(_b("ne", b, b), a, out))
+        return _b(op, a, b)
+    keeps = _b("ge" if op == "max" else "le", a, b)
+    shape = keeps.shape
+    return ops.select(_b("or", keeps, _b("ne", b, b)), ops.broadcast_to(a, shape), ops.broadcast_to(b, shape))
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
@@ -360,9 +365,13 @@ def xlogy(input: Any, other: Any) -> Tensor:
     shape = _b("add", a, b).shape
     a, b = ops.broadcast_to(a, shape), ops.broadcast_to(b, shape)
     unbounded = _b("or", _b("le", b, _c(0, b)), _b("eq", b, _c(math.inf, b)))
-    zero = _b("and", _b("eq", a, _c(0, a)), unbounded)
+    at_zero = _b("eq", a, _c(0, a))
+    zero = _b("and", at_zero, unbounded)
     safe = ops.select(zero, ops.broadcast_to(_c(1, b), shape), b)  # no 0 * log(0) in the branch not taken
-    out = ops.select(zero, ops.broadcast_to(_c(0, a), shape), ops.mul(a, _u("log", safe)))
+    product = ops.mul(a, _u("log", safe))
+    # torch's 0 is +0 (-0.0 * log(2) would be -0.0): the product less itself, whose slope is still log(other)
+    positive_zero = _sub(product, _u("stop_gradient", product))
+    out = ops.select(zero, ops.broadcast_to(_c(0, a), shape), ops.select(at_zero, positive_zero, product))
     name = "XlogyBackward0" if len(tensors) == 2 else "XlogyBackward1" if isinstance(other, Tensor) else \
         "XlogyBackward2"
     return _record(name, out, *tensors)

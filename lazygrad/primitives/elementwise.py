@@ -99,8 +99,11 @@ def _mul(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 
 
 def _div(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
-    b = n.args[1]
-    return _each(n, needs, lambda: div(ct, b), lambda: neg(mul(div(ct, b), n)))
+    a, b = n.args
+    if a.op == "const" and a.params[0] == 1:  # a reciprocal: torch's slope is -ct * (1/b)^2
+        return _each(n, needs, lambda: None, lambda: neg(mul(ct, mul(n, n))))
+    # -ct * ((a / b) / b), as torch: ct / b first would overflow to inf at a tiny b and give inf * 0 = nan.
+    return _each(n, needs, lambda: div(ct, b), lambda: neg(mul(ct, div(n, b))))
 
 
 def _pow(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
@@ -119,19 +122,21 @@ def _pow(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 
 def _extremum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     a, b = n.args
-    # Ties split the gradient evenly, like torch.maximum / torch.minimum.
+    # Ties split the gradient evenly, like torch.maximum / torch.minimum; the loser gets nothing, and where a
+    # NaN makes every comparison false both sides get the whole gradient, as in torch.
     zero = const(0, n.dtype)
-    half = scale(ct, 0.5)
-    wins = "gt" if n.op == "max" else "lt"
-    tie = apply("eq", (a, b))
-    ct_a = select(apply(wins, (a, b)), ct, select(tie, half, zero))
-    ct_b = select(apply(wins, (b, a)), ct, select(tie, half, zero))
+    whole = select(apply("eq", (a, b)), scale(ct, 0.5), ct)
+    loses = "lt" if n.op == "max" else "gt"
+    ct_a = select(apply(loses, (a, b)), zero, whole)
+    ct_b = select(apply(loses, (b, a)), zero, whole)
     return _back(ct_a, a), _back(ct_b, b)
 
 
 def _rem(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     a, b = n.args
-    quotient = div(apply("sub", (a, n)), b)  # trunc(a / b), recovered exactly from the remainder
+    # torch's slope in b is -trunc(a / b), the rounded quotient truncated (infinite for an infinite a)
+    q = div(a, b)
+    quotient = select(apply("lt", (q, const(0, q.dtype))), _u("ceil", q), _u("floor", q))
     return _back(ct, a), _back(neg(mul(ct, quotient)), b)
 
 
@@ -144,6 +149,11 @@ def _atan2(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     at_origin = apply("eq", (denom, zero))
     recip = select(at_origin, zero, div(const(1, n.dtype), select(at_origin, const(1, n.dtype), denom)))
     return _each(n, needs, lambda: mul(mul(ct, b), recip), lambda: mul(mul(ct, neg(a)), recip))
+
+
+def _hypot(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    a, b = n.args
+    return _each(n, needs, lambda: div(mul(ct, a), n), lambda: div(mul(ct, b), n))  # torch's ct * a / hypot
 
 
 def _select(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
@@ -179,7 +189,7 @@ for _name, _vjp, _method, _grad_fn in (
     ("exp", lambda ct, n, needs: (mul(ct, n),), "exp", "ExpBackward0"),
     ("log", lambda ct, n, needs: (div(ct, n.args[0]),), "log", "LogBackward0"),
     ("sqrt", lambda ct, n, needs: (div(ct, scale(n, 2.0)),), "sqrt", "SqrtBackward0"),
-    ("rsqrt", lambda ct, n, needs: (mul(ct, scale(div(n, n.args[0]), -0.5)),), "rsqrt", "RsqrtBackward0"),
+    ("rsqrt", lambda ct, n, needs: (mul(scale(ct, -0.5), mul(mul(n, n), n)),), "rsqrt", "RsqrtBackward0"),
     ("sin", lambda ct, n, needs: (mul(ct, _u("cos", n.args[0])),), "sin", "SinBackward0"),
     ("cos", lambda ct, n, needs: (neg(mul(ct, _u("sin", n.args[0]))),), "cos", "CosBackward0"),
     ("tanh", _tanh, "tanh", "TanhBackward0"),
@@ -197,7 +207,8 @@ for _name in ("sign", "floor", "ceil", "round"):
     declare(_name, "elementwise", _any_unary, no_gradient)
 declare("logical_not", "elementwise", _logical_not, no_gradient)
 for _name, _vjp in (("add", _add), ("sub", _sub), ("mul", _mul), ("div", _div), ("rem", _rem), ("pow", _pow),
-                    ("max", _extremum), ("min", _extremum), ("atan2", _atan2)):
+                    ("max", _extremum), ("min", _extremum), ("atan2", _atan2),
+                    ("hypot", _hypot)):
     declare(_name, "elementwise", _binary(_name, False), _vjp)
 for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
     declare(_name, "elementwise", _binary(_name, True), no_gradient)
