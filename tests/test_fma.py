@@ -1,0 +1,130 @@
+"""The ``fma`` primitive rounds ``a * b + c`` once, and the ops torch computes with a fused multiply-add round as
+torch's kernels do (``add``/``sub`` with ``alpha``, ``addcmul``, ``lerp``), on every backend.
+
+The oracle for ``fma`` is exact rational arithmetic; torch is the oracle for the ops when it is installed.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from helpers import HAS_TORCH
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import lazygrad
+
+if HAS_TORCH:
+    import torch
+
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+
+
+def _rounded_once(a: float, b: float, c: float, dtype: type) -> np.floating:
+    """The float of ``dtype`` nearest to the exact ``a * b + c`` (ties to even): a single rounding."""
+    exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+    near = dtype(float(exact))
+    candidates = [np.nextafter(near, dtype(-np.inf)), near, np.nextafter(near, dtype(np.inf))]
+    distance = [abs(Fraction(float(x)) - exact) for x in candidates]
+    best = min(distance)
+    ties = [x for x, d in zip(candidates, distance) if d == best]
+    bits = np.uint32 if dtype is np.float32 else np.uint64
+    return min(ties, key=lambda x: int(np.array(x).view(bits)) & 1)
+
+
+def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``addcmul(c, a, b)``: one ``fma`` node over the three tensors."""
+    return lazygrad.tensor(c).addcmul(lazygrad.tensor(a), lazygrad.tensor(b)).numpy()
+
+
+FLOATS = st.floats(-1e6, 1e6, allow_subnormal=False, width=32)
+
+
+@given(arrays(np.float32, 16, elements=FLOATS), arrays(np.float32, 16, elements=FLOATS),
+       arrays(np.float32, 16, elements=FLOATS))
+def test_float32_fma_is_the_single_rounding_of_the_exact_value(a, b, c):
+    want = np.array([_rounded_once(x, y, z, np.float32) for x, y, z in zip(a, b, c)])
+    np.testing.assert_array_equal(_fma(a, b, c).view(np.uint32), want.view(np.uint32))
+
+
+def test_a_double_rounding_trap_rounds_once():
+    """The exact value lies just above the midpoint 1 + 2**-24; its double is the midpoint itself, which float32
+    would round down to 1 (ties to even). One rounding gives 1 + 2**-23."""
+    a = np.array([-(1 + 2.0**-18)], np.float32)
+    b = np.array([2.0**-24 * (1 - 2.0**-18)], np.float32)
+    c = np.array([1 + 2.0**-23], np.float32)
+    assert (a.astype(np.float64) * b + c).astype(np.float32)[0] == 1  # what two roundings give
+    assert _fma(a, b, c)[0] == np.float32(1 + 2.0**-23)
+
+
+def test_float64_fma_keeps_the_product_below_the_last_bit():
+    """(1 + 2**-30)(1 - 2**-30) - 1 is -2**-60 exactly; a rounded product would give 0."""
+    a, b, c = np.array([1 + 2.0**-30]), np.array([1 - 2.0**-30]), np.array([-1.0])
+    assert (a * b + c)[0] == 0
+    assert _fma(a, b, c)[0] == -(2.0**-60)
+    assert _fma(np.array([-0.0]), np.array([5.0]), np.array([-0.0]))[0] == 0  # signed zeros follow IEEE
+    assert np.signbit(_fma(np.array([-0.0]), np.array([5.0]), np.array([-0.0]))[0])
+
+
+def test_fma_refuses_other_dtypes_and_mixed_dtypes():
+    from lazygrad.ir import apply, leaf
+
+    ints = leaf(np.ones(2, np.int32), (2,), lazygrad.int32)
+    with pytest.raises(TypeError, match=r"\[fma\] expects float32 or float64"):
+        apply("fma", (ints, ints, ints))
+    single, double = leaf(np.ones(2, np.float32), (2,), lazygrad.float32), leaf(np.ones(2), (2,), lazygrad.float64)
+    with pytest.raises(TypeError, match=r"\[fma\] arguments must share a dtype"):
+        apply("fma", (single, single, double))
+
+
+def test_add_with_alpha_differentiates_each_operand():
+    x = lazygrad.tensor([1.0, 2.0], requires_grad=True)
+    y = lazygrad.tensor([3.0, 4.0], requires_grad=True)
+    z = x.sub(y, alpha=2.5)
+    assert z.grad_fn.name() == "SubBackward0"
+    (z * lazygrad.tensor([1.0, 10.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 10.0])
+    np.testing.assert_array_equal(y.grad.numpy(), [-2.5, -25.0])
+
+
+def test_integer_add_with_a_float_alpha_is_refused_as_in_torch():
+    with pytest.raises(RuntimeError, match="For integral input tensors, argument alpha must not be a floating"):
+        lazygrad.tensor([1, 2]).add(lazygrad.tensor([3, 4]), alpha=0.5)
+    assert lazygrad.tensor([1, 2]).add(lazygrad.tensor([3, 4]), alpha=3).tolist() == [10, 14]
+
+
+# op name -> (lazygrad or torch module, a, b, c) -> result; each is one of torch's fused kernels
+FUSED = {
+    "add_alpha": lambda T, a, b, c: a.add(b, alpha=-0.37),
+    "sub_alpha": lambda T, a, b, c: a.sub(b, alpha=1e-3),
+    "add_alpha_inplace": lambda T, a, b, c: a.clone().add_(b, alpha=0.01),
+    "addcmul": lambda T, a, b, c: a.addcmul(b, c, value=0.3),
+    "addcmul_one": lambda T, a, b, c: T.addcmul(a, b, c),
+    "addcdiv": lambda T, a, b, c: a.addcdiv(b, c.abs() + 0.5, value=-0.7),
+    "lerp_small_weight": lambda T, a, b, c: a.lerp(b, 0.1),
+    "lerp_large_weight": lambda T, a, b, c: a.lerp(b, 0.9),
+    "lerp_tensor_weight": lambda T, a, b, c: a.lerp(b, c),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("name", list(FUSED))
+def test_fused_ops_round_as_torch(name, dtype, backend):
+    """Bit for bit; 16-bit floats compute in float32 with torch's choice of rounded numbers. 256 values, so that
+    torch's vector loop covers them all (its scalar tail rounds a 16-bit alpha otherwise)."""
+    a, b, c = np.random.default_rng(7).standard_normal((3, 256)).astype(np.float32)
+    fn = FUSED[name]
+
+    def run(T):
+        t = [T.tensor(x).to(getattr(T, dtype)) for x in (a, b, c)]
+        return fn(T, *t).to(T.float32).numpy()
+
+    if backend == "jax" and dtype in ("float16", "bfloat16"):  # XLA keeps 16-bit intermediates in float32
+        unit = 2.0**-7 if dtype == "bfloat16" else 2.0**-10  # one unit in the last place near 1
+        np.testing.assert_allclose(run(lazygrad), run(torch), rtol=unit, atol=unit)
+        return
+    np.testing.assert_array_equal(run(lazygrad).view(np.uint32), run(torch).view(np.uint32))
