@@ -1,5 +1,5 @@
 """NAdam, RAdam and Adamax: Adam's moments with Nesterov momentum, a rectified step size, or an infinity norm,
-in the update order of torch's single-tensor CPU code.
+op for op as torch's single-tensor CPU code, so that their bits are torch's as Adam's are (see adam.py).
 
 Their step counts (and NAdam's running product of momentum factors) are 0-dim state tensors, as in torch; the
 update reads them as numbers through ``StateScalars`` (host numbers outside a compiled step's trace).
@@ -12,9 +12,9 @@ from typing import Any
 
 from ..creation import tensor, zeros_like
 from ..tensor import Tensor
-from .adam import _check_adam_like
+from .adam import _addcdiv, _check_adam_like
 from .optimizer import Optimizer
-from .state_scalars import StateScalars, rounded, step_tensor, where
+from .state_scalars import Scalar, StateScalars, rounded, step_tensor, where
 
 
 class _AdamLike(Optimizer):
@@ -47,7 +47,7 @@ class _AdamLike(Optimizer):
         if group.get("decoupled_weight_decay"):
             param.mul_(1 - group["lr"] * weight_decay)
             return grad
-        return grad + param * weight_decay
+        return grad.add(param, alpha=weight_decay)
 
 
 class NAdam(_AdamLike):
@@ -82,11 +82,12 @@ class NAdam(_AdamLike):
             product = state["mu_product"]
             mu_product = self._scalars.write(product, self._scalars.value(product) * rounded(mu, product.dtype))
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            exp_avg.add_((grad - exp_avg) * (1 - beta1))
+            exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            denom = (exp_avg_sq / bias_correction2).sqrt() + eps
-            param.add_(grad * (-lr * (1.0 - mu) / (1.0 - mu_product)) / denom)
-            param.add_(exp_avg * (-lr * mu_next / (1.0 - mu_product * mu_next)) / denom)
+            denom = exp_avg_sq.div(bias_correction2).sqrt().add_(eps)
+            mu_product_next = mu_product * mu_next
+            _addcdiv(param, grad, denom, -lr * (1.0 - mu) / (1.0 - mu_product))
+            _addcdiv(param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product_next))
 
 
 class RAdam(_AdamLike):
@@ -111,22 +112,29 @@ class RAdam(_AdamLike):
             step = self._scalars.count(state["step"])
             grad = self._decayed(group, param, grad)
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            exp_avg.add_((grad - exp_avg) * (1 - beta1))
+            exp_avg.lerp_(grad, 1 - beta1)
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            bias_correction1 = 1 - beta1**step
             bias_correction2 = 1 - beta2**step
-            corrected = exp_avg / (1 - beta1**step)
+            scaled = exp_avg / bias_correction1 * lr
             rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
             # the rectification is only defined past rho_t = 4; torch uses it from rho_t > 5
             tractable = rho_t > 5.0
-            safe_rho = where(tractable, rho_t, 6.0)
-            rect = ((safe_rho - 4) * (safe_rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * safe_rho)) ** 0.5
-            if isinstance(tractable, Tensor):
-                adaptive = bias_correction2**0.5 / (exp_avg_sq.sqrt() + eps)
-                param.sub_(corrected * lr * where(tractable, adaptive * rect, 1.0))
-            elif tractable:
-                param.sub_(corrected * lr * (bias_correction2**0.5 / (exp_avg_sq.sqrt() + eps)) * rect)
+            if isinstance(tractable, Tensor):  # inside a compiled step's trace: both updates, chosen in the program
+                rectified = _rectified(scaled, exp_avg_sq, eps, bias_correction2, where(tractable, rho_t, 6.0), rho_inf)
+                update = where(tractable, rectified, scaled)
             else:
-                param.sub_(corrected * lr)
+                update = _rectified(scaled, exp_avg_sq, eps, bias_correction2, rho_t, rho_inf) if tractable else scaled
+            param.add_(update, alpha=-1.0)
+
+
+def _rectified(scaled: Tensor, exp_avg_sq: Tensor, eps: float, bias_correction2: Scalar, rho_t: Scalar,
+               rho_inf: float) -> Tensor:
+    """RAdam's update while the variance is tractable, in torch's order: the adaptive factor is torch's ``number /
+    tensor``, a reciprocal times the number (two roundings)."""
+    adaptive = exp_avg_sq.sqrt().add_(eps).reciprocal() * bias_correction2**0.5
+    rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+    return scaled * adaptive * rect
 
 
 class Adamax(_AdamLike):
@@ -149,6 +157,7 @@ class Adamax(_AdamLike):
             step = self._scalars.count(state["step"])
             grad = self._decayed(group, param, grad)
             exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-            exp_avg.add_((grad - exp_avg) * (1 - beta1))
-            exp_inf.copy_(exp_inf.mul_(beta2).maximum(grad.abs() + eps))
-            param.add_(exp_avg * (-lr / (1 - beta1**step)) / exp_inf)
+            exp_avg.lerp_(grad, 1 - beta1)
+            exp_inf.copy_(exp_inf.mul_(beta2).maximum(grad.abs().add_(eps)))
+            clr = lr / (1 - beta1**step)
+            _addcdiv(param, exp_avg, exp_inf, -clr)
