@@ -113,7 +113,7 @@ from .layouts import (
     strided,
 )
 from .legacy_types import LEGACY_TYPES
-from .linalg import det, logdet, matrix_power
+from .linalg import det, dist, logdet, matrix_power
 from .linalg import inv as inverse
 from .masking import (
     argwhere,
@@ -187,7 +187,20 @@ from .reshaping import vstack as row_stack
 from .scans import cummax, cummin, logcumsumexp
 from .serialization import load, save
 from .shape_ops import diag, diag_embed, diagonal, meshgrid, roll, trace
-from .sorting import argsort, bucketize, histogram, kthvalue, median, mode, msort, searchsorted, sort, topk, unique
+from .sorting import (
+    argsort,
+    bucketize,
+    histogram,
+    kthvalue,
+    median,
+    mode,
+    msort,
+    nanmedian,
+    searchsorted,
+    sort,
+    topk,
+    unique,
+)
 from .statistics import cdist, corrcoef, cov, histc, nanquantile, quantile, unique_consecutive
 from .tensor import Size, Tensor
 from .type_info import finfo, iinfo
@@ -285,9 +298,9 @@ __all__ += [
     "acos", "acosh", "addcdiv", "addcmul", "addmm", "aminmax", "argsort", "argwhere", "asin", "asinh", "atan",
     "atanh", "baddbmm",
     "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
-    "diag_embed", "diagonal", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue", "lerp",
-    "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
-    "multinomial",
+    "diag_embed", "diagonal", "dist", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue",
+    "lerp", "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
+    "multinomial", "nanmedian",
     "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
     "poisson", "binomial",
     "searchsorted", "sinh", "slogdet", "sort", "histogram",
@@ -335,7 +348,7 @@ __all__ += list(LEGACY_TYPES)
 _TAKES_OUT |= {  # composite ops
     "column_stack", "diff", "take", "take_along_dim", "matrix_power", "addbmm", "addmv", "addr", "inner", "kron",
     "vdot", "ger", "cummax", "cummin", "logcumsumexp", "index_copy", "scatter_reduce", "index_reduce", "histc",
-    "nanquantile", "quantile",
+    "nanquantile", "quantile", "nanmedian",
 }
 # Give every exported function torch's ``input=`` first parameter and, where torch has it, ``out=``.
 for _name in __all__:

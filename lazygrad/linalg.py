@@ -20,6 +20,7 @@ from . import dtypes, ops, return_types
 from .autocast_mode import float32_op
 from .ir import Node, apply, broadcast_shapes
 from .matmul_ops import matmul as _matmul
+from .reductions import _p_norm, _safe_sqrt
 from .shape_ops import rolled
 from .tensor import Tensor, _dim, _dims, _record, _torch_type_name, _wrap
 
@@ -43,13 +44,6 @@ def _mT(node: Node) -> Node:
 # ---- norms ------------------------------------------------------------------------------------------------
 
 
-def _safe_sqrt(x: Node) -> Node:
-    """sqrt whose gradient at 0 is 0 (not inf * 0): the norm of the zero vector, as torch defines it."""
-    zero = ops.const(0, x.dtype)
-    is_zero = apply("eq", (x, zero))
-    return ops.select(is_zero, zero, apply("sqrt", (ops.select(is_zero, ops.const(1, x.dtype), x),)))
-
-
 def _vector_norm(x: Node, ord: float, axes: tuple[int, ...], keepdim: bool) -> Node:
     magnitude = apply("abs", (x,))
     if ord == 2:
@@ -62,8 +56,7 @@ def _vector_norm(x: Node, ord: float, axes: tuple[int, ...], keepdim: bool) -> N
         return ops.reduce("reduce_sum", ops.cast(apply("ne", (x, ops.const(0, x.dtype))), x.dtype), axes, keepdim)
     if ord == 1:
         return ops.reduce("reduce_sum", magnitude, axes, keepdim)
-    powered = apply("pow", (magnitude, ops.const(float(ord), x.dtype)))
-    return apply("pow", (ops.reduce("reduce_sum", powered, axes, keepdim), ops.const(1 / ord, x.dtype)))
+    return _p_norm(x, ord, axes, keepdim)
 
 
 def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
@@ -75,6 +68,13 @@ def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = Non
     node = ops.cast(x.node, dtypes.to_dtype(dtype)) if dtype is not None else x.node
     axes = _dims(dim, x.ndim)
     return _record("LinalgVectorNormBackward0", _vector_norm(node, float(ord), axes, keepdim), x)
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other`` over all elements (broadcast together)."""
+    diff = input - other
+    axes = tuple(range(diff.ndim))
+    return _record("DistBackward0", _vector_norm(diff.node, float(p), axes, False), input, other)
 
 
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
@@ -320,6 +320,6 @@ __all__ = ["cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "mat
            "norm", "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
 
 
-for _name, _fn in {"det": det, "inverse": inv, "slogdet": _slogdet, "logdet": logdet,
+for _name, _fn in {"det": det, "dist": dist, "inverse": inv, "slogdet": _slogdet, "logdet": logdet,
                    "matrix_power": matrix_power}.items():
     setattr(Tensor, _name, _fn)

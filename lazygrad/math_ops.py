@@ -16,7 +16,7 @@ from typing import Any
 from . import dtypes, ops, return_types
 from .grad_mode import no_grad
 from .ir import Node, apply
-from .reductions import _variance
+from .reductions import _nan_poisoned, _safe_sqrt, _variance
 from .tensor import _C10_NAMES, Tensor, _dim, _dims, _promote, _record, _torch_type_name, _wrap
 
 
@@ -215,9 +215,9 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 
 def _paired(name: str, input: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correction: int | None,
             std: bool) -> tuple[Tensor, Tensor]:
-    spread = _variance(input, dim, unbiased, keepdim, correction)
+    spread = _variance("std_mean" if std else "var_mean", input, dim, unbiased, keepdim, correction)
     if std:
-        spread = _u("sqrt", spread)
+        spread = _safe_sqrt(spread)
     if isinstance(dim, bool):
         dim = None
     with no_grad():
@@ -243,8 +243,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> 
     if any(input.shape[a] == 0 for a in axes) or (dim is None and not input.numel()):
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
                            "identity.")
-    low = ops.reduce("reduce_min", input.node, axes, keepdim)
-    high = ops.reduce("reduce_max", input.node, axes, keepdim)
+    low = ops.reduce("reduce_min", _nan_poisoned(input, "reduce_min", axes), axes, keepdim)
+    high = ops.reduce("reduce_max", _nan_poisoned(input, "reduce_max", axes), axes, keepdim)
     return return_types.aminmax(_record("AminmaxBackward0", low, input), _record("AminmaxBackward0", high, input))
 
 

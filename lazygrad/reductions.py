@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from . import dtypes, ops, return_types
 from .autocast_mode import float32_op
 from .dtypes import DType
+from .grad_mode import _state as _grad_state
 from .ir import Node, apply
+from .sorting import take_along
 from .tensor import (
     Tensor,
     _dim,
@@ -41,6 +44,13 @@ def _extremum_axes(op: str, t: Tensor, dim: int | Sequence[int]) -> tuple[int, .
     return axes
 
 
+def _safe_sqrt(x: Node) -> Node:
+    """sqrt whose gradient at 0 is 0 (not inf * 0), as torch defines it for a zero norm or deviation."""
+    zero = ops.const(0, x.dtype)
+    is_zero = apply("eq", (x, zero))
+    return ops.select(is_zero, zero, apply("sqrt", (ops.select(is_zero, ops.const(1, x.dtype), x),)))
+
+
 def _p_norm(x: Node, p: float, axes: tuple[int, ...], keepdim: bool) -> Node:
     """``sum(|x|**p) ** (1/p)``, with torch's gradient 0 where a slope is infinite.
 
@@ -61,6 +71,20 @@ def _p_norm(x: Node, p: float, axes: tuple[int, ...], keepdim: bool) -> Node:
     return ops.select(empty, zero, root)
 
 
+def _nan_poisoned(x: Tensor, op: str, axes: tuple[int, ...]) -> Node:
+    """``x`` with every slice whose extremum is NaN made all NaN, when a gradient will flow to ``x``.
+
+    The extremum is the same, and torch's amax/amin gradient follows: a slice holding a NaN gets NaN throughout
+    (torch shares the gradient among the elements equal to the result, and no element equals NaN). max() and
+    min() over all elements share it among the NaNs instead, the reduction primitives' own rule.
+    """
+    if not (x.requires_grad and _grad_state.enabled and x.dtype.is_floating_point):
+        return x.node
+    peak = apply("stop_gradient", (ops.reduce(op, x.node, axes, keepdims=True),))
+    spoiled = ops.select(apply("ne", (peak, peak)), ops.const(math.nan, x.dtype), ops.const(1, x.dtype))
+    return ops.mul(x.node, apply("stop_gradient", (spoiled,)))
+
+
 def _widened(x: Tensor) -> Node:
     """``x``'s node in the dtype torch's fused softmax kernels compute in: float32 for 16-bit floats (rounded once
     at the end), the default float for integers."""
@@ -69,18 +93,27 @@ def _widened(x: Tensor) -> Node:
     return x.node if x.dtype.is_floating_point else ops.cast(x.node, dtypes.default_float())
 
 
-def _variance(x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correction: int | None) -> Node:
+_VARIANCE_DTYPE_ERRORS = {"var": "std and var", "std": "std and var", "var_mean": "var_mean", "std_mean": "std_mean"}
+
+
+def _variance(op: str, x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool, correction: int | None) -> Node:
+    """The sum of squared deviations over ``count - correction``, which torch clamps at 0 (with a warning): a
+    zero sum then gives NaN (a single element), any other +inf."""
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(f"{_VARIANCE_DTYPE_ERRORS[op]} only support floating point and complex dtypes")
     if isinstance(dim, bool):  # var(unbiased) positional form
         dim, unbiased = None, dim
     ddof = correction if correction is not None else (0 if unbiased is False else 1)
-    node = x.node if x.dtype.is_floating_point else ops.cast(x.node, dtypes.default_float())
+    node = x.node
     axes = _dims(dim, x.ndim)
     count = math.prod(x.node.shape[a] for a in axes)
     mean = ops.div(ops.reduce("reduce_sum", node, axes, keepdims=True), ops.const(count, node.dtype))
     centered = apply("sub", (node, mean))
     total = ops.reduce("reduce_sum", ops.mul(centered, centered), axes, keepdim)
-    denom = count - ddof
-    return ops.div(total, ops.const(denom if denom > 0 else math.nan, node.dtype))
+    if count - ddof <= 0:
+        warnings.warn(f"{op}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                      "factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+    return ops.div(total, ops.const(max(count - ddof, 0), node.dtype))
 
 
 class ReductionMethods:
@@ -136,11 +169,11 @@ class ReductionMethods:
             return getattr(return_types, name.lower())(self.clone(), zeros_like_int(self))
         indices = apply(arg_op, (self.node,), (axis,))
         keep_shape = ops.keep_dims_shape(self.node.shape, (axis,))
-        # The values are gathered at the returned index, so the gradient goes to that element only.
-        hit = apply("eq", (ops.iota(self.node.shape, axis), ops.broadcast_to(ops.reshape(indices, keep_shape),
-                                                                            self.node.shape)))
-        picked = ops.select(hit, self.node, ops.const(0, self.dtype))
-        values = ops.reduce("reduce_sum", picked, (axis,), keepdim)
+        # The values are read at the returned index (a -0.0 extremum stays -0.0, a NaN is the NaN found), so the
+        # gradient goes to that element only.
+        values = take_along(self.node, axis, ops.reshape(indices, keep_shape))
+        if not keepdim:
+            values = ops.reshape(values, indices.shape)
         idx = _wrap(ops.reshape(indices, keep_shape) if keepdim else indices)
         return getattr(return_types, name.lower())(_record(name + "Backward0", values, self), idx)
 
@@ -156,13 +189,17 @@ class ReductionMethods:
 
     def amax(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
         axes = _extremum_axes("amax", self, dim)
-        return _record("AmaxBackward0", ops.reduce("reduce_max", self.node, axes, keepdim), self)
+        return _record("AmaxBackward0", ops.reduce("reduce_max", _nan_poisoned(self, "reduce_max", axes), axes,
+                                                   keepdim), self)
 
     def amin(self, dim: int | Sequence[int] = (), keepdim: bool = False) -> Tensor:
         axes = _extremum_axes("amin", self, dim)
-        return _record("AminBackward0", ops.reduce("reduce_min", self.node, axes, keepdim), self)
+        return _record("AminBackward0", ops.reduce("reduce_min", _nan_poisoned(self, "reduce_min", axes), axes,
+                                                   keepdim), self)
 
     def _arg(self, op: str, dim: int | None, keepdim: bool) -> Tensor:
+        if self.dtype is dtypes.bool_:
+            raise RuntimeError(f"{op}(): does not support bool input")
         if dim is None and self.numel() == 0:
             raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
         if dim is None:
@@ -188,24 +225,22 @@ class ReductionMethods:
         return _wrap(ops.cast(total, dtypes.bool_))
 
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Whether some element is nonzero (NaN is): a count, which is 0, False, over no elements."""
         as_int = ops.cast(apply("ne", (self.node, ops.const(0, self.dtype))), dtypes.int64)
-        total = ops.reduce("reduce_max", as_int, _dims(dim, self.ndim), keepdim)
+        total = ops.reduce("reduce_sum", as_int, _dims(dim, self.ndim), keepdim)
         return _wrap(ops.cast(total, dtypes.bool_))
 
     def norm(self, p: Any = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False,
              dtype: DType | None = None) -> Tensor:
         if dtype is not None:
             return self.to(dtype).norm(p, dim, keepdim)
-        x = self.node if self.dtype.is_floating_point else ops.cast(self.node, dtypes.default_float())
+        if not self.dtype.is_floating_point:
+            raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                               f"{_torch_type_name(self.dtype)}")
+        x = self.node
         axes = _dims(dim, self.ndim)
         if p in ("fro", 2, 2.0):
-            squares = ops.reduce("reduce_sum", ops.mul(x, x), axes, keepdim)
-            # sqrt of a zero norm has an infinite slope; route it through a safe value so the
-            # gradient at the zero vector is 0, as torch defines it.
-            zero = ops.const(0, x.dtype)
-            is_zero = apply("eq", (squares, zero))
-            safe = ops.select(is_zero, ops.const(1, x.dtype), squares)
-            node = ops.select(is_zero, zero, apply("sqrt", (safe,)))
+            node = _safe_sqrt(ops.reduce("reduce_sum", ops.mul(x, x), axes, keepdim))
         elif p in (math.inf, "inf", -math.inf):
             node = ops.reduce("reduce_max" if p != -math.inf else "reduce_min", apply("abs", (x,)), axes, keepdim)
         elif p == 0:  # the count of nonzero elements: no gradient
@@ -218,11 +253,11 @@ class ReductionMethods:
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
             correction: int | None = None) -> Tensor:
-        return _record("VarBackward0", _variance(self, dim, unbiased, keepdim, correction), self)
+        return _record("VarBackward0", _variance("var", self, dim, unbiased, keepdim, correction), self)
 
     def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None, keepdim: bool = False,
             correction: int | None = None) -> Tensor:
-        node = apply("sqrt", (_variance(self, dim, unbiased, keepdim, correction),))
+        node = _safe_sqrt(_variance("std", self, dim, unbiased, keepdim, correction))
         return _record("StdBackward0", node, self)
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:

@@ -80,8 +80,16 @@ def msort(input: Tensor) -> Tensor:
     return sort(input, 0).values
 
 
+def _refuse_bool(input: Tensor, kernel: str) -> None:
+    """torch has no boolean kernel for median and kthvalue."""
+    if input.dtype is dtypes.bool_:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """The ``k`` largest (or smallest) values along ``dim`` and their positions, largest first."""
+    if input.dtype is dtypes.bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     node, axis = _lines(input, dim)
     if not 0 <= k <= node.shape[axis]:
         raise RuntimeError("selected index k out of range")
@@ -91,27 +99,70 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Any:
     """The ``k``-th smallest value (counting from 1) along ``dim`` and its position."""
+    _refuse_bool(input, "kthvalue_cpu")
     node, axis = _lines(input, dim)
     if not 1 <= k <= node.shape[axis]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
     return return_types.kthvalue(*_pick(input, "KthvalueBackward0", node, axis, _nth(node, axis, k - 1), keepdim))
 
 
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
-    """The lower of the two middle values (torch's median); with ``dim``, also its position.
+def _middle(node: Node, axis: int, skip_nan: bool) -> Node:
+    """The position (keeping the axis) of each line's lower median: torch's median, where a line with a NaN gives
+    its first NaN, or its nanmedian, the lower median of the line's other values (a line of NaNs gives its
+    middle one, as torch)."""
+    size = node.shape[axis]
+    if not node.dtype.is_floating_point:
+        return _nth(node, axis, (size - 1) // 2)
+    valid = ops.reduce("reduce_sum", ops.cast(apply("eq", (node, node)), dtypes.int64), (axis,), True)
+    middle = ops.const((size - 1) // 2, dtypes.int64)
+    if skip_nan:
+        lower = ops.div(apply("sub", (valid, ops.const(1, dtypes.int64))), ops.const(2, dtypes.int64))
+        rank = ops.select(apply("eq", (valid, ops.const(0, dtypes.int64))), middle, lower)
+    else:  # NaN sorts last, the first NaN at the count of the other values
+        rank = ops.select(apply("lt", (valid, ops.const(size, dtypes.int64))), valid, middle)
+    return take_along(order(node, axis), axis, rank)
 
-    NaNs sort last here, so a line with NaNs gives the median of its other values plus the NaNs counted
-    as largest, where torch would return NaN.
+
+def _spread_to_equal(x: Node, value: Node) -> Node:
+    """``value`` (a scalar already computed from ``x``) as a reduction of ``x`` whose gradient is shared evenly by
+    the elements equal to it (the NaNs, for NaN): torch's gradient of a median over all elements.
+
+    The elements equal to ``value`` are kept and the others made -inf, and their maximum is ``value`` with
+    the maximum's even-split gradient; for ``value`` -inf the others are made +inf and the minimum taken.
     """
-    if dim is None:
-        flat = ops.reshape(input.node, (input.numel(),))
-        if not input.numel():
-            return _wrap(ops.const(math.nan, input.dtype))
-        middle = take_along(flat, 0, _nth(flat, 0, (input.numel() - 1) // 2))
-        return _record("MedianBackward0", ops.reshape(middle, ()), input)
-    node, axis = _lines(input, dim)
-    middle = _nth(node, axis, (node.shape[axis] - 1) // 2)
-    return return_types.median(*_pick(input, "MedianBackward1", node, axis, middle, keepdim))
+    value = ops.broadcast_to(apply("stop_gradient", (value,)), x.shape)
+    hit = apply("or", (apply("eq", (x, value)), apply("and", (apply("ne", (x, x)), apply("ne", (value, value))))))
+    axes = tuple(range(len(x.shape)))
+    above = ops.reduce("reduce_max", ops.select(hit, x, ops.const(-math.inf, x.dtype)), axes)
+    below = ops.reduce("reduce_min", ops.select(hit, x, ops.const(math.inf, x.dtype)), axes)
+    return ops.select(apply("eq", (below, ops.const(-math.inf, x.dtype))), below, above)
+
+
+def _median(name: str, input: Tensor, dim: int | None, keepdim: bool, skip_nan: bool) -> Any:
+    _refuse_bool(input, "median_cpu" if dim is None else "median_out")
+    if dim is not None:
+        node, axis = _lines(input, dim)
+        values, indices = _pick(input, f"{name}Backward1", node, axis, _middle(node, axis, skip_nan), keepdim)
+        return getattr(return_types, name.lower())(values, indices)
+    if not input.numel():
+        return _wrap(ops.const(math.nan, input.dtype))
+    flat = ops.reshape(input.node, (input.numel(),))
+    middle = ops.reshape(take_along(flat, 0, _middle(flat, 0, skip_nan)), ())
+    if input.dtype.is_floating_point:
+        middle = _spread_to_equal(flat, middle)
+    return _record(f"{name}Backward0", middle, input)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower of the two middle values (torch's median), NaN for a line holding a NaN; with ``dim``, also its
+    position (the first NaN's). Over all elements, the gradient is shared by the elements equal to it, as in
+    torch; along ``dim`` it goes to the returned position."""
+    return _median("Median", input, dim, keepdim, skip_nan=False)
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``median`` of each line's values other than NaN (NaN for a line of NaNs)."""
+    return _median("Nanmedian", input, dim, keepdim, skip_nan=True)
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
@@ -129,7 +180,8 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     candidates = ops.select(apply("eq", (counts, best)), node, ops.full(shape, largest, node.dtype))
     value = ops.broadcast_to(ops.reduce("reduce_min", candidates, (axis,), True), shape)
     at = ops.select(apply("eq", (node, value)), ops.iota(shape, axis), ops.full(shape, -1, dtypes.int64))
-    positions = ops.reduce("reduce_max", at, (axis,), True)
+    # A NaN equals nothing: a line of NaNs gives its first position, as torch.
+    positions = apply("max", (ops.reduce("reduce_max", at, (axis,), True), ops.const(0, dtypes.int64)))
     return return_types.mode(*_pick(input, "ModeBackward0", node, axis, positions, keepdim))
 
 
@@ -138,7 +190,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     """The distinct values (or slices along ``dim``), sorted. Realizes ``input``: the result's size depends on it."""
     values = input.detach()._value()
     axis = None if dim is None else _dim(dim, input.ndim)
-    found = np.unique(values, return_inverse=True, return_counts=True, axis=axis)
+    found = np.unique(values, return_inverse=True, return_counts=True, axis=axis, equal_nan=False)  # NaNs differ
     out = [tensor(found[0])]
     if return_inverse:
         out.append(tensor(found[1].reshape(values.shape if axis is None else (-1,)).astype(np.int64)))
@@ -230,5 +282,6 @@ def _extremes(values: Tensor) -> tuple[float, float]:
 
 
 for _name, _fn in {"sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue,
-                   "median": median, "mode": mode, "unique": unique, "histogram": histogram}.items():
+                   "median": median, "nanmedian": nanmedian, "mode": mode, "unique": unique,
+                   "histogram": histogram}.items():
     setattr(Tensor, _name, _fn)

@@ -158,11 +158,16 @@ def _order_statistics(lines: Node, q: Node, interpolation: str, ignore_nan: bool
     ranked = take_along(lines, len(rest), order(lines, len(rest)))  # NaN sorts last
     nan = apply("ne", (lines, lines))
     missing = ops.reduce("reduce_sum", ops.cast(nan, dtype), (len(rest),))
-    count = apply("sub", (ops.const(n, dtype), missing)) if ignore_nan else ops.full(rest, n, dtype)
-    span = apply("max", (apply("sub", (count, ops.const(1, dtype))), ops.const(0, dtype)))
     wide = (q.shape[0], *rest)
-    rank = ops.mul(ops.broadcast_to(ops.reshape(q, (q.shape[0],) + (1,) * len(rest)), wide),
-                   ops.broadcast_to(span, wide))
+    if ignore_nan:  # ranks among the values other than NaN; a line of NaNs reads its first NaN
+        count = apply("sub", (ops.const(n, dtype), missing))
+        span = ops.broadcast_to(apply("max", (apply("sub", (count, ops.const(1, dtype))), ops.const(0, dtype))), wide)
+    else:
+        span = ops.full(wide, n - 1, dtype)
+    rank = ops.mul(ops.broadcast_to(ops.reshape(q, (q.shape[0],) + (1,) * len(rest)), wide), span)
+    if not ignore_nan:  # a line with a NaN reads its last value, a NaN, which takes the gradient as in torch
+        poisoned = ops.broadcast_to(apply("gt", (missing, ops.const(0, dtype))), wide)
+        rank = ops.select(poisoned, ops.full(wide, n - 1, dtype), rank)
     below = apply("floor", (rank,))
     above = apply("ceil", (rank,))
     if interpolation == "nearest":
@@ -175,14 +180,10 @@ def _order_statistics(lines: Node, q: Node, interpolation: str, ignore_nan: bool
     picks = [ops.reshape(take_along(grid, len(rest) + 1, ops.reshape(ops.cast(r, dtypes.int64), (*wide, 1))), wide)
              for r in (below, above)]
     if interpolation == "linear":
-        value = ops.add(picks[0], ops.mul(apply("sub", (rank, below)), apply("sub", (picks[1], picks[0]))))
-    elif interpolation == "midpoint":
-        value = ops.mul(ops.add(picks[0], picks[1]), ops.const(0.5, dtype))
-    else:
-        value = picks[0]
-    poisoned = apply("eq", (count, ops.const(0, dtype))) if ignore_nan else \
-        apply("gt", (missing, ops.const(0, dtype)))
-    return ops.select(ops.broadcast_to(poisoned, wide), ops.full(wide, math.nan, dtype), value)
+        return ops.add(picks[0], ops.mul(apply("sub", (rank, below)), apply("sub", (picks[1], picks[0]))))
+    if interpolation == "midpoint":
+        return ops.mul(ops.add(picks[0], picks[1]), ops.const(0.5, dtype))
+    return picks[0]
 
 
 def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,

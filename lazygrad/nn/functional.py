@@ -723,8 +723,16 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     _check_broadcast(input, target)
     diff = input - target
     size = diff.abs()
-    loss = where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta)
+    loss = where(size < beta, _squared_unless(size >= beta, diff) * (0.5 / beta), size - 0.5 * beta)
     return _as_op("SmoothL1LossBackward0", _reduce(loss, reduction), input, target)
+
+
+def _squared_unless(far: Tensor, diff: Tensor) -> Tensor:
+    """``diff ** 2``, with 0 where ``far``: the quadratic branch of the smooth L1 and Huber losses, fed 0 where the
+    linear one is used, so an infinite difference gets the linear branch's gradient, not 0 * inf (a NaN
+    difference is not far, and its gradient stays NaN, as torch's)."""
+    small = where(far, 0.0, diff)
+    return small * small
 
 
 @float32_op
@@ -738,7 +746,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _check_weight(weight, input)
     diff = input - target
     size = diff.abs()
-    loss = where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    loss = where(size < delta, _squared_unless(size >= delta, diff) * 0.5, (size - 0.5 * delta) * delta)
     if weight is None:
         return _as_op("HuberLossBackward0", _reduce(loss, reduction), input, target)
     return _reduce(_as_op("HuberLossBackward0", loss, input, target) * weight, reduction)

@@ -66,8 +66,8 @@ def _reduce_extremum(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     x = n.args[0]
     axes = n.params[0]
     # The elements that are the extremum share the gradient evenly; where it is NaN, they are the NaN
-    # elements. That is torch's max()/min() rule, on every backend and for amax/amin as well (torch's
-    # amax/amin instead make the whole slice's gradient NaN there, an artifact of its 0/0). The count
+    # elements. That is torch's max()/min() rule, on every backend (torch's amax/amin instead make the whole
+    # slice's gradient NaN there, which the frontend gets by making such a slice all NaN first). The count
     # is never 0, so no slice divides by it.
     extremum = _expand_back(n, x, axes)
     hit = apply("eq", (x, extremum))
@@ -113,13 +113,14 @@ def _cumprod(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     x = n.args[0]
     (axis,) = n.params
     # d y_i / d x_k is the product of x_j for j <= i, j != k. Before the first zero that is y_i / x_k; at the
-    # first zero it is the running product with that zero taken as one; past it every such product holds a zero.
+    # first zero it is the running product with that zero taken as one; past it every such product holds a zero,
+    # so those terms are left out (not summed as an inf * 0 that an infinite factor would make NaN).
     zero, one = const(0, x.dtype), const(1, x.dtype)
     is_zero = apply("eq", (x, zero))
     zeros_so_far = apply("cumsum", (cast(is_zero, dtypes.int64),), (axis,))
     before = apply("eq", (zeros_so_far, const(0, dtypes.int64)))
     first = apply("and", (is_zero, apply("eq", (zeros_so_far, const(1, dtypes.int64)))))
-    up_to = div(_reverse_cumsum(mul(ct, n), axis), select(before, x, one))
+    up_to = div(_reverse_cumsum(select(before, mul(ct, n), zero), axis), select(before, x, one))
     skipped = apply("cumprod", (select(first, one, x),), (axis,))
     at_first = _reverse_cumsum(mul(ct, skipped), axis)
     return select(before, up_to, select(first, at_first, zero)),
