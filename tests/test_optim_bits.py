@@ -3,9 +3,9 @@ steps, then every parameter element compared by its bits.
 
 torch's default CPU update is its single-tensor code, and lazygrad's optimizers follow it op for op (the fused
 multiply-adds of ``add(alpha=)``, ``addcmul`` and ``lerp`` included). One op differs on purpose: torch's CPU
-``sqrt`` is MKL's vector math in its high-accuracy mode, within one unit in the last place but not correctly
-rounded (about one float32 in six comes out one bit away), while lazygrad's is IEEE's. So torch runs here with
-an IEEE ``sqrt`` in place of its own, and everything else is checked to the bit.
+``sqrt`` is within one unit in the last place but not correctly rounded (about one float32 in six comes out one
+bit away), while lazygrad's is IEEE's. So torch runs here with an IEEE ``sqrt`` in place of its own, and
+everything else is checked to the bit.
 
 The jax backend is compared with a tolerance: XLA's CPU compiler contracts a product and a sum into one fused
 multiply-add and turns a division by a scalar into a product with its reciprocal, so its bits are not torch's.
@@ -59,6 +59,15 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("RAdam", {"lr": 1e-2, "betas": (0.8, 0.9), "weight_decay": 0.1, "maximize": True}),
     ("RAdam", {"weight_decay": 0.1, "decoupled_weight_decay": True, "betas": (0.5, 0.7)}),
     ("RAdam", {"lr": Lr(1e-2), "betas": (0.8, 0.95)}),
+    ("SGD", {"lr": 0.01}),
+    ("SGD", {"lr": 0.01, "momentum": 0.9, "dampening": 0.1, "weight_decay": 0.01}),
+    ("SGD", {"lr": 0.01, "momentum": 0.9, "nesterov": True, "maximize": True}),
+    ("ASGD", {"lr": 0.01, "t0": 2, "weight_decay": 0.01}),
+    ("RMSprop", {}),
+    ("RMSprop", {"momentum": 0.9, "centered": True, "weight_decay": 0.01}),
+    ("Adagrad", {"lr_decay": 0.01, "weight_decay": 0.01, "initial_accumulator_value": 0.1}),
+    ("Adadelta", {"weight_decay": 0.01}),
+    ("Rprop", {}),
 ]
 
 
