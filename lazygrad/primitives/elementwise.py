@@ -91,7 +91,8 @@ def _mul(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 
 def _div(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     b = n.args[1]
-    return _each(n, needs, lambda: div(ct, b), lambda: neg(mul(div(ct, b), n)))
+    # The divisor's as torch rounds it, -ct * ((a / b) / b), so composed quotients (softsign) match its gradients.
+    return _each(n, needs, lambda: div(ct, b), lambda: neg(mul(ct, div(n, b))))
 
 
 def _pow(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
