@@ -64,7 +64,8 @@ def torch_backward(name: str, value: Callable[..., Tensor], slope: Callable[...,
     """
 
     def forward(ctx: Any, input: Tensor, *args: Any) -> Tensor:
-        ctx.save_for_backward(input)
+        # The input as it is now, history included: ``inplace=True`` then writes the result into ``input`` itself.
+        ctx.save_for_backward(input if input.grad_fn is None else _wrap(input.node, input.grad_fn))
         ctx.args = args
         return value(input, *args)
 
