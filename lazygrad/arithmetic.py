@@ -509,9 +509,12 @@ class ElementwiseMethods:
         return _record("PowBackward0", ops.mul(x, x), self)
 
     def relu(self) -> Tensor:
-        zero = ops.const(0, self.dtype)
-        # "x <= 0" rather than "x > 0": NaN fails both tests, and must come out as NaN, as in torch.
-        return _record("ReluBackward0", ops.select(apply("le", (self.node, zero)), zero, self.node), self)
+        x, zero = self.node, ops.const(0, self.dtype)
+        # torch's max(x, 0) keeps -0 and NaN, so the value zeroes "x < 0"; its gradient is 0 at both zeros and
+        # passes at NaN, so the gradient zeroes "x <= 0" (NaN fails both tests): the outer select carries the
+        # gradient, and the value it takes where "x <= 0" enters stopped.
+        value = ops.select(apply("lt", (x, zero)), zero, x)
+        return _record("ReluBackward0", ops.select(apply("le", (x, zero)), apply("stop_gradient", (value,)), x), self)
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:
         if min is None and max is None:
@@ -521,8 +524,7 @@ class ElementwiseMethods:
             if bound is not None:
                 dtype = _promote(self, bound) if isinstance(bound, Tensor) else _with_scalar(dtype, bound)
         node = ops.cast(self.node, dtype)
-        # Selects rather than max/min: the gradient passes wherever the input is kept, bounds included,
-        # and a NaN input stays NaN, as in torch.
+        # Selects rather than max/min: the gradient passes wherever the input is kept, bounds included, as in torch.
         for bound, outside in ((min, "lt"), (max, "gt")):
             if bound is not None:
                 b = ops.cast(bound.node, dtype) if isinstance(bound, Tensor) else ops.scalar(bound, dtype)
@@ -532,6 +534,8 @@ class ElementwiseMethods:
                     node = ops.select(apply("ne", (b, b)), nan, node)
                 elif isinstance(bound, float) and math.isnan(bound):  # a NaN bound makes every element NaN
                     node = ops.broadcast_to(apply("stop_gradient", (b,)), node.shape)
+        if dtype.is_floating_point:  # torch's gradient mask is min <= x <= max: none at NaN (only NaN x gives NaN)
+            node = ops.select(apply("ne", (node, node)), apply("stop_gradient", (node,)), node)
         tensor_bounds = [b for b in (min, max) if isinstance(b, Tensor)]
         return _record("ClampBackward0" if tensor_bounds else "ClampBackward1", node, self, *tensor_bounds)
 

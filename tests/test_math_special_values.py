@@ -169,15 +169,8 @@ def _assert_same(name: str, what: str, got: np.ndarray, want: np.ndarray, ulps: 
     assert not len(bad), f"{name} {what} differs from torch at (inputs, lazygrad, torch): {cases}"
 
 
-# torch gives a NaN input of clamp no gradient (it lies outside [min, max]); a select for it would cost every clamp
-# another pass over its input, for a gradient nobody can use.
-_CLAMPS = ("clamp", "clamp_reversed", "clamp_min_tensor", "clamp_max_tensor")
-
-
 def _left_out(name: str, part: str, dtype: type, backend: str, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
     left_out = _flushes(dtype, backend, *inputs)
-    if name in _CLAMPS and part == "gradients":
-        left_out = left_out | np.isnan(inputs[0])
     rule = SKIP.get(name)
     if rule is not None and rule[1] in (part, "both"):
         left_out = left_out | rule[0](dtype, backend, *inputs)

@@ -6,11 +6,17 @@ gradients agree on the kinks too.
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..arithmetic import where
-from ..tensor import Tensor, _record
+from ..autograd.function import BackwardCFunction, Function
+from ..ir import apply
+from ..tensor import Tensor, _record, _wrap
 from ..type_info import finfo
 from .functional_base import _inplace
 
@@ -23,29 +29,91 @@ def _named(name: str, out: Tensor, input: Tensor) -> Tensor:
     return _record(name, out.node, input)
 
 
+def _stopped(t: Tensor) -> Tensor:
+    """``t``'s value with no gradient through it."""
+    return _wrap(apply("stop_gradient", (t.node,)))
+
+
+def _with_slope(value: Tensor, input: Tensor, slope: Tensor | float) -> Tensor:
+    """``value``, whose gradient is torch's ``grad * slope`` rather than the derivative of how it is computed.
+
+    ``stop(x) - x`` is +0 carrying the gradient -1; subtracting it times the slope leaves a -0 value -0.
+    ``input`` must be finite (``inf - inf`` is NaN), and so must ``slope`` wherever a gradient flows.
+    """
+    slope = _stopped(slope) if isinstance(slope, Tensor) else slope
+    return _stopped(value) - (_stopped(input) - input) * slope
+
+
+def _clamped(input: Tensor, low: float, high: float) -> Tensor:
+    """torch's ``min(max(x, low), high)``: -0 and NaN pass through unchanged."""
+    return where(input < low, low, where(input > high, high, input))
+
+
+def _hardtanh(input: Tensor, low: float, high: float) -> Tensor:
+    """The clamped value, whose gradient passes strictly inside ``(low, high)`` only: 0 on the bounds and at NaN."""
+    return where((input > low) & (input < high), input, _stopped(_clamped(input, low, high)))
+
+
+def torch_backward(name: str, value: Callable[..., Tensor], slope: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``value(x, *args)`` whose gradient is torch's own formula ``grad * slope(x, *args)``, recorded as ``name``.
+
+    Where torch's backward kernel is not the derivative of its forward as written (gelu, silu, mish), autodiff
+    of the composed value rounds differently and signs its zeros differently. A ``Function`` takes the formula
+    as torch writes it, ops and all, so a NaN or infinite input gets torch's gradient too, and the gradient
+    stays differentiable under ``create_graph``.
+    """
+
+    def forward(ctx: Any, input: Tensor, *args: Any) -> Tensor:
+        # The input as it is now, history included: ``inplace=True`` then writes the result into ``input`` itself.
+        ctx.save_for_backward(input if input.grad_fn is None else _wrap(input.node, input.grad_fn))
+        ctx.args = args
+        return value(input, *args)
+
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        (input,) = ctx.saved_tensors
+        return (grad * slope(input, *ctx.args), *(None for _ in ctx.args))
+
+    function = type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    function._backward_cls = type(name, (BackwardCFunction,), {"function": function})
+    return function.apply
+
+
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    """``min(max(x, 0), 6)``: torch computes it as ``hardtanh(x, 0, 6)``, gradient 0 on both bounds."""
-    out = where(input <= 0.0, 0.0, where(input >= 6.0, 6.0, input))
-    return _inplace(input, _named("HardtanhBackward0", out, input), inplace)
+    """torch computes it as ``hardtanh(x, 0, 6)``: ``relu6(-0)`` is -0, gradient 0 on both bounds and at NaN."""
+    return _inplace(input, _named("HardtanhBackward0", _hardtanh(input, 0.0, 6.0), input), inplace)
+
+
+# torch's hardsigmoid and hardswish backward multiply by a float constant 1/6, in float64 too.
+_ONE_SIXTH = float(np.float32(1.0 / 6.0))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """``relu6(x + 3) / 6``; the slope 1/6 holds strictly inside (-3, 3), as in torch."""
-    inside = (input > -3.0) & (input < 3.0)
-    out = where(inside, input / 6.0 + 0.5, where(input >= 3.0, 1.0, 0.0))
+    """``min(max(x + 3, 0), 6) / 6``, NaN kept; the slope (torch's float 1/6) holds strictly inside (-3, 3)."""
+    value = _clamped(input + 3.0, 0.0, 6.0) / 6.0
+    out = where((input > -3.0) & (input < 3.0), _with_slope(value, input, _ONE_SIXTH), _stopped(value))
     return _inplace(input, _named("HardsigmoidBackward0", out, input), inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """``x * relu6(x + 3) / 6``; torch's derivative is 0 below -3 and 1 above 3, ``x/3 + 1/2`` between."""
-    middle = input * (input + 3.0) / 6.0
-    out = where(input < -3.0, 0.0, where(input > 3.0, input, middle))
+    """``x * min(max(x + 3, 0), 6) / 6`` as torch computes it (NaN at -inf, -0 below -3); torch's gradient is 0
+    up to -3, 1 from 3 on, and ``x / 3 + 1/2`` between (NaN at NaN)."""
+    value = input * _clamped(input + 3.0, 0.0, 6.0) / 6.0
+    low, high = input <= -3.0, input >= 3.0
+    inner = where(low | high, 0.0, input)  # finite but for NaN, as the slope's trick needs
+    curve = _with_slope(value, inner, inner / 3.0 + 0.5)
+    out = where(low, _stopped(value), where(high, input * 6.0 / 6.0, curve))  # (1/6) * 6 is 1: gradient 1
     return _inplace(input, _named("HardswishBackward0", out, input), inplace)
+
+
+def _shrunk(input: Tensor, lambd: float, outside: Tensor) -> Tensor:
+    """``outside`` where ``|x| > lambd``, else +0 (NaN at NaN), with no gradient there, NaN included, as in torch."""
+    kept = (input > lambd) | (input < -lambd)
+    return where(kept, outside, _stopped(input - input))  # x - x: +0 for every finite x, -0 too
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > lambd``, else 0."""
-    return _named("HardshrinkBackward0", where((input > lambd) | (input < -lambd), input, 0.0), input)
+    return _named("HardshrinkBackward0", _shrunk(input, lambd, input), input)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -53,7 +121,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         raise RuntimeError(f"lambda must be in range [0, {finfo(input.dtype).max:g}] for input dtype "
                            f"{_SCALAR_NAMES.get(input.dtype.name, input.dtype.name)}, but found {lambd:g}")
-    out = where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+    out = _shrunk(input, lambd, where(input > lambd, input - lambd, input + lambd))
     return _named("SoftshrinkBackward0", out, input)
 
 
@@ -75,8 +143,8 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: 
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
-    """``x`` where ``x > threshold``, else ``value``."""
-    out = _named("ThresholdBackward0", where(input > threshold, input, value), input)
+    """``value`` where ``x <= threshold``, else ``x`` (NaN too, with gradient 1, as in torch)."""
+    out = _named("ThresholdBackward0", where(input <= threshold, value, input), input)  # NaN is kept
     return _inplace(input, out, inplace, "ThresholdBackward1")
 
 
@@ -95,6 +163,26 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    positive = input > 0
-    out = where(positive, input, where(positive, 0.0, input / alpha).expm1() * alpha)
+    out = elu_family(input, alpha, 1.0, 1.0 / alpha)
     return _inplace(input, _named("CeluBackward0", out, input), inplace, "CeluBackward1")
+
+
+def elu_family(input: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
+    """torch's ELU kernel, shared by ELU, SELU and CELU: ``x * scale`` for ``x > 0``, else
+    ``expm1(x * input_scale) * (alpha * scale)``, whose gradient is torch's
+    ``input_scale * (alpha * scale) * exp(x * input_scale)``, not the derivative of ``expm1`` (which loses the
+    tail: 0 at -100 instead of 3.7e-44); NaN takes that branch, so its gradient is NaN as in torch. The
+    coefficients round in the input's arithmetic type, as torch's do."""
+    work = np.float64 if input.dtype.name == "float64" else np.float32
+    neg_coef, in_coef = work(alpha) * work(scale), work(input_scale)
+    positive = input > 0
+    negative = where(positive, 0.0, input)  # the unused branch reads 0: no overflow, no NaN gradient
+    finite = where(negative == -math.inf, 0.0, negative)  # at -inf the gradient is 0 and the value expm1's -1
+    value = _times(negative, in_coef).expm1() * float(neg_coef)
+    slope = _times(finite, in_coef).exp() * float(in_coef * neg_coef)
+    return where(positive, _times(input, work(scale)), _with_slope(value, finite, slope))
+
+
+def _times(t: Tensor, coef: np.floating) -> Tensor:
+    """``t * coef``, skipping a multiplication by 1."""
+    return t if coef == 1 else t * float(coef)

@@ -26,6 +26,7 @@ from ..ir import Node, apply
 from ..reshaping import cat
 from ..tensor import _C10_NAMES, Tensor, _record, _wrap
 from . import resampling, transposed
+from .activation_ops import _hardtanh, elu_family, torch_backward
 from .functional_base import (
     _as_op,
     _channel_affine,
@@ -40,10 +41,6 @@ from .functional_base import (
     legacy_reduction,
     logsigmoid,
 )
-
-_GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
-_GELU_TANH_CUBIC = 0.044715
-
 
 # ---- helpers ----------------------------------------------------------------------------------------
 
@@ -107,20 +104,56 @@ def tanh(input: Tensor) -> Tensor:
     return input.tanh()
 
 
+# torch's GELU constants: 1/sqrt(2), the normal density's 1/sqrt(2 pi), and sqrt(2/pi) for the tanh form.
+_SQRT_HALF = math.sqrt(0.5)
+_NORMAL_DENSITY = 1 / math.sqrt(2 * math.pi)
+_GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
+_GELU_TANH_CUBIC = 0.044715
+
+
+def _gelu_erf(x: Tensor) -> Tensor:
+    return x * 0.5 * (1.0 + (x * _SQRT_HALF).erf())
+
+
+def _gelu_erf_slope(x: Tensor) -> Tensor:
+    """torch's ``cdf + x * pdf``."""
+    return 0.5 * (1.0 + (x * _SQRT_HALF).erf()) + x * ((-0.5 * x * x).exp() * _NORMAL_DENSITY)
+
+
+def _gelu_tanh(x: Tensor) -> Tensor:
+    return 0.5 * x * (1.0 + ((x + x * x * x * _GELU_TANH_CUBIC) * _GELU_TANH_SCALE).tanh())
+
+
+def _gelu_tanh_slope(x: Tensor) -> Tensor:
+    """torch's ``0.5 (1 + t) + 0.5 x (1 - t^2) beta (1 + 3 kappa x^2)`` with ``t`` the inner tanh."""
+    x_sq = x * x
+    t = ((x + x_sq * x * _GELU_TANH_CUBIC) * _GELU_TANH_SCALE).tanh()
+    inner_slope = (1.0 + x_sq * (3 * _GELU_TANH_CUBIC)) * _GELU_TANH_SCALE
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_slope
+
+
+_GELU = {"none": torch_backward("GeluBackward0", _gelu_erf, _gelu_erf_slope),
+         "tanh": torch_backward("GeluBackward0", _gelu_tanh, _gelu_tanh_slope)}
+
+
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """Exact GELU through erf, or torch's tanh approximation with ``approximate='tanh'``."""
-    if approximate == "none":
-        out = input * 0.5 * (1.0 + (input * (1 / math.sqrt(2.0))).erf())
-    elif approximate == "tanh":
-        inner = (input + input * input * input * _GELU_TANH_CUBIC) * _GELU_TANH_SCALE
-        out = 0.5 * input * (1.0 + inner.tanh())
-    else:
+    if approximate not in _GELU:
         raise RuntimeError("approximate argument must be either none or tanh.")
-    return _as_op("GeluBackward0", out, input)
+    return _GELU[approximate](input)
+
+
+def _silu_slope(x: Tensor) -> Tensor:
+    s = x.sigmoid()
+    return s * (1.0 + x * (1.0 - s))
+
+
+_silu = torch_backward("SiluBackward0", lambda x: x / (1.0 + (-x).exp()), _silu_slope)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    return _inplace(input, _as_op("SiluBackward0", input * input.sigmoid(), input), inplace)
+    """``x / (1 + exp(-x))``, with torch's gradient ``s (1 + x (1 - s))``."""
+    return _inplace(input, _silu(input), inplace)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -562,32 +595,33 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` for positive ``x``, ``alpha * (exp(x) - 1)`` otherwise."""
-    return _inplace(input, _as_op("EluBackward0", _elu(input, alpha, 1.0), input), inplace, "EluBackward1")
-
-
-def _elu(input: Tensor, alpha: float, scale: float) -> Tensor:
-    positive = input > 0
-    negative = where(positive, 0.0, input).expm1() * (alpha * scale)
-    return where(positive, input * scale if scale != 1.0 else input, negative)
+    return _inplace(input, _as_op("EluBackward0", elu_family(input, alpha, 1.0, 1.0), input), inplace, "EluBackward1")
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """ELU with torch's fixed self-normalizing ``alpha`` and ``scale``."""
-    out = _as_op("EluBackward0", _elu(input, _SELU_ALPHA, _SELU_SCALE), input)
+    out = _as_op("EluBackward0", elu_family(input, _SELU_ALPHA, _SELU_SCALE, 1.0), input)
     return _inplace(input, out, inplace, "EluBackward1")
 
 
+def _mish_slope(x: Tensor) -> Tensor:
+    t = x.exp().log1p().tanh()
+    return t + x * x.sigmoid() * (1.0 - t * t)
+
+
+_mish = torch_backward("MishBackward0", lambda x: x * x.exp().log1p().tanh(), _mish_slope)
+
+
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
-    """``x * tanh(softplus(x))``."""
-    return _inplace(input, _as_op("MishBackward0", input * softplus(input).tanh(), input), inplace)
+    """``x * tanh(log1p(exp(x)))``, with torch's gradient ``t + x sigmoid(x) (1 - t^2)``."""
+    return _inplace(input, _mish(input), inplace)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
-    """Clamp to ``[min_val, max_val]``; as in torch the gradient is 0 on the bounds themselves."""
+    """Clamp to ``[min_val, max_val]``, -0 and NaN kept; as in torch the gradient is 0 on the bounds and at NaN."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    out = where(input <= min_val, min_val, where(input >= max_val, max_val, input))
-    return _inplace(input, _as_op("HardtanhBackward0", out, input), inplace)
+    return _inplace(input, _as_op("HardtanhBackward0", _hardtanh(input, min_val, max_val), input), inplace)
 
 
 @lower_precision_op
