@@ -177,9 +177,11 @@ def _fused(y: np.ndarray) -> np.ndarray:
     return TANH_G * (1 - wide * wide).astype(np.float32)
 
 
-def test_tanh_gradient_rounds_one_minus_square_once():
+def test_tanh_gradient_rounds_one_minus_square_once(backend):
     y, grad = _tanh_gradient(lazygrad)
     assert np.array_equal(grad.numpy(), _fused(y.numpy()))
+    if backend == "jax":  # XLA contracts the hand-written 1 - y * y into a fused multiply-add itself
+        return
     # so a hand-written backward pass differs from autograd's somewhere, as it does on torch
     hand = (1.0 - y**2) * lazygrad.tensor(TANH_G)
     assert not np.array_equal(hand.numpy(), grad.numpy())

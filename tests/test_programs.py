@@ -56,6 +56,8 @@ DRIFT: dict[str, tuple[tuple[float, float], str]] = {}
 # Differences that lazygrad has on purpose, with the reason: the test is expected to fail there.
 KNOWN_DIFFERENCES = {
     ("tutorial_tensors", "jax"): "jax holds its own copy of a from_numpy array, so later numpy writes are not seen",
+    ("backprop_ninja", "jax"): "XLA contracts a product and a sum into one fused multiply-add where it fuses, so a "
+                               "hand-derived gradient can differ from autograd's in the last bit where torch's agree",
 }
 
 
