@@ -59,6 +59,7 @@ from jax.sharding import NamedSharding, PartitionSpec, SingleDeviceSharding  # n
 
 from lazygrad import metrics  # noqa: E402
 from lazygrad.checks import CheckFailed  # noqa: E402
+from lazygrad.fma import fma64_parts, two_sum  # noqa: E402
 from lazygrad.primitives import check_covers  # noqa: E402
 from lazygrad.program import Program  # noqa: E402
 
@@ -198,19 +199,13 @@ def _eigh(x: jax.Array, part: str, lower: bool) -> jax.Array:
     return vectors if part == "vectors" else values
 
 
-def _two_sum(a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
-    total = a + b
-    b_part = total - a
-    return total, (a - (total - b_part)) + (b - b_part)
-
-
 def _fma(a: jax.Array, b: jax.Array, c: jax.Array) -> jax.Array:
     """``a * b + c`` rounded once, bit for bit as the numpy backend's ``lazygrad.fma`` (XLA has no fused
     multiply-add operation). A float32 product is exact in a double; the double sum is rounded to odd (its last
     bit set when inexact), so rounding it to float32 is the single rounding of the true value."""
     if a.dtype == jnp.float64:
         return _fma64(a, b, c)
-    total, error = _two_sum(a.astype(jnp.float64) * b.astype(jnp.float64), c.astype(jnp.float64))
+    total, error = two_sum(a.astype(jnp.float64) * b.astype(jnp.float64), c.astype(jnp.float64))
     bits = lax.bitcast_convert_type(total, jnp.int64)
     inexact_even = (error != 0) & ((bits & 1) == 0) & jnp.isfinite(total)
     # one step of the bit pattern away from zero or toward it, whichever side the true value lies on
@@ -219,17 +214,8 @@ def _fma(a: jax.Array, b: jax.Array, c: jax.Array) -> jax.Array:
 
 
 def _fma64(a: jax.Array, b: jax.Array, c: jax.Array) -> jax.Array:
-    """Double ``a * b + c`` from the product's exact error (Dekker's split) and the sum's, as ``lazygrad.fma``."""
-    def split(x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        scaled = x * 134217729.0  # 2**27 + 1
-        high = scaled - (scaled - x)
-        return high, x - high
-
-    product = a * b
-    (a_high, a_low), (b_high, b_low) = split(a), split(b)
-    product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
-    total, sum_error = _two_sum(product, c)
-    error = sum_error + product_error
+    """Double ``a * b + c`` from the exact errors of its product and sum, as ``lazygrad.fma`` adds them up."""
+    total, error = fma64_parts(a, b, c)
     exact = total + error
     return jnp.where(jnp.isfinite(exact) & (error != 0), exact, total)  # adding a +0 error would turn -0 into +0
 

@@ -7,6 +7,8 @@ with ``fma``; the random streams use it on the host.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 # A double whose low 29 significand bits are exactly 1000...0 lies halfway between two floats (normal range).
@@ -44,36 +46,41 @@ def _fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
         if suspect.any():
             a, b, c = np.broadcast_arrays(a, b, c)
             at = np.nonzero(suspect)
-            exact, error = _two_sum(a[at].astype(np.float64) * b[at], c[at].astype(np.float64))
+            exact, error = two_sum(a[at].astype(np.float64) * b[at], c[at].astype(np.float64))
             inexact_even = (error != 0) & ((exact.view(np.int64) & 1) == 0)
             total[at] = np.where(inexact_even, np.nextafter(exact, np.where(error > 0, np.inf, -np.inf)), exact)
         return total.astype(np.float32)
 
 
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``a + b`` rounded, and its rounding error exactly (Knuth)."""
+def two_sum(a: Any, b: Any) -> tuple[Any, Any]:
+    """``a + b`` rounded, and its rounding error exactly (Knuth). Operators only: numpy and jax arrays alike."""
     total = a + b
     b_part = total - a
     return total, (a - (total - b_part)) + (b - b_part)
 
 
-def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _split(a: Any) -> tuple[Any, Any]:
     """A double as the sum of two halves of 26 significant bits each (Dekker), whose products are exact."""
     scaled = a * 134217729.0  # 2**27 + 1
     high = scaled - (scaled - a)
     return high, a - high
 
 
+def fma64_parts(a: Any, b: Any, c: Any) -> tuple[Any, Any]:
+    """Double ``a * b + c`` as its rounded sum and the exact errors of the product (Dekker) and the sum (Knuth):
+    their total is ``a * b + c`` rounded once, unless the exact value lies within 2**-106 of a tie. Operators
+    only, so each backend adds them up with its own ``where``."""
+    product = a * b
+    (a_high, a_low), (b_high, b_low) = _split(a), _split(b)
+    product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+    total, sum_error = two_sum(product, c)
+    return total, sum_error + product_error
+
+
 def _fma64(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Double ``a * b + c`` rounded once: the product's exact error (Dekker) and the sum's (Knuth) are added
-    back before the last rounding, which is then off only when the exact value lies within 2**-106 of a tie.
-    Where the error terms are not finite (infinite or huge operands), the plain ``a * b + c`` is the answer."""
+    """Where the error terms are not finite (infinite or huge operands) the plain sum is the answer, and where
+    they vanish the sum stands as it is (adding a +0 error would turn a -0 into +0)."""
     with np.errstate(all="ignore"):
-        product = a * b
-        (a_high, a_low), (b_high, b_low) = _split(a), _split(b)
-        product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
-        total, sum_error = _two_sum(product, c)
-        error = sum_error + product_error
+        total, error = fma64_parts(a, b, c)
         exact = total + error
-    # where the errors vanish the sum stands as it is (adding +0 would turn a -0 into +0)
     return np.where(np.isfinite(exact) & (error != 0), exact, total)
