@@ -13,43 +13,55 @@ import numpy as np
 
 # A double whose low 29 significand bits are exactly 1000...0 lies halfway between two floats (normal range).
 _FLOAT_TIE_BITS, _FLOAT_TIE = (1 << 29) - 1, 1 << 28
-_MAGNITUDE = (1 << 63) - 1
-# Doubles below the floats' smallest normal magnitude (2**-126), as a bit pattern minus one.
-_BELOW_NORMAL_FLOAT = np.uint64(((1023 - 126) << 52) - 1)
+# A float's bits shifted left once (the sign dropped) minus one, below this: 0 < |x| <= 2**-126, the smallest
+# normal magnitude (zero wraps around to the largest).
+_DOUBLED_TINY_FLOAT = np.uint32(1 << 24)
 
 
 def fma(a: np.ndarray, b: np.ndarray | np.floating, c: np.ndarray | np.floating) -> np.ndarray:
     """``a * b + c`` rounded once, in ``a``'s precision (float32 or float64)."""
     a = np.asarray(a)
     b, c = np.asarray(b, dtype=a.dtype), np.asarray(c, dtype=a.dtype)
-    return _fma64(a, b, c) if a.dtype == np.float64 else _fma32(a, b, c)
+    with np.errstate(all="ignore"):
+        return _fma64(a, b, c) if a.dtype == np.float64 else _fma32(a, b, c)
 
 
 def _fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """The product of two floats is exact in a double, so only the double sum rounds before the float result.
 
     That second rounding differs from a single one only where the double sum lands exactly halfway between
-    two floats (or among the floats' subnormals). There, and only there, the sum is redone rounded to odd (its
+    two floats: in the normal range its low 29 bits say so; among the floats' subnormals (and at the smallest
+    normal, which a subnormal midpoint rounds to) the float result is suspected instead. A float result of zero
+    needs no check: a double sum that small is exact. Suspects, rare in practice, are redone rounded to odd (the
     last bit set when inexact), which makes the rounding to float the single rounding of the true value.
+    Everything else is a few full passes: each numpy call counts, the common case is a parameter update.
     """
-    with np.errstate(all="ignore"):
-        shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
-        total = np.multiply(a, b, out=np.empty(shape, np.float64), dtype=np.float64)  # arrays even when 0-d
-        total += c.astype(np.float64)  # a float32 operand would make the ufunc cast through buffers
-        bits = total.view(np.int64)
-        # in place from here: each full-size temporary costs more than its pass
-        work = np.bitwise_and(bits, _FLOAT_TIE_BITS, out=np.empty(shape, np.int64))
-        suspect = work == _FLOAT_TIE
-        np.bitwise_and(bits, _MAGNITUDE, out=work)
-        work -= 1  # a nonzero magnitude below the floats' normal range; zero wraps around to the largest
-        suspect |= work.view(np.uint64) < _BELOW_NORMAL_FLOAT
-        if suspect.any():
-            a, b, c = np.broadcast_arrays(a, b, c)
-            at = np.nonzero(suspect)
-            exact, error = two_sum(a[at].astype(np.float64) * b[at], c[at].astype(np.float64))
-            inexact_even = (error != 0) & ((exact.view(np.int64) & 1) == 0)
-            total[at] = np.where(inexact_even, np.nextafter(exact, np.where(error > 0, np.inf, -np.inf)), exact)
-        return total.astype(np.float32)
+    total = _double_sum(a, b, c)
+    off_tie = np.bitwise_and(total.view(np.int64), _FLOAT_TIE_BITS)
+    off_tie ^= _FLOAT_TIE  # zero at a midpoint
+    result = total.astype(np.float32)
+    doubled = np.left_shift(result.view(np.uint32), 1)
+    doubled -= 1
+    tiny = np.less(doubled, _DOUBLED_TINY_FLOAT)
+    if np.count_nonzero(off_tie) < off_tie.size or np.count_nonzero(tiny):
+        at = (off_tie == 0) | tiny  # a mask, which indexes a 0-d result too
+        a, b, c = np.broadcast_arrays(a, b, c)
+        exact, error = two_sum(a[at].astype(np.float64) * b[at], c[at].astype(np.float64))
+        inexact_even = (error != 0) & ((exact.view(np.int64) & 1) == 0)
+        result[at] = np.where(inexact_even, np.nextafter(exact, np.where(error > 0, np.inf, -np.inf)), exact)
+    return result
+
+
+def _double_sum(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``a * b + c`` in double precision, in a new array of the broadcast shape. A full-size ``a`` with a
+    number ``b`` (an update's learning rate) is widened once and worked on in place: mixed-precision ufunc calls
+    cast through buffers and cost twice as much."""
+    if not b.ndim and a.shape == c.shape:
+        total = a.astype(np.float64)
+        total *= b
+        total += c
+        return total
+    return np.add(np.multiply(a, b, dtype=np.float64), c, dtype=np.float64)
 
 
 def two_sum(a: Any, b: Any) -> tuple[Any, Any]:
@@ -80,7 +92,6 @@ def fma64_parts(a: Any, b: Any, c: Any) -> tuple[Any, Any]:
 def _fma64(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Where the error terms are not finite (infinite or huge operands) the plain sum is the answer, and where
     they vanish the sum stands as it is (adding a +0 error would turn a -0 into +0)."""
-    with np.errstate(all="ignore"):
-        total, error = fma64_parts(a, b, c)
-        exact = total + error
+    total, error = fma64_parts(a, b, c)
+    exact = total + error
     return np.where(np.isfinite(exact) & (error != 0), exact, total)

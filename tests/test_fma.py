@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import lazygrad
+from lazygrad.fma import fma
 
 if HAS_TORCH:
     import torch
@@ -26,6 +27,9 @@ needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
 def _rounded_once(a: float, b: float, c: float, dtype: type) -> np.floating:
     """The float of ``dtype`` nearest to the exact ``a * b + c`` (ties to even): a single rounding."""
     exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+    if exact == 0:  # IEEE: -0 only when the zero product and c are both -0
+        negative = bool(np.signbit(a) != np.signbit(b)) and (a == 0 or b == 0) and bool(np.signbit(c)) and c == 0
+        return dtype(-0.0 if negative else 0.0)
     near = dtype(float(exact))
     candidates = [np.nextafter(near, dtype(-np.inf)), near, np.nextafter(near, dtype(np.inf))]
     distance = [abs(Fraction(float(x)) - exact) for x in candidates]
@@ -58,6 +62,42 @@ def test_a_double_rounding_trap_rounds_once():
     c = np.array([1 + 2.0**-23], np.float32)
     assert (a.astype(np.float64) * b + c).astype(np.float32)[0] == 1  # what two roundings give
     assert _fma(a, b, c)[0] == np.float32(1 + 2.0**-23)
+
+
+def test_a_subnormal_double_rounding_trap_rounds_once():
+    """Among the subnormals the floats are 2**-149 apart and the midpoints have few bits, so the midpoint test
+    of the normal range misses them. The exact value lies just below the midpoint above an odd subnormal; its
+    double is the midpoint, which float32 rounds up to the even neighbour. One rounding keeps ``c``. (The numpy
+    kernel: XLA's CPU code flushes float32 subnormals, docs/architecture.md.)"""
+    a = np.array([2.0**-75 * (1 + 2.0**-23)], np.float32)
+    b = np.array([2.0**-75 * (1 - 2.0**-23)], np.float32)
+    c = np.array([2.0**-127 + 2.0**-149], np.float32)  # an odd multiple of 2**-149
+    assert (a.astype(np.float64) * b + c).astype(np.float32)[0] == c[0] + np.float32(2.0**-149)
+    assert fma(a, b, c)[0] == c[0]
+    assert fma(-a, b, -c)[0] == -c[0]
+
+
+TINY = st.floats(-(2.0**-60), 2.0**-60, width=32)
+SMALL = st.floats(-(2.0**-120), 2.0**-120, width=32)  # subnormals and the smallest normals
+
+
+@given(arrays(np.float32, 16, elements=TINY), arrays(np.float32, 16, elements=TINY),
+       arrays(np.float32, 16, elements=SMALL))
+def test_float32_fma_rounds_once_where_results_are_subnormal(a, b, c):
+    want = np.array([_rounded_once(x, y, z, np.float32) for x, y, z in zip(a, b, c)])
+    np.testing.assert_array_equal(fma(a, b, c).view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("shapes", [((), (), ()), ((3,), (), (3,)), ((2, 1), (3,), (1, 3)), ((), (4,), ())])
+def test_float32_fma_broadcasts_and_keeps_zero_dimensional_results(shapes):
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
+    a, b, c = np.asarray(a), np.asarray(b), np.asarray(c)
+    got = fma(a, b, c)
+    exact = np.broadcast_arrays(a, b, c)
+    want = np.array([_rounded_once(x, y, z, np.float32) for x, y, z in zip(*(e.ravel() for e in exact))])
+    assert got.shape == np.broadcast_shapes(*shapes) and got.dtype == np.float32
+    np.testing.assert_array_equal(got.ravel().view(np.uint32), want.view(np.uint32))
 
 
 def test_float64_fma_keeps_the_product_below_the_last_bit():
