@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from lazygrad import dtypes
-from lazygrad.checks import CheckFailed
+from lazygrad.checks import CheckFailed, LinAlgError
 from lazygrad.dtypes import FLOATING_NP, DType
 from lazygrad.fma import fma
 from lazygrad.primitives import check_covers
@@ -279,6 +279,63 @@ def _argsort(x: np.ndarray, axis: int, descending: bool) -> np.ndarray:
 _SVD_PARTS = {"U": 0, "S": 1, "Vh": 2}
 
 
+def _zero_pivot(a: np.ndarray) -> int | None:
+    """The 1-based position of the first zero pivot of ``a``'s LU factorization with partial pivoting (as
+    LAPACK's getrf reports it), or None when every pivot is nonzero."""
+    a = np.array(a)
+    n = a.shape[-1]
+    for k in range(n):
+        p = k + int(np.argmax(np.abs(a[k:, k])))
+        if a[p, k] == 0:
+            return k + 1
+        a[[k, p]] = a[[p, k]]
+        a[k + 1:, k:] -= np.outer(a[k + 1:, k] / a[k, k], a[k, k:])
+    return None
+
+
+def _raises(fn: Callable[..., Any], *args: np.ndarray) -> bool:
+    """Whether numpy's ``fn`` finds ``args`` singular or not positive-definite."""
+    try:
+        fn(*args)
+    except np.linalg.LinAlgError:
+        return True
+    return False
+
+
+def _not_positive_definite(a: np.ndarray) -> str:
+    order = next(k for k in range(1, a.shape[-1] + 1) if _raises(np.linalg.cholesky, a[:k, :k]))
+    return ("The factorization could not be completed because the input is not positive-definite "
+            f"(the leading minor of order {order} is not positive-definite).")
+
+
+def _singular_inverse(a: np.ndarray) -> str:
+    pivot = _zero_pivot(a)
+    where = "A diagonal element" if pivot is None else f"The diagonal element {pivot}"
+    return f"{where} is zero, the inversion could not be completed because the input matrix is singular."
+
+
+def _singular_solve(a: np.ndarray) -> str:
+    return "The solver failed because the input matrix is singular."
+
+
+def _as_torch_error(fn: Callable[..., np.ndarray], op: str, explain: Callable[[np.ndarray], str],
+                    probe: Callable[[np.ndarray], Any] = np.linalg.inv) -> Callable:
+    """``fn`` raising torch's LinAlgError and message where numpy raises its own. The message names the first
+    matrix of a batch that ``probe`` fails on and, from ``explain``, what is wrong with it: only a failure pays
+    for finding them."""
+
+    def run(a: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+        try:
+            return fn(a, *rest)
+        except np.linalg.LinAlgError:
+            matrices = np.reshape(a, (-1, *a.shape[-2:]))
+            bad = next((i for i, m in enumerate(matrices) if _raises(probe, m)), 0)
+            batch = f"(Batch element {bad}): " if a.ndim > 2 else ""
+            raise LinAlgError(f"{op}: {batch}{explain(matrices[bad])}") from None
+
+    return run
+
+
 IMPLS: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x),
     "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "logistic": _logistic, "log1p": np.log1p,
@@ -303,7 +360,9 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "scatter_add": _scatter_add, "check": _check, "cast": lambda x, dtype: np.asarray(x).astype(dtype.np),
     "const": lambda value, dtype: np.asarray(value, dtype=dtype.np), "iota": _iota,
     "argsort": _argsort, "cumprod": _reduce(np.cumprod),
-    "inv": np.linalg.inv, "cholesky": np.linalg.cholesky, "solve": np.linalg.solve, "det": np.linalg.det,
+    "inv": _as_torch_error(np.linalg.inv, "linalg.inv", _singular_inverse),
+    "cholesky": _as_torch_error(np.linalg.cholesky, "linalg.cholesky", _not_positive_definite, np.linalg.cholesky),
+    "solve": _as_torch_error(np.linalg.solve, "torch.linalg.solve", _singular_solve), "det": np.linalg.det,
     "slogdet": lambda x, part: np.linalg.slogdet(x)[part == "logabsdet"],
     "svd": lambda x, part, full_matrices: np.linalg.svd(x, full_matrices=full_matrices)[_SVD_PARTS[part]],
     "qr": lambda x, part, mode: np.linalg.qr(x, mode=mode)[part == "R"],

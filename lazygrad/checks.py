@@ -38,6 +38,11 @@ class Check:
         return f"{self.op}: {self.error.__name__}({self.message!r})"
 
 
+class LinAlgError(RuntimeError):
+    """``torch.linalg.LinAlgError``: a matrix a factorization or solve cannot handle (singular, not
+    positive-definite), found when the program runs."""
+
+
 class CheckFailed(Exception):
     """A backend's report to realization (never seen by users): the ``ordinal``-th check of the program, in
     program order, failed at ``value``."""

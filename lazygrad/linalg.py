@@ -6,8 +6,9 @@ inverse, solve, determinant, log-determinant, Cholesky, eigh, and the singular v
 differentiates); the SVD's U and Vh and the QR raise NotImplementedError when a gradient reaches them.
 
 Errors that depend on values (a singular matrix, a matrix that is not positive-definite) cannot be seen
-when the op is recorded: the numpy backend raises numpy's LinAlgError when the program runs, the jax
-backend returns inf or NaN, as jax does.
+when the op is recorded: the numpy backend raises torch's ``LinAlgError`` and message when the program runs
+(for the tensors that need the result only: every other tensor is computed as usual), the jax backend returns
+inf or NaN, as jax does.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from . import dtypes, ops, return_types
 from .autocast_mode import float32_op
+from .checks import LinAlgError
 from .ir import Node, apply, broadcast_shapes
 from .matmul_ops import matmul as _matmul
 from .reductions import _p_norm, _safe_sqrt
@@ -316,8 +318,8 @@ def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
     return result.reshape(shape)
 
 
-__all__ = ["cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power", "multi_dot",
-           "norm", "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
+           "matrix_power", "multi_dot", "norm", "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
 
 
 for _name, _fn in {"det": det, "dist": dist, "inverse": inv, "slogdet": _slogdet, "logdet": logdet,

@@ -127,8 +127,8 @@ class _Tracked(threading.local):
     def __init__(self) -> None:
         self.pending: list[weakref.ref] = []
         self.compact_at = _COMPACT_AT  # the length of ``pending`` at which dead references are dropped
-        # Those whose graph holds a check that failed: it would fail again (values do not change), so they
-        # are left out of realizations until one of them is read, which raises again.
+        # Those whose graph holds a check that failed or raised when it ran: it would fail again (values do
+        # not change), so they are left out of realizations until one of them is read, which raises again.
         self.failing: list[weakref.ref] = []
         self.in_flight: list[dict] = []
         self.auto_step = True
@@ -360,10 +360,10 @@ def realize(targets: Iterable[Holder] = (), why: str = "value read") -> None:
 
     ``why`` names the kind of sync point for ``metrics_report()``; the user's line is found here.
 
-    A holder that cannot be computed (its graph reads another backend's buffer, or holds a check that
-    fails) stays pending, and the others are computed without it; reading it, as one of ``targets``,
-    raises. If compiling or running fails (or is interrupted), every holder stays pending and tracked, so
-    a retry computes it.
+    A holder that cannot be computed (its graph reads another backend's buffer, holds a check that fails,
+    or raises when it runs, as a singular matrix's inverse does) stays pending, and the others are computed
+    without it; reading it, as one of ``targets``, raises. If compiling fails (or anything is interrupted),
+    every holder stays pending and tracked, so a retry computes it.
     """
     global _recording
     if capture.current() is not None:  # inside a compiled function's trace: a graph break, or its error
@@ -429,6 +429,11 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
         _set_aside(holders, targets, lambda n: n is failed, checks.error(failed, failure.value),
                    _tracked.failing, why)
         return
+    except Exception as failure:  # a primitive raised (a singular matrix): which holders need it is unknown
+        if extra:  # work in flight (a backward pass under way) cannot wait
+            raise
+        _isolate(list({id(h): h for h in holders}.values()), targets, failure, why)
+        return
     metrics.add_time("execution_time", time.perf_counter() - start)
     metrics.bump("executions")
     metrics.sync(why, _user_frame())
@@ -460,12 +465,42 @@ def _set_aside(holders: list[Holder], targets: list[Holder], blocked: Callable[[
     kept = {id(h): h for h in holders if any(blocked(n) for n in toposort((h.node,), stop=is_computed))}
     if not kept:  # what is blocked is work in flight (a backward pass under way), which cannot wait
         raise error
-    known = {id(h) for r in into if (h := r()) is not None}
-    into[:] = [r for r in into if r() is not None]
-    into += [weakref.ref(h) for key, h in kept.items() if key not in known]
+    _keep_pending(kept.values(), into)
     _compute([h for h in holders if id(h) not in kept], [t for t in targets if id(t) not in kept], why)
     if any(id(t) in kept for t in targets):
         raise error
+
+
+def _keep_pending(holders: Iterable[Holder], into: list[weakref.ref]) -> None:
+    """Track ``holders`` in ``into`` (once each), which later realizations leave out."""
+    known = {id(h) for r in into if (h := r()) is not None}
+    into[:] = [r for r in into if r() is not None]
+    into += [weakref.ref(h) for h in holders if id(h) not in known]
+
+
+def _isolate(holders: list[Holder], targets: list[Holder], error: Exception, why: str) -> None:
+    """The program computing ``holders`` raised ``error``: compute them in halves, down to the single holders
+    whose own program raises. Those are kept pending in ``failing``, as for a failed check (they would fail
+    again: values do not change); every other holder gets its value. Raises a failing target's error.
+
+    Only a failure pays: a few programs more, a logarithmic number per failing holder.
+    """
+    if len(holders) == 1:
+        _keep_pending(holders, _tracked.failing)
+        if targets:
+            raise error
+        return
+    raised = None
+    middle = len(holders) // 2
+    for half in (holders[:middle], holders[middle:]):
+        half = [h for h in half if h.node.buffer is None]  # the first half may have computed the second's
+        ids = {id(h) for h in half}
+        try:
+            _compute(half, [t for t in targets if id(t) in ids], why)
+        except Exception as failure:  # a target failed: the other half is computed all the same
+            raised = raised or failure
+    if raised is not None:
+        raise raised
 
 
 def _explain_miss(program: Program, roots: list[Node], buffers: list[Any]) -> None:
