@@ -56,10 +56,11 @@ from jax import lax  # noqa: E402
 from jax._src.array import ArrayImpl  # noqa: E402  (jax.Array's concrete class, named without creating a device)
 from jax.experimental import multihost_utils  # noqa: E402
 from jax.sharding import NamedSharding, PartitionSpec, SingleDeviceSharding  # noqa: E402
+from lazygrad.backends.numpy_backend import interpreter  # noqa: E402
 
-from lazygrad import metrics  # noqa: E402
 from lazygrad.checks import CheckFailed  # noqa: E402
 from lazygrad.fma import fma64_parts, two_sum  # noqa: E402
+from lazygrad.metrics import add_time, bump  # noqa: E402
 from lazygrad.primitives import check_covers  # noqa: E402
 from lazygrad.program import Program  # noqa: E402
 
@@ -339,26 +340,51 @@ def _spans_devices(buffer: Any) -> bool:
     return isinstance(buffer, jax.Array) and len(buffer.sharding.device_set) > 1
 
 
+def _interpreted_runs() -> int:
+    """``LAZYGRAD_JAX_INTERPRETED_RUNS``: how many runs a new program spends in the numpy interpreter before XLA
+    compiles it (default 0: every program is compiled before its first run)."""
+    setting = os.environ.get("LAZYGRAD_JAX_INTERPRETED_RUNS", "0").strip()
+    if not setting.isdigit():
+        raise ValueError(f"LAZYGRAD_JAX_INTERPRETED_RUNS must be a count of runs (0, 1, ...), not {setting!r}")
+    return int(setting)
+
+
+# XLA takes 0.1-10 s to compile a program on a CPU, and a script builds many programs that run once: setting up,
+# printing, an evaluation, text generation with a longer context every token. Interpreting a program's first
+# runs on the host (the numpy backend) and compiling only a program that runs again saves most of a short
+# script's time, but a program then gives numpy's bits before it is compiled and XLA's after, so two runs of
+# one program can differ in their last bits. That is why it is a choice, not the default.
+INTERPRETED_RUNS = _interpreted_runs()
+
+
 class _Executable:
     """One program compiled for the backend's device, and for any other device or mesh its inputs turn up on.
 
     The step path calls the compiled executable directly; only a call whose inputs sit on another device
     (after ``.to("jax:1")``) or are sharded differently takes the slow path, which compiles once more for
     that placement of the inputs and makes it the fast path, so a sharded training step pays it once.
+
+    On a CPU device, a program that neither donates its inputs nor lays out its outputs runs its first
+    ``INTERPRETED_RUNS`` runs through the numpy interpreter instead, and is compiled when it runs again.
     """
 
-    __slots__ = ("_by_device", "_checked", "_direct", "_donate", "_fast", "_jitted", "_packs", "_program")
+    __slots__ = ("_by_device", "_checked", "_device", "_direct", "_donate", "_fast", "_interpreted_left",
+                 "_jitted", "_packs", "_program")
 
     def __init__(self, program: Program, device: jax.Device, donate: Sequence[int] = ()) -> None:
         self._program = program
+        self._device = device
         self._checked = any(ins.op == "check" for ins in program.instrs)
         self._direct, self._packs = _layout(program)
         # Program inputs whose buffers the caller gives up (lazygrad.compile): XLA may write outputs into them.
         self._donate = tuple(i for i, k in enumerate(self._direct) if k in set(donate))
         self._jitted = _trace(program, self._direct, self._packs)
         self._by_device: dict[Any, Any] = {}
+        interpretable = device.platform == "cpu" and not donate and not any(program.layouts)
+        self._interpreted_left = INTERPRETED_RUNS if interpretable else 0
         # A program with requested layouts spans a mesh: it is compiled on its first call, for its inputs.
-        self._fast = None if any(program.layouts) else self._compiled_for(device)
+        compile_now = not any(program.layouts) and not self._interpreted_left
+        self._fast = self._compiled_for(device) if compile_now else None
 
     def _compiled_for(self, device: jax.Device) -> Any:
         compiled = self._by_device.get(device)
@@ -372,10 +398,19 @@ class _Executable:
                              donate_argnums=self._donate)
             compiled = self._by_device[device] = jitted.lower(*shapes).compile()
             if len(self._by_device) > 1:
-                metrics.bump("compiles")  # the first is counted by the cache that asked for this program
+                bump("compiles")  # the first is counted by the cache that asked for this program
         return compiled
 
     def __call__(self, buffers: Sequence[Any]) -> list[Any]:
+        if self._interpreted_left:
+            if self._on_own_device(buffers):
+                self._interpreted_left -= 1
+                return self._interpret(buffers)
+            self._interpreted_left = 0
+        if self._fast is None and not any(self._program.layouts):
+            start = time.perf_counter()
+            self._fast = self._compiled_for(self._device)
+            add_time("compile_time", time.perf_counter() - start)
         outputs = self._call(buffers)
         if not self._checked:
             return outputs
@@ -404,6 +439,15 @@ class _Executable:
                                "move them to one device with .to()")
         return self._compiled_for(places.pop())(*arguments)
 
+    def _on_own_device(self, buffers: Sequence[Any]) -> bool:
+        return all(not isinstance(b, jax.Array) or b.sharding.device_set == {self._device} for b in buffers)
+
+    def _interpret(self, buffers: Sequence[Any]) -> list[Any]:
+        """One run on the host: the inputs are read in place (a CPU device's buffers are host memory), the
+        outputs are moved to the device. A failing check raises as the compiled program's would."""
+        host = [np.asarray(b) if isinstance(b, jax.Array) else b for b in buffers]
+        return jax.device_put(interpreter(self._program)(host), self._device)
+
     def _call_sharded(self, arguments: list[Any]) -> list[Any]:
         """Run over a device mesh: sharded inputs keep their sharding, the others are replicated on the mesh,
         and XLA's SPMD partitioner splits the program and inserts the collectives."""
@@ -419,9 +463,9 @@ class _Executable:
             structs = [jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s) for a, s in zip(arguments, shardings)]
             compiled = self._by_device[shardings] = jax.jit(self._jitted, donate_argnums=self._donate).lower(
                 *structs).compile()
-            metrics.add_time("compile_time", time.perf_counter() - start)
+            add_time("compile_time", time.perf_counter() - start)
             if len(self._by_device) > 1:
-                metrics.bump("compiles")
+                bump("compiles")
         self._fast = compiled
         return compiled(*[a if _spans_devices(a) else _replicate(a, s) for a, s in zip(arguments, shardings)])
 

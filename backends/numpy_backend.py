@@ -569,6 +569,12 @@ def _generated(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
     return scope["run"]
 
 
+def interpreter(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
+    """``program`` run instruction by instruction, with nothing prepared: the numpy backend's first run, and a
+    compiling backend's way to run a program it has not compiled (yet)."""
+    return _interpreter(_number_checks(program))
+
+
 class _Executable:
     """Interprets its program on the first run and generates straight-line code for it on the second.
 

@@ -31,6 +31,11 @@ def add_time(name: str, seconds: float) -> None:
     _times[name] += seconds
 
 
+def seconds(name: str) -> float:
+    """The time recorded under ``name`` so far: a run that compiles on the way subtracts what compiling took."""
+    return _times[name]
+
+
 def sync(why: str, where: tuple[str, int]) -> None:
     """Count a realization that ran a program, by the reason and the user's line that forced it."""
     _syncs[(why, *where)] += 1
