@@ -138,27 +138,40 @@ def _sign(x: jax.Array) -> jax.Array:
 # torch's own kernels for these float exponents (see the numpy backend). The front end makes such an exponent a
 # constant, so the kernel is chosen when the program is traced (``_lowering``) and XLA fuses it like any other op;
 # an exponent that arrives at run time (a gradient's ``y - 1``) is matched then, and only the chosen kernel runs.
+def _bfloat16_steps(x: jax.Array) -> jax.Array:
+    """``x`` (float32) rounded to bfloat16's precision: XLA keeps float32 between bfloat16 operations unless told."""
+    return lax.reduce_precision(x, exponent_bits=8, mantissa_bits=7)
+
+
 _POWERS = {0.5: jnp.sqrt, 2.0: jnp.square, 3.0: lambda x: x * x * x, -0.5: lambda x: 1 / jnp.sqrt(x),
            -1.0: lambda x: 1 / x, -2.0: lambda x: 1 / (x * x)}
+# 16-bit floats run in float32 and round once, but bfloat16's products round after each multiplication
+# (the numpy backend's _ROUNDED_EACH_STEP)
+_BFLOAT16_POWERS = {3.0: lambda x: _bfloat16_steps(x * x) * x, -2.0: lambda x: 1 / _bfloat16_steps(x * x)}
+
+
+def _power_kernel(exponent: float, dtype: np.dtype) -> Callable[[jax.Array, Any], jax.Array]:
+    if dtype.itemsize != 2:
+        return lambda x, _: _POWERS[exponent](x)
+    kernel = (_BFLOAT16_POWERS if dtype == jnp.bfloat16 else {}).get(exponent, _POWERS[exponent])
+    return lambda x, _: kernel(x.astype(jnp.float32)).astype(dtype)
 
 
 def _power(x: jax.Array, y: jax.Array) -> jax.Array:
     if not jnp.issubdtype(x.dtype, jnp.inexact):
         return _integer_power(x, y)
-    if jnp.ndim(y) or not jnp.issubdtype(x.dtype, jnp.floating):
-        return jnp.power(x, y)
-    index = sum(jnp.where(y == value, k + 1, 0) for k, value in enumerate(_POWERS))
-    branches = [lambda x, y: jnp.power(x, y), *(lambda x, y, fn=fn: fn(x) for fn in _POWERS.values())]
-    return lax.switch(index, branches, x, y)
+    if x.dtype.itemsize == 2:  # in float32, rounded once, as torch and numpy compute 16-bit powers
+        return jnp.power(x.astype(jnp.float32), y.astype(jnp.float32)).astype(x.dtype)
+    return jnp.power(x, y)
 
 
 def _lowering(program: Program, ins: Any) -> Callable[..., Any]:
-    """The lowering of ``ins``; a float power by a constant exponent with its own torch kernel gets that kernel."""
+    """The lowering of ``ins``; a float power by a constant exponent with its own torch kernel gets that kernel
+    (a tensor exponent takes pow, as in torch, even when it holds one of those numbers)."""
     if ins.op == "pow" and ins.dtype.is_floating_point and ins.args[1] >= 0:
         exponent = program.instrs[ins.args[1]]
-        kernel = _POWERS.get(float(exponent.params[0])) if exponent.op == "const" else None
-        if kernel is not None:
-            return lambda x, _: kernel(x)
+        if exponent.op == "const" and float(exponent.params[0]) in _POWERS:
+            return _power_kernel(float(exponent.params[0]), ins.dtype.np)
     return LOWERINGS[ins.op]
 
 

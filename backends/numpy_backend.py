@@ -47,22 +47,27 @@ def _sign(x: np.ndarray) -> np.ndarray:
     return np.subtract(x > 0, x < 0, dtype=x.dtype) if x.dtype in FLOATING_NP else np.sign(x)
 
 
-# torch's own kernels for these float exponents, which give other signed zeros and infinities than pow
-# (pow(-0.0, -0.5) is +inf, rsqrt(-0.0) -inf) and other roundings (x * x * x, 1 / (x * x)).
+# torch's own kernels for a number exponent, which give other signed zeros and infinities than pow
+# (pow(-0.0, -0.5) is +inf, rsqrt(-0.0) -inf) and other roundings (x * x * x, 1 / (x * x)). A tensor exponent
+# takes pow, as in torch, even when it holds one of these numbers.
 _POWERS: dict[float, Callable[[np.ndarray], np.ndarray]] = {
     0.5: np.sqrt, 2.0: np.square, 3.0: lambda x: x * x * x, -0.5: lambda x: 1 / np.sqrt(x),
     -1.0: lambda x: 1 / x, -2.0: lambda x: 1 / (x * x),
 }
+# torch runs the kernels of 16-bit floats in float32 and rounds once, except bfloat16's products, which round
+# after each multiplication (measured against torch 2.13's CPU kernels).
+_ROUNDED_EACH_STEP = {("bfloat16", 3.0), ("bfloat16", -2.0)}
+
+
+def _power_kernel(exponent: float, dtype: DType) -> Callable[[np.ndarray, Any], np.ndarray]:
+    kernel, wide = _POWERS[exponent], _ACCUMULATE.get(dtype.np)
+    if wide is None or (dtype.name, exponent) in _ROUNDED_EACH_STEP:
+        return lambda x, _: kernel(x).astype(dtype.np, copy=False)
+    return lambda x, _: kernel(x.astype(wide)).astype(dtype.np)
 
 
 def _power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    if x.dtype.kind in "iu":
-        return _integer_power(x, y)
-    if np.ndim(y) == 0 and x.dtype in FLOATING_NP:
-        special = _POWERS.get(float(y))
-        if special is not None:
-            return special(x).astype(x.dtype, copy=False)
-    return np.power(x, y)
+    return _integer_power(x, y) if x.dtype.kind in "iu" else np.power(x, y)
 
 
 def _integer_power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -447,6 +452,15 @@ SPECIALIZED: dict[str, Callable[..., Callable | None]] = {
 }
 
 
+def _implementation(program: Program, ins: Any) -> Callable[..., Any]:
+    """The function running ``ins``: a float power by a constant exponent that has a torch kernel runs it."""
+    if ins.op == "pow" and ins.dtype.is_floating_point and ins.args[1] >= 0:
+        exponent = program.instrs[ins.args[1]]
+        if exponent.op == "const" and float(exponent.params[0]) in _POWERS:
+            return _power_kernel(float(exponent.params[0]), ins.dtype)
+    return IMPLS[ins.op]
+
+
 def _dead_after(program: Program) -> list[list[int]]:
     """For each instruction, the intermediates (not outputs) it uses for the last time: freed right after."""
     last_use: dict[int, int] = {}
@@ -473,7 +487,7 @@ def _interpreter(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
         return -ref - 1 if ref < 0 else n_inputs + ref
 
     dead = _dead_after(program)
-    steps = [(IMPLS[ins.op], [slot(a) for a in ins.args], ins.params, [n_inputs + v for v in dead[i]])
+    steps = [(_implementation(program, ins), [slot(a) for a in ins.args], ins.params, [n_inputs + v for v in dead[i]])
              for i, ins in enumerate(program.instrs)]
     outputs = [slot(o) for o in program.outputs]
     dtypes = _output_dtypes(program)
@@ -540,6 +554,9 @@ def _generated(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
     for i, (ins, dead) in enumerate(zip(program.instrs, _dead_after(program))):
         maker = SPECIALIZED.get(ins.op)
         special = maker and maker([_shape(program, a) for a in ins.args], ins.dtype, *ins.params)
+        implementation = _implementation(program, ins)
+        if implementation is not IMPLS[ins.op]:
+            special = implementation
         params = []
         if special is not None:
             scope[f"f{i}"] = special

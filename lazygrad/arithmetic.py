@@ -268,9 +268,11 @@ class ElementwiseMethods:
             _refuse_bool_pair(self, exponent, "pow")
         elif type(exponent) is int and exponent < 0 and not self.dtype.is_floating_point:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if type(exponent) in (int, float) and self.dtype.is_floating_point and float(exponent) in _KERNEL_EXPONENTS:
-            # torch has its own kernel for these (x * x, 1 / x, sqrt, ...: other roundings and signed zeros), so
-            # the exponent is part of the program's structure and each backend picks that kernel when it compiles
+        if type(exponent) in (int, float) and self.dtype.is_floating_point and (
+                float(exponent) in _KERNEL_EXPONENTS or float(exponent) - 1 in _KERNEL_EXPONENTS):
+            # torch has its own kernel for these (x * x, 1 / x, sqrt, ...: other roundings and signed zeros), also
+            # in the gradient's x ** (y - 1) (x ** 1.5 differentiates through sqrt), so the exponent is part of the
+            # program's structure and each backend picks that kernel when it compiles
             return _record("PowBackward0", apply("pow", (self.node, ops.const(float(exponent), self.dtype))), self)
         name = "PowBackward1" if isinstance(exponent, Tensor) else "PowBackward0"
         return self._binary(exponent, "pow", name)

@@ -258,3 +258,44 @@ def test_scalar_power_kernels_keep_torchs_signed_zeros_and_slopes(backend):
     assert np.signbit((x**-0.5).detach().numpy()[0]) and np.isnan((x**-0.5).detach().numpy()[1])
     (x**0.5).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [-INF, NAN, 0.25])
+
+
+# A multiple of torch's vector widths: its scalar loop over a remainder rounds 16-bit results otherwise.
+POWER_VALUES = np.abs(np.random.default_rng(0).standard_normal(2048) * 8).astype(np.float32)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("exponent", [0.5, 2.0, 3.0, -0.5, -1.0, -2.0])
+def test_16_bit_scalar_power_kernels_round_as_torchs(exponent, dtype, backend):
+    """torch's number-exponent kernels of 16-bit floats compute in float32 and round once, but bfloat16's
+    ``x * x * x`` and ``1 / (x * x)`` round after each multiplication: bit for bit on both backends."""
+    want = torch.tensor(POWER_VALUES).to(getattr(torch, dtype)) ** exponent
+    got = lazygrad.tensor(POWER_VALUES).to(getattr(lazygrad, dtype)) ** exponent
+    np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_a_tensor_exponent_takes_pow_even_when_it_holds_a_kernels_number(dtype, backend):
+    """``x ** tensor(3.0)`` is torch's pow (one rounding of a float32 power), not its ``x * x * x`` kernel:
+    7.75 ** 3 is 465.48, which bfloat16 holds as 466; two roundings give 464."""
+    x = torch.tensor(POWER_VALUES).to(getattr(torch, dtype))
+    y = lazygrad.tensor(POWER_VALUES).to(getattr(lazygrad, dtype))
+    for exponent in (torch.tensor(3.0), torch.tensor(3, dtype=torch.uint8), torch.tensor(-2.0)):
+        want = x ** exponent
+        got = y ** lazygrad.tensor(exponent.numpy())
+        np.testing.assert_array_equal(got.float().numpy(), want.float().numpy())
+    seven = lazygrad.tensor([7.75], dtype=getattr(lazygrad, dtype))
+    if dtype == "bfloat16":
+        assert (seven ** lazygrad.tensor(3, dtype=lazygrad.uint8)).item() == 466
+        assert (seven ** 3).item() == 464  # torch's kernel rounds twice
+
+
+def test_a_number_exponent_differentiates_through_torchs_kernel_for_y_minus_one(backend):
+    """d/dx x ** 3 is 3 * x ** 2 (torch's square kernel) and d/dx x ** 1.5 is 1.5 * x ** 0.5 (its sqrt): the
+    gradient's exponent is a number, so the backends pick the kernel, whose signed zeros show it."""
+    x = lazygrad.tensor([-0.0, 2.0], requires_grad=True)
+    (x ** 1.5).sum().backward()
+    want = torch.tensor([-0.0, 2.0], requires_grad=True)
+    (want ** 1.5).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), want.grad.numpy())  # sqrt(-0.0) is -0.0, pow's is +0.0
+    assert np.signbit(x.grad.numpy()[0])
