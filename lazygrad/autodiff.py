@@ -12,6 +12,7 @@ it never names a primitive.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import compress
 from operator import attrgetter
 
 from .ir import Node
@@ -41,7 +42,7 @@ def vjp(out: Node, inputs: Sequence[Node], ct: Node, needed: Sequence[bool] | No
     None. An input that appears twice receives its cotangent at its first position only, so a caller that
     sums per position does not double it. Nodes hash by identity, so they key the dictionaries directly.
     """
-    wanted = inputs if needed is None else [node for node, keep in zip(inputs, needed) if keep]
+    wanted = inputs if needed is None else list(compress(inputs, needed))
     cts: dict[Node, Node] = {}
     args = out.args
     if out in wanted:
@@ -102,5 +103,5 @@ def _walk(out: Node, input_set: set[Node], wanted: Sequence[Node], ct: Node, cts
     for node in reversed(inner):
         g = cts.pop(node, None)
         if g is not None:
-            needs = tuple([a in on_path for a in node.args])
+            needs = tuple(map(on_path.__contains__, node.args))
             _send(cts, node.args, VJP[node.op](g, node, needs), needs)
