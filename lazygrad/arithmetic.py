@@ -77,7 +77,7 @@ def _refuse_bool_subtraction(a: Tensor, other: Any) -> None:
 def _plus_scaled(a: Tensor, b: Tensor, alpha: float, name: str) -> Tensor:
     """``a + alpha * b`` rounded once, as torch's kernel for ``add(alpha=)`` and ``sub(alpha=)`` fuses it (a product
     rounded first would differ in the last bit: SGD's update is such a sum)."""
-    dtype = _promote(a, b)
+    dtype = a.node.dtype if a.node.dtype is b.node.dtype else _promote(a, b)
     if not dtype.is_floating_point and not isinstance(alpha, int):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     # a 16-bit float computes in float32 with alpha rounded to its own dtype, as torch's vectorized kernel

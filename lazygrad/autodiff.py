@@ -12,6 +12,7 @@ it never names a primitive.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import compress
 from operator import attrgetter
 
 from .ir import Node
@@ -41,7 +42,7 @@ def vjp(out: Node, inputs: Sequence[Node], ct: Node, needed: Sequence[bool] | No
     None. An input that appears twice receives its cotangent at its first position only, so a caller that
     sums per position does not double it. Nodes hash by identity, so they key the dictionaries directly.
     """
-    wanted = inputs if needed is None else [node for node, keep in zip(inputs, needed) if keep]
+    wanted = inputs if needed is None else list(compress(inputs, needed))
     cts: dict[Node, Node] = {}
     args = out.args
     if out in wanted:
@@ -78,29 +79,28 @@ def _walk(out: Node, input_set: set[Node], wanted: Sequence[Node], ct: Node, cts
     Serial numbers order nodes after their arguments, so sorting the visited nodes replaces a topological
     sort; a node is on the path when one of its arguments is a ``wanted`` input or on the path. The walk
     stops at every input, wanted or not: an input's history belongs to its own record (or to none, when it
-    was detached).
+    was detached). ``input_set`` is the caller's fresh set: it becomes the set of nodes seen.
     """
-    seen = {out}
+    seen = input_set  # the inputs count as seen: the walk never enters them
+    seen.add(out)
     stack = [out]
     inner = []
     while stack:
         node = stack.pop()
         inner.append(node)
         for a in node.args:
-            if a not in seen and a not in input_set:
+            if a not in seen:
                 seen.add(a)
                 if a.args:
                     stack.append(a)
     inner.sort(key=_serial)
     on_path = set(wanted)
     for node in inner:
-        for a in node.args:
-            if a in on_path:
-                on_path.add(node)
-                break
+        if not on_path.isdisjoint(node.args):
+            on_path.add(node)
     cts[out] = ct
     for node in reversed(inner):
         g = cts.pop(node, None)
         if g is not None:
-            needs = tuple([a in on_path for a in node.args])
+            needs = tuple(map(on_path.__contains__, node.args))
             _send(cts, node.args, VJP[node.op](g, node, needs), needs)

@@ -46,7 +46,10 @@ class GradFn:
     def needed(self) -> tuple[bool, ...] | None:
         """Which inputs lead somewhere a gradient is wanted; None when all do (the VJP's default)."""
         edges = self.edges
-        return None if None not in edges else tuple([e is not None for e in edges])
+        for edge in edges:  # by identity: ``None in edges`` would call a leaf Tensor's ``__eq__``
+            if edge is None:
+                return tuple([e is not None for e in edges])
+        return None
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:

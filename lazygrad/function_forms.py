@@ -34,9 +34,9 @@ def _numpy_aliases(names: Any, op: str) -> dict[str, str]:
 
 def _torch_names(kwargs: dict[str, Any], aliases: dict[str, str]) -> dict[str, Any]:
     """``kwargs`` under torch's names; a parameter given under both names is left for the call to refuse."""
-    for alias in aliases.keys() & kwargs.keys():
-        if aliases[alias] not in kwargs:
-            kwargs[aliases[alias]] = kwargs.pop(alias)
+    for alias, name in aliases.items():  # a few aliases at most: cheaper than intersecting the key sets
+        if alias in kwargs and name not in kwargs:
+            kwargs[name] = kwargs.pop(alias)
     return kwargs
 
 

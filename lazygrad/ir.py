@@ -89,18 +89,18 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
     return tuple(reversed(out))
 
 
-_pairs: dict[tuple[Shape, Shape], Shape] = {}
+_broadcasts: dict[tuple[Shape, ...], Shape] = {}
 
 
-def broadcast_pair(sa: Shape, sb: Shape) -> Shape:
-    """``broadcast_shapes(sa, sb)``, remembered: a bias or a scale meets the same shapes every step."""
-    key = (sa, sb)
-    shape = _pairs.get(key)
+def broadcast_known(*shapes: Shape) -> Shape:
+    """``broadcast_shapes(*shapes)``, remembered: a bias or a scale meets the same shapes every step. Only results
+    are remembered, so a mismatch raises every time."""
+    shape = _broadcasts.get(shapes)
     if shape is None:
-        shape = broadcast_shapes(sa, sb)
-        if len(_pairs) >= 1 << 14:
-            _pairs.clear()
-        _pairs[key] = shape
+        shape = broadcast_shapes(*shapes)
+        if len(_broadcasts) >= 1 << 14:
+            _broadcasts.clear()
+        _broadcasts[shapes] = shape
     return shape
 
 

@@ -159,8 +159,13 @@ def _flatten(pending: list[Node], roots: Sequence[Node], share: bool,
 
     instrs = []
     for i, node in enumerate(pending):
-        # tuple.__new__ rather than Instr._make: the same tuple without a Python-level call per instruction.
-        instrs.append(_new_tuple(Instr, (node.op, refs(node.args), node.params, node.shape, node.dtype)))
+        # Most arguments are numbered already (earlier instructions, inputs met before): one lookup per argument
+        # at C speed; ``refs`` numbers the new inputs. tuple.__new__ rather than Instr._make: the same tuple
+        # without a Python-level call per instruction.
+        args = tuple(map(get, node.args))
+        if None in args:
+            args = refs(node.args)
+        instrs.append(_new_tuple(Instr, (node.op, args, node.params, node.shape, node.dtype)))
         ref[node] = i
     outputs = refs(roots)
     return Program(tuple(inputs), tuple(instrs), outputs, tuple(host_scalars)), buffers, met[0]

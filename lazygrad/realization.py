@@ -405,7 +405,7 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
     extra = _in_flight_cotangents() if _tracked.in_flight else []
     if not holders and not extra:
         return
-    roots = list({id(n): n for n in [*(h.node for h in holders), *extra]}.values())
+    roots = list(dict.fromkeys([h.node for h in holders] + extra))  # nodes hash by identity: each one once
     program, buffers = linearize(roots)
     if layouts:
         program = _with_layouts(program, holders, roots)

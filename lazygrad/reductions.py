@@ -116,6 +116,15 @@ def _variance(op: str, x: Tensor, dim: Any, unbiased: bool | None, keepdim: bool
     return ops.div(total, ops.const(max(count - ddof, 0), node.dtype))
 
 
+def mean_node(node: Node, axes: tuple[int, ...], keepdim: bool, target: DType) -> Node:
+    """The mean of ``node`` over ``axes`` in ``target`` (a float dtype); an empty one is NaN. A 16-bit float's
+    float32 sum is divided and then rounded once, as torch does."""
+    count = math.prod(node.shape[a] for a in axes)
+    wide = dtypes.float32 if target in dtypes.HALF else target
+    total = ops.reduce("reduce_sum", ops.cast(node, wide), axes, keepdim)
+    return ops.cast(ops.div(total, ops.const(count if count else math.nan, wide)), target)
+
+
 class ReductionMethods:
     """The reduction Tensor methods (attached to Tensor below)."""
 
@@ -144,11 +153,7 @@ class ReductionMethods:
         if not target.is_floating_point:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point "
                                f"or complex dtype. Got: {_torch_type_name(self.dtype)}")
-        axes = _dims(dim, self.ndim)
-        count = math.prod(self.node.shape[a] for a in axes)
-        wide = dtypes.float32 if target in dtypes.HALF else target  # torch divides the float32 sum, rounds once
-        total = ops.reduce("reduce_sum", ops.cast(self.node, wide), axes, keepdim)
-        node = ops.cast(ops.div(total, ops.const(count if count else math.nan, wide)), target)
+        node = mean_node(self.node, _dims(dim, self.ndim), keepdim, target)
         return _record("MeanBackward0" if dim is None else "MeanBackward1", node, self)
 
     @float32_op

@@ -62,18 +62,27 @@ def backward(tensors: TensorOrTensors, grad_tensors: Any = None, retain_graph: b
     """Accumulate the gradients of ``tensors`` into the leaves' ``.grad`` (or only into ``inputs``'s)."""
     outputs = _as_tuple(tensors)
     keep = create_graph if retain_graph is None else retain_graph
-    with enable_grad() if create_graph else nullcontext():
-        roots = _roots(outputs, grad_tensors, create_graph)
-        before_backward()  # after the checks: a backward that raises computes nothing
-        if inputs is None:
-            for leaf_tensor, g in run_backward(roots, keep, create_graph):
-                leaf_tensor._accumulate_grad(g)
-        else:
-            targets = _as_tuple(inputs)
-            for target, g in zip(targets, run_backward(roots, keep, create_graph, targets=targets)):
-                if g is not None:
-                    target._accumulate_grad(g)
+    if create_graph:
+        with enable_grad():
+            _accumulate(outputs, grad_tensors, keep, True, inputs)
+    else:
+        _accumulate(outputs, grad_tensors, keep, False, inputs)
     after_backward()
+
+
+def _accumulate(outputs: tuple[Tensor, ...], grad_tensors: Any, keep: bool, create_graph: bool,
+                inputs: TensorOrTensors | None) -> None:
+    """``backward``'s work, in the grad mode its caller chose (no context at all for a plain backward)."""
+    roots = _roots(outputs, grad_tensors, create_graph)
+    before_backward()  # after the checks: a backward that raises computes nothing
+    if inputs is None:
+        for leaf_tensor, g in run_backward(roots, keep, create_graph):
+            leaf_tensor._accumulate_grad(g)
+    else:
+        targets = _as_tuple(inputs)
+        for target, g in zip(targets, run_backward(roots, keep, create_graph, targets=targets)):
+            if g is not None:
+                target._accumulate_grad(g)
 
 
 def grad(outputs: TensorOrTensors, inputs: TensorOrTensors, grad_outputs: Any = None,

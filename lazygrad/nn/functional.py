@@ -23,6 +23,7 @@ from ..creation import arange
 from ..grad_mode import is_grad_enabled, no_grad
 from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
+from ..reductions import mean_node
 from ..reshaping import cat
 from ..tensor import _C10_NAMES, Tensor, _record, _wrap
 from . import resampling, transposed
@@ -54,13 +55,13 @@ def _implicit_dim(name: str, ndim: int) -> int:
 # ---- linear and activations ---------------------------------------------------------------------------
 
 
-def _plain_affine(rows: Tensor, transposed: Tensor, bias: Tensor) -> bool:
-    """Whether ``rows @ transposed + bias`` needs none of matmul's checks or casts: same dtypes, agreeing inner
+def _plain_affine(rows: Tensor, weight: Tensor, bias: Tensor) -> bool:
+    """Whether ``rows @ weight.t() + bias`` needs none of matmul's checks or casts: same dtypes, agreeing inner
     sizes, a bias that broadcasts over the rows. Anything else takes the general path, which raises as torch."""
     dtype = rows.dtype
-    if transposed.dtype is not dtype or bias.dtype is not dtype or _autocast.active:
+    if weight.dtype is not dtype or bias.dtype is not dtype or _autocast.active:
         return False
-    (_, inner), (inner_w, out) = rows.node.shape, transposed.node.shape
+    (_, inner), (out, inner_w) = rows.node.shape, weight.node.shape
     return inner == inner_w and bias.node.shape in ((out,), (1,), ())
 
 
@@ -77,12 +78,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         product = input.unsqueeze(0) @ weight.t()
         return _as_op("SqueezeBackward4", product.squeeze(0), product)
     rows = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
-    transposed = weight.t()
-    if bias is not None and _plain_affine(rows, transposed, bias):  # the usual layer: one record, two nodes
+    if bias is not None and _plain_affine(rows, weight, bias):  # the usual layer: one record, two nodes
+        # ``weight.t()``'s node and record; the transposed tensor never leaves this function, so it is not
+        # registered as a view of the weight's memory (nothing could write through it or read it afterwards)
+        transposed = _record("TBackward0", ops.permute(weight.node, (1, 0)), weight)
         product = _record("AddmmBackward0", apply("add", (apply("dot_general", (rows.node, transposed.node),
                                                                ((1,), (0,), (), ())), bias.node)),
                           bias, rows, transposed)
         return product if input.ndim == 2 else product.reshape(*input.shape[:-1], weight.shape[0])
+    transposed = weight.t()
     product = rows @ transposed
     if bias is not None:
         product = _as_op("AddmmBackward0", product + bias, bias, rows, transposed)
@@ -374,10 +378,24 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
     _check_broadcast(input, target)
+    dtype = input.node.dtype
+    if weight is None and dtype.is_floating_point and target.node.dtype is dtype \
+            and input.node.shape == target.node.shape:
+        # The usual loss: the nodes the Tensor ops below would build, under the one record that replaces theirs
+        diff = apply("sub", (input.node, target.node))
+        return _record("MseLossBackward0", _reduced_node(apply("mul", (diff, diff)), reduction), input, target)
     loss = (input - target).square()
     if weight is not None:
         return _reduce(loss * weight, reduction)
     return _as_op("MseLossBackward0", _reduce(loss, reduction), input, target)
+
+
+def _reduced_node(node: Node, reduction: str) -> Node:
+    """``_reduce`` of a float node, as the nodes ``mean()`` and ``sum()`` build."""
+    axes = tuple(range(len(node.shape)))
+    if reduction == "mean":
+        return mean_node(node, axes, False, node.dtype)
+    return ops.reduce("reduce_sum", node, axes) if reduction == "sum" else node
 
 
 @float32_op

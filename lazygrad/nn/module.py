@@ -73,6 +73,10 @@ def _as_tensor(value: Any) -> Tensor | None:
     return None
 
 
+# Where a module's registered state lives, in the order attribute lookup searches it.
+_STATE_TABLES = ("_parameters", "_buffers", "_modules")
+
+
 class Module:
     """Base class of every layer: subclass it, assign parameters and submodules, write ``forward``."""
 
@@ -163,9 +167,10 @@ class Module:
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: registered state lives in the three dicts.
         state = self.__dict__
-        for table in ("_parameters", "_buffers", "_modules"):
-            if table in state and name in state[table]:
-                return state[table][name]
+        for table in _STATE_TABLES:
+            entries = state.get(table)
+            if entries is not None and name in entries:
+                return entries[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:

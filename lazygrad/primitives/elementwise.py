@@ -12,7 +12,7 @@ from collections.abc import Callable
 from .. import dtypes
 from ..autodiff import Cotangents
 from ..dtypes import DType
-from ..ir import Node, Shape, apply, broadcast_pair, broadcast_shapes
+from ..ir import Node, Shape, apply, broadcast_known, broadcast_shapes
 from ..ops import add, cast, const, div, mul, neg, scale, select
 from .rules import _back, _each, _one_minus, _same_dtype, _u, declare, no_gradient
 
@@ -43,7 +43,7 @@ def _binary(op: str, out_bool: bool) -> Callable[..., tuple[Shape, DType]]:
         if b.dtype is not dtype:
             _same_dtype(op, a, b)
         sa, sb = a.shape, b.shape
-        shape = sa if sa == sb or not sb else sb if not sa else broadcast_pair(sa, sb)
+        shape = sa if sa == sb or not sb else sb if not sa else broadcast_known(sa, sb)
         return shape, dtypes.bool_ if out_bool else dtype
     return rule
 
@@ -63,7 +63,7 @@ def _select_rule(pred: Node, on_true: Node, on_false: Node) -> tuple[Shape, DTyp
     dtype = on_true.dtype if on_true.dtype is on_false.dtype else _same_dtype("select", on_true, on_false)
     if pred.shape == on_true.shape == on_false.shape:  # the usual case, without the broadcasting walk
         return pred.shape, dtype
-    return broadcast_shapes(pred.shape, on_true.shape, on_false.shape), dtype
+    return broadcast_known(pred.shape, on_true.shape, on_false.shape), dtype
 
 
 def _fma_rule(a: Node, b: Node, c: Node) -> tuple[Shape, DType]:
@@ -72,7 +72,7 @@ def _fma_rule(a: Node, b: Node, c: Node) -> tuple[Shape, DType]:
         raise TypeError(f"[fma] expects float32 or float64 arguments, got {dtype.name}")
     if a.shape == b.shape == c.shape:
         return a.shape, dtype
-    return broadcast_shapes(a.shape, b.shape, c.shape), dtype
+    return broadcast_known(a.shape, b.shape, c.shape), dtype  # an update's scalar factor: the same shapes each step
 
 
 def _cast_rule(x: Node, dtype: DType) -> tuple[Shape, DType]:
