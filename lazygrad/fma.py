@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-# A double whose low 29 significand bits are exactly 1000...0 lies halfway between two floats (normal range).
-_FLOAT_TIE_BITS, _FLOAT_TIE = (1 << 29) - 1, 1 << 28
+# A double's bits shifted left by 35 keep its low 29 significand bits on top: 1000...0 there, the pattern of a double
+# halfway between two floats (normal range), is the smallest int64.
+_FLOAT_TIE_SHIFT, _FLOAT_TIE = 35, np.iinfo(np.int64).min
 # A float's bits shifted left once (the sign dropped) minus one, below this: 0 < |x| <= 2**-126, the smallest
 # normal magnitude (zero wraps around to the largest).
 _DOUBLED_TINY_FLOAT = np.uint32(1 << 24)
@@ -37,14 +38,14 @@ def _fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     Everything else is a few full passes: each numpy call counts, the common case is a parameter update.
     """
     total = _double_sum(a, b, c)
-    off_tie = np.bitwise_and(total.view(np.int64), _FLOAT_TIE_BITS)
-    off_tie ^= _FLOAT_TIE  # zero at a midpoint
+    low_bits = np.left_shift(total.view(np.int64), _FLOAT_TIE_SHIFT)
     result = total.astype(np.float32)
     doubled = np.left_shift(result.view(np.uint32), 1)
     doubled -= 1
-    tiny = np.less(doubled, _DOUBLED_TINY_FLOAT)
-    if np.count_nonzero(off_tie) < off_tie.size or np.count_nonzero(tiny):
-        at = (off_tie == 0) | tiny  # a mask, which indexes a 0-d result too
+    # two reductions find out whether any element is suspect: no mask is built in the common case
+    least = np.minimum.reduce
+    if result.size and (least(low_bits, None) == _FLOAT_TIE or least(doubled, None) < _DOUBLED_TINY_FLOAT):
+        at = (low_bits == _FLOAT_TIE) | (doubled < _DOUBLED_TINY_FLOAT)  # a mask, which indexes a 0-d result too
         a, b, c = np.broadcast_arrays(a, b, c)
         exact, error = two_sum(a[at].astype(np.float64) * b[at], c[at].astype(np.float64))
         inexact_even = (error != 0) & ((exact.view(np.int64) & 1) == 0)
