@@ -88,6 +88,36 @@ def test_float32_fma_rounds_once_where_results_are_subnormal(a, b, c):
     np.testing.assert_array_equal(fma(a, b, c).view(np.uint32), want.view(np.uint32))
 
 
+ANY_FLOAT = st.floats(-(2.0**60), 2.0**60, width=32)  # subnormals to large, and no product overflows
+
+
+@given(arrays(np.float32, st.integers(0, 16), elements=ANY_FLOAT), ANY_FLOAT, st.data())
+def test_a_few_floats_and_a_number_round_once(a, b, data):
+    """A bias's update (``fma(grad, -lr, bias)``: a few floats and a number) loops over Python floats."""
+    c = data.draw(arrays(np.float32, a.shape, elements=ANY_FLOAT))
+    want = np.array([_rounded_once(x, b, z, np.float32) for x, z in zip(a, c)], np.float32)
+    got = fma(a, np.asarray(np.float32(b)), c)
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+SPECIAL = np.array([0.0, -0.0, 1.0, -1.5, np.inf, -np.inf, np.nan, 3e38, -3e38, 1e-45, -1.17549435e-38], np.float32)
+
+
+def _bits_or_nan(x: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(x), -1, x.view(np.uint32).astype(np.int64))
+
+
+def test_a_few_floats_take_infinities_nans_and_signed_zeros_as_many_do():
+    """The loop over a few floats and the vectorized passes give the same bits on IEEE's special values."""
+    many = np.tile(SPECIAL, 2)  # more than a few: the vectorized passes
+    for b in SPECIAL:
+        number = np.asarray(b)
+        for c in SPECIAL:
+            few = np.array([fma(np.array([a]), number, np.array([c]))[0] for a in SPECIAL])
+            vectorized = fma(many, number, np.full(many.shape, c, np.float32))[:len(SPECIAL)]
+            np.testing.assert_array_equal(_bits_or_nan(few), _bits_or_nan(vectorized))
+
+
 @pytest.mark.parametrize("shapes", [((), (), ()), ((3,), (), (3,)), ((2, 1), (3,), (1, 3)), ((), (4,), ())])
 def test_float32_fma_broadcasts_and_keeps_zero_dimensional_results(shapes):
     rng = np.random.default_rng(0)
