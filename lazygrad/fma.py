@@ -62,19 +62,33 @@ def _fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     Everything else is a few full passes: each numpy call counts, the common case is a parameter update.
     """
     total = _double_sum(a, b, c)
-    low_bits = np.left_shift(total.view(np.int64), _FLOAT_TIE_SHIFT)
     result = total.astype(np.float32)
-    doubled = np.left_shift(result.view(np.uint32), 1)
-    doubled -= 1
-    # two reductions find out whether any element is suspect: no mask is built in the common case
-    least = np.minimum.reduce
-    if result.size and (least(low_bits, None) == _FLOAT_TIE or least(doubled, None) < _DOUBLED_TINY_FLOAT):
-        at = (low_bits == _FLOAT_TIE) | (doubled < _DOUBLED_TINY_FLOAT)  # a mask, which indexes a 0-d result too
+    if result.size and _any_suspect(total, result):
+        at = _suspects(_double_sum(a, b, c), result)  # a mask, which indexes a 0-d result too
         a, b, c = np.broadcast_arrays(a, b, c)
         exact, error = two_sum(a[at].astype(np.float64) * b[at], c[at].astype(np.float64))
         inexact_even = (error != 0) & ((exact.view(np.int64) & 1) == 0)
         result[at] = np.where(inexact_even, np.nextafter(exact, np.where(error > 0, np.inf, -np.inf)), exact)
     return result
+
+
+def _any_suspect(total: np.ndarray, result: np.ndarray) -> bool:
+    """Whether an element of ``result`` may be a double rounding: two reductions, no mask. ``total``'s memory,
+    not needed any more, holds the work, so the common case allocates nothing beyond the double sum."""
+    scratch = total.reshape(-1).view(np.int64)
+    np.left_shift(scratch, _FLOAT_TIE_SHIFT, out=scratch)
+    if np.minimum.reduce(scratch) == _FLOAT_TIE:
+        return True
+    doubled = np.left_shift(result.reshape(-1).view(np.uint32), 1, out=scratch.view(np.uint32)[:result.size])
+    doubled -= 1
+    return bool(np.minimum.reduce(doubled) < _DOUBLED_TINY_FLOAT)
+
+
+def _suspects(total: np.ndarray, result: np.ndarray) -> np.ndarray:
+    """The elements whose double sum lies halfway between two floats, or whose result is subnormal."""
+    doubled = np.left_shift(result.view(np.uint32), 1)
+    doubled -= 1
+    return (np.left_shift(total.view(np.int64), _FLOAT_TIE_SHIFT) == _FLOAT_TIE) | (doubled < _DOUBLED_TINY_FLOAT)
 
 
 def _double_sum(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
