@@ -62,6 +62,7 @@ from lazygrad.checks import CheckFailed  # noqa: E402
 from lazygrad.fma import fma64_parts, two_sum  # noqa: E402
 from lazygrad.metrics import add_time, bump  # noqa: E402
 from lazygrad.primitives import check_covers  # noqa: E402
+from lazygrad.primitives.elementwise import kernel_exponent  # noqa: E402
 from lazygrad.program import Program  # noqa: E402
 
 # HIGHEST keeps float32 products in float32 on every platform (TPUs and GPUs may use bf16/tf32 passes).
@@ -166,13 +167,9 @@ def _power(x: jax.Array, y: jax.Array) -> jax.Array:
 
 
 def _lowering(program: Program, ins: Any) -> Callable[..., Any]:
-    """The lowering of ``ins``; a float power by a constant exponent with its own torch kernel gets that kernel
-    (a tensor exponent takes pow, as in torch, even when it holds one of those numbers)."""
-    if ins.op == "pow" and ins.dtype.is_floating_point and ins.args[1] >= 0:
-        exponent = program.instrs[ins.args[1]]
-        if exponent.op == "const" and float(exponent.params[0]) in _POWERS:
-            return _power_kernel(float(exponent.params[0]), ins.dtype.np)
-    return LOWERINGS[ins.op]
+    """The lowering of ``ins``; a float power by a number exponent with its own torch kernel gets that kernel."""
+    exponent = kernel_exponent(program, ins)
+    return LOWERINGS[ins.op] if exponent is None else _power_kernel(exponent, ins.dtype.np)
 
 
 def _integer_power(x: jax.Array, y: jax.Array) -> jax.Array:

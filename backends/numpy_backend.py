@@ -19,6 +19,7 @@ from lazygrad.checks import CheckFailed, LinAlgError
 from lazygrad.dtypes import FLOATING_NP, DType
 from lazygrad.fma import fma
 from lazygrad.primitives import check_covers
+from lazygrad.primitives.elementwise import kernel_exponent
 from lazygrad.program import Program
 
 
@@ -454,11 +455,8 @@ SPECIALIZED: dict[str, Callable[..., Callable | None]] = {
 
 def _implementation(program: Program, ins: Any) -> Callable[..., Any]:
     """The function running ``ins``: a float power by a constant exponent that has a torch kernel runs it."""
-    if ins.op == "pow" and ins.dtype.is_floating_point and ins.args[1] >= 0:
-        exponent = program.instrs[ins.args[1]]
-        if exponent.op == "const" and float(exponent.params[0]) in _POWERS:
-            return _power_kernel(float(exponent.params[0]), ins.dtype)
-    return IMPLS[ins.op]
+    exponent = kernel_exponent(program, ins)
+    return IMPLS[ins.op] if exponent is None else _power_kernel(exponent, ins.dtype)
 
 
 def _dead_after(program: Program) -> list[list[int]]:

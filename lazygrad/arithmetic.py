@@ -18,6 +18,7 @@ from .creation import _as_tensor
 from .ir import Node, apply, broadcast_shapes
 from .matmul_ops import matmul
 from .primitives import FLOAT_UNARY_METHODS
+from .primitives.elementwise import KERNEL_EXPONENTS
 from .tensor import (
     _ABSENT,
     _NUMBER_OPERAND,
@@ -84,9 +85,6 @@ def _plus_scaled(a: Tensor, b: Tensor, alpha: float, name: str) -> Tensor:
     node = ops.fused(dtype, lambda work: ops.fma(ops.cast(b.node, work), ops.cast(ops.scalar(alpha, dtype), work),
                                                  ops.cast(a.node, work)))
     return _record(name, node, a, b)
-
-
-_KERNEL_EXPONENTS = frozenset((0.5, -0.5, 2.0, 3.0, -1.0, -2.0))  # those of the backends' _POWERS
 
 
 def _integral(a: Tensor, rounding: str) -> bool:
@@ -269,7 +267,7 @@ class ElementwiseMethods:
         elif type(exponent) is int and exponent < 0 and not self.dtype.is_floating_point:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if type(exponent) in (int, float) and self.dtype.is_floating_point and (
-                float(exponent) in _KERNEL_EXPONENTS or float(exponent) - 1 in _KERNEL_EXPONENTS):
+                float(exponent) in KERNEL_EXPONENTS or float(exponent) - 1 in KERNEL_EXPONENTS):
             # torch has its own kernel for these (x * x, 1 / x, sqrt, ...: other roundings and signed zeros), also
             # in the gradient's x ** (y - 1) (x ** 1.5 differentiates through sqrt), so the exponent is part of the
             # program's structure and each backend picks that kernel when it compiles

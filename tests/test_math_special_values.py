@@ -299,3 +299,13 @@ def test_a_number_exponent_differentiates_through_torchs_kernel_for_y_minus_one(
     (want ** 1.5).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), want.grad.numpy())  # sqrt(-0.0) is -0.0, pow's is +0.0
     assert np.signbit(x.grad.numpy()[0])
+
+
+def test_every_backend_has_a_kernel_for_each_kernel_exponent():
+    from lazygrad.backends import numpy_backend
+
+    from lazygrad.primitives.elementwise import KERNEL_EXPONENTS
+
+    assert set(numpy_backend._POWERS) == KERNEL_EXPONENTS
+    jax_backend = pytest.importorskip("lazygrad.backends.jax_backend")
+    assert set(jax_backend._POWERS) == KERNEL_EXPONENTS

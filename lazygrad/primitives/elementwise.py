@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 from .. import dtypes
 from ..autodiff import Cotangents
@@ -104,6 +105,22 @@ def _div(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
         return _each(n, needs, lambda: None, lambda: neg(mul(ct, mul(n, n))))
     # -ct * ((a / b) / b), as torch: ct / b first would overflow to inf at a tiny b and give inf * 0 = nan.
     return _each(n, needs, lambda: div(ct, b), lambda: neg(mul(ct, div(n, b))))
+
+
+# The number exponents torch computes with kernels of their own (x * x, x * x * x, sqrt, 1 / sqrt, 1 / x,
+# 1 / (x * x)): other roundings and signed zeros than pow. Each backend has one for each of these.
+KERNEL_EXPONENTS = frozenset((0.5, -0.5, 2.0, 3.0, -1.0, -2.0))
+
+
+def kernel_exponent(program: Any, ins: Any) -> float | None:
+    """The exponent of a float ``pow`` instruction whose exponent is a number with a torch kernel (a constant
+    of the program), else None: a tensor exponent takes pow, as in torch, even when it holds such a number."""
+    if ins.op != "pow" or not ins.dtype.is_floating_point or ins.args[1] < 0:
+        return None
+    exponent = program.instrs[ins.args[1]]
+    if exponent.op != "const" or float(exponent.params[0]) not in KERNEL_EXPONENTS:
+        return None
+    return float(exponent.params[0])
 
 
 def _pow(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
