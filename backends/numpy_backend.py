@@ -17,7 +17,7 @@ import numpy as np
 from lazygrad import dtypes
 from lazygrad.checks import CheckFailed, LinAlgError
 from lazygrad.dtypes import FLOATING_NP, DType
-from lazygrad.fma import fma
+from lazygrad.fma import fma_arrays
 from lazygrad.primitives import check_covers
 from lazygrad.primitives.elementwise import kernel_exponent
 from lazygrad.program import Program
@@ -84,6 +84,7 @@ def _integer_power(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 _BITS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+_BRANCH_FREE_FROM = 512  # elements; below, np.where's lower call cost wins (see _select)
 
 
 def _select(pred: np.ndarray, on_true: np.ndarray, on_false: np.ndarray) -> np.ndarray:
@@ -95,23 +96,37 @@ def _select(pred: np.ndarray, on_true: np.ndarray, on_false: np.ndarray) -> np.n
     np.where's lower call cost (measured with masks that change every call: the two meet near 512 elements;
     a benchmark that repeats one mask trains the branch predictor and hides the difference).
     """
-    if pred.size < 512:
+    if pred.size < _BRANCH_FREE_FROM:
         return np.where(pred, on_true, on_false)
     shape = np.broadcast_shapes(pred.shape, on_true.shape, on_false.shape)
+    if pred.shape == on_false.shape == shape and on_true.shape in ((), shape) and 0 not in pred.strides:
+        return _choose_bits(pred, on_true, on_false)
     if 0 in pred.strides:  # a mask repeated over axes (a causal mask over batches and heads): widen one copy
         pred = pred[tuple(slice(0, 1) if step == 0 else slice(None) for step in pred.strides)]
     bits = _BITS[on_true.dtype.itemsize]
     mask = pred.view(np.uint8).astype(bits)
     t, f = on_true.view(bits), on_false.view(bits)
-    if not t.ndim and not t and f.shape == shape:  # ReLU and its gradient: zero where pred, else on_false
-        mask -= 1  # True -> 0, False -> all ones
-        chosen = f & mask
-    else:
-        np.negative(mask, out=mask)  # True -> all ones
-        chosen = f ^ ((t ^ f) & mask)
+    np.negative(mask, out=mask)  # True -> all ones
+    chosen = f ^ ((t ^ f) & mask)
     if chosen.shape != shape:  # every operand was repeated: the result still gets its own full array
         chosen = np.ascontiguousarray(np.broadcast_to(chosen, shape))
     return chosen.view(on_true.dtype)
+
+
+def _choose_bits(pred: np.ndarray, on_true: np.ndarray, on_false: np.ndarray) -> np.ndarray:
+    """The branch-free select when the mask and the false branch have the result's shape and the true branch
+    has it too or is a number (ReLU's value and gradient): all the work in the widened mask's own array."""
+    bits = _BITS[on_true.dtype.itemsize]
+    mask = pred.view(np.uint8).astype(bits, order="C")
+    t, f = on_true.view(bits), on_false.view(bits)
+    if not t.ndim and not t:  # a +0 (all bits clear) where pred: keep on_false's bits elsewhere
+        mask -= 1  # True -> 0, False -> all ones
+        mask &= f
+    else:
+        np.negative(mask, out=mask)  # True -> all ones
+        mask &= t ^ f
+        mask ^= f
+    return mask.view(on_true.dtype)
 
 
 # torch accumulates 16-bit floats in float32 (sums, products, matmuls, convolutions) and rounds the result once;
@@ -351,13 +366,15 @@ IMPLS: dict[str, Callable[..., Any]] = {
     "max": np.maximum, "min": np.minimum, "atan2": np.arctan2, "hypot": np.hypot,
     "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater,
     "ge": np.greater_equal, "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor,
-    "select": _select, "fma": fma,
+    "select": _select, "fma": fma_arrays,
     "reduce_sum": _reduce(np.sum), "reduce_prod": _reduce(np.prod),
     "reduce_max": lambda x, axes: _extremum(np.maximum, x, axes, low=True),
     "reduce_min": lambda x, axes: _extremum(np.minimum, x, axes, low=False),
     "argmax": lambda x, axis: np.argmax(x, axis=axis), "argmin": lambda x, axis: np.argmin(x, axis=axis),
     "cumsum": _reduce(np.cumsum), "stop_gradient": lambda x: x,
-    "broadcast": np.broadcast_to, "reshape": np.reshape, "permute": np.transpose, "slice": _slice,
+    "broadcast": np.broadcast_to, "slice": _slice,
+    # the methods, not np.reshape and np.transpose: those add a Python-level dispatch costing 4x the work
+    "reshape": lambda x, shape: x.reshape(shape), "permute": lambda x, perm: x.transpose(perm),
     "dynamic_slice": _dynamic_slice, "dynamic_update_slice": _dynamic_update_slice,
     "pad": _pad, "rev": lambda x, axes: np.flip(x, axes),
     "concat": lambda *args: np.concatenate(args[:-1], axis=args[-1]),
@@ -422,6 +439,14 @@ def _same(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _select_for(shapes: list[tuple], dtype: DType) -> Callable | None:
+    """The in-place select when the shapes say it applies, without looking at them on every run."""
+    pred, on_true, on_false = shapes
+    if pred == on_false and on_true in ((), pred) and math.prod(pred) >= _BRANCH_FREE_FROM:
+        return _choose_bits
+    return None
+
+
 def _reduce_sum_for(shapes: list[tuple], dtype: DType, axes: tuple) -> Callable | None:
     if dtype.np in _ACCUMULATE:
         return None
@@ -450,6 +475,7 @@ SPECIALIZED: dict[str, Callable[..., Callable | None]] = {
     "dot_general": _dot_general_for,
     "reduce_sum": _reduce_sum_for,
     "broadcast": _broadcast_for,
+    "select": _select_for,
 }
 
 
@@ -536,6 +562,28 @@ def _reuse_plan(program: Program) -> list[int | None]:
     return plan
 
 
+def _call(program: Program, i: int, ins: Any, scope: dict[str, Any], out: str | None) -> tuple[str, list[str]]:
+    """The name ``ins`` calls in generated code and its parameters' names, put in ``scope``: a function made for
+    the instruction's shapes (whose parameters it holds), or the general implementation, writing into the
+    array named ``out`` if one is given (an argument that dies here: no allocation, and a warm cache)."""
+    maker = SPECIALIZED.get(ins.op)
+    special = maker and maker([_shape(program, a) for a in ins.args], ins.dtype, *ins.params)
+    implementation = _implementation(program, ins)
+    if implementation is not IMPLS[ins.op]:
+        special = implementation
+    if special is not None:
+        scope[f"f{i}"] = special
+        return f"f{i}", []
+    scope[f"op_{ins.op}"] = IMPLS[ins.op]
+    params = []
+    for j, param in enumerate(ins.params):
+        scope[f"c{i}_{j}"] = param
+        params.append(f"c{i}_{j}")
+    if out is not None:
+        params.append(f"out={out}")
+    return f"op_{ins.op}", params
+
+
 def _generated(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
     """The program as one straight-line Python function: each instruction one call on local variables,
     and ``del`` right after an intermediate's last use. No loop, argument lists or value table."""
@@ -549,25 +597,15 @@ def _generated(program: Program) -> Callable[[Sequence[Any]], list[Any]]:
     scope: dict[str, Any] = {"errstate": np.errstate, "asarray": np.asarray}
     body = []
     reuse = _reuse_plan(program)
+    outputs_at = set(program.outputs)
     for i, (ins, dead) in enumerate(zip(program.instrs, _dead_after(program))):
-        maker = SPECIALIZED.get(ins.op)
-        special = maker and maker([_shape(program, a) for a in ins.args], ins.dtype, *ins.params)
-        implementation = _implementation(program, ins)
-        if implementation is not IMPLS[ins.op]:
-            special = implementation
-        params = []
-        if special is not None:
-            scope[f"f{i}"] = special
-            call = f"f{i}"
+        if ins.op == "const" and i not in outputs_at:  # made once, here; read-only, so no run can change it
+            constant = scope[f"k{i}"] = IMPLS["const"](*ins.params)
+            constant.flags.writeable = False
+            body.append(f"v{i} = k{i}")
         else:
-            scope[f"op_{ins.op}"] = IMPLS[ins.op]
-            call = f"op_{ins.op}"
-            for j, param in enumerate(ins.params):
-                scope[f"c{i}_{j}"] = param
-                params.append(f"c{i}_{j}")
-            if reuse[i] is not None:  # into an argument's array that dies here: no allocation, and a warm cache
-                params.append(f"out={name(reuse[i])}")
-        body.append(f"v{i} = {call}({', '.join([name(a) for a in ins.args] + params)})")
+            call, params = _call(program, i, ins, scope, None if reuse[i] is None else name(reuse[i]))
+            body.append(f"v{i} = {call}({', '.join([name(a) for a in ins.args] + params)})")
         if dead:
             body.append(f"del {', '.join(names[n_inputs + v] for v in dead)}")
     outputs = []

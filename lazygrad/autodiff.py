@@ -23,6 +23,12 @@ Rule = Callable[[Node, Node, tuple[bool, ...]], Cotangents]
 VJP: dict[str, Rule] = {}  # filled by lazygrad.primitives
 
 
+def no_gradient(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    """The VJP of a primitive whose result is piecewise constant or integral: no cotangent for any argument.
+    The walk knows it by identity: no gradient flows through such a node, so it is never on a path."""
+    return (None,) * len(n.args)
+
+
 # ---- the transformation ------------------------------------------------------------------------------
 
 
@@ -95,8 +101,8 @@ def _walk(out: Node, input_set: set[Node], wanted: Sequence[Node], ct: Node, cts
                     stack.append(a)
     inner.sort(key=_serial)
     on_path = set(wanted)
-    for node in inner:
-        if not on_path.isdisjoint(node.args):
+    for node in inner:  # a comparison or a stop_gradient ends a path: no rule builds a cotangent toward it
+        if not on_path.isdisjoint(node.args) and VJP.get(node.op) is not no_gradient:
             on_path.add(node)
     cts[out] = ct
     for node in reversed(inner):

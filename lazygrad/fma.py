@@ -26,11 +26,19 @@ def fma(a: np.ndarray, b: np.ndarray | np.floating, c: np.ndarray | np.floating)
     a = np.asarray(a)
     b, c = np.asarray(b, dtype=a.dtype), np.asarray(c, dtype=a.dtype)
     with np.errstate(all="ignore"):
-        if a.dtype == np.float64:
-            return _fma64(a, b, c)
-        if a.size <= _FEW and not b.ndim and a.shape == c.shape:
-            return _fma32_few(a, b, c)
-        return _fma32(a, b, c)
+        return fma_arrays(a, b, c)
+
+
+def fma_arrays(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``fma`` of three arrays of one dtype, called where floating-point warnings are off already (a numpy
+    program's body): an update of a bias in a training step is a few microseconds, and so is that setup.
+    A 0-d result of a program (a sum) can be a numpy scalar, which the in-place work needs as an array."""
+    a, b, c = np.asarray(a), np.asarray(b), np.asarray(c)
+    if a.dtype == np.float64:
+        return _fma64(a, b, c)
+    if a.size <= _FEW and not b.ndim and a.shape == c.shape:
+        return _fma32_few(a, b, c)
+    return _fma32(a, b, c)
 
 
 # Up to this many floats (a bias, a scalar parameter) a loop over Python floats beats the vectorized passes: their

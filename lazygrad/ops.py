@@ -166,14 +166,24 @@ def dynamic_update_slice(x: Node, update: Node, starts: Sequence[Node]) -> Node:
 def window(x: Node, starts: Shape, stops: Shape, steps: Shape) -> Node:
     """``x[start:stop:step]`` per axis. A unit-step window's start is a program input (a Python number), so
     windows at other positions share one program: minibatches sliced from one tensor, ``x[i]``, iteration,
-    ``vec[0, argmax(vec)]``. Other steps stay static parameters."""
-    moving = [step == 1 and (start, stop) != (0, size)
-              for start, stop, step, size in zip(starts, stops, steps, x.shape)]
-    if any(moving):
-        positions = [scalar(start, dtypes.int64) if move else const(0, dtypes.int64)
-                     for start, move in zip(starts, moving)]
-        sizes = tuple(stop - start if move else size for start, stop, size, move in zip(starts, stops, x.shape, moving))
-        x = dynamic_slice(x, positions, sizes)
-        starts = tuple(0 if move else start for start, move in zip(starts, moving))
-        stops = tuple(size if move else stop for stop, size, move in zip(stops, sizes, moving))
-    return slice_(x, starts, stops, steps)
+    ``vec[0, argmax(vec)]``. Other steps stay static parameters. One pass over the axes: it runs per batch."""
+    positions: list[Node] = []
+    sizes, static_starts, static_stops = [], [], []
+    moved = False
+    for start, stop, step, size in zip(starts, stops, steps, x.shape):
+        if step == 1 and (start != 0 or stop != size):
+            moved = True
+            positions.append(scalar(start, dtypes.int64))
+            sizes.append(stop - start)
+            static_starts.append(0)
+            static_stops.append(stop - start)
+        else:
+            positions.append(None)
+            sizes.append(size)
+            static_starts.append(start)
+            static_stops.append(stop)
+    if not moved:
+        return slice_(x, starts, stops, steps)
+    zero = const(0, dtypes.int64)
+    x = dynamic_slice(x, [zero if p is None else p for p in positions], tuple(sizes))
+    return slice_(x, tuple(static_starts), tuple(static_stops), steps)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import lazygrad
 from lazygrad import dtypes, ir, ops
+from lazygrad.dtypes import from_numpy
 from lazygrad.passes import drop_unit_products, optimize
 from lazygrad.program import linearize
 
@@ -96,11 +97,15 @@ def test_numpy_select_has_the_bits_of_np_where(size, dtype, seed, scalar_true, r
         pred = np.broadcast_to(pred, (3, size))
         if repeated == "mask":
             on_false = np.stack([on_false, on_false[::-1], -on_false if dtype != "bool" else ~on_false])
-    chosen = numpy_backend._select(pred, on_true, on_false)
-    assert chosen.flags.writeable
     expected = np.where(pred, on_true, on_false)
-    assert chosen.dtype == expected.dtype and chosen.shape == expected.shape
-    np.testing.assert_array_equal(chosen.view(np.uint8), expected.view(np.uint8))
+    # the kernel a generated program calls when the shapes allow, and the general one
+    specialized = numpy_backend.SPECIALIZED["select"]([pred.shape, on_true.shape, on_false.shape],
+                                                      from_numpy(on_false.dtype))
+    for select in filter(None, (specialized, numpy_backend._select)):
+        chosen = select(pred, on_true, on_false)
+        assert chosen.flags.writeable
+        assert chosen.dtype == expected.dtype and chosen.shape == expected.shape
+        np.testing.assert_array_equal(chosen.view(np.uint8), expected.view(np.uint8))
 
 
 @pytest.mark.backend_agnostic

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import dtypes
-from ..autodiff import Cotangents
+from ..autodiff import Cotangents, no_gradient
 from ..dtypes import DType
 from ..ir import Node, Shape, apply, broadcast_known, broadcast_shapes
 from ..ops import add, cast, const, div, mul, neg, scale, select
-from .rules import _back, _each, _one_minus, _same_dtype, _u, declare, no_gradient
+from .rules import _back, _each, _one_minus, _same_dtype, _u, declare
 
 # ---- shape/dtype rules ------------------------------------------------------------------------------------
 
@@ -176,9 +176,9 @@ def _hypot(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
 
 
 def _select(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
-    pred = n.args[0]
-    zero = const(0, n.dtype)
-    return _each(n, needs, lambda: None, lambda: select(pred, ct, zero), lambda: select(pred, zero, ct))
+    pred = n.args[0]  # each branch makes its own zero: mostly only one is needed (ReLU's)
+    return _each(n, needs, lambda: None, lambda: select(pred, ct, const(0, n.dtype)),
+                 lambda: select(pred, const(0, n.dtype), ct))
 
 
 def _fma(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:

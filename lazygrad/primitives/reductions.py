@@ -6,11 +6,11 @@ import math
 from collections.abc import Callable, Sequence
 
 from .. import dtypes
-from ..autodiff import Cotangents
+from ..autodiff import Cotangents, no_gradient
 from ..dtypes import DType
 from ..ir import Node, Shape, apply
 from ..ops import add, broadcast_to, cast, const, div, iota, keep_dims_shape, mul, permute, reduce, reshape, select
-from .rules import _check_axes, declare, no_gradient
+from .rules import _check_axes, declare
 
 # ---- shape/dtype rules ------------------------------------------------------------------------------------
 

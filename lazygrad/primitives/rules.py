@@ -81,9 +81,3 @@ def _each(n: Node, needs: tuple[bool, ...], *makers: Callable[[], Node | None]) 
     for need, make, arg in zip(needs, makers, n.args):  # a loop, not a generator: this runs for most records
         out.append(_back(make(), arg) if need else None)
     return tuple(out)
-
-
-def no_gradient(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
-    """The VJP of a primitive whose result is piecewise constant or integral: no cotangent for any argument."""
-    return (None,) * len(n.args)
-

@@ -7,11 +7,11 @@ import math
 from typing import Any
 
 from .. import dtypes
-from ..autodiff import Cotangents
+from ..autodiff import Cotangents, no_gradient
 from ..dtypes import DType
 from ..ir import Node, Shape, apply, broadcast_shapes
 from ..ops import dynamic_slice, dynamic_update_slice, pad, permute, reshape, slice_, sum_to, zeros_like
-from .rules import _check_axes, _same_dtype, declare, no_gradient
+from .rules import _check_axes, _same_dtype, declare
 
 # ---- shape/dtype rules ------------------------------------------------------------------------------------
 
