@@ -56,7 +56,7 @@ def _fma32_few(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
         if error and math.isfinite(total) and not _INT64.unpack(_DOUBLE.pack(total))[0] & 1:
             total = math.nextafter(total, math.inf if error > 0 else -math.inf)
         sums.append(total)
-    return np.array(sums, np.float64).astype(np.float32).reshape(a.shape)
+    return np.array(sums, np.float32).reshape(a.shape)  # each double rounded once, as astype rounds it
 
 
 def _fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
