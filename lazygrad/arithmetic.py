@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import checks, dtypes, ops
+from . import realization as realize
 from .creation import _as_tensor
 from .ir import Node, apply, broadcast_shapes
 from .matmul_ops import matmul
@@ -226,6 +227,8 @@ class ElementwiseMethods:
             # torch makes the number a tensor operand of these ops: its record lists it as (None, 0)
             inputs = (self, _ABSENT) if name in _NUMBER_OPERAND else (self,)
         node = apply(op, (b, a) if reverse else (a, b))
+        if not node.shape and a.buffer is not None and not node.dtype.is_floating_point:
+            realize.settle_number(node)  # a slice bound or a loop's test, read soon
         return _record(name, node, *inputs) if name else _wrap(node)
 
     def add(self, other: Any, *, alpha: float = 1) -> Tensor:

@@ -32,7 +32,8 @@ _MAX_DEVICE_ELEMENTS = 1 << 16
 _serial = attrgetter("serial")
 
 
-def _exact(node: Node) -> bool:
+def exact(node: Node) -> bool:
+    """Whether ``node``'s primitive gives the same bits on every backend, so the host may compute it."""
     if node.op in _STRUCTURAL:
         return True
     return node.op in _INTEGRAL and not node.dtype.is_floating_point and not any(
@@ -64,7 +65,7 @@ def values(node: Node) -> tuple[dict[Node, np.ndarray], list[np.ndarray]] | None
             if host is None:
                 return None
             leaves[current] = host
-        elif len(pending) == _MAX_NODES or not _exact(current):
+        elif len(pending) == _MAX_NODES or not exact(current):
             return None
         else:
             pending.append(current)

@@ -13,6 +13,7 @@ import operator
 from typing import Any
 
 from . import dtypes, index_ops, ops
+from . import realization as realize
 from .ir import Node
 from .tensor import Tensor, _as_view, _check_fits, _record, attach
 
@@ -117,7 +118,10 @@ def getitem(t: Tensor, index: Any) -> Tensor:
         # x[i], the most common index (and iteration): the box _Plan would select, without the general walk
         start, ndim = index % shape[0], len(shape)
         box = ops.window(node, (start,) + (0,) * (ndim - 1), (start + 1, *shape[1:]), (1,) * ndim)
-        return _as_view(t, _record("SelectBackward0", ops.reshape(box, shape[1:]), t))
+        element = _as_view(t, _record("SelectBackward0", ops.reshape(box, shape[1:]), t))
+        if ndim == 1 and node.buffer is not None and not node.dtype.is_floating_point:
+            realize.settle_element(element.node, node.buffer, start)  # an index, read soon
+        return element
     if type(index) is slice and shape and (index.step is None or index.step > 0):
         # x[a:b], a minibatch: the same box and record as _Plan's, without its walk over a one-item index
         start, stop, step = index.indices(shape[0])

@@ -621,6 +621,36 @@ def settle(node: Node) -> None:
             cut(node)
 
 
+def settle_element(node: Node, source: np.ndarray | Any, position: int) -> None:
+    """Give ``node``, element ``position`` of a computed 1-D integer buffer ``source`` (``ix[k]``, ``for i in ix``),
+    its value now: it is about to become a Python int (an index, a slice bound), which would otherwise walk its
+    graph on the host at every read. Only a numpy buffer no array shares qualifies: taking the element is then
+    one numpy indexing, and numpy cannot change it later."""
+    if type(source) is not np.ndarray or capture.current() is not None or (
+            _shared_arrays and _shared_arrays.get(id(source)) is source):
+        return
+    with _lock:
+        if node.buffer is None:
+            node.buffer = np.asarray(source[position])
+            cut(node)
+
+
+def settle_number(node: Node) -> None:
+    """Give ``node``, a 0-d integer or boolean op on computed numpy buffers (``i + 32`` for a slice bound, ``i < n``
+    in a loop's test), its value now: one numpy call, where reading it later walks its graph on the host. Integer
+    arithmetic gives the same bits on every backend; only exact primitives qualify, as for any host read."""
+    if not host_read.exact(node) or capture.current() is not None:
+        return
+    buffers = [a.buffer for a in node.args]
+    if any(type(b) is not np.ndarray for b in buffers) or (
+            _shared_arrays and any(_shared_arrays.get(id(b)) is b for b in buffers)):
+        return
+    with _lock:
+        if node.buffer is None:
+            node.buffer = np.asarray(host_read.IMPLS[node.op](*buffers, *node.params), dtype=node.dtype.np)
+            cut(node)
+
+
 # numpy arrays whose memory tensors share (``from_numpy``, ``.numpy()`` on the numpy backend, where such an
 # array is itself a buffer). numpy may write them at any time, so no result of a program may alias one.
 _shared_arrays: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()

@@ -309,6 +309,31 @@ def test_a_host_read_gives_the_realized_value_and_leaves_pending_work_pending() 
     assert lazygrad.metrics()["executions"] > before
 
 
+def test_an_element_of_a_computed_integer_row_and_a_number_op_on_it_are_computed_when_built_on_numpy() -> None:
+    """``for i in ix: data[i:i + n]``: each ``i`` and ``i + n`` is about to become a Python int, so on numpy they
+    take their values at once (one numpy call each, no backend program); floats stay pending, writes through an
+    element still reach the row as in torch, and a row numpy may write (``from_numpy``) stays lazy."""
+    on_numpy = lazygrad.get_backend() == "numpy"
+    ix, floats = lazygrad.tensor([5, 6, 7]).realize(), lazygrad.tensor([1.5, 2.5]).realize()
+    other = lazygrad.tensor([1.0, 2.0]) * 2  # pending work that nothing here may compute
+    before = lazygrad.metrics()["executions"]
+    i = ix[1]
+    bound, test = i + 32, i < 7
+    assert [t.node.buffer is not None for t in (i, bound, test)] == [on_numpy] * 3
+    assert (int(bound), bool(test)) == (38, True)
+    assert floats[0].node.buffer is None and (floats[0] * 2).node.buffer is None  # floats are read as usual
+    assert lazygrad.metrics()["executions"] == before and other.node.buffer is None
+    i += 10
+    assert ix.tolist() == [5, 16, 7] and i.item() == 16
+    ix.add_(100)
+    assert i.item() == 116 and [int(j) for j in ix] == [105, 116, 107]
+    array = np.array([1, 2, 3])
+    element = lazygrad.from_numpy(array)[0]
+    assert element.node.buffer is None or not on_numpy
+    array[0] = 42
+    assert int(element + 1) == (43 if on_numpy else 2)  # on jax the tensor holds its own copy
+
+
 def test_a_host_read_keeps_what_it_computed_where_the_backend_can_take_it() -> None:
     """The row a sampler iterates over is computed once, by the first read: on numpy every value is kept, on
     any backend the 0-d ones (the elements read), so later programs take them as inputs."""
