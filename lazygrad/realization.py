@@ -588,8 +588,7 @@ def one_value(holder: Holder) -> np.ndarray:
         found = host_read.values(node)
         if found is not None:
             computed, leaves = found
-            shares = _shared_arrays and any(_shared_arrays.get(id(b)) is b for b in leaves)  # numpy may write those
-            keep_all = _native is np.ndarray and not shares
+            keep_all = _native is np.ndarray and not _shares_any(leaves)  # numpy may write a shared one
             with _lock:
                 for pending, value in computed.items():
                     if pending.buffer is None and (keep_all or not value.ndim):
@@ -612,13 +611,9 @@ def settle(node: Node) -> None:
     if found is None:
         return
     computed, leaves = found
-    if _shared_arrays and any(_shared_arrays.get(id(b)) is b for b in leaves):
-        return  # numpy may write those, and a computed value may be a view of one
-    value = computed[node]
-    with _lock:
-        if node.buffer is None:
-            node.buffer = value if _native is np.ndarray else from_numpy(value)
-            cut(node)
+    if not _shares_any(leaves):  # numpy may write those, and a computed value may be a view of one
+        value = computed[node]
+        _give(node, value if _native is np.ndarray else from_numpy(value))
 
 
 def settle_element(node: Node, source: np.ndarray | Any, position: int) -> None:
@@ -626,13 +621,8 @@ def settle_element(node: Node, source: np.ndarray | Any, position: int) -> None:
     its value now: it is about to become a Python int (an index, a slice bound), which would otherwise walk its
     graph on the host at every read. Only a numpy buffer no array shares qualifies: taking the element is then
     one numpy indexing, and numpy cannot change it later."""
-    if type(source) is not np.ndarray or capture.current() is not None or (
-            _shared_arrays and _shared_arrays.get(id(source)) is source):
-        return
-    with _lock:
-        if node.buffer is None:
-            node.buffer = np.asarray(source[position])
-            cut(node)
+    if type(source) is np.ndarray and capture.current() is None and not _shares_any((source,)):
+        _give(node, np.asarray(source[position]))
 
 
 def settle_number(node: Node) -> None:
@@ -642,18 +632,26 @@ def settle_number(node: Node) -> None:
     if not host_read.exact(node) or capture.current() is not None:
         return
     buffers = [a.buffer for a in node.args]
-    if any(type(b) is not np.ndarray for b in buffers) or (
-            _shared_arrays and any(_shared_arrays.get(id(b)) is b for b in buffers)):
-        return
+    if all(type(b) is np.ndarray for b in buffers) and not _shares_any(buffers):
+        _give(node, np.asarray(host_read.IMPLS[node.op](*buffers, *node.params), dtype=node.dtype.np))
+
+
+def _give(node: Node, buffer: Any) -> None:
+    """``node``'s value, computed outside a program: its buffer, unless a realization gave it one meanwhile."""
     with _lock:
         if node.buffer is None:
-            node.buffer = np.asarray(host_read.IMPLS[node.op](*buffers, *node.params), dtype=node.dtype.np)
+            node.buffer = buffer
             cut(node)
 
 
 # numpy arrays whose memory tensors share (``from_numpy``, ``.numpy()`` on the numpy backend, where such an
 # array is itself a buffer). numpy may write them at any time, so no result of a program may alias one.
 _shared_arrays: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+
+
+def _shares_any(buffers: Iterable[Any]) -> bool:
+    """Whether one of ``buffers`` is a shared array (no lookup at all while nothing is shared)."""
+    return bool(_shared_arrays) and any(_shared_arrays.get(id(b)) is b for b in buffers)
 
 
 def share_array(array: np.ndarray) -> Any:
