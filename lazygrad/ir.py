@@ -110,6 +110,9 @@ build_hook: Callable[[], None] | None = None
 # The pending-graph guard (set by ``realize``): called when a node's serial number passes ``guard_at``.
 guard_at = 1 << 62
 guard: Callable[[], None] | None = None
+# Set once numpy shares memory with a tensor (``shared_memory``): given a node's primitive, arguments, parameters,
+# shape and dtype before it is built, the arguments it takes instead and the value it holds already (or None).
+watch: Callable[[str, tuple[Node, ...], tuple, Shape, DType], tuple[tuple[Node, ...], Any]] | None = None
 
 
 def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
@@ -119,7 +122,11 @@ def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
         shape, dtype = primitive.rule(*args, *params) if params else primitive.rule(*args)
     else:
         shape, dtype = _cached_rule(primitive, args, params)
-    node = Node(op, args, params, shape, dtype)
+    if watch is None:
+        node = Node(op, args, params, shape, dtype)
+    else:
+        args, value = watch(op, args, params, shape, dtype)
+        node = Node(op, args, params, shape, dtype, value)
     if node.serial > guard_at:
         guard()
     if build_hook is not None:

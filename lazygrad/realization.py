@@ -38,7 +38,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from . import backends, capture, checks, host_read, ir, metrics, recompile
+from . import backends, capture, checks, host_read, ir, metrics, recompile, shared_memory
 from .ir import Node, cut, is_computed, toposort
 from .passes import optimize
 from .program import Program, linearize
@@ -438,8 +438,7 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
     metrics.add_time("execution_time", time.perf_counter() - start - (metrics.seconds("compile_time") - compiling))
     metrics.bump("executions")
     metrics.sync(why, _user_frame())
-    if _shared_arrays:
-        outputs = _unshared(buffers, outputs)
+    outputs = shared_memory.unshared(buffers, outputs)
     for node, out in zip(roots, outputs):
         node.buffer = out
     if _recording:
@@ -588,7 +587,7 @@ def one_value(holder: Holder) -> np.ndarray:
         found = host_read.values(node)
         if found is not None:
             computed, leaves = found
-            keep_all = _native is np.ndarray and not _shares_any(leaves)  # numpy may write a shared one
+            keep_all = _native is np.ndarray and not shared_memory.shares_any(leaves)  # numpy may write a shared one
             with _lock:
                 for pending, value in computed.items():
                     if pending.buffer is None and (keep_all or not value.ndim):
@@ -611,7 +610,7 @@ def settle(node: Node) -> None:
     if found is None:
         return
     computed, leaves = found
-    if not _shares_any(leaves):  # numpy may write those, and a computed value may be a view of one
+    if not shared_memory.shares_any(leaves):  # numpy may write those, and a computed value may be a view of one
         value = computed[node]
         _give(node, value if _native is np.ndarray else from_numpy(value))
 
@@ -621,7 +620,7 @@ def settle_element(node: Node, source: np.ndarray | Any, position: int) -> None:
     its value now: it is about to become a Python int (an index, a slice bound), which would otherwise walk its
     graph on the host at every read. Only a numpy buffer no array shares qualifies: taking the element is then
     one numpy indexing, and numpy cannot change it later."""
-    if type(source) is np.ndarray and capture.current() is None and not _shares_any((source,)):
+    if type(source) is np.ndarray and capture.current() is None and not shared_memory.shares_any((source,)):
         _give(node, np.asarray(source[position]))
 
 
@@ -632,7 +631,7 @@ def settle_number(node: Node) -> None:
     if not host_read.exact(node) or capture.current() is not None:
         return
     buffers = [a.buffer for a in node.args]
-    if all(type(b) is np.ndarray for b in buffers) and not _shares_any(buffers):
+    if all(type(b) is np.ndarray for b in buffers) and not shared_memory.shares_any(buffers):
         _give(node, np.asarray(host_read.IMPLS[node.op](*buffers, *node.params), dtype=node.dtype.np))
 
 
@@ -644,31 +643,26 @@ def _give(node: Node, buffer: Any) -> None:
             cut(node)
 
 
-# numpy arrays whose memory tensors share (``from_numpy``, ``.numpy()`` on the numpy backend, where such an
-# array is itself a buffer). numpy may write them at any time, so no result of a program may alias one.
-_shared_arrays: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+class _Bare(NamedTuple):
+    """A holder for a node that no tensor owns yet."""
+
+    node: Node
+    grad_fn: None = None
 
 
-def _shares_any(buffers: Iterable[Any]) -> bool:
-    """Whether one of ``buffers`` is a shared array (no lookup at all while nothing is shared)."""
-    return bool(_shared_arrays) and any(_shared_arrays.get(id(b)) is b for b in buffers)
+def _compute_now(node: Node) -> Any:
+    realize((_Bare(node),), why="shared memory read")
+    return node.buffer
+
+
+shared_memory.compute_now = _compute_now
 
 
 def share_array(array: np.ndarray) -> Any:
     """A buffer for ``array`` that shares its memory where the backend can (numpy), else a copy (jax)."""
     if _backend.name != "numpy":
         return from_numpy(np.array(array))  # jax may alias a host array it is given, and expects it never to change
-    _shared_arrays[id(array)] = array
-    return array
-
-
-def _unshared(buffers: list[Any], outputs: list[Any]) -> list[Any]:
-    """``outputs``, with a copy for any that aliases a shared array among the program's inputs."""
-    shared = [b for b in buffers if _shared_arrays.get(id(b)) is b]
-    if not shared:
-        return outputs
-    return [np.array(out) if isinstance(out, np.ndarray) and any(np.may_share_memory(out, s) for s in shared)
-            else out for out in outputs]
+    return shared_memory.share(array)
 
 
 def from_numpy(array: np.ndarray) -> Any:

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from . import dtypes, ops, views
+from . import dtypes, ops, shared_memory, views
 from .dtypes import DType
 from .ir import apply
 from .tensor import (
@@ -193,7 +193,10 @@ class ShapeMethods:
         return self if self.is_contiguous() else self.clone()
 
     def clone(self, *, memory_format: Any = None) -> Tensor:
-        return _record("CloneBackward0", self.node, self)
+        node = self.node
+        if shared_memory.is_shared(node.buffer):  # memory numpy may write: the clone is a copy of it now
+            node = shared_memory.copy_of(node)
+        return _record("CloneBackward0", node, self)
 
     def flip(self, dims: int | Sequence[int], *more: int) -> Tensor:
         axes = _dims((dims, *more) if more else dims, self.ndim)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, ops, printing, views
+from . import dtypes, ops, printing, shared_memory, views
 from . import realization as realize
 from .autograd_graph import GradFn, RemovableHook, RetainGrad, grad_fn_class, register_leaf_hook
 from .device import device as device_
@@ -174,7 +174,18 @@ def _as_view(base: Tensor, out: Tensor) -> Tensor:
     follows = view.base if view.base is not None else (None if view.steps else base)
     out._view = View(view.storage, view.steps + views.steps_between(out.node, base.node), follows)
     view.storage.add_reader(out)
+    if view.storage.host is not None:
+        _bind_view(out)
     return out
+
+
+def _bind_view(t: Tensor) -> None:
+    """On the numpy backend, make a view of memory numpy shares read it through a numpy view with torch's strides,
+    so that numpy's writes reach it, as they reach torch's view."""
+    storage = t._view.storage
+    array = storage.host()
+    if array is not None and realize.backend().name == "numpy":
+        t.node.buffer = shared_memory.share(shared_memory.view_of(array, t._view.steps))
 
 
 def _leave_storage(t: Tensor) -> None:
@@ -230,23 +241,27 @@ def _share_host(t: Tensor, array: np.ndarray) -> np.ndarray:
 
 
 def _bind_host(storage: Storage, array: np.ndarray) -> None:
-    """On the numpy backend the array is the storage's buffer, so a write made to it with numpy is seen by
-    the storage's readers, and by pending ops, when they are computed; jax keeps its own copy.
+    """On the numpy backend the array is the storage's buffer and its views' buffers are numpy views of it, so
+    numpy's writes reach every reader, as torch's shared memory does (ops built later copy what they read, see
+    ``shared_memory``); jax keeps its own copy.
 
-    The computed nodes of the storage and of its whole-storage readers take the array as their buffer (the
-    same values), so no tensor changes node or autograd record; a pending storage gets a new leaf instead.
+    The computed nodes of the storage and of its whole-storage readers take the array as their buffer (the same
+    values), so no tensor changes node or autograd record; a pending storage gets a new leaf instead.
     """
     if realize.backend().name != "numpy":
         return
-    readers = [t for r in storage.readers if (t := r()) is not None and not t._view.steps]
-    nodes = [storage.node, *(t.node for t in readers)]
-    if all(node.buffer is not None for node in nodes):
+    readers = [t for r in storage.readers if (t := r()) is not None]
+    whole = [storage.node, *(t.node for t in readers if not t._view.steps)]
+    if all(node.buffer is not None for node in whole):
         buffer = realize.share_array(array)
-        for node in nodes:
+        for node in whole:
             node.buffer = buffer
-        return
-    storage.node = leaf(realize.share_array(array), storage.node.shape, storage.node.dtype)
-    _refresh(storage, None)
+    else:
+        storage.node = leaf(realize.share_array(array), storage.node.shape, storage.node.dtype)
+        _refresh(storage, None)
+    for t in readers:
+        if t._view.steps:
+            _bind_view(t)
 
 
 def _write_host(storage: Storage) -> None:
@@ -255,10 +270,15 @@ def _write_host(storage: Storage) -> None:
     if array is None:
         storage.host = None
         return
+    np.copyto(array, _storage_value(storage))
+    _bind_host(storage, array)
+
+
+def _storage_value(storage: Storage) -> np.ndarray:
+    """The whole value of the memory ``storage`` models, on the host (a copy)."""
     holder = _new(Tensor)
     holder.node, holder.grad_fn, holder._view = storage.node, None, None
-    np.copyto(array, realize.to_numpy(holder))
-    _bind_host(storage, array)
+    return realize.to_numpy(holder)
 
 
 def _layout(t: Tensor) -> tuple[tuple[int, ...], tuple[int, ...], int]:
@@ -385,14 +405,16 @@ class Tensor:
         # torch returns the tensor's own memory: later writes through the tensor reach the array and, on
         # the numpy backend, writes to the array reach the tensor (see docs/architecture.md)
         view = self._view
-        if view is not None and view.steps:  # a view of a larger storage: a copy of its elements
-            return np.array(self._value())
+        steps = () if view is None else view.steps
         host = view.storage.host() if view is not None and view.storage.host is not None else None
-        if host is None:
-            host = _share_host(self, np.array(self._value()))
+        if host is None:  # the whole storage's memory, which a view is a window of
+            host = _share_host(self, np.array(_storage_value(view.storage) if steps else self._value()))
         elif self.node.buffer is None:
             realize.realize((self,))
-        return host
+        if not steps:
+            return host
+        window = shared_memory.view_of(host, steps)
+        return window if np.may_share_memory(window, host) else np.array(self._value())
 
     def _value(self) -> np.ndarray:
         return realize.to_numpy(self)
@@ -601,6 +623,8 @@ class Tensor:
         ``uniform`` (one number everywhere: ``fill_(number)``, ``zero_``) may write through an expanded view,
         as in torch.
         """
+        if node.buffer is not None and shared_memory.is_shared(node.buffer):  # copy_ from memory numpy may write
+            node = shared_memory.copy_of(node)
         view = self._view
         if view is None:  # the usual case: no other tensor shares this one's memory
             if node.buffer is None and not node.dtype.is_floating_point:

@@ -23,7 +23,7 @@ from .ir import Node, Shape, apply
 # positions of a ``dynamic_slice``, which are program inputs).
 Step = tuple[str, tuple, tuple[Node, ...]]
 
-_VIEW_PRIMITIVES = frozenset(("slice", "dynamic_slice", "reshape", "permute", "broadcast"))
+VIEW_PRIMITIVES = frozenset(("slice", "dynamic_slice", "reshape", "permute", "broadcast"))
 
 
 class Storage:
@@ -74,7 +74,7 @@ def steps_between(node: Node, base: Node) -> tuple[Step, ...]:
     """The shape primitives that turn ``base`` into ``node`` (a view op just built them), in order."""
     steps = []
     while node is not base:
-        if node.op not in _VIEW_PRIMITIVES or not node.args:
+        if node.op not in VIEW_PRIMITIVES or not node.args:
             return ()  # the identity of a computed value: a fresh leaf with the same buffer
         steps.append((node.op, node.params, node.args[1:]))
         node = node.args[0]
