@@ -604,7 +604,7 @@ def settle(node: Node) -> None:
     pending-graph guard cuts it, and each cut is a long program of its own to compile. Integer results are the
     same bits on every backend, so computing them here changes no value, only when they are computed.
     """
-    if capture.current() is not None:
+    if node.buffer is not None or capture.current() is not None:  # computed already (``settle_number``)
         return
     found = host_read.values(node)
     if found is None:

@@ -333,6 +333,15 @@ def test_an_element_of_a_computed_integer_row_and_a_number_op_on_it_are_computed
     assert int(element + 1) == (43 if on_numpy else 2)  # on jax the tensor holds its own copy
 
 
+def test_a_counter_computed_when_built_is_written_through_shared_memory() -> None:
+    """BatchNorm's ``num_batches_tracked.add_(1)`` after ``state_dict()`` aliased it: the 0-d sum is computed when
+    built (on numpy), and the write through the shared storage takes that value as it is."""
+    count = lazygrad.tensor(0).realize()
+    alias = count.detach()
+    count.add_(1)
+    assert (count.item(), alias.item()) == (1, 1)
+
+
 def test_a_host_read_keeps_what_it_computed_where_the_backend_can_take_it() -> None:
     """The row a sampler iterates over is computed once, by the first read: on numpy every value is kept, on
     any backend the 0-d ones (the elements read), so later programs take them as inputs."""
