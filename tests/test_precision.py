@@ -150,14 +150,18 @@ def _ops(m, F_, dtype):
         "softmax": x.softmax(1), "relu": x.relu(), "max": x.max(1)[0],
         "cross_entropy": F_.cross_entropy(x @ w.t(), m.tensor(LABELS)), "log_softmax": x.log_softmax(1),
         "layer_norm": F_.layer_norm(x, (6,)), "gelu": F_.gelu(x), "var": x.var(1), "mse": F_.mse_loss(x, x.flip(1)),
-        "addmm": m.addmm(b, x, w.t()),
+        "addmm": m.addmm(b, x, w.t()), "silu": F_.silu(x), "mish": F_.mish(x),
+        "gelu_tanh": F_.gelu(x, approximate="tanh"),
+        # autocast's case: float32 parameters on a 16-bit input
+        "layer_norm_affine": F_.layer_norm(x, (6,), m.tensor(X[0]), m.tensor(X[1])),
     }
 
 
 # Ops whose result is bit-for-bit torch's on both backends; torch's fused kernels for the others (and its
 # float16 matrix products) round at places of their own, so those agree to about one unit in the last place.
 EXACT = {"mul_scalar", "div_scalar", "add_scalar", "add", "exp", "tanh", "sigmoid", "sum", "sum_dim", "long_sum",
-         "mean", "cumsum", "softmax", "relu", "max"}
+         "mean", "cumsum", "softmax", "relu", "max", "gelu", "gelu_tanh", "silu", "mish", "layer_norm",
+         "layer_norm_affine"}
 EXACT_BFLOAT16 = {"matmul", "linear", "conv2d", "conv2d_bias", "addmm"}
 
 
@@ -208,6 +212,37 @@ def test_gradients_of_16_bit_parameters_match_torch(name):
     for got, want in zip(*results):
         assert got.dtype.name == name
         np.testing.assert_allclose(_values(got), want.detach().float().numpy(), rtol=4 * ulp, atol=4 * ulp)
+
+
+@pytest.mark.parametrize("name", HALVES)
+@pytest.mark.parametrize("act", ["gelu", "silu", "mish", "layer_norm"])
+def test_fused_ops_compute_a_16_bit_input_in_float32_and_round_once(name, act):
+    """As torch's fused kernels: the value and the input's gradient are the float32 ones rounded to the input's dtype
+    (for layer_norm with autocast's float32 weight and bias, whose dtype the result does not take)."""
+    weight, bias = torch.tensor(X[0]), torch.tensor(X[1])
+    fn = (lambda t: F.layer_norm(t, (6,), weight, bias)) if act == "layer_norm" else getattr(F, act)
+    x = torch.tensor(X).to(getattr(torch, name)).requires_grad_()
+    wide = x.detach().float().requires_grad_()
+    out, out_wide = fn(x), fn(wide)
+    assert out.dtype is x.dtype
+    np.testing.assert_array_equal(_values(out), _values(out_wide.to(x.dtype)))
+    if act != "layer_norm":  # its backward rounds in places of its own
+        (grad,), (grad_wide,) = torch.autograd.grad(out.sum(), x), torch.autograd.grad(out_wide.sum(), wide)
+        np.testing.assert_array_equal(_values(grad), _values(grad_wide.to(x.dtype)))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", HALVES)
+@pytest.mark.parametrize("act", ["gelu", "silu", "mish"])
+def test_activation_gradients_of_16_bit_inputs_are_torchs_bits(name, act):
+    import torch as T
+
+    grads = []
+    for m in (torch, T):
+        x = m.tensor(X).to(getattr(m, name)).requires_grad_()
+        (grad,) = m.autograd.grad((getattr(m.nn.functional, act)(x) * m.tensor(W[:4])).sum(), x)
+        grads.append(grad.detach().float().numpy())
+    np.testing.assert_array_equal(*grads)
 
 
 # ---- autocast ---------------------------------------------------------------------------------------------

@@ -169,7 +169,7 @@ def test_program_prints_what_torch_prints(name, backend):
 # always and on jax with LAZYGRAD_ALL_PROGRAMS=1, so the suite stays minutes long. The shorter ones, the agreement
 # tests and the benchmark's loops keep jax's programs compared with torch's.
 LONG_ON_JAX = {"nanogpt", "policy_gradient", "tiny_gpt", "seq2seq_reverse", "tutorial_packed_names",
-               "tutorial_vae_dcgan", "tutorial_nn_really", "transformer_classifier"}
+               "tutorial_vae_dcgan", "tutorial_nn_really", "transformer_classifier", "cnn_accumulate"}
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="needs torch")

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import dtypes
 from ..arithmetic import where
 from ..autograd.function import BackwardCFunction, Function
 from ..ir import apply
@@ -54,23 +55,32 @@ def _hardtanh(input: Tensor, low: float, high: float) -> Tensor:
     return where((input > low) & (input < high), input, _stopped(_clamped(input, low, high)))
 
 
+# torch's CPU kernels compute a 16-bit float in float32 and round the result once.
+_HALF_FLOATS = (dtypes.float16, dtypes.bfloat16)
+
+
 def torch_backward(name: str, value: Callable[..., Tensor], slope: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """``value(x, *args)`` whose gradient is torch's own formula ``grad * slope(x, *args)``, recorded as ``name``.
 
     Where torch's backward kernel is not the derivative of its forward as written (gelu, silu, mish), autodiff
     of the composed value rounds differently and signs its zeros differently. A ``Function`` takes the formula
     as torch writes it, ops and all, so a NaN or infinite input gets torch's gradient too, and the gradient
-    stays differentiable under ``create_graph``.
+    stays differentiable under ``create_graph``. A 16-bit input is computed in float32 and rounded once, as torch's
+    fused kernel does, forward and backward.
     """
 
     def forward(ctx: Any, input: Tensor, *args: Any) -> Tensor:
         # The input as it is now, history included: ``inplace=True`` then writes the result into ``input`` itself.
         ctx.save_for_backward(input if input.grad_fn is None else _wrap(input.node, input.grad_fn))
         ctx.args = args
+        if input.dtype in _HALF_FLOATS:
+            return value(input.float(), *args).to(input.dtype)
         return value(input, *args)
 
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         (input,) = ctx.saved_tensors
+        if grad.dtype in _HALF_FLOATS:
+            return ((grad.float() * slope(input.float(), *ctx.args)).to(grad.dtype), *(None for _ in ctx.args))
         return (grad * slope(input, *ctx.args), *(None for _ in ctx.args))
 
     function = type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})

@@ -230,13 +230,16 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
         raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape [*, "
                            f"{', '.join(map(str, shape))}], but got input of size{list(input.shape)}")
     axes = tuple(range(input.ndim - len(shape), input.ndim))
-    centered = input - input.mean(axes, keepdim=True)
+    # torch's kernel computes a 16-bit input in float32 and gives the input's dtype, whatever the weight's
+    low = input.dtype in (dtypes.float16, dtypes.bfloat16)
+    x = input.float() if low else input
+    centered = x - x.mean(axes, keepdim=True)
     out = centered * ((centered * centered).mean(axes, keepdim=True) + eps).rsqrt()
     if weight is not None:
-        out = out * weight
+        out = out * (weight.float() if low else weight)
     if bias is not None:
-        out = out + bias
-    return _as_op("NativeLayerNormBackward0", out, input, weight, bias)
+        out = out + (bias.float() if low else bias)
+    return _as_op("NativeLayerNormBackward0", out.to(input.dtype) if low else out, input, weight, bias)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
