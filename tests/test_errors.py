@@ -38,6 +38,18 @@ CASES = {
              "output with shape [3] doesn't match the broadcast shape [2, 3]"),
     "matmul": (lambda T: T.ones(2, 3) @ T.ones(4, 5), RuntimeError,
                "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"),
+    "cross_entropy_float_classes": (lambda T: T.nn.functional.cross_entropy(T.ones(3, 4), T.tensor([0.0, 1.0, 2.0])),
+                                    RuntimeError, "expected target dtype to be Long or Byte, but got Float"),
+    "cross_entropy_integer_probabilities": (
+        lambda T: T.nn.functional.cross_entropy(T.ones(3, 4), T.zeros(3, 4, dtype=T.long)), RuntimeError,
+        "Expected floating point type for target with class probabilities, got Long"),
+    "nll_loss_bool_target": (lambda T: T.nn.functional.nll_loss(T.ones(3, 4), T.tensor([True, False, True])),
+                             RuntimeError, "expected target dtype to be Long or Byte, but got Bool"),
+    "binary_cross_entropy_input": (lambda T: T.nn.functional.binary_cross_entropy(T.tensor([1.5]), T.ones(1)),
+                                   RuntimeError, "all elements of input should be between 0 and 1"),
+    "binary_cross_entropy_target": (
+        lambda T: T.nn.functional.binary_cross_entropy(T.tensor([0.5, 0.5]), T.tensor([1.0, float("nan")])),
+        RuntimeError, "all elements of target should be between 0 and 1"),
     "matmul_folded": (lambda T: T.ones(3, 2, 3) @ T.ones(4, 5), RuntimeError,
                       "mat1 and mat2 shapes cannot be multiplied (6x3 and 4x5)"),
     "matmul_vector": (lambda T: T.ones(2, 3) @ T.ones(4), RuntimeError,
@@ -252,3 +264,12 @@ def test_pooling_refuses_a_wrong_rank_in_torchs_words(case: str) -> None:
             call(torch.nn.functional, torch.ones(*shape))
         assert str(ours.value) == str(theirs.value)
     assert "D" in str(ours.value) or "dimensions" in str(ours.value)
+
+
+def test_binary_cross_entropy_checks_pending_probabilities_when_they_are_computed() -> None:
+    bce, target = lazygrad.nn.functional.binary_cross_entropy, lazygrad.tensor([1.0, 0.0])
+    loss = bce(lazygrad.tensor([0.2, 0.4]) * 3, target)  # 0.6 and 1.2, not known when the op is built
+    fine = bce(lazygrad.tensor([0.2, 0.4]) * 2, target)
+    with pytest.raises(RuntimeError, match="all elements of input should be between 0 and 1"):
+        loss.item()
+    assert fine.item() == pytest.approx(-(math.log(0.4) + math.log(0.2)) / 2)

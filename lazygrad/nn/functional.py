@@ -25,7 +25,7 @@ from ..index_ops import embedding as _embedding
 from ..ir import Node, apply
 from ..reductions import mean_node
 from ..reshaping import cat
-from ..tensor import _C10_NAMES, Tensor, _record, _wrap
+from ..tensor import _C10_NAMES, Tensor, _record, _torch_type_name, _wrap
 from . import resampling, transposed
 from .activation_ops import _hardtanh, elu_family, torch_backward
 from .functional_base import (
@@ -442,7 +442,7 @@ class _ClassTargets:
         if input.ndim < 1:
             raise ValueError("Expected input to have at least 1 dimension, got 0")
         if target.dtype.is_floating_point or target.dtype is dtypes.bool_:
-            raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+            raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_torch_type_name(target.dtype)}")
         self.axis = 1 if input.ndim >= 2 else 0
         classes = input.shape[self.axis]
         if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
@@ -494,7 +494,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     axis = 1 if input.ndim >= 2 else 0
     classes = input.shape[axis]
     logp = input.log_softmax(axis)
-    if target.dtype.is_floating_point:
+    if target.shape == input.shape:  # torch's rule: probabilities exactly when the shapes are the same
+        if not target.dtype.is_floating_point:
+            raise RuntimeError("Expected floating point type for target with class probabilities, got "
+                               f"{_torch_type_name(target.dtype)}")
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing, axis)
     terms = _ClassTargets(logp, target, weight, ignore_index, "cross_entropy")
     loss = _nll_record(terms.reduce(terms.picked, reduction), logp)
@@ -507,8 +510,6 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 
 def _soft_cross_entropy(logp: Tensor, target: Tensor, weight: Tensor | None, reduction: str,
                         label_smoothing: float, axis: int) -> Tensor:
-    if target.shape != logp.shape:
-        raise RuntimeError(f"Expected target size {list(logp.shape)}, got {list(target.shape)}")
     classes = logp.shape[axis]
     if label_smoothing > 0.0:
         target = target * (1 - label_smoothing) + label_smoothing / classes
@@ -544,6 +545,20 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 _BCE_EPSILON = float(np.float32(1e-12))
 
 
+def _probabilities(t: Tensor, what: str) -> Tensor:
+    """``t``, whose elements must lie in [0, 1] (a NaN does not): torch's error now if its values are known, else
+    when they are computed."""
+    message = f"all elements of {what} should be between 0 and 1"
+    node = t.node
+    if node.buffer is not None:
+        values = t._value()
+        if not ((values >= 0) & (values <= 1)).all():
+            raise RuntimeError(message)
+        return t
+    ok = apply("and", (apply("ge", (node, ops.const(0, node.dtype))), apply("le", (node, ops.const(1, node.dtype)))))
+    return _wrap(checks.guard(node, ok, RuntimeError, message, "binary_cross_entropy"))
+
+
 class _BinaryCrossEntropy(Function):
     """torch's fused BCE, whose gradient is not the derivative of its value.
 
@@ -557,6 +572,7 @@ class _BinaryCrossEntropy(Function):
     def forward(ctx: Any, input: Tensor, target: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
         ctx.save_for_backward(input, target, weight)
         ctx.reduction = reduction
+        input, target = _probabilities(input, "input"), _probabilities(target, "target")
         loss = (target - 1) * (-input).log1p().clamp(min=-100) - target * input.log().clamp(min=-100)
         return _reduce(loss if weight is None else loss * weight, reduction)
 
