@@ -159,7 +159,7 @@ class ElementwiseMethods:
     def copy_(self, src: Any, non_blocking: bool = False) -> Tensor:
         self._check_inplace()
         src = src if isinstance(src, Tensor) else _as_tensor(src, self.dtype)
-        broadcast_shapes(src.node.shape, self.node.shape)
+        broadcast_shapes(self.node.shape, src.node.shape)
         node = ops.broadcast_to(ops.cast(src.node, self.dtype), self.node.shape)
         return self._assign(_record("CopyBackwards", node, self, src), cast=True)
 

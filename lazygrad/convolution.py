@@ -138,10 +138,11 @@ class _Windows:
             out = (span + (s - 1 if ceil_mode else 0)) // s + 1
             if ceil_mode and (out - 1) * s >= size + p:  # the last window must start inside the input
                 out -= 1
-            if out < 1:
-                raise RuntimeError(f"Given input size: ({'x'.join(map(str, shape[-len(kernel) - 1:]))}). Calculated "
-                                   f"output size: ({'x'.join(map(str, [*self.out, out]))}). Output size is too small")
             self.out.append(out)
+        if min(self.out) < 1:
+            given = shape[-len(kernel) - 1:]
+            raise RuntimeError(f"Given input size: ({'x'.join(map(str, given))}). Calculated output size: "
+                               f"({'x'.join(map(str, [*given[:-len(kernel)], *self.out]))}). Output size is too small")
         # ceil_mode may need room past the padding for the last window; it reads padding there too.
         self.high = tuple(max(p, (o - 1) * s + d * (k - 1) + 1 - size - p)
                           for size, o, k, s, p, d in zip(self.sizes, self.out, kernel, stride, padding, dilation))

@@ -50,12 +50,30 @@ def _from_host(array: np.ndarray, requires_grad: bool = False, device: Any = Non
     return _finish(_wrap(leaf(realization.from_numpy(array), array.shape, dtype)), requires_grad, device)
 
 
+def _ragged(data: Any) -> str | None:
+    """torch's message for nested sequences of unequal lengths: the sizes are those along the first elements, and
+    the first sequence (depth first) of another length is named."""
+    sizes, probe = [], data
+    while isinstance(probe, (list, tuple)):
+        sizes.append(len(probe))
+        probe = probe[0] if probe else None
+    stack = [(data, 0)]
+    while stack:
+        item, dim = stack.pop()
+        if dim == len(sizes) or not isinstance(item, (list, tuple)):
+            continue
+        if len(item) != sizes[dim]:
+            return f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(item)})"
+        stack.extend((child, dim + 1) for child in reversed(item))
+    return None
+
+
 def _from_python(data: Any) -> np.ndarray:
     """Nested Python numbers as numpy holds them exactly: floats as doubles, ints as int64 (or wider)."""
     try:
         array = np.asarray(data)
     except ValueError as error:
-        raise ValueError(f"expected a rectangular nested sequence of numbers: {error}") from None
+        raise ValueError(_ragged(data) or f"expected a rectangular nested sequence of numbers: {error}") from None
     huge_ints = array.dtype == object and all(isinstance(v, int) for v in array.flat)
     if (array.dtype == object and not huge_ints) or array.dtype.kind in "USV":
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")

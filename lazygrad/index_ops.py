@@ -187,7 +187,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         raise RuntimeError("'weight' must be 2-D")
     if input.dtype.is_floating_point or input.dtype is dtypes.bool_:
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-                           f"Long, Int; but got {input.dtype.name} instead (while checking arguments for embedding)")
+                           f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
     rows = weight.shape[0]
     flat = ops.reshape(_index_node(input, rows, 0, "embedding"), (input.numel(),))
     if padding_idx is None:

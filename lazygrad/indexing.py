@@ -15,6 +15,7 @@ from typing import Any
 from . import dtypes, index_ops, ops
 from . import realization as realize
 from .ir import Node
+from .reshaping import expanded_shape
 from .tensor import Tensor, _as_view, _check_fits, _record, attach
 
 
@@ -152,11 +153,12 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         _check_fits(value, t.dtype)
         source = ops.scalar(value, t.dtype)
         inputs = (t,)
-    try:
-        source = ops.broadcast_to(source, view)
-    except ValueError:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(source.shape)} cannot be broadcast to "
-                           f"indexing result of shape {list(view)}") from None
+    # as torch's copy_ into the window: leading size-1 axes of the value dropped, the rest expanded
+    shape = source.shape
+    while len(shape) > len(view) and shape[0] == 1:
+        shape = shape[1:]
+    named = value.dtype if isinstance(value, Tensor) else t.dtype
+    source = ops.broadcast_to(ops.reshape(source, shape), expanded_shape(shape, view, named))
     # writing through a view of the whole tensor is a plain copy_ (or fill_ for a single value), as in torch
     whole = "CopyBackwards" if isinstance(value, Tensor) and value.ndim else "FillBackward3"
     name = whole if plan.name == "AliasBackward0" else "CopySlices"

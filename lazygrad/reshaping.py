@@ -90,6 +90,8 @@ class ShapeMethods:
         if self.ndim == 0:
             return self.reshape(1)
         start, end = _dim(start_dim, self.ndim), _dim(end_dim, self.ndim)
+        if start > end:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         if start == end:  # nothing to merge: torch hands back the tensor itself
             return self
         shape = self.node.shape
@@ -151,26 +153,8 @@ class ShapeMethods:
         return self.transpose(-2, -1)
 
     def expand(self, *sizes: Any) -> Tensor:
-        sizes = _sizes(sizes)
-        if len(sizes) < self.ndim:
-            raise RuntimeError(f"expand(torch.{_torch_type_name(self.dtype)}Tensor{{{list(self.shape)}}}, "
-                               f"size={list(sizes)}): the number of sizes provided ({len(sizes)}) must be greater or "
-                               f"equal to the number of dimensions in the tensor ({self.ndim})")
-        lead = len(sizes) - self.ndim
-        target = []
-        for i, size in enumerate(sizes):
-            own = self.node.shape[i - lead] if i >= lead else None
-            if size == -1:
-                if own is None:
-                    raise RuntimeError("The expanded size of the tensor (-1) isn't allowed in a leading, "
-                                       "non-existing dimension 0")
-                size = own
-            if own is not None and own != 1 and own != size:
-                raise RuntimeError(f"The expanded size of the tensor ({size}) must match the existing size ({own}) at "
-                                   f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
-                                   f"{list(self.shape)}")
-            target.append(size)
-        return _as_view(self, _record("ExpandBackward0", ops.broadcast_to(self.node, tuple(target)), self))
+        target = expanded_shape(self.node.shape, _sizes(sizes), self.dtype)
+        return _as_view(self, _record("ExpandBackward0", ops.broadcast_to(self.node, target), self))
 
     def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
@@ -220,6 +204,8 @@ class ShapeMethods:
         return tuple(out)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         n = self.node.shape[_dim(dim, self.ndim)]
         return self.split(max(1, -(-n // chunks)), dim)
 
@@ -251,9 +237,32 @@ class ShapeMethods:
         return _as_view(self, _record(grad_fn_name, ops.reshape(node, shape[:axis] + shape[axis + 1:]), self))
 
 
+def expanded_shape(shape: tuple[int, ...], sizes: Sequence[int], dtype: DType) -> tuple[int, ...]:
+    """The shape ``expand(*sizes)`` gives a tensor of ``shape`` (-1 keeps a size), or torch's error."""
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand(torch.{_torch_type_name(dtype)}Tensor{{{list(shape)}}}, size={list(sizes)}): the "
+                           f"number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
+                           f"dimensions in the tensor ({len(shape)})")
+    lead = len(sizes) - len(shape)
+    target = []
+    for i, size in enumerate(sizes):
+        own = shape[i - lead] if i >= lead else None
+        if size == -1:
+            if own is None:
+                raise RuntimeError("The expanded size of the tensor (-1) isn't allowed in a leading, non-existing "
+                                   "dimension 0")
+            size = own
+        if own is not None and own != 1 and own != size:
+            raise RuntimeError(f"The expanded size of the tensor ({size}) must match the existing size ({own}) at "
+                               f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                               f"{list(shape)}")
+        target.append(size)
+    return tuple(target)
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     # torch skips 1-D empty tensors, a legacy way to start an accumulation.
     tensors = [t for t in tensors if t.shape != (0,)] or list(tensors[:1])
     first = tensors[0]

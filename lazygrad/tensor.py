@@ -408,6 +408,8 @@ class Tensor:
         steps = () if view is None else view.steps
         host = view.storage.host() if view is not None and view.storage.host is not None else None
         if host is None:  # the whole storage's memory, which a view is a window of
+            # pending ops that read this memory compute now, before numpy can write it
+            realize.realize((self,), why="value read")
             host = _share_host(self, np.array(_storage_value(view.storage) if steps else self._value()))
         elif self.node.buffer is None:
             realize.realize((self,))

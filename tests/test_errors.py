@@ -38,6 +38,27 @@ CASES = {
              "output with shape [3] doesn't match the broadcast shape [2, 3]"),
     "matmul": (lambda T: T.ones(2, 3) @ T.ones(4, 5), RuntimeError,
                "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"),
+    "setitem_window": (lambda T: T.ones(3).__setitem__(slice(0, 2), T.ones(3)), RuntimeError,
+                       "The expanded size of the tensor (2) must match the existing size (3) at non-singleton "
+                       "dimension 0.  Target sizes: [2].  Tensor sizes: [3]"),
+    "setitem_more_axes": (lambda T: T.zeros(3).__setitem__(slice(0, 2), T.ones(2, 2)), RuntimeError,
+                          "expand(torch.FloatTensor{[2, 2]}, size=[2]): the number of sizes provided (1) must be "
+                          "greater or equal to the number of dimensions in the tensor (2)"),
+    "copy_": (lambda T: T.ones(3).copy_(T.ones(2)), RuntimeError,
+              "The size of tensor a (3) must match the size of tensor b (2) at non-singleton dimension 0"),
+    "tensor_ragged": (lambda T: T.tensor([[1, 2], [3]]), ValueError, "expected sequence of length 2 at dim 1 (got 1)"),
+    "max_pool_too_small": (lambda T: T.nn.functional.max_pool2d(T.ones(1, 1, 2, 2), 3), RuntimeError,
+                           "Given input size: (1x2x2). Calculated output size: (1x0x0). Output size is too small"),
+    "embedding_float_indices": (lambda T: T.nn.Embedding(5, 2)(T.tensor([1.0])), RuntimeError,
+                                "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                                "Long, Int; but got torch.FloatTensor instead (while checking arguments for "
+                                "embedding)"),
+    "chunk_zero": (lambda T: T.ones(4).chunk(0), RuntimeError, "chunk expects `chunks` to be greater than 0, got: 0"),
+    "cat_nothing": (lambda T: T.cat([]), ValueError, "torch.cat(): expected a non-empty list of Tensors"),
+    "batch_norm_channels": (lambda T: T.nn.BatchNorm1d(4)(T.ones(2, 3)), RuntimeError,
+                            "running_mean should contain 3 elements not 4"),
+    "flatten_dims": (lambda T: T.ones(2, 3).flatten(1, 0), RuntimeError,
+                     "flatten() has invalid args: start_dim cannot come after end_dim"),
     "cross_entropy_float_classes": (lambda T: T.nn.functional.cross_entropy(T.ones(3, 4), T.tensor([0.0, 1.0, 2.0])),
                                     RuntimeError, "expected target dtype to be Long or Byte, but got Float"),
     "cross_entropy_integer_probabilities": (

@@ -96,6 +96,14 @@ def _from_numpy_snapshot(T):
     return y
 
 
+def _pending_before_numpy_shares(T):
+    x = T.ones(3) * 1
+    values(x)  # computed: sharing it with numpy below needs no realization of its own
+    y = x * 3
+    x.numpy()[:] = 0
+    return y
+
+
 def _data_assignment(T):
     a = T.tensor([1.0, 2, 3])
     d = a.detach()
@@ -204,6 +212,7 @@ REGRESSIONS = {
     "clone_is_a_copy": (_clone_is_a_copy, [0.0, 1.0, 2.0]),
     "data_assignment": (_data_assignment, [1.0, 2.0, 3.0]),
     "from_numpy_snapshot": (_from_numpy_snapshot, [2.0, 2.0, 2.0]),
+    "pending_before_numpy_shares": (_pending_before_numpy_shares, [3.0, 3.0, 3.0]),
     "view_inplace_gradient": (_view_inplace_gradient, [2.0, 12.0, 18.0, 24.0]),
     "detach_view_writes_leaf": (_detach_view_writes_leaf, [0.0, 5.0, 5.0]),
     "data_alias_shares": (_data_alias_shares, [8.0, 9.0, 10.0]),

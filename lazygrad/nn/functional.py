@@ -253,6 +253,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     ndim = input.ndim
     axes = tuple(a for a in range(ndim) if a != 1)
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None and ndim > 1 and stat.numel() != input.shape[1]:
+            raise RuntimeError(f"{name} should contain {input.shape[1]} elements not {stat.numel()}")
     if training:
         count = input.numel() // input.shape[1]
         if count <= 1:
