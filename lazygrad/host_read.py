@@ -23,7 +23,7 @@ from .backends.numpy_backend import IMPLS
 from .ir import Node
 
 _STRUCTURAL = frozenset({"reshape", "broadcast", "permute", "slice", "dynamic_slice", "dynamic_update_slice", "rev",
-                         "pad", "concat", "select", "const", "iota", "stop_gradient"})
+                         "pad", "concat", "select", "gather", "const", "iota", "stop_gradient"})
 _INTEGRAL = frozenset({"add", "sub", "mul", "neg", "abs", "sign", "max", "min", "eq", "ne", "lt", "le", "gt", "ge",
                        "and", "or", "xor", "logical_not", "cast"})
 # Larger graphs, or larger device buffers (which would be copied to the host whole), go through a program.

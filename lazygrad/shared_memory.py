@@ -11,9 +11,10 @@ built is watched (``ir.watch``):
   already holds the copy, so the backward walk still reaches the argument), so numpy's later writes do not
   reach it, as they would not have reached torch's result.
 
-The copies are what an op reads (``X[i:i + n] @ W`` copies the batch, not ``X``); an op that reads more than
-``_COPY_LIMIT`` of shared memory is computed when it is built instead. Nothing is watched before the first array
-is shared, nor inside a traced function, whose inputs are its own.
+The copies are what an op reads (``X[i:i + n] @ W`` copies the batch, not ``X``). An op that only moves data of
+computed buffers (a batch gathered or stacked from a dataset) is done at once with numpy instead, and so is, in a
+program of its own, any other op that reads more than ``_COPY_LIMIT`` of shared memory. Nothing is watched
+before the first array is shared, nor inside a traced function, whose inputs are its own.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import capture, ir, views
+from . import capture, host_read, ir, views
 from .backends.numpy_backend import IMPLS
 from .dtypes import DType
 from .ir import Node, Shape
@@ -98,11 +99,16 @@ def _watch(op: str, args: tuple[Node, ...], params: tuple, shape: Shape, dtype: 
     first, rest = args[0].buffer, args[1:]
     if op in views.VIEW_PRIMITIVES and is_shared(first) and all(a.buffer is not None or a.op == "const" for a in rest):
         return args, share(IMPLS[op](first, *map(_number, rest), *params))
-    shared = [a.buffer.nbytes for a in args if is_shared(a.buffer)]
+    shared = [a.buffer for a in args if is_shared(a.buffer)]
     if not shared:
         return args, None
-    if sum(shared) > _COPY_LIMIT:
-        return args, compute_now(Node(op, args, params, shape, dtype))
+    node = Node(op, args, params, shape, dtype)
+    found = host_read.values(node)
+    if found is not None:  # data moved, not computed (a batch gathered from a dataset): numpy takes it now
+        value = found[0][node]
+        return args, np.array(value) if any(np.may_share_memory(value, b) for b in shared) else value
+    if sum(b.nbytes for b in shared) > _COPY_LIMIT:
+        return args, compute_now(node)
     return tuple(copy_of(a) if is_shared(a.buffer) else a for a in args), None
 
 
