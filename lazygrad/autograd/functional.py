@@ -31,9 +31,12 @@ def _as_tuple(value: Any, arg: str, fn: str) -> tuple[tuple[Tensor, ...], bool]:
     return values, is_tuple
 
 
-def _stand_ins(inputs: tuple[Tensor, ...], create_graph: bool) -> tuple[Tensor, ...]:
-    """Leaves to differentiate against; with ``create_graph`` an input with history keeps it (a view of it)."""
-    return tuple(x.view_as(x) if create_graph and x.requires_grad else x.detach().requires_grad_() for x in inputs)
+def _stand_ins(inputs: Inputs, create_graph: bool, fn: str) -> tuple[tuple[Tensor, ...], bool]:
+    """Leaves to differentiate against, and whether ``inputs`` was a tuple; with ``create_graph`` an input with
+    history keeps it (a view of it)."""
+    xs, is_tuple = _as_tuple(inputs, "inputs", fn)
+    leaves = tuple(x.view_as(x) if create_graph and x.requires_grad else x.detach().requires_grad_() for x in xs)
+    return leaves, is_tuple
 
 
 def _grads(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents: Sequence[Tensor | None] | None,
@@ -80,8 +83,7 @@ def vjp(func: Callable, inputs: Inputs, v: Any = None, create_graph: bool = Fals
         strict: bool = False) -> tuple[Any, Any]:
     """``(func(inputs), v^T J)``: the vector-Jacobian product at ``inputs``."""
     with enable_grad():
-        xs, inputs_tuple = _as_tuple(inputs, "inputs", "vjp")
-        xs = _stand_ins(xs, create_graph)
+        xs, inputs_tuple = _stand_ins(inputs, create_graph, "vjp")
         outputs, outputs_tuple = _call(func, xs, "vjp")
         products = _grads(outputs, xs, _cotangents(v, outputs, "vjp"), create_graph, strict)
     return _out(outputs, outputs_tuple, create_graph), _out(products, inputs_tuple, create_graph)
@@ -91,8 +93,7 @@ def jvp(func: Callable, inputs: Inputs, v: Any = None, create_graph: bool = Fals
         strict: bool = False) -> tuple[Any, Any]:
     """``(func(inputs), J v)``, by differentiating the linear map ``u -> J^T u`` (torch's double-backward trick)."""
     with enable_grad():
-        xs, _ = _as_tuple(inputs, "inputs", "jvp")
-        xs = _stand_ins(xs, create_graph)
+        xs, _ = _stand_ins(inputs, create_graph, "jvp")
         tangents = _cotangents(v, xs, "jvp")
         outputs, outputs_tuple = _call(func, xs, "jvp")
         dummies = tuple(zeros_like(o).requires_grad_() for o in outputs)
@@ -137,8 +138,7 @@ def jacobian(func: Callable, inputs: Inputs, create_graph: bool = False, strict:
     Both strategies give the same values here, from reverse passes; ``vectorize`` changes nothing else."""
     _check_strategy(strategy, vectorize)
     with enable_grad():
-        xs, inputs_tuple = _as_tuple(inputs, "inputs", "jacobian")
-        xs = _stand_ins(xs, create_graph)
+        xs, inputs_tuple = _stand_ins(inputs, create_graph, "jacobian")
         _, outputs_tuple, blocks = _jacobian(func, xs, create_graph, strict, "jacobian")
     return _nested(blocks, outputs_tuple, inputs_tuple, create_graph)
 
@@ -159,21 +159,25 @@ def hessian(func: Callable, inputs: Inputs, create_graph: bool = False, strict: 
         return _grads((_scalar_output(func, xs, "hessian"),), xs, None, True, strict)
 
     with enable_grad():
-        xs, inputs_tuple = _as_tuple(inputs, "inputs", "hessian")
-        xs = _stand_ins(xs, create_graph)
+        xs, inputs_tuple = _stand_ins(inputs, create_graph, "hessian")
         _, _, blocks = _jacobian(gradient, xs, create_graph, strict, "hessian")
     return _nested(blocks, inputs_tuple, inputs_tuple, create_graph)
+
+
+def _gradient(func: Callable, xs: tuple[Tensor, ...], v: Any, strict: bool,
+              fn: str) -> tuple[Tensor, tuple[Tensor, ...], tuple[Tensor, ...]]:
+    """A scalar ``func``'s value at ``xs``, its differentiable gradient, and ``v`` checked against ``xs``."""
+    vs = _cotangents(v, xs, fn)
+    out = _scalar_output(func, xs, fn)
+    return out, _grads((out,), xs, None, True, strict), vs
 
 
 def vhp(func: Callable, inputs: Inputs, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple[Any, Any]:
     """``(func(inputs), v^T H)`` for a scalar ``func``."""
     with enable_grad():
-        xs, inputs_tuple = _as_tuple(inputs, "inputs", "vhp")
-        xs = _stand_ins(xs, create_graph)
-        vs = _cotangents(v, xs, "vhp")
-        out = _scalar_output(func, xs, "vhp")
-        gradient = _grads((out,), xs, None, True, strict)
+        xs, inputs_tuple = _stand_ins(inputs, create_graph, "vhp")
+        out, gradient, vs = _gradient(func, xs, v, strict, "vhp")
         products = _grads(gradient, xs, vs, create_graph, strict)
     return _out((out,), False, create_graph), _out(products, inputs_tuple, create_graph)
 
@@ -182,11 +186,8 @@ def hvp(func: Callable, inputs: Inputs, v: Any = None, create_graph: bool = Fals
         strict: bool = False) -> tuple[Any, Any]:
     """``(func(inputs), H v)`` for a scalar ``func``, through the transposed product as torch computes it."""
     with enable_grad():
-        xs, inputs_tuple = _as_tuple(inputs, "inputs", "hvp")
-        xs = _stand_ins(xs, create_graph)
-        vs = _cotangents(v, xs, "hvp")
-        out = _scalar_output(func, xs, "hvp")
-        gradient = _grads((out,), xs, None, True, strict)
+        xs, inputs_tuple = _stand_ins(inputs, create_graph, "hvp")
+        out, gradient, vs = _gradient(func, xs, v, strict, "hvp")
         dummies = tuple(zeros_like(x).requires_grad_() for x in xs)
         transposed = _grads(gradient, xs, dummies, True, strict)
         products = _grads(transposed, dummies, vs, create_graph, strict, "output")
