@@ -169,7 +169,8 @@ def test_program_prints_what_torch_prints(name, backend):
 # always and on jax with LAZYGRAD_ALL_PROGRAMS=1, so the suite stays minutes long. The shorter ones, the agreement
 # tests and the benchmark's loops keep jax's programs compared with torch's.
 LONG_ON_JAX = {"nanogpt", "policy_gradient", "tiny_gpt", "seq2seq_reverse", "tutorial_packed_names",
-               "tutorial_vae_dcgan", "tutorial_nn_really", "transformer_classifier", "cnn_accumulate"}
+               "tutorial_vae_dcgan", "tutorial_nn_really", "transformer_classifier", "cnn_accumulate",
+               "data_utilities", "lstm_word_lm", "gan_1d"}
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
