@@ -52,6 +52,23 @@ def test_pad_sequence_matches_torch(kwargs):
     assert_same(*both(run))
 
 
+def test_a_batch_of_computed_sequences_is_padded_at_once():
+    """A collate_fn pads each batch of a DataLoader: padding computed sequences computes the batch (and the view's
+    base) at once, so no pending tensor reads the sequences and a step's program does not depend on each one's
+    length. Sequences that need a gradient stay in the graph."""
+    from lazygrad import realization
+
+    batch = [lazygrad.tensor(s) for s in ([1, 2, 3], [4], [5, 6])]
+    padded = rnn.pad_sequence(batch, batch_first=True, padding_value=-100)
+    pending = [r() for r in realization._tracked.pending if r() is not None and r().node.buffer is None]
+    assert padded.node.buffer is not None and pending == []
+    assert padded.tolist() == [[1, 2, 3], [4, -100, -100], [5, 6, -100]]
+    assert rnn.pad_sequence(batch).t().tolist() == [[1, 2, 3], [4, 0, 0], [5, 6, 0]]
+    learned = [lazygrad.ones(2, requires_grad=True), lazygrad.ones(1, requires_grad=True)]
+    grown = rnn.pad_sequence(learned)
+    assert grown.node.buffer is None and grown.grad_fn is not None
+
+
 @needs_torch
 @pytest.mark.parametrize("enforce_sorted", [True, False])
 @pytest.mark.parametrize("batch_first", [False, True])

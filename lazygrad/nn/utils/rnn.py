@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ... import dtypes
+from ... import realization as realize
 from ...creation import full, tensor
 from ...reshaping import cat
 from ...tensor import Tensor
@@ -136,7 +137,20 @@ def pad_sequence(sequences: Tensor | Iterable[Tensor], batch_first: bool = False
         columns = slice(0, length) if padding_side == "right" else slice(longest - length, longest)
         index[b, columns] = np.arange(start, start + length)
         start += length
-    return _rows(rows, index if batch_first else index.T, 1)
+    padded = _rows(rows, index if batch_first else index.T, 1)
+    if not any(s.requires_grad for s in sequences):
+        _settle(padded)
+    return padded
+
+
+def _settle(batch: Tensor) -> None:
+    """Compute a padded batch of data now, on the host, when its sequences are computed: a collate_fn pads each
+    batch of a DataLoader, and a pending batch would make each step's program depend on every sequence's length
+    (a new program per batch) where a computed one is a single input. The view's base is computed first, so no
+    pending tensor still reads the sequences."""
+    if batch._view is not None:
+        realize.settle(batch._view.storage.node)
+    realize.settle(batch.node)
 
 
 def _check_lengths(lengths: list[int], batch: int, enforce_sorted: bool) -> None:
