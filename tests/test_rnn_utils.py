@@ -52,6 +52,24 @@ def test_pad_sequence_matches_torch(kwargs):
     assert_same(*both(run))
 
 
+@needs_torch
+@pytest.mark.backend_agnostic
+def test_results_are_new_tensors_recorded_under_torchs_names():
+    """Each layout change is one gather recorded as the op torch ends with: a printed ``grad_fn`` reads alike."""
+    def names(T, R):
+        seqs = sequences(T, (2, 4, 3))
+        found = [R.pad_sequence(seqs).grad_fn, R.pack_sequence(seqs, enforce_sorted=False).data.grad_fn]
+        for batch_first in (True, False):
+            for lengths, enforce_sorted in (([4, 3, 2], True), ([2, 4, 3], False)):
+                padded = R.pad_sequence(seqs, batch_first=batch_first)
+                packed = R.pack_padded_sequence(padded, lengths, batch_first, enforce_sorted)
+                found.append(R.pad_packed_sequence(packed, batch_first)[0].grad_fn)
+        return [type(f).__name__ for f in found]
+
+    ours, theirs = both(names)
+    assert ours == theirs
+
+
 def test_a_batch_of_computed_sequences_is_padded_at_once():
     """A collate_fn pads each batch of a DataLoader: padding computed sequences computes the batch (and the view's
     base) at once, so no pending tensor reads the sequences and a step's program does not depend on each one's

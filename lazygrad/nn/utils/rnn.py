@@ -7,17 +7,19 @@ constant tensors), so every layout change is one gather with a host-built index:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from ... import dtypes
+from ... import dtypes, ops
 from ... import realization as realize
 from ...creation import full, tensor
+from ...ir import apply
 from ...reshaping import cat
-from ...tensor import Tensor
+from ...tensor import Tensor, _record
 
 
 class _PackedFields(NamedTuple):
@@ -106,11 +108,12 @@ def _host_ints(values: Tensor | Sequence[int]) -> list[int]:
     return [int(v) for v in (values.tolist() if isinstance(values, Tensor) else values)]
 
 
-def _rows(input: Tensor, index: np.ndarray, leading: int) -> Tensor:
-    """``input``'s first ``leading`` dims flattened, then the rows at ``index`` (one gather)."""
-    flat = input.reshape(-1, *input.shape[leading:])
-    return flat.index_select(0, tensor(index.reshape(-1), device=input.device)).reshape(*index.shape,
-                                                                                          *input.shape[leading:])
+def _rows(input: Tensor, index: np.ndarray, leading: int, name: str) -> Tensor:
+    """``input``'s first ``leading`` dims flattened, then the rows at ``index``: one gather, a new tensor (not a
+    view), recorded under the name of the op torch ends with (``name``)."""
+    flat = ops.reshape(input.node, (math.prod(input.shape[:leading]), *input.shape[leading:]))
+    positions = tensor(index, device=input.device).node
+    return _record(name, apply("gather", (flat, positions), (0,)), input)
 
 
 def pad_sequence(sequences: Tensor | Iterable[Tensor], batch_first: bool = False, padding_value: float = 0.0,
@@ -137,20 +140,13 @@ def pad_sequence(sequences: Tensor | Iterable[Tensor], batch_first: bool = False
         columns = slice(0, length) if padding_side == "right" else slice(longest - length, longest)
         index[b, columns] = np.arange(start, start + length)
         start += length
-    padded = _rows(rows, index if batch_first else index.T, 1)
+    padded = _rows(rows, index if batch_first else index.T, 1, "CopySlices")
     if not any(s.requires_grad for s in sequences):
-        _settle(padded)
+        # A collate_fn pads each batch of a DataLoader: computed now from computed sequences, the batch is one
+        # input to the step's program, which would otherwise depend on every sequence's length (a new program
+        # per batch).
+        realize.settle(padded.node)
     return padded
-
-
-def _settle(batch: Tensor) -> None:
-    """Compute a padded batch of data now, on the host, when its sequences are computed: a collate_fn pads each
-    batch of a DataLoader, and a pending batch would make each step's program depend on every sequence's length
-    (a new program per batch) where a computed one is a single input. The view's base is computed first, so no
-    pending tensor still reads the sequences."""
-    if batch._view is not None:
-        realize.settle(batch._view.storage.node)
-    realize.settle(batch.node)
 
 
 def _check_lengths(lengths: list[int], batch: int, enforce_sorted: bool) -> None:
@@ -182,9 +178,15 @@ def pack_padded_sequence(input: Tensor, lengths: Tensor | list[int], batch_first
     stride = (input.shape[1], 1) if batch_first else (1, input.shape[1])
     index = np.array([order[b] * stride[0] + t * stride[1] for t, n in enumerate(sizes) for b in range(n)],
                      dtype=np.int64)
-    data = _rows(input, index, 2)
+    data = _rows(input, index, 2, "PackPaddedSequenceBackward0")
     sorted_indices = None if enforce_sorted else tensor(order.astype(np.int64), device=input.device)
     return PackedSequence(data, tensor(sizes, dtype=dtypes.int64), sorted_indices, None)
+
+
+# torch's last op in pad_packed_sequence, by (sorted_indices given, batch_first): it reorders the batch with
+# index_select when the sequences were sorted, else transposes the time-major batch it filled, or returns it.
+_PADDED_NAMES = {(True, True): "IndexSelectBackward0", (True, False): "IndexSelectBackward0",
+                 (False, True): "TransposeBackward0", (False, False): "CopySlices"}
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
@@ -210,7 +212,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
         index[t, order[:n]] = np.arange(start, start + n)
         lengths[order[:n]] += 1
         start += n
-    return _rows(rows, index.T if batch_first else index, 1), tensor(lengths)
+    return _rows(rows, index.T if batch_first else index, 1, _PADDED_NAMES[sequence.sorted_indices is not None,
+                                                                            batch_first]), tensor(lengths)
 
 
 def pack_sequence(sequences: list[Tensor], enforce_sorted: bool = True) -> PackedSequence:
