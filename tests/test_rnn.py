@@ -234,6 +234,16 @@ def test_dropout_applies_between_layers_in_training_only():
     assert not np.allclose(rnn(x)[0].detach().numpy(), trained.detach().numpy())
 
 
+@pytest.mark.backend_agnostic
+def test_flat_weights_are_listed_in_torchs_order():
+    """Weight-dropping wrappers written for torch find the weights by ``_flat_weights_names``."""
+    lstm = nn.LSTM(2, 4, num_layers=2, bidirectional=True, proj_size=3)
+    assert [w is getattr(lstm, n) for w, n in zip(lstm._flat_weights, lstm._flat_weights_names)] == [True] * 20
+    if HAS_TORCH:
+        ours = lstm._flat_weights_names
+        assert ours == torch.nn.LSTM(2, 4, num_layers=2, bidirectional=True, proj_size=3)._flat_weights_names
+
+
 def test_flatten_parameters_is_a_no_op():
     lstm = nn.LSTM(2, 3)
     before = {k: v.numpy() for k, v in lstm.state_dict().items()}
@@ -257,6 +267,11 @@ ERRORS = [
     ("LSTMCell(3, 4)", [(2, 2, 3)], ValueError, "LSTMCell: Expected input to be 1D or 2D, got 3D instead"),
     ("GRUCell(3, 4)", [(2, 5)], RuntimeError, "input has inconsistent input_size: got 5 expected 3"),
     ("RNNCell(3, 4)", [(2, 3), (3, 4)], RuntimeError, "Input batch size 2 doesn't match hidden0 batch size 3"),
+    # h alone where (h, c) is expected: indexed as the pair, never taken as two rows of h
+    ("LSTMCell(3, 4)", [(2, 3), (2, 4)], TypeError,
+     "lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not Tensor"),
+    ("LSTMCell(3, 4)", [(3,), (1, 4)], IndexError, "index 1 is out of bounds for dimension 0 with size 1"),
+    ("LSTM(3, 4)", [(5, 2, 3), (1, 2, 4)], IndexError, "index 1 is out of bounds for dimension 0 with size 1"),
 ]
 
 
