@@ -234,6 +234,28 @@ def test_dropout_applies_between_layers_in_training_only():
     assert not np.allclose(rnn(x)[0].detach().numpy(), trained.detach().numpy())
 
 
+def weight_dropped_lstm(T, weights):
+    """AWD-LSTM's weight drop: the parameter is removed, and a scaled copy of a raw weight (a plain tensor, with
+    its history) is set as the attribute before the call. Returns the output and the raw weight's gradient."""
+    lstm = T.nn.LSTM(3, 4)
+    lstm.load_state_dict({k: T.tensor(v) for k, v in weights.items()})
+    raw = T.nn.Parameter(lstm.weight_hh_l0.detach().clone())
+    del lstm._parameters["weight_hh_l0"]
+    lstm.weight_hh_l0 = raw * 0.5
+    out, _ = lstm(T.tensor(rand(5, 2, 3, dtype=np.float32)))
+    (out * out).sum().backward()
+    return out, raw.grad
+
+
+@needs_torch
+def test_a_weight_replaced_by_a_plain_tensor_is_the_one_used():
+    weights = {k: v.numpy() for k, v in nn.LSTM(3, 4).state_dict().items()}
+    ours = weight_dropped_lstm(lazygrad, weights)
+    for got, want in zip(ours, weight_dropped_lstm(torch, weights)):
+        assert_close(got, want)
+    assert float(ours[1].abs().sum()) > 0
+
+
 @pytest.mark.backend_agnostic
 def test_flat_weights_are_listed_in_torchs_order():
     """Weight-dropping wrappers written for torch find the weights by ``_flat_weights_names``."""

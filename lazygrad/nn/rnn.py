@@ -116,6 +116,9 @@ def _rename(t: Tensor, name: str) -> None:
         t.grad_fn.__class__ = grad_fn_class(name)
 
 
+_WEIGHT_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+
+
 class RNNBase(Module):
     """Parameters ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}`` (``weight_hr_l{k}``
     with projections), ``_reverse`` for the backward direction, registered in torch's order."""
@@ -176,11 +179,11 @@ class RNNBase(Module):
         return [getattr(self, name) for name in self._flat_weights_names]
 
     def _layer_weights(self, index: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
-        """(w_ih, w_hh, b_ih, b_hh, w_hr) of the ``index``-th (layer, direction) pair."""
+        """(w_ih, w_hh, b_ih, b_hh, w_hr) of the ``index``-th (layer, direction) pair, None where absent. Read as
+        attributes, as torch does: a weight-dropping wrapper replaces a parameter by a plain tensor (its dropped
+        copy of a raw weight) before each call."""
         suffix = self._all_weights[index][0].removeprefix("weight_ih")
-        get = self._parameters.get
-        return (get("weight_ih" + suffix), get("weight_hh" + suffix), get("bias_ih" + suffix),  # type: ignore[return-value]
-                get("bias_hh" + suffix), get("weight_hr" + suffix))
+        return tuple(getattr(self, kind + suffix, None) for kind in _WEIGHT_KINDS)  # type: ignore[return-value]
 
     def _state_sizes(self, batch: int) -> list[tuple[int, int, int]]:
         stacks = self.num_layers * (2 if self.bidirectional else 1)
