@@ -125,7 +125,7 @@ def test_errors_worded_like_torch(call, error: str) -> None:
 
 
 def test_conv_padding_mode_is_checked_like_torch() -> None:
-    with pytest.raises(ValueError, match="padding_mode must be one of .*, but got padding_mode='mirror'"):
+    with pytest.raises(ValueError, match=r"padding_mode must be one of .*, but got padding_mode='mirror'"):
         lazygrad.nn.Conv2d(1, 1, 3, padding_mode="mirror")
     assert lazygrad.nn.Conv2d(1, 1, 3, padding=(1, 2), padding_mode="circular")._reversed_padding_repeated_twice == \
         torch.nn.Conv2d(1, 1, 3, padding=(1, 2), padding_mode="circular")._reversed_padding_repeated_twice

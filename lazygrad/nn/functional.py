@@ -1169,6 +1169,7 @@ from .functional_losses import (  # noqa: E402, F401 (re-exported)
     triplet_margin_loss,
 )
 from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d  # noqa: E402, F401
+from .grid_sampling import affine_grid, grid_sample  # noqa: E402, F401
 from .lp_norm_ops import local_response_norm, lp_pool1d, lp_pool2d  # noqa: E402, F401
 from .normalization_ops import instance_norm, rms_norm  # noqa: E402, F401
 from .random_activation_ops import gumbel_softmax, rrelu, rrelu_  # noqa: E402, F401
