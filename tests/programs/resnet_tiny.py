@@ -42,7 +42,8 @@ class BasicBlock(nn.Module):
 class TinyResNet(nn.Module):
     def __init__(self, num_classes=4):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False, padding_mode="reflect"), nn.BatchNorm2d(8),
+                                  nn.ReLU(inplace=True))
         self.layer1 = BasicBlock(8, 8)
         self.layer2 = BasicBlock(8, 16, stride=2)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
@@ -69,6 +70,12 @@ def init_weights(m):
 def augment(x):
     flip = torch.rand(x.size(0)) < 0.5
     x = torch.where(flip[:, None, None, None], torch.flip(x, dims=[3]), x)
+    angle = (torch.rand(x.size(0)) - 0.5) * (math.pi / 6)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta = torch.stack([torch.stack([cos, -sin, torch.zeros_like(cos)], 1),
+                         torch.stack([sin, cos, torch.zeros_like(cos)], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     padded = F.pad(x, (2, 2, 2, 2), mode="constant", value=0.0)
     i, j = torch.randint(0, 5, (2,)).tolist()
     return padded[:, :, i:i + 16, j:j + 16]
@@ -77,6 +84,7 @@ def augment(x):
 model = TinyResNet()
 model.apply(init_weights)
 print(model.layer2)
+print(model.stem[0])
 print(sum(p.numel() for p in model.parameters()), sum(p.numel() for p in model.parameters() if p.requires_grad))
 print(f"{model.stem[0].weight.std().item():.4f}", model.layer2.shortcut[0].weight.shape)
 
@@ -87,7 +95,7 @@ for name, p in model.named_parameters():
     (no_decay if p.ndim <= 1 else decay).append(p)
 optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
                               lr=3e-3, betas=(0.9, 0.99))
-epochs = 6
+epochs = 5
 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=1e-4)
 for epoch in range(epochs):
     model.train()
@@ -124,3 +132,4 @@ print(optimizer.param_groups[0]["lr"], optimizer.param_groups[1]["weight_decay"]
 state = model.state_dict()
 print(len(state), list(state)[:6])
 print(F.softmax(logits[:2], dim=1))
+print(augment(x_test[:1])[0, 0, 6, 4:10])
