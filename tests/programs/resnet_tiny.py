@@ -97,6 +97,7 @@ optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params
                               lr=3e-3, betas=(0.9, 0.99))
 epochs = 5
 scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=1e-4)
+ema = torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.9))
 for epoch in range(epochs):
     model.train()
     perm = torch.randperm(len(x_train))
@@ -110,6 +111,7 @@ for epoch in range(epochs):
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), max_norm=2.0)
         optimizer.step()
+        ema.update_parameters(model)
         total += loss.item() * yb.size(0)
         seen += yb.size(0)
     scheduler.step()
@@ -122,6 +124,11 @@ with torch.no_grad():
     acc = (pred == y_test).float().mean()
     confusion = torch.bincount(y_test * 4 + pred, minlength=16).view(4, 4)
 print(f"test accuracy {acc.item():.3f}")
+torch.optim.swa_utils.update_bn([(x_train[:32],), (x_train[32:],)], ema)
+ema.eval()
+with torch.no_grad():
+    ema_acc = (ema(x_test).argmax(1) == y_test).sum().item()
+print("ema", ema.n_averaged, ema_acc, ema.module.fc.bias)
 print(confusion)
 print(confusion.diag(), confusion.sum(0), confusion.sum(1))
 print(model.layer1.bn1.running_mean[:4])

@@ -1,6 +1,7 @@
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 # A small U-Net-style denoising autoencoder on synthetic 1x16x16 images: max pooling with indices and unpooling,
 # transposed convolutions, interpolation, GroupNorm, skip connections joined with torch.cat, SGD with Nesterov
@@ -36,7 +37,7 @@ class UNet(nn.Module):
     def forward(self, x):
         e1 = self.enc1(x)                      # 4 x 16 x 16
         p1, idx1 = self.pool(e1)               # 4 x 8 x 8
-        e2 = self.enc2(p1)                     # 8 x 8 x 8
+        e2 = checkpoint(self.enc2, p1, use_reentrant=False)  # 8 x 8 x 8
         p2 = F.max_pool2d(e2, 2)               # 8 x 4 x 4
         b = self.bottleneck(p2)
         d2 = self.dec2(torch.cat([self.up(b), e2], dim=1))
