@@ -186,7 +186,7 @@ class RNNBase(Module):
             tail = " tensor instead" if name == "RNN" else " instead"
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.ndim}D{tail}")
         batched = input.ndim == 3
-        states = None if hx is None else (list(hx) if self.mode == "LSTM" else [hx])
+        states = None if hx is None else (_pair(hx) if self.mode == "LSTM" else [hx])
         if states is not None:
             _check_state_dims(states, batched, self.mode == "LSTM")
         batch_dim = 0 if self.batch_first else 1
@@ -219,7 +219,7 @@ class RNNBase(Module):
         and back, as torch does."""
         data, sizes = input.data, [int(n) for n in input.batch_sizes.tolist()]
         self._check_input(data)
-        states = None if hx is None else (list(hx) if self.mode == "LSTM" else [hx])
+        states = None if hx is None else (_pair(hx) if self.mode == "LSTM" else [hx])
         if states is not None and input.sorted_indices is not None:
             states = [s.index_select(1, input.sorted_indices) for s in states]
         states = self._initial_states(states, sizes[0], data.dtype)
@@ -315,6 +315,12 @@ def _check_sizes(input_size: Any, hidden_size: Any, num_layers: int, bias: Any, 
         raise ValueError("proj_size should be a positive integer or zero to disable projections")
     if proj_size >= hidden_size:
         raise ValueError("proj_size has to be smaller than hidden_size")
+
+
+def _pair(hx: Any) -> list[Tensor]:
+    """An LSTM's ``(h, c)``, read as torch reads them: ``hx[0]`` and ``hx[1]``. A single tensor given for the pair
+    is indexed, as in torch (``h`` of one layer fails with torch's IndexError rather than passing as two rows)."""
+    return [hx[0], hx[1]]
 
 
 def _check_state_dims(states: list[Tensor], batched: bool, lstm: bool) -> None:
@@ -450,7 +456,9 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
-        h, c = self._step(_lstm_step, input, None if hx is None else list(hx))
+        if isinstance(hx, Tensor) and input.ndim == 2:  # h alone, without c: torch's kernel refuses it
+            raise TypeError("lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not Tensor")
+        h, c = self._step(_lstm_step, input, None if hx is None else _pair(hx))
         return h, c
 
 
