@@ -94,3 +94,12 @@ print(F.interpolate(torch.arange(6.0).view(1, 1, 2, 3), size=(3, 5), mode="bicub
 print(nn.Upsample(scale_factor=1.5, mode="bicubic", align_corners=True)(val_clean[:1])[0, 0, 10, 8:14])
 pooled, where = F.max_pool2d(torch.arange(16.0).view(1, 1, 4, 4).flip(-1), 2, return_indices=True)
 print(pooled, where, F.max_unpool2d(pooled, where, 2))
+
+# A spectrally normalized critic on the reconstructions, as a GAN's discriminator would see them.
+critic = nn.Sequential(nn.utils.spectral_norm(nn.Conv2d(1, 4, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),
+                       nn.utils.spectral_norm(nn.Conv2d(4, 1, 4, stride=2, padding=1)))
+for _ in range(3):
+    score = critic(out).mean()
+score.backward()
+print(f"{score.item():.5f}", critic[0].weight_u, [n for n, _ in critic.named_parameters()])
+print(critic[2].weight_orig.grad.norm(), list(critic.state_dict())[:4])
