@@ -22,6 +22,7 @@ from . import (
     cuda,
     distributions,
     dtypes,
+    foreach_ops,
     func,
     gc_policy,
     index_ops,
@@ -343,6 +344,7 @@ for _family in (aliases, inplace_ops, logic_ops, special_ops):
     __all__ += list(_family.FUNCTIONS)
     _TAKES_OUT |= _family.TAKES_OUT
 del _family
+globals().update(foreach_ops.FUNCTIONS)  # torch._foreach_add_, ...: private, so not in __all__
 globals().update(LEGACY_TYPES)  # torch.FloatTensor, torch.LongTensor, ...
 __all__ += list(LEGACY_TYPES)
 _TAKES_OUT |= {  # composite ops

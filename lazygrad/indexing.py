@@ -67,8 +67,10 @@ class _Plan:
                 self.stops.append(stop)
                 self.steps.append(step)
                 self.view.append(-(-(stop - start) // step))
-                # torch judges the slice as written: only [0:size:1] (or its blanks) is no view at all
-                if (item.start or 0, size if item.stop is None else item.stop, item.step or 1) != (0, size, 1):
+                # torch judges the slice as written: only a start of 0, a stop at or past the end and a step of 1
+                # (or their blanks) is no view at all
+                whole = (item.start or 0) == 0 and (item.stop is None or item.stop >= size) and (item.step or 1) == 1
+                if not whole:
                     self.names.append("SliceBackward0")
             axis += 1
         self.name = self.names[-1] if self.names else "AliasBackward0"

@@ -322,6 +322,9 @@ GRAD_FN_NAMES = {
     "unsqueeze": (lambda T, x, w: x.unsqueeze(0), "UnsqueezeBackward0"),
     "select": (lambda T, x, w: x[0], "SelectBackward0"),
     "slice": (lambda T, x, w: x[1:], "SliceBackward0"),
+    "slice_past_the_end": (lambda T, x, w: w[1, :5], "SelectBackward0"),  # no slice: it keeps the whole axis
+    "slices_past_the_end": (lambda T, x, w: w[:, 0:3], "AliasBackward0"),
+    "slice_from_minus_size": (lambda T, x, w: w[:, -3:], "SliceBackward0"),  # judged as written, not normalized
     "cat": (lambda T, x, w: T.cat([x, x]), "CatBackward0"),
     "stack": (lambda T, x, w: T.stack([x, x]), "StackBackward0"),
     "max": (lambda T, x, w: x.max(), "MaxBackward1"),

@@ -1,4 +1,5 @@
-"""The added activations, instance and RMS norms, padding modules, pixel shuffles and Unflatten against torch.
+"""The added activations, instance and RMS norms, padding modules, pixel shuffles, Unflatten and convolutions
+with a padding mode against torch.
 
 Each module is built in both libraries from the same constructor call: the printed module, the output and
 the gradients (input and parameters) must be torch's. Inputs are fixed float64 arrays of a few shapes.
@@ -64,6 +65,10 @@ CASES = {
     "CircularPad2d": (lambda nn: nn.CircularPad2d(1), IMAGES),
     "PixelShuffle": (lambda nn: nn.PixelShuffle(2), IMAGES),
     "PixelUnshuffle": (lambda nn: nn.PixelUnshuffle(2), IMAGES),
+    "Conv2d-reflect": (lambda nn: nn.Conv2d(4, 2, (3, 2), padding=(1, 2), padding_mode="reflect"), IMAGES),
+    "Conv2d-replicate-same": (lambda nn: nn.Conv2d(4, 2, (2, 3), padding="same", dilation=(1, 2),
+                                                   padding_mode="replicate"), IMAGES),
+    "Conv1d-circular": (lambda nn: nn.Conv1d(4, 3, 3, padding=2, stride=2, padding_mode="circular"), SEQUENCES),
 }
 
 
@@ -117,6 +122,13 @@ def test_errors_worded_like_torch(call, error: str) -> None:
         with pytest.raises(RuntimeError) as info:
             call(f, lib.tensor(IMAGES))
         assert error in str(info.value)
+
+
+def test_conv_padding_mode_is_checked_like_torch() -> None:
+    with pytest.raises(ValueError, match=r"padding_mode must be one of .*, but got padding_mode='mirror'"):
+        lazygrad.nn.Conv2d(1, 1, 3, padding_mode="mirror")
+    assert lazygrad.nn.Conv2d(1, 1, 3, padding=(1, 2), padding_mode="circular")._reversed_padding_repeated_twice == \
+        torch.nn.Conv2d(1, 1, 3, padding=(1, 2), padding_mode="circular")._reversed_padding_repeated_twice
 
 
 def test_softmax2d_rejects_other_ranks() -> None:

@@ -268,11 +268,12 @@ def _autocast_ops(m):
         "prod": lambda: (x @ w.t()).prod(), "inv": lambda: m.linalg.inv(x[:, :4] @ x[:, :4].t() + m.eye(4)),
         "softmax": lambda: (x @ w.t()).softmax(1), "sum": lambda: (x @ w.t()).sum(), "relu": lambda: (x @ w.t()).relu(),
         "exp": lambda: x.exp(), "add": lambda: x + x,
+        "batch_norm": lambda: F_.batch_norm(F_.conv2d(img, ker), None, None, m.ones(4), m.zeros(4), training=True),
     }
 
 
 LOWER = {"matmul", "mm", "bmm", "linear", "conv2d", "conv1d", "conv_transpose2d", "addmm", "baddbmm", "einsum",
-         "prelu", "sdpa", "softmax", "sum", "relu"}  # the last three: bfloat16 in, bfloat16 out
+         "prelu", "sdpa", "softmax", "sum", "relu", "batch_norm"}  # the last four: bfloat16 in, bfloat16 out
 
 
 @pytest.mark.parametrize("op", list(_autocast_ops(torch)))
@@ -291,6 +292,27 @@ def test_autocast_dtypes_are_torchs():
     with torch.autocast("cpu"):
         ours = {name: fn().dtype.name for name, fn in _autocast_ops(torch).items()}
     assert ours == theirs
+
+
+@needs_torch
+def test_autocast_conv_batch_norm_linear_matches_torch():
+    """A 16-bit activation through float32 batch norm parameters stays 16-bit (normalized in float32), as the
+    linear layer after it then sees in torch."""
+    import torch as T
+
+    results = []
+    for m in (torch, T):
+        m.manual_seed(0)
+        net = m.nn.Sequential(m.nn.Conv2d(3, 4, 3), m.nn.BatchNorm2d(4), m.nn.ReLU(), m.nn.Flatten(),
+                              m.nn.Linear(36, 2))
+        with m.autocast("cpu"):
+            out = net(m.tensor(np.stack([IMG[0]] * 2)))
+            normalized = net[:2](m.tensor(np.stack([IMG[0]] * 2)))
+        results.append((out, net[1].running_mean, str(normalized.dtype)))
+    (out, mean, normalized), (want, want_mean, want_normalized) = results
+    assert out.dtype is torch.bfloat16 and normalized == want_normalized == "torch.bfloat16"
+    np.testing.assert_allclose(_values(out), want.detach().float().numpy(), rtol=1e-2, atol=1e-3)
+    np.testing.assert_allclose(mean.numpy(), want_mean.numpy(), rtol=1e-2, atol=1e-3)
 
 
 def test_autocast_to_float16_and_float64_left_alone():

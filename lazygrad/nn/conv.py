@@ -19,6 +19,22 @@ def _ntuple(value: Any, n: int) -> tuple[int, ...]:
     return (value,) * n if isinstance(value, int) else tuple(value)
 
 
+PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
+
+
+def _pad_widths(padding: tuple[int, ...] | str, kernel_size: tuple[int, ...],
+                dilation: tuple[int, ...]) -> Sequence[int]:
+    """``F.pad``'s widths (last dimension first, low then high) that a non-zero ``padding_mode`` pads the input
+    with before an unpadded convolution (a list for a padding string, a tuple for numbers, as torch keeps them);
+    ``'same'`` puts the odd unit of padding on the high side, as torch does."""
+    if padding == "valid":
+        return [0, 0] * len(kernel_size)
+    if padding == "same":
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
+        return [w for total in reversed(totals) for w in (total // 2, total - total // 2)]
+    return tuple(w for p in reversed(padding) for w in (p, p))
+
+
 class _ConvNd(Module):
     """Weight (out, in/groups, *kernel), or (in, out/groups, *kernel) when transposed, and bias, initialized
     exactly like torch's (lazily)."""
@@ -36,10 +52,10 @@ class _ConvNd(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"padding_mode '{padding_mode}' is not supported yet; only 'zeros' is")
         if isinstance(padding, str) and padding not in ("same", "valid"):
             raise ValueError(f"Invalid padding string '{padding}', should be one of {{'valid', 'same'}}")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, but got padding_mode='{padding_mode}'")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = _ntuple(kernel_size, self.n)
@@ -49,6 +65,7 @@ class _ConvNd(Module):
         self.output_padding = (0,) * self.n
         self.groups = groups
         self.padding_mode = padding_mode
+        self._reversed_padding_repeated_twice = _pad_widths(self.padding, self.kernel_size, self.dilation)
         shape = (in_channels, out_channels // groups) if self.transposed else (out_channels, in_channels // groups)
         add_weight_and_bias(self, (*shape, *self.kernel_size), bias, dtype, out_channels)
 
@@ -57,7 +74,10 @@ class _ConvNd(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         conv = (F.conv1d, F.conv2d, F.conv3d)[self.n - 1]
-        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        if self.padding_mode == "zeros":
+            return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+        return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -71,6 +91,8 @@ class _ConvNd(Module):
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 

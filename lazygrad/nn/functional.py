@@ -249,8 +249,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
     In training the batch statistics are used and, if given, the running statistics are updated in
     place under ``no_grad``: more nodes in the same lazy program, nothing is computed here. The
-    running variance uses the unbiased estimate, as in torch.
+    running variance uses the unbiased estimate, as in torch. A 16-bit input is normalized in float32 and
+    the result has its dtype, whatever the parameters' (torch's mixed-type kernel, which autocast relies on).
     """
+    half = input.dtype in dtypes.HALF
+    x = input.float() if half else input
     ndim = input.ndim
     axes = tuple(a for a in range(ndim) if a != 1)
     for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
@@ -260,7 +263,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         count = input.numel() // input.shape[1]
         if count <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
-        mean, centered, squares, var = _moments(input, axes, count)
+        mean, centered, squares, var = _moments(x, axes, count)
         if running_mean is not None or running_var is not None:
             with no_grad():
                 if running_mean is not None:
@@ -270,10 +273,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        centered = input - _channel_view(running_mean, ndim, 1)
+        centered = x - _channel_view(running_mean, ndim, 1)
         var = _channel_view(running_var, ndim, 1)
     out = _channel_affine(centered * (var + eps).rsqrt(), weight, bias)
-    return _as_op("NativeBatchNormBackward0", out, input, weight, bias)
+    return _as_op("NativeBatchNormBackward0", out.to(input.dtype) if half else out, input, weight, bias)
 
 
 # ---- shape helpers ------------------------------------------------------------------------------------
@@ -1169,6 +1172,7 @@ from .functional_losses import (  # noqa: E402, F401 (re-exported)
     triplet_margin_loss,
 )
 from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d  # noqa: E402, F401
+from .grid_sampling import affine_grid, grid_sample  # noqa: E402, F401
 from .lp_norm_ops import local_response_norm, lp_pool1d, lp_pool2d  # noqa: E402, F401
 from .normalization_ops import instance_norm, rms_norm  # noqa: E402, F401
 from .random_activation_ops import gumbel_softmax, rrelu, rrelu_  # noqa: E402, F401

@@ -1,4 +1,5 @@
-"""Resampling along spatial axes: ``interpolate`` (nearest, linear family, area) and adaptive average pooling.
+"""Resampling along spatial axes: ``interpolate`` (nearest, linear family, bicubic, area) and adaptive average
+pooling.
 
 Every mode is separable, so each spatial axis is resampled on its own: an output position reads a few
 input positions ("taps") along that axis and combines them with fixed weights. Which taps and which
@@ -17,11 +18,14 @@ import numpy as np
 
 from ..arithmetic import where
 from ..creation import tensor
-from ..tensor import Tensor, _record
+from ..tensor import Tensor, _record, _torch_type_name
 
 _LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
 _KNOWN_MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
 _AXIS_LETTERS = {1: "W", 2: "HW", 3: "DHW"}
+# The kernel that refuses an integer input in torch, per interpolating mode (torch names it in its error).
+_FLOAT_KERNELS = {"linear": "compute_indices_weights_linear", "bilinear": "upsample_bilinear2d_channels_last",
+                  "trilinear": "compute_indices_weights_linear", "bicubic": "compute_indices_weights_cubic"}
 
 
 # ---- one axis -------------------------------------------------------------------------------------------
@@ -71,6 +75,38 @@ def _linear_axis(x: Tensor, axis: int, size: int, scale: float | None, align_cor
     index = np.stack([low, high], axis=1)
     weights = np.stack([1 - frac, frac], axis=1)
     return (_gather(x, axis, index) * _weights(x, axis, weights)).sum(axis + 1)
+
+
+_CUBIC_A = -0.75  # the cubic convolution kernel's free parameter, as torch (and OpenCV) choose it
+
+
+def _cubic_weights(t: np.ndarray) -> np.ndarray:
+    """Keys' cubic convolution weights of the four taps at distances 1 + t, t, 1 - t and 2 - t."""
+    a = t.dtype.type(_CUBIC_A)
+
+    def near(x: np.ndarray) -> np.ndarray:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: np.ndarray) -> np.ndarray:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=1)
+
+
+def _cubic_axis(x: Tensor, axis: int, size: int, scale: float | None, align_corners: bool) -> Tensor:
+    """Four taps per output position around its source (clamped to the edge pixels), in the input's precision;
+    unlike the linear modes, the source position is not clamped at 0."""
+    real = x.dtype.np.type
+    length = x.shape[axis]
+    positions = np.arange(size, dtype=real)
+    if align_corners:
+        source = positions * (real((length - 1) / (size - 1)) if size > 1 else real(0))
+    else:
+        step = real(1.0 / scale if scale is not None and scale > 0 else length / size)
+        source = step * (positions + real(0.5)) - real(0.5)
+    floor = np.floor(source)
+    index = np.clip(floor.astype(np.int64)[:, None] + np.arange(-1, 3), 0, length - 1)
+    return (_gather(x, axis, index) * _weights(x, axis, _cubic_weights(source - floor))).sum(axis + 1)
 
 
 def _average_axis(x: Tensor, axis: int, size: int) -> Tensor:
@@ -129,7 +165,7 @@ def adaptive_avg_pool(input: Tensor, output_size: Any, n: int) -> Tensor:
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
-    """torch's ``F.interpolate`` for the nearest, nearest-exact, (bi/tri)linear and area modes."""
+    """torch's ``F.interpolate`` for the nearest, nearest-exact, (bi/tri)linear, bicubic and area modes."""
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
             raise ValueError("align_corners option can only be set with the interpolating modes: "
@@ -155,21 +191,22 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     if mode in _LINEAR_MODES and n in (1, 2, 3) and _LINEAR_MODES[mode] != n:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR_MODES[mode] + 2}D input")
-    if n not in (1, 2, 3) or mode not in ("nearest", "nearest-exact", "area", *_LINEAR_MODES):
-        if mode == "bicubic" and n == 2:
-            raise NotImplementedError("interpolate: mode='bicubic' is not supported")
+    if n not in (1, 2, 3) or mode not in ("nearest", "nearest-exact", "area", "bicubic", *_LINEAR_MODES) or (
+            mode == "bicubic" and n != 2):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
                                   f"the modes: {_KNOWN_MODES} (got {mode})")
     if mode == "area":
         return adaptive_avg_pool(input, tuple(sizes), n)
     _check_sizes(input.shape[2:], sizes)
-    if mode in _LINEAR_MODES and not input.dtype.is_floating_point:  # nearest only copies, so any dtype works
-        raise NotImplementedError(f"\"upsample_{mode}{n}d\" not implemented for '{input.dtype.name}'")
+    if mode in _FLOAT_KERNELS and not input.dtype.is_floating_point:  # nearest only copies, so any dtype works
+        raise NotImplementedError(f"\"{_FLOAT_KERNELS[mode]}\" not implemented for '{_torch_type_name(input.dtype)}'")
     out = input
     for i, target in enumerate(sizes):
         scale = None if scales is None else scales[i]
         if mode in _LINEAR_MODES:
             out = _linear_axis(out, 2 + i, target, scale, bool(align_corners))
+        elif mode == "bicubic":
+            out = _cubic_axis(out, 2 + i, target, scale, bool(align_corners))
         else:
             out = _nearest_axis(out, 2 + i, target, scale, mode == "nearest-exact")
     kind = {"nearest": "Nearest", "nearest-exact": "NearestExact"}.get(mode, mode.capitalize())

@@ -1,5 +1,5 @@
-"""``torch.utils``: data loading and DLPack exchange."""
+"""``torch.utils``: data loading, activation checkpointing and DLPack exchange."""
 
-from . import data, dlpack
+from . import checkpoint, data, dlpack
 
-__all__ = ["data", "dlpack"]
+__all__ = ["checkpoint", "data", "dlpack"]
