@@ -901,6 +901,16 @@ def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: st
 # take masks that mark the keys to ignore (True) and turn them into additive -inf masks first.
 
 
+def _flash_kernel_takes(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None,
+                        dropout_p: float) -> bool:
+    """Whether torch runs its CPU flash kernel: one ``grad_fn`` for the whole attention, and a mask and
+    ``is_causal`` taken together (its math path, for 3-D inputs, dropout, unequal head sizes, no keys or a mask
+    that requires grad, refuses them)."""
+    return (query.ndim == key.ndim == value.ndim == 4 and dropout_p == 0.0
+            and query.shape[-1] == key.shape[-1] == value.shape[-1] and key.shape[-2] > 0 and query.shape[-2] > 0
+            and (attn_mask is None or not attn_mask.requires_grad))
+
+
 def _causal_mask(rows: int, cols: int) -> Tensor:
     """Bool (rows, cols), True on and below the diagonal: query i sees keys 0..i, as ``ones(...).tril()``."""
     return arange(rows).unsqueeze(-1) >= arange(cols)
@@ -938,12 +948,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     are torch's; the values agree to float32 rounding only, as torch's BLAS products and vectorized softmax
     round differently from the backends'.
     """
-    if is_causal and attn_mask is not None:
+    flash = _flash_kernel_takes(query, key, value, attn_mask, dropout_p)
+    if is_causal and attn_mask is not None and not flash:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if attn_mask is not None and attn_mask.dtype is not dtypes.bool_ and attn_mask.dtype is not query.dtype:
         raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
                            f"attn_mask.dtype: {_C10_NAMES[attn_mask.dtype.name]} and  query.dtype: "
                            f"{_C10_NAMES[query.dtype.name]} instead.")
+    inputs = (query, key, value)
     if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
         heads = query.shape[-3]
         if heads % key.shape[-3] or heads % value.shape[-3]:
@@ -952,8 +964,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         value = _repeat_heads(value, heads // value.shape[-3])
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query @ key.transpose(-2, -1)) * scale
-    if is_causal:
+    if is_causal and attn_mask is None:
         attn_mask = _causal_mask(query.shape[-2], key.shape[-2])
+    elif is_causal:  # torch's CPU flash kernel applies both masks
+        scores = where(_causal_mask(query.shape[-2], key.shape[-2]), scores, -math.inf)
     if attn_mask is None:
         weights = scores.softmax(-1)
     else:
@@ -961,7 +975,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         weights = _masked_softmax(scores)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
-    return weights @ value
+    return _as_op("ScaledDotProductFlashAttentionForCpuBackward0", weights @ value, *inputs) if flash else (
+        weights @ value)
 
 
 def _none_or_dtype(input: Tensor | None) -> dtypes.DType | None:
