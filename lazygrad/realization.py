@@ -456,12 +456,16 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
 def _settle_data(pending: list[Node]) -> bool:
     """Give the pending nodes that only move or compare computed integer data their values on the host, so a
     program's structure does not follow each batch's lengths (``host_read.fold_data``)."""
-    take = None if _native is np.ndarray else from_numpy
-    return host_read.fold_data(pending, take or _same, shared_memory.is_shared)
+    return host_read.fold_data(pending, _same if _native is np.ndarray else _as_buffer, shared_memory.is_shared)
 
 
 def _same(value: np.ndarray) -> np.ndarray:
     return value
+
+
+def _as_buffer(value: np.ndarray) -> Any:
+    """A host value as a buffer of the backend; a 0-d one stays a number, as Python numbers enter programs."""
+    return value if not value.ndim else from_numpy(value)
 
 
 def _with_layouts(program: Program, holders: list[Holder], roots: list[Node]) -> Program:
