@@ -214,9 +214,12 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of ``weight`` picked by the integer ``input``; the padding row receives no gradient."""
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+    """Rows of ``weight`` picked by the integer ``input``; the padding row receives no gradient. With
+    ``max_norm`` the rows read are first scaled down to it in ``weight`` itself, as torch does."""
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
+    if max_norm is not None:
+        _renorm_read_rows(weight, input.reshape(-1), max_norm, norm_type)
     return _embedding(input, weight, padding_idx)
 
 
@@ -1167,7 +1170,7 @@ from .activation_ops import (  # noqa: E402, F401
     tanhshrink,
 )
 from .activation_ops import threshold as _threshold  # noqa: E402
-from .embedding_bag_ops import embedding_bag  # noqa: E402, F401
+from .embedding_bag_ops import _renorm_read_rows, embedding_bag  # noqa: E402, F401
 from .fold_ops import fold, unfold  # noqa: E402, F401
 from .functional_layers import alpha_dropout, bilinear, dropout3d, feature_alpha_dropout  # noqa: E402, F401 (re-exported)
 from .functional_losses import (  # noqa: E402, F401 (re-exported)
