@@ -99,7 +99,15 @@ from .dtypes import DType as dtype
 from .einsum import einsum
 from .function_forms import accept_numpy_names as _accept_numpy_names
 from .function_forms import torch_function as _torch_function
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .index_writes import index_copy, index_reduce, masked_scatter, put, scatter_reduce
 from .interop import from_dlpack
 from .layouts import (
@@ -286,7 +294,8 @@ __all__ = [
     "enable_grad", "eye", "logspace",
     "float", "float16", "float32",
     "float64", "from_numpy", "full", "func", "full_like", "get_backend", "get_default_dtype", "half", "inference_mode",
-    "initial_seed", "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "is_tensor", "linspace", "long",
+    "initial_seed", "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "is_inference",
+    "is_inference_mode_enabled", "is_tensor", "linspace", "long",
     "manual_seed", "matmul", "metrics", "nn", "no_grad", "numel", "ones", "ones_like", "optim", "promote_types",
     "rand", "rand_like", "randint", "randn", "randn_like", "realize", "reset_metrics", "load", "save", "set_backend",
     "atleast_1d", "atleast_2d", "atleast_3d", "dstack", "hstack", "vstack", "row_stack",

@@ -82,8 +82,30 @@ def _sum_unused(node: Node, labels: list[Label], needed: set[Label]) -> tuple[No
 
 
 @lower_precision_op
-def einsum(equation: str, *operands: Any) -> Tensor:
-    """torch.einsum for any valid equation: explicit or implicit output, repeated labels, ``...``."""
+def _subscript(n: Any) -> str:
+    """A sublist entry's label, as torch spells it: 0-25 are ``A``-``Z``, 26-51 ``a``-``z``, ``...`` is itself."""
+    if n is Ellipsis:
+        return "..."
+    if not 0 <= n < 52:
+        raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+    return chr(ord("A") + n) if n < 26 else chr(ord("a") + n - 26)
+
+
+def _from_sublists(args: tuple) -> tuple[str, tuple]:
+    """The equation and the operands of the sublist form: operand, its labels, ..., then the output's labels."""
+    operands, sublists = args[0::2], args[1::2]
+    equation = ",".join("".join(map(_subscript, labels)) for labels in sublists)
+    if len(args) % 2:
+        operands, output = operands[:-1], operands[-1]
+        equation += "->" + "".join(map(_subscript, output))
+    return equation, tuple(operands)
+
+
+def einsum(equation: Any, *operands: Any) -> Tensor:
+    """torch.einsum for any valid equation: explicit or implicit output, repeated labels, ``...``; or in the
+    sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``."""
+    if not isinstance(equation, str):
+        equation, operands = _from_sublists((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     inputs, output = _parse(equation, operands)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,13 +13,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class _State(threading.local):
     enabled = True
+    inference = False
 
 
 _state = _State()
+# The tensors whose memory was made inside ``inference_mode`` (and their views), torch's inference tensors, by
+# id: a tensor's ``==`` is elementwise, so tensors cannot be keys compared by value.
+inference_tensors: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def is_grad_enabled() -> bool:
     return _state.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    return _state.inference
+
+
+def is_inference(t: object) -> bool:
+    """Whether ``t`` is an inference tensor: made inside ``inference_mode``, or a view of one."""
+    return inference_tensors.get(id(t)) is t
 
 
 class _GradModeContext:
@@ -76,10 +90,20 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(no_grad):
-    """Same as ``no_grad`` here: lazygrad keeps no extra autograd bookkeeping to switch off."""
+    """``no_grad`` that also marks the tensors it makes as inference tensors (``is_inference()``), as torch's
+    does; lazygrad keeps no extra autograd bookkeeping to switch off."""
 
     def __init__(self, mode: bool = True) -> None:
         self.mode = not mode
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        self._previous_inference = _state.inference
+        _state.inference = not self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        _state.inference = self._previous_inference
 
     def _init_args(self) -> tuple:
         return (not self.mode,)

@@ -15,7 +15,10 @@ differently on another backend, so reading one realizes as usual; so does anythi
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 
@@ -77,3 +80,45 @@ def values(node: Node) -> tuple[dict[Node, np.ndarray], list[np.ndarray]] | None
         value = IMPLS[current.op](*[known[a] for a in current.args], *current.params)
         known[current] = computed[current] = np.asarray(value, dtype=current.dtype.np)
     return computed, list(leaves.values())
+
+
+# Data preparation folded out of a program: exact, non-float primitives on computed buffers, each value small.
+_FOLDABLE = (_STRUCTURAL | _INTEGRAL) - {"const", "iota"}
+_MAX_FOLDED_ELEMENTS = 1 << 14
+
+
+def fold_data(pending: list[Node], take: Callable[[np.ndarray], Any], shared: Callable[[Any], bool]) -> bool:
+    """Compute on the host the pending integer and boolean nodes that move or compare computed data, giving each
+    its buffer (``take`` makes a host value a backend buffer); whether any was. ``pending`` is in serial order, so
+    a chain folds whole.
+
+    A batch of token ids padded from sequences of varying lengths (``pad_sequence``, ``torch.cat`` of a ``<bos>``,
+    a sentence and an ``<eos>``) is otherwise part of the step's program, whose structure then changes with every
+    batch's lengths: a compile per step. Folded, the batch is one input whose shape alone is in the structure.
+    Results are the same bits on every backend; a node reading memory numpy shares (``shared``) stays pending.
+    """
+    folded = False
+    for node in pending:
+        if node.op not in _FOLDABLE or node.dtype.is_floating_point or math.prod(node.shape) > _MAX_FOLDED_ELEMENTS:
+            continue
+        args = _host_args(node, shared)
+        if args:
+            node.buffer = take(np.asarray(IMPLS[node.op](*args, *node.params), dtype=node.dtype.np))
+            folded = True
+    return folded
+
+
+def _host_args(node: Node, shared: Callable[[Any], bool]) -> list[np.ndarray] | None:
+    """The host values of an exact node's arguments when each is a constant or a small computed buffer."""
+    if not exact(node):
+        return None
+    args = []
+    for a in node.args:
+        if a.op == "const":
+            args.append(IMPLS["const"](*a.params))
+            continue
+        host = _host(a.buffer) if a.buffer is not None and not shared(a.buffer) else None
+        if host is None:
+            return None
+        args.append(host)
+    return args

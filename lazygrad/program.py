@@ -7,7 +7,7 @@ never a buffer's contents, so equal programs run the same compiled executable on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -69,7 +69,8 @@ def pending_nodes(roots: Sequence[Node]) -> list[Node]:
     return pending
 
 
-def linearize(roots: Sequence[Node], share_numbers: bool = True) -> tuple[Program, list[Any]]:
+def linearize(roots: Sequence[Node], share_numbers: bool = True,
+              settle: Callable[[list[Node]], bool] | None = None) -> tuple[Program, list[Any]]:
     """The program computing ``roots`` from the buffers below them, and those buffers in input order.
 
     Nodes are numbered as they are created and arguments always exist before their users, so sorting
@@ -77,9 +78,14 @@ def linearize(roots: Sequence[Node], share_numbers: bool = True) -> tuple[Progra
     are numbered by first use, not by when their buffers were made, so a training loop whose parameters
     were rebound in another order after the first step still produces the same program. A compiled function
     (``lazygrad.compile``) keeps every number its own input (``share_numbers=False``): it refills them one
-    by one from where each came from, and two equal numbers today may differ tomorrow.
+    by one from where each came from, and two equal numbers today may differ tomorrow. ``settle`` may give
+    pending nodes their values before the program is made (says whether it gave any): the roots it gave one are
+    no outputs.
     """
     pending = pending_nodes(roots)
+    if settle is not None and settle(pending):
+        pending = [node for node in pending if node.buffer is None]
+        roots = [node for node in roots if node.buffer is None]
     if not share_numbers:
         return _flatten(pending, roots, False, None)[:2]
     size = len(pending)

@@ -406,7 +406,11 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
     if not holders and not extra:
         return
     roots = list(dict.fromkeys([h.node for h in holders] + extra))  # nodes hash by identity: each one once
-    program, buffers = linearize(roots)
+    program, buffers = linearize(roots, settle=_settle_data if capture.current() is None else None)
+    if len(program.outputs) < len(roots):  # some were computed on the host
+        roots = [node for node in roots if node.buffer is None]
+        if not roots:
+            return
     if layouts:
         program = _with_layouts(program, holders, roots)
     native = _native
@@ -447,6 +451,21 @@ def _compute(holders: list[Holder], targets: list[Holder], why: str) -> None:
     for node in roots:
         if id(node) not in recorded:
             cut(node)
+
+
+def _settle_data(pending: list[Node]) -> bool:
+    """Give the pending nodes that only move or compare computed integer data their values on the host, so a
+    program's structure does not follow each batch's lengths (``host_read.fold_data``)."""
+    return host_read.fold_data(pending, _same if _native is np.ndarray else _as_buffer, shared_memory.is_shared)
+
+
+def _same(value: np.ndarray) -> np.ndarray:
+    return value
+
+
+def _as_buffer(value: np.ndarray) -> Any:
+    """A host value as a buffer of the backend; a 0-d one stays a number, as Python numbers enter programs."""
+    return value if not value.ndim else from_numpy(value)
 
 
 def _with_layouts(program: Program, holders: list[Holder], roots: list[Node]) -> Program:

@@ -25,6 +25,7 @@ from .device import device as device_
 from .device import of as device_of
 from .dtypes import DType
 from .grad_mode import _state as _grad_state
+from .grad_mode import inference_tensors, is_inference
 from .ir import Node, apply, leaf
 from .views import Storage, View
 
@@ -72,6 +73,8 @@ def _wrap(node: Node, grad_fn: GradFn | None = None) -> Tensor:
     t._view = None
     if node.buffer is None:
         realize.track(t)
+    if _grad_state.inference:
+        inference_tensors[id(t)] = t
     return t
 
 
@@ -161,9 +164,20 @@ def _alias(source: Tensor, out: Tensor) -> Tensor:
     view = _share(source)
     out._view = View(view.storage, view.steps, None)
     view.storage.add_reader(out)
+    _same_memory_kind(source, out)
     if realize.layouts:
         realize.share_layout(source, out)
     return out
+
+
+def _same_memory_kind(source: Tensor, out: Tensor) -> None:
+    """A view or alias is an inference tensor exactly when the memory it reads is, whatever mode made it."""
+    if not inference_tensors:
+        return
+    if is_inference(source):
+        inference_tensors[id(out)] = out
+    elif is_inference(out):
+        del inference_tensors[id(out)]
 
 
 def _as_view(base: Tensor, out: Tensor) -> Tensor:
@@ -174,6 +188,7 @@ def _as_view(base: Tensor, out: Tensor) -> Tensor:
     follows = view.base if view.base is not None else (None if view.steps else base)
     out._view = View(view.storage, view.steps + views.steps_between(out.node, base.node), follows)
     view.storage.add_reader(out)
+    _same_memory_kind(base, out)
     if view.storage.host is not None:
         _bind_view(out)
     return out
@@ -366,6 +381,8 @@ class Tensor:
         return math.prod(self.node.shape)
 
     nelement = numel
+
+    is_inference = is_inference
 
     @property
     def is_leaf(self) -> bool:

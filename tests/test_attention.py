@@ -77,6 +77,21 @@ def test_scaled_dot_product_attention(case, dtype):
              *masks)
 
 
+@pytest.mark.parametrize("mask", ["bool", "float"])
+def test_a_mask_and_is_causal_apply_together_where_torch_runs_its_flash_kernel(mask):
+    """On 4-D inputs without dropout torch's CPU kernel takes both (its math path refuses them: see ERRORS)."""
+    masks = {"bool": np.array([[True, False, True, True]] * 4), "float": rand(4, 4, seed=3)}
+    causal = np.tril(np.ones((4, 4), bool))
+    both = masks[mask] & causal if mask == "bool" else np.where(causal, masks[mask], -np.inf)
+
+    def fn(T, q, k, v):  # the mask is a constant: one that requires grad sends torch down its math path
+        m = T.tensor(masks[mask]) if mask == "bool" else T.tensor(masks[mask], dtype=q.dtype)
+        return T.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=True)
+
+    check_op(fn, lambda m, q, k, v: sdpa_oracle(m, q, k, v, both), rand(1, 2, 4, 3), rand(1, 2, 4, 3, seed=1),
+             rand(1, 2, 4, 3, seed=2))
+
+
 def test_attention_to_no_key_gives_zeros_and_zero_gradient():
     q = lazygrad.tensor(rand(3, 4), requires_grad=True)
     out = F.scaled_dot_product_attention(q, lazygrad.tensor(rand(5, 4, seed=1)), lazygrad.tensor(rand(5, 2, seed=2)),

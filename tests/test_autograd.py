@@ -251,6 +251,28 @@ def test_set_grad_enabled_as_a_call_and_as_a_block():
     assert lazygrad.is_grad_enabled() and (x * 2).requires_grad
 
 
+def inference_tensor_kinds(T):
+    """Which tensors torch calls inference tensors: made inside ``inference_mode``, or views of one."""
+    x = T.ones(4)
+    with T.inference_mode():
+        inside = T.is_inference_mode_enabled()
+        made, view_of_normal, alias_of_normal = x * 2, x[1:], x.detach()
+        factory, nested_off = T.zeros(2), None
+        with T.inference_mode(False):
+            nested_off = (T.is_inference_mode_enabled(), T.is_grad_enabled(), (x * 3).is_inference())
+    return (inside, T.is_inference_mode_enabled(), made.is_inference(), T.is_inference(made),
+            made[:2].is_inference(), made.view(2, 2).detach().is_inference(), (made + 1).is_inference(),
+            view_of_normal.is_inference(), alias_of_normal.is_inference(), factory.is_inference(), nested_off,
+            x.is_inference())
+
+
+def test_inference_mode_makes_inference_tensors_as_torch_does():
+    got = inference_tensor_kinds(lazygrad)
+    assert got == (True, False, True, True, True, True, False, False, False, True, (False, True, False), False)
+    if HAS_TORCH:
+        assert got == inference_tensor_kinds(torch)
+
+
 def test_grad_mode_is_restored_when_the_block_raises():
     with pytest.raises(ValueError), lazygrad.no_grad():
         raise ValueError

@@ -141,6 +141,28 @@ def test_a_new_learning_rate_and_new_data_of_the_same_shape_do_not_recompile():
     assert [m["cache_hits"] for m in per_step[2:]] == [1] * 8
 
 
+def test_batches_padded_from_sequences_of_new_lengths_do_not_recompile():
+    """Token ids padded from sentences of varying lengths are worked out on the host before the step's program,
+    so its structure sees the padded batch's shape, not each sentence's length."""
+    rng = np.random.default_rng(2)
+    emb = lazygrad.nn.Embedding(9, 4)
+    count, losses = Counter(), []
+    for step in range(6):
+        sentences = [lazygrad.tensor(rng.integers(3, 9, rng.integers(1, 4)).tolist()) for _ in range(5)]
+        sentences[0] = lazygrad.arange(3, 7)  # the longest: every batch is (5, 6) once bos and eos are added
+        batch = lazygrad.nn.utils.rnn.pad_sequence(
+            [lazygrad.cat([lazygrad.tensor([1]), s.flip(0), lazygrad.tensor([2])]) for s in sentences],
+            batch_first=True)
+        loss = emb(batch).masked_fill((batch == 0).unsqueeze(-1), 0.0).sum()
+        loss.backward()
+        losses.append(loss.item())
+        expected = emb.weight.detach().numpy()[batch.numpy()].sum(where=batch.numpy()[..., None] != 0)
+        assert np.isclose(losses[-1], expected, rtol=1e-5)
+        if step == 1:
+            count.take()
+    assert count.take()["compiles"] == 0
+
+
 def test_the_loop_learns_the_same_parameters_as_torch():
     _, losses, w, b = _linear_regression(30, lambda step: 0.1, _fixed_data())
     if HAS_TORCH:

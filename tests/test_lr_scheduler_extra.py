@@ -4,6 +4,8 @@ dicts that resume, and torch's errors."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from helpers import HAS_TORCH, assert_close
 from test_optim_more import adam, rates, sgd
@@ -120,3 +122,27 @@ def test_errors_match_torch(index):
     with pytest.raises(kind) as error:
         make(optim.SGD([nn.Parameter(lazygrad.zeros(1))], lr=0.1, momentum=0.9))
     assert str(error.value) == message
+
+
+def schedule_order_warnings(T, order: str) -> list[str]:
+    """The warnings of three epochs of a scheduler and its optimizer stepped in ``order``."""
+    p = T.zeros(1, requires_grad=True)
+    opt = T.optim.SGD([p], lr=1.0)
+    scheduler = T.optim.lr_scheduler.StepLR(opt, 1, 0.5)
+    if order == "overridden":
+        opt.step = lambda *args: None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            calls = [scheduler.step, opt.step] if order == "scheduler first" else [opt.step, scheduler.step]
+            for call in calls:
+                call()
+    return [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("order", ["scheduler first", "optimizer first", "overridden"])
+def test_a_scheduler_stepped_before_its_optimizer_warns_once_as_torch_does(order):
+    got = schedule_order_warnings(lazygrad, order)
+    assert len(got) == (0 if order == "optimizer first" else 1)
+    if HAS_TORCH:
+        assert got == schedule_order_warnings(torch, order)

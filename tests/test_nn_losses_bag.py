@@ -132,6 +132,19 @@ def test_embedding_bag_max_norm_renormalizes_the_rows_it_reads_in_place(max_norm
         assert_close(ours, theirs)
 
 
+@pytest.mark.parametrize("max_norm, norm_type", [(1.5, 2.0), (0.8, 1.0)])
+def test_embedding_max_norm_renormalizes_the_rows_it_reads_in_place(max_norm: float, norm_type: float) -> None:
+    weight = normal(5, 3) * 2
+    results = []
+    for T in (lazygrad, torch):
+        module = T.nn.Embedding(5, 3, max_norm=max_norm, norm_type=norm_type, _weight=T.tensor(weight))
+        out = module(T.tensor([[1, 1, 4], [0, 4, 4]]))
+        out.sum().backward()
+        results.append((out, module.weight, module.weight.grad))
+    for ours, theirs in zip(*results):
+        assert_close(ours, theirs)
+
+
 def test_embedding_bag_from_pretrained_keeps_the_table_and_freezes_it() -> None:
     table = normal(4, 2)
     ours, theirs = (T.nn.EmbeddingBag.from_pretrained(T.tensor(table), mode="max", padding_idx=0)

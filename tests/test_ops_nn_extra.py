@@ -451,6 +451,19 @@ def test_einsum_accepts_a_list_of_operands_and_spaces():
     assert_close(lazygrad.einsum("i j , j -> i", [lazygrad.tensor(a), lazygrad.tensor(b)]), a @ b)
 
 
+def test_einsum_takes_torch_sublist_form():
+    """Operands each followed by its labels as numbers (0-25 are A-Z, 26-51 a-z, so an implicit output puts 3
+    before 27), then optionally the output's labels."""
+    a, b = normal(2, 3), normal(3, 4)
+    ta, tb = lazygrad.tensor(a), lazygrad.tensor(b)
+    assert_close(lazygrad.einsum(ta, [0, 1], tb, [1, 2], [0, 2]), a @ b)
+    assert_close(lazygrad.einsum(ta, [Ellipsis, 1], tb, [1, 30]), a @ b)
+    assert_close(lazygrad.einsum(ta, [27, 3]), a.T)
+    assert_close(lazygrad.einsum(ta, [0, 1], [1]), a.sum(0))
+    with pytest.raises(ValueError, match=r"not within the valid range \[0, 52\)"):
+        lazygrad.einsum(ta, [0, 60])
+
+
 def test_einsum_with_mismatched_sizes_raises_torch_message():
     with pytest.raises(RuntimeError, match="subscript j has size 4 for operand 1 which does not broadcast"):
         lazygrad.einsum("ij,jk->ik", lazygrad.zeros(2, 3), lazygrad.zeros(4, 2))

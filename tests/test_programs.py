@@ -171,7 +171,8 @@ def test_program_prints_what_torch_prints(name, backend):
 LONG_ON_JAX = {"nanogpt", "policy_gradient", "tiny_gpt", "seq2seq_reverse", "tutorial_packed_names",
                "tutorial_vae_dcgan", "tutorial_nn_really", "transformer_classifier", "cnn_accumulate",
                "data_utilities", "lstm_word_lm", "gan_1d", "gru_name_generator",
-               "bigru_sequence_classifier", "resnet_tiny", "unet_autoencoder"}
+               "bigru_sequence_classifier", "resnet_tiny", "unet_autoencoder", "char_transformer_lm",
+               "translate_attention"}
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="needs torch")

@@ -214,9 +214,12 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
-    """Rows of ``weight`` picked by the integer ``input``; the padding row receives no gradient."""
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+    """Rows of ``weight`` picked by the integer ``input``; the padding row receives no gradient. With
+    ``max_norm`` the rows read are first scaled down to it in ``weight`` itself, as torch does."""
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
+    if max_norm is not None:
+        _renorm_read_rows(weight, input.reshape(-1), max_norm, norm_type)
     return _embedding(input, weight, padding_idx)
 
 
@@ -904,6 +907,16 @@ def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: st
 # take masks that mark the keys to ignore (True) and turn them into additive -inf masks first.
 
 
+def _flash_kernel_takes(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None,
+                        dropout_p: float) -> bool:
+    """Whether torch runs its CPU flash kernel: one ``grad_fn`` for the whole attention, and a mask and
+    ``is_causal`` taken together (its math path, for 3-D inputs, dropout, unequal head sizes, no keys or a mask
+    that requires grad, refuses them)."""
+    return (query.ndim == key.ndim == value.ndim == 4 and dropout_p == 0.0
+            and query.shape[-1] == key.shape[-1] == value.shape[-1] and key.shape[-2] > 0 and query.shape[-2] > 0
+            and (attn_mask is None or not attn_mask.requires_grad))
+
+
 def _causal_mask(rows: int, cols: int) -> Tensor:
     """Bool (rows, cols), True on and below the diagonal: query i sees keys 0..i, as ``ones(...).tril()``."""
     return arange(rows).unsqueeze(-1) >= arange(cols)
@@ -941,12 +954,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     are torch's; the values agree to float32 rounding only, as torch's BLAS products and vectorized softmax
     round differently from the backends'.
     """
-    if is_causal and attn_mask is not None:
+    flash = _flash_kernel_takes(query, key, value, attn_mask, dropout_p)
+    if is_causal and attn_mask is not None and not flash:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if attn_mask is not None and attn_mask.dtype is not dtypes.bool_ and attn_mask.dtype is not query.dtype:
         raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
                            f"attn_mask.dtype: {_C10_NAMES[attn_mask.dtype.name]} and  query.dtype: "
                            f"{_C10_NAMES[query.dtype.name]} instead.")
+    inputs = (query, key, value)
     if enable_gqa and query.ndim >= 3 and key.shape[-3] != query.shape[-3]:
         heads = query.shape[-3]
         if heads % key.shape[-3] or heads % value.shape[-3]:
@@ -955,8 +970,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         value = _repeat_heads(value, heads // value.shape[-3])
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query @ key.transpose(-2, -1)) * scale
-    if is_causal:
+    if is_causal and attn_mask is None:
         attn_mask = _causal_mask(query.shape[-2], key.shape[-2])
+    elif is_causal:  # torch's CPU flash kernel applies both masks
+        scores = where(_causal_mask(query.shape[-2], key.shape[-2]), scores, -math.inf)
     if attn_mask is None:
         weights = scores.softmax(-1)
     else:
@@ -964,7 +981,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
         weights = _masked_softmax(scores)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p)
-    return weights @ value
+    return _as_op("ScaledDotProductFlashAttentionForCpuBackward0", weights @ value, *inputs) if flash else (
+        weights @ value)
 
 
 def _none_or_dtype(input: Tensor | None) -> dtypes.DType | None:
@@ -1155,7 +1173,7 @@ from .activation_ops import (  # noqa: E402, F401
     tanhshrink,
 )
 from .activation_ops import threshold as _threshold  # noqa: E402
-from .embedding_bag_ops import embedding_bag  # noqa: E402, F401
+from .embedding_bag_ops import _renorm_read_rows, embedding_bag  # noqa: E402, F401
 from .fold_ops import fold, unfold  # noqa: E402, F401
 from .functional_layers import alpha_dropout, bilinear, dropout3d, feature_alpha_dropout  # noqa: E402, F401 (re-exported)
 from .functional_losses import (  # noqa: E402, F401 (re-exported)

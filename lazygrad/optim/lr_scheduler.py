@@ -8,6 +8,7 @@ for step; ``step(epoch)`` uses the closed form where one exists, as torch does.
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import warnings
@@ -24,6 +25,38 @@ _EPOCH_DEPRECATION_WARNING = (
     "closed form is used instead of the new chainable form, where available. Please open an issue if you are "
     "unable to replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose."
 )
+
+
+_SCHEDULE_ORDER = "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
+
+
+def _note_steps(optimizer: Optimizer) -> None:
+    """Make ``optimizer.step()`` note that it ran (once per optimizer), so a scheduler stepped first can warn as
+    torch's does."""
+    if hasattr(optimizer.step, "_wrapped_by_lr_sched"):
+        return
+    step = optimizer.step
+
+    @functools.wraps(step)
+    def noting_step(*args: Any, **kwargs: Any) -> Any:
+        optimizer._opt_called = True
+        return step(*args, **kwargs)
+
+    noting_step._wrapped_by_lr_sched = True  # type: ignore[attr-defined]
+    optimizer.step = noting_step  # type: ignore[method-assign]
+
+
+def _warn_if_stepped_first(optimizer: Optimizer) -> None:
+    if not hasattr(optimizer.step, "_wrapped_by_lr_sched"):
+        warnings.warn("Seems like `optimizer.step()` has been overridden after learning rate scheduler "
+                      "initialization. Please, make sure to call `optimizer.step()` before `lr_scheduler.step()`. "
+                      f"See more details at {_SCHEDULE_ORDER}", UserWarning, stacklevel=3)
+    elif not getattr(optimizer, "_opt_called", False):
+        warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and "
+                      "later, you should call them in the opposite order: `optimizer.step()` before "
+                      "`lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping the first value "
+                      f"of the learning rate schedule. See more details at {_SCHEDULE_ORDER}", UserWarning,
+                      stacklevel=3)
 
 
 class LRScheduler:
@@ -48,6 +81,7 @@ class LRScheduler:
                                    "optimizer")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        _note_steps(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -63,6 +97,8 @@ class LRScheduler:
         raise NotImplementedError
 
     def step(self, epoch: int | None = None) -> None:
+        if self._step_count == 1:  # the first step after the constructor's: has the optimizer stepped?
+            _warn_if_stepped_first(self.optimizer)
         self._step_count += 1
         if epoch is not None:
             warnings.warn(_EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
