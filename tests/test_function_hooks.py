@@ -8,6 +8,7 @@ from helpers import assert_close
 
 import lazygrad
 from lazygrad import autograd, nn
+from lazygrad.autograd.function import once_differentiable
 
 pytestmark = pytest.mark.backend_agnostic  # Functions and hooks act while the graph is built
 
@@ -163,6 +164,41 @@ def test_custom_backward_is_differentiable_with_create_graph() -> None:
     (g,) = autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
     (gg,) = autograd.grad((g * x).sum(), x)
     assert_close(gg, np.exp(X) * (1 + X))
+
+
+RECORDING: list[bool] = []  # whether each OnceSquare backward ran recording history
+
+
+class OnceSquare(autograd.Function):
+    """x ** 2 with a backward marked once-differentiable."""
+
+    @staticmethod
+    def forward(ctx: autograd.FunctionCtx, x: lazygrad.Tensor) -> lazygrad.Tensor:
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: autograd.FunctionCtx, grad: lazygrad.Tensor) -> tuple[lazygrad.Tensor]:
+        RECORDING.append(lazygrad.is_grad_enabled())
+        (x,) = ctx.saved_tensors
+        return (2 * x * grad,)
+
+
+def test_once_differentiable_backward_runs_unrecorded_and_refuses_a_second_derivative() -> None:
+    """As torch's: the backward runs under no_grad; when its incoming gradient has history (create_graph), its
+    results carry a record (printed ``grad_fn=<Error>``) whose backward raises; otherwise they are plain."""
+    RECORDING.clear()
+    x = leaf()
+    (g,) = autograd.grad((OnceSquare.apply(x) ** 2).sum(), x, create_graph=True)
+    assert_close(g, 4 * X ** 3)
+    assert g.requires_grad and g.grad_fn.name() == "torch::autograd::Error" and "grad_fn=<Error>" in repr(g)
+    with pytest.raises(RuntimeError, match="trying to differentiate twice a function that was marked with "
+                                           "@once_differentiable"):
+        g.sum().backward()
+    (plain,) = autograd.grad(OnceSquare.apply(x).sum(), x, create_graph=True)  # its incoming gradient: constant
+    assert not plain.requires_grad and RECORDING == [False, False]
+    assert_close(plain, 2 * X)
 
 
 # ---- tensor hooks and retain_grad -----------------------------------------------------------------------------------
