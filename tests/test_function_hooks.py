@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import HAS_TORCH, assert_close
 
 import lazygrad
 from lazygrad import autograd, nn
@@ -74,7 +77,7 @@ def test_custom_backward_is_what_flows() -> None:
 
 def test_custom_function_forward_value_and_grad_fn_name() -> None:
     y = MyExp.apply(leaf())
-    assert repr(y.grad_fn).startswith("<MyExpBackward object at ")
+    assert repr(y.grad_fn).startswith("<torch.autograd.function.MyExpBackward object at ")  # where torch makes it
     assert y.grad_fn.name() == "MyExpBackward"
     assert_close(y, np.exp(X))
 
@@ -302,3 +305,43 @@ def test_forward_hook_sees_lazy_tensors_and_gradients_flow_through() -> None:
     layer(lazygrad.ones(4, 2)).sum().backward()
     assert captured == [True] and lazygrad.metrics()["executions"] == 0
     assert_close(layer.weight.grad, np.full((1, 2), 4.0))
+
+
+def _backward_hooks_run(m: Any) -> list[Any]:
+    """A Linear-Tanh-Linear stack with a full backward pre-hook (doubling the outputs' gradient) on the first layer,
+    a full backward hook (zeroing one input column's gradient) on the tanh, and one on a layer called on data that
+    needs no gradient: what the hooks saw, the gradients, and the record the hooked outputs carry."""
+    m.manual_seed(0)
+    first, last = m.nn.Linear(3, 3), m.nn.Linear(3, 1)
+    seen: list[Any] = []
+    first.register_full_backward_pre_hook(lambda mod, go: seen.append(("pre", go[0].tolist())) or (go[0] * 2,))
+    mask = m.tensor([1.0, 0.0, 1.0])
+    tanh = m.nn.Tanh()
+    tanh.register_full_backward_hook(lambda mod, gi, go: seen.append(("full", gi[0].tolist(), go[0].tolist()))
+                                     or (gi[0] * mask,))
+    data = m.nn.Linear(3, 3)
+    data.register_full_backward_hook(lambda mod, gi, go: seen.append(("data", gi, go[0].tolist())))
+    x = m.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], requires_grad=True)
+    out = last(tanh(first(x)) + data(m.ones(2, 3)))
+    out.sum().backward()
+    return [seen, x.grad.tolist(), first.weight.grad.tolist(), first(x).grad_fn.name()]
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is the oracle")
+def test_full_backward_hooks_see_and_replace_what_torchs_do() -> None:
+    import torch
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = _backward_hooks_run(lazygrad)
+    assert [str(w.message).split(" since")[0] for w in caught] == [
+        "Full backward hook is firing when gradients are computed with respect to module outputs"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = _backward_hooks_run(torch)
+    assert got[-1] == want[-1] == "BackwardHookFunctionBackward"
+    assert [entry[0] for entry in got[0]] == [entry[0] for entry in want[0]] == ["data", "full", "pre"]
+    assert got[0][0][1] == want[0][0][1] == (None,)
+    np.testing.assert_allclose(np.array(got[0][1][1], dtype=float), np.array(want[0][1][1], dtype=float), rtol=1e-6)
+    for g, w in zip(got[1:3], want[1:3]):
+        np.testing.assert_allclose(g, w, rtol=1e-6)

@@ -73,6 +73,9 @@ class BackwardCFunction(FunctionCtx, GradFn):
         GradFn.release(self)
         self._saved = None
 
+    def __repr__(self) -> str:  # torch makes these classes in its autograd.function module
+        return f"<torch.autograd.function.{type(self).__name__} object at {hex(id(self))}>"
+
     def apply_backward(self, ct: Any, create_graph: bool) -> list[Any]:
         """Call the user's ``backward`` with one gradient per forward output; one result per tensor input."""
         ct = ct if isinstance(ct, Tensor) else _wrap(ct)
