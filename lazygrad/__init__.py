@@ -113,7 +113,7 @@ from .layouts import (
     strided,
 )
 from .legacy_types import LEGACY_TYPES
-from .linalg import det, dist, logdet, matrix_power
+from .linalg import cholesky_inverse, cholesky_solve, det, dist, logdet, matrix_power
 from .linalg import inv as inverse
 from .masking import (
     argwhere,
@@ -297,7 +297,8 @@ DType = dtype
 __all__ += [
     "acos", "acosh", "addcdiv", "addcmul", "addmm", "aminmax", "argsort", "argwhere", "asin", "asinh", "atan",
     "atanh", "baddbmm",
-    "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
+    "bernoulli", "bucketize", "cholesky_inverse", "cholesky_solve", "clamp_max", "clamp_min", "cosh", "count_nonzero",
+    "cross", "cumprod", "det", "diag",
     "diag_embed", "diagonal", "dist", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue",
     "lerp", "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
     "multinomial", "nanmedian",
