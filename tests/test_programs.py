@@ -170,7 +170,8 @@ def test_program_prints_what_torch_prints(name, backend):
 # tests and the benchmark's loops keep jax's programs compared with torch's.
 LONG_ON_JAX = {"nanogpt", "policy_gradient", "tiny_gpt", "seq2seq_reverse", "tutorial_packed_names",
                "tutorial_vae_dcgan", "tutorial_nn_really", "transformer_classifier", "cnn_accumulate",
-               "data_utilities", "lstm_word_lm", "gan_1d", "pinn_heat"}
+               "data_utilities", "lstm_word_lm", "gan_1d", "pinn_heat",
+               "bayes_vae_tools"}
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
