@@ -114,6 +114,11 @@ print(S, torch.dist(U @ torch.diag(S) @ Vh, X[:4]) < 1e-5)
 print(torch.linalg.slogdet(A), torch.logdet(A), torch.linalg.eigvalsh(A).sum(), A.trace())
 post = torch.distributions.MultivariateNormal(mean, precision_matrix=A)
 print(post.log_prob(true_w), post.entropy(), post.covariance_matrix.diagonal())
+df = torch.tensor(4.0, requires_grad=True)
+robust = torch.distributions.StudentT(df, X @ mean, 0.2)
+nll = -robust.log_prob(t).sum()
+nll.backward()
+print(nll, df.grad, robust.variance[:2], robust.rsample((2,)).shape, torch.lgamma(torch.tensor([4.0, 0.5])))
 
 
 def neg_log_post(w):
