@@ -42,6 +42,7 @@ from . import (
     utils,
 )
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from .combining import (
     block_diag,
     broadcast_shapes,
@@ -285,6 +286,7 @@ __all__ = [
     "enable_grad", "eye", "logspace",
     "float", "float16", "float32",
     "float64", "from_numpy", "full", "func", "full_like", "get_backend", "get_default_dtype", "half", "inference_mode",
+    "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
     "initial_seed", "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "is_tensor", "linspace", "long",
     "manual_seed", "matmul", "metrics", "nn", "no_grad", "numel", "ones", "ones_like", "optim", "promote_types",
     "rand", "rand_like", "randint", "randn", "randn_like", "realize", "reset_metrics", "load", "save", "set_backend",
@@ -326,7 +328,8 @@ _TAKES_OUT = {
     "abs", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm",
     "all", "amax", "amin", "aminmax", "any", "arange", "arccos", "arccosh",
     "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmin", "argsort", "asin", "asinh", "atan", "atan2", "atanh",
-    "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos",
+    "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil",
+    "cholesky_inverse", "cholesky_solve", "clamp", "clamp_max", "clamp_min", "clip", "cos",
     "cosh", "cross", "cumprod", "cumsum", "diag", "div", "dot", "dstack", "empty", "eq", "erf", "exp", "exp2", "expm1",
     "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "histogram", "hstack", "hypot", "index_add",
     "index_select", "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax",

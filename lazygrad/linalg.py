@@ -254,9 +254,10 @@ def _from_cholesky(L: Tensor, upper: bool) -> Tensor:
     return _matmul(L.mT, L) if upper else _matmul(L, L.mT)
 
 
-def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
-    """``X`` with ``A X = B`` for ``A`` given by its Cholesky factor: a solve with ``A`` rebuilt from the factor,
-    which differentiates towards ``B`` and the factor alike."""
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False) -> Tensor:
+    """``X`` with ``A X = B`` for ``B = input`` and ``A`` given by its Cholesky factor ``input2``: a solve with ``A``
+    rebuilt from the factor, which differentiates towards ``B`` and the factor alike."""
+    B, L = input, input2
     for name, t in (("b", B), ("u", L)):
         if t.ndim < 2:
             raise RuntimeError(f"{name} should have at least 2 dimensions, but has {t.ndim} dimensions instead")
@@ -265,11 +266,11 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     return _record("CholeskySolveBackward0", x.node, B, L)
 
 
-def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
-    """The inverse of the matrix whose Cholesky factor ``L`` is."""
+def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
+    """The inverse of the matrix whose Cholesky factor ``input`` is."""
     with no_grad():
-        x = inv(_from_cholesky(L, upper))
-    return _record("CholeskyInverseBackward0", x.node, L)
+        x = inv(_from_cholesky(input, upper))
+    return _record("CholeskyInverseBackward0", x.node, input)
 
 
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False) -> Tensor:
