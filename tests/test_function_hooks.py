@@ -169,6 +169,34 @@ def test_custom_backward_is_differentiable_with_create_graph() -> None:
     assert_close(gg, np.exp(X) * (1 + X))
 
 
+class ScaledSquare(autograd.Function):
+    """torch's newer style: ``forward`` without a ctx, ``setup_context`` filling it from the inputs and output."""
+
+    @staticmethod
+    def forward(x: lazygrad.Tensor, k: float) -> lazygrad.Tensor:
+        return x * x * k
+
+    @staticmethod
+    def setup_context(ctx: autograd.FunctionCtx, inputs: tuple, output: lazygrad.Tensor) -> None:
+        x, k = inputs
+        ctx.save_for_backward(x)
+        ctx.k, ctx.output_shape = k, output.shape
+
+    @staticmethod
+    def backward(ctx: autograd.FunctionCtx, grad: lazygrad.Tensor) -> tuple[lazygrad.Tensor, None]:
+        (x,) = ctx.saved_tensors
+        return 2 * x * grad * ctx.k, None
+
+
+def test_a_function_with_setup_context_gets_its_ctx_from_the_inputs_and_output() -> None:
+    x = leaf()
+    y = ScaledSquare.apply(x, 3.0)
+    assert_close(y, 3 * X ** 2)
+    assert y.grad_fn.name() == "ScaledSquareBackward" and y.grad_fn.output_shape == (3,)
+    assert_close(autograd.grad(y.sum(), x)[0], 6 * X)
+    assert_close(ScaledSquare.apply(lazygrad.tensor(X), 2.0), 2 * X ** 2)  # no gradient needed: same value
+
+
 RECORDING: list[bool] = []  # whether each OnceSquare backward ran recording history
 
 
@@ -345,3 +373,20 @@ def test_full_backward_hooks_see_and_replace_what_torchs_do() -> None:
     np.testing.assert_allclose(np.array(got[0][1][1], dtype=float), np.array(want[0][1][1], dtype=float), rtol=1e-6)
     for g, w in zip(got[1:3], want[1:3]):
         np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
+def test_anomaly_mode_switches_as_torchs() -> None:
+    """detect_anomaly warns as torch does and turns the flags on inside its block; set_detect_anomaly sets them at
+    once or for a block. (Nothing is checked for NaN: the backward computes no values while it is built.)"""
+    with pytest.warns(UserWarning, match="^Anomaly Detection has been enabled"):
+        mode = autograd.detect_anomaly(check_nan=False)
+    with mode:
+        assert lazygrad.is_anomaly_enabled() and not lazygrad.is_anomaly_check_nan_enabled()
+    assert not lazygrad.is_anomaly_enabled() and lazygrad.is_anomaly_check_nan_enabled()
+    autograd.set_detect_anomaly(True)
+    assert lazygrad.is_anomaly_enabled()
+    with autograd.set_detect_anomaly(False):
+        assert not lazygrad.is_anomaly_enabled()
+    assert lazygrad.is_anomaly_enabled()
+    autograd.set_detect_anomaly(False)
+    assert not lazygrad.is_anomaly_enabled()

@@ -130,13 +130,23 @@ class Function:
         raise NotImplementedError("You must implement either the backward or vjp method for your custom "
                                   "autograd.Function to use it with backward mode AD.")
 
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple[Any, ...], output: Any) -> Any:
+        """Overridden, it makes the Function torch's newer style: ``forward(*args)`` takes no ctx, and this
+        fills the ctx from the inputs and the output."""
+        raise NotImplementedError("setup_context is not implemented.")
+
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run ``forward`` without recording, then record the outputs as results of this Function."""
         ctx = cls._backward_cls()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
-            result = cls.forward(ctx, *args)
+            if cls.setup_context is Function.setup_context:
+                result = cls.forward(ctx, *args)
+            else:
+                result = cls.forward(*args)
+                cls.setup_context(ctx, args, result)
         if not (is_grad_enabled() and any(ctx.needs_input_grad)):
             return result
         outs = list(result) if isinstance(result, tuple) else [result]
