@@ -43,6 +43,7 @@ from . import (
     utils,
 )
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
 from .combining import (
     block_diag,
     broadcast_shapes,
@@ -122,7 +123,7 @@ from .layouts import (
     strided,
 )
 from .legacy_types import LEGACY_TYPES
-from .linalg import det, dist, logdet, matrix_power
+from .linalg import cholesky_inverse, cholesky_solve, det, dist, logdet, matrix_power
 from .linalg import inv as inverse
 from .masking import (
     argwhere,
@@ -294,6 +295,7 @@ __all__ = [
     "enable_grad", "eye", "logspace",
     "float", "float16", "float32",
     "float64", "from_numpy", "full", "func", "full_like", "get_backend", "get_default_dtype", "half", "inference_mode",
+    "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
     "initial_seed", "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "is_inference",
     "is_inference_mode_enabled", "is_tensor", "linspace", "long",
     "manual_seed", "matmul", "metrics", "nn", "no_grad", "numel", "ones", "ones_like", "optim", "promote_types",
@@ -307,7 +309,8 @@ DType = dtype
 __all__ += [
     "acos", "acosh", "addcdiv", "addcmul", "addmm", "aminmax", "argsort", "argwhere", "asin", "asinh", "atan",
     "atanh", "baddbmm",
-    "bernoulli", "bucketize", "clamp_max", "clamp_min", "cosh", "count_nonzero", "cross", "cumprod", "det", "diag",
+    "bernoulli", "bucketize", "cholesky_inverse", "cholesky_solve", "clamp_max", "clamp_min", "cosh", "count_nonzero",
+    "cross", "cumprod", "det", "diag",
     "diag_embed", "diagonal", "dist", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue",
     "lerp", "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
     "multinomial", "nanmedian",
@@ -335,7 +338,8 @@ _TAKES_OUT = {
     "abs", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm",
     "all", "amax", "amin", "aminmax", "any", "arange", "arccos", "arccosh",
     "arcsin", "arcsinh", "arctan", "arctanh", "argmax", "argmin", "argsort", "asin", "asinh", "atan", "atan2", "atanh",
-    "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos",
+    "baddbmm", "bernoulli", "bmm", "bucketize", "cat", "ceil",
+    "cholesky_inverse", "cholesky_solve", "clamp", "clamp_max", "clamp_min", "clip", "cos",
     "cosh", "cross", "cumprod", "cumsum", "diag", "div", "dot", "dstack", "empty", "eq", "erf", "exp", "exp2", "expm1",
     "eye", "floor", "floor_divide", "fmod", "full", "gather", "ge", "gt", "histogram", "hstack", "hypot", "index_add",
     "index_select", "inverse", "kthvalue", "le", "lerp", "linspace", "log", "log10", "log1p", "log2", "log_softmax",

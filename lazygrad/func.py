@@ -181,3 +181,50 @@ def jacfwd(f: Callable, argnums: Argnums = 0) -> Callable:
 def hessian(f: Callable, argnums: Argnums = 0) -> Callable:
     """The Hessian of scalar ``f``: forward over reverse, ``jacfwd(jacrev(f))``, as torch.func does."""
     return jacfwd(jacrev(f, argnums), argnums)
+
+
+def grad_and_value(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
+    """torch.func's order of ``value_and_grad``'s pair: ``(gradient, value)``, or ``(gradient, (value, aux))``."""
+    both = value_and_grad(f, argnums, has_aux)
+
+    def wrapper(*args: Any) -> Any:
+        value, g = both(*args)
+        return g, value
+
+    return wrapper
+
+
+def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = None, kwargs: Any = None, *,
+                    tie_weights: bool = True, strict: bool = False) -> Any:
+    """Call ``module`` with some parameters and buffers (named as in ``state_dict``) replaced by the given tensors
+    for this call only; gradients flow to the given tensors."""
+    dicts = parameter_and_buffer_dicts
+    replacements: dict[str, Any] = {}
+    for d in (dicts if isinstance(dicts, (tuple, list)) else (dicts,)):
+        for name, value in d.items():
+            if name in replacements:
+                raise ValueError(f"{name} appeared in multiple dictionaries; behavior of functional call is ambiguous")
+            replacements[name] = value
+    if strict:
+        expected = {name for name, _ in module.named_parameters()} | {name for name, _ in module.named_buffers()}
+        missing, unexpected = sorted(expected - replacements.keys()), sorted(replacements.keys() - expected)
+        if missing or unexpected:
+            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n"
+                               + (f"\tUnexpected key(s): {', '.join(map(repr, unexpected))}.\n" if unexpected else "")
+                               + (f"\tMissing key(s): {', '.join(map(repr, missing))}." if missing else ""))
+    saved = []
+    try:
+        for name, value in replacements.items():
+            owner_path, _, leaf = name.rpartition(".")
+            owner = module.get_submodule(owner_path) if owner_path else module
+            table = owner._parameters if leaf in owner._parameters else owner._buffers
+            saved.append((table, leaf, table.get(leaf), leaf in table))
+            table[leaf] = value
+        args = args if isinstance(args, tuple) else () if args is None else (args,)
+        return module(*args, **(kwargs or {}))
+    finally:
+        for table, leaf, previous, present in reversed(saved):
+            if present:
+                table[leaf] = previous
+            else:
+                del table[leaf]

@@ -20,6 +20,7 @@ from typing import Any
 from . import dtypes, ops, return_types
 from .autocast_mode import float32_op
 from .checks import LinAlgError
+from .grad_mode import no_grad
 from .ir import Node, apply, broadcast_shapes
 from .matmul_ops import matmul as _matmul
 from .reductions import _p_norm, _safe_sqrt
@@ -248,6 +249,45 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return _record("LinalgEighBackward0", apply("eigh", (A.node,), ("values", _uplo(UPLO))), A)
 
 
+def _from_cholesky(L: Tensor, upper: bool) -> Tensor:
+    """The matrix ``L L^T`` (``U^T U`` with ``upper``) whose Cholesky factor ``L`` is."""
+    return _matmul(L.mT, L) if upper else _matmul(L, L.mT)
+
+
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False) -> Tensor:
+    """``X`` with ``A X = B`` for ``B = input`` and ``A`` given by its Cholesky factor ``input2``: a solve with ``A``
+    rebuilt from the factor, which differentiates towards ``B`` and the factor alike."""
+    B, L = input, input2
+    for name, t in (("b", B), ("u", L)):
+        if t.ndim < 2:
+            raise RuntimeError(f"{name} should have at least 2 dimensions, but has {t.ndim} dimensions instead")
+    with no_grad():  # one record under torch's name, whose gradient walk reaches B and L through the solve
+        x = solve(_from_cholesky(L, upper), B)
+    return _record("CholeskySolveBackward0", x.node, B, L)
+
+
+def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
+    """The inverse of the matrix whose Cholesky factor ``input`` is."""
+    with no_grad():
+        x = inv(_from_cholesky(input, upper))
+    return _record("CholeskyInverseBackward0", x.node, input)
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False) -> Tensor:
+    """``X`` with ``A X = B`` (``X A = B`` with ``left=False``) reading only ``A``'s ``upper`` or lower triangle (and
+    taking its diagonal as ones with ``unitriangular``): a solve with that triangle."""
+    if B.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
+    _check("solve_triangular", A)
+    with no_grad():
+        triangle = A.triu(int(unitriangular)) if upper else A.tril(-int(unitriangular))
+        if unitriangular:
+            eye = ops.cast(apply("eq", (ops.iota(A.shape[-2:], 0), ops.iota(A.shape[-2:], 1))), A.dtype)
+            triangle = triangle + _wrap(eye)
+        x = solve(triangle, B, left=left)
+    return _record("LinalgSolveTriangularBackward0", x.node, A, B)
+
+
 # ---- products -------------------------------------------------------------------------------------------------
 
 
@@ -319,9 +359,11 @@ def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
 
 
 __all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
-           "matrix_power", "multi_dot", "norm", "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
+           "matrix_power", "multi_dot", "norm", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals",
+           "vector_norm"]
 
 
 for _name, _fn in {"det": det, "dist": dist, "inverse": inv, "slogdet": _slogdet, "logdet": logdet,
-                   "matrix_power": matrix_power}.items():
+                   "matrix_power": matrix_power, "cholesky_solve": cholesky_solve,
+                   "cholesky_inverse": cholesky_inverse}.items():
     setattr(Tensor, _name, _fn)

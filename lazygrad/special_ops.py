@@ -46,9 +46,10 @@ def _value_with_slope(value: Node, slope_of: Node) -> Node:
 
 
 def _special_dtype(dtype: dtypes.DType) -> dtypes.DType:
-    """The dtype a special function computes in: float32 for 16-bit floats, whose range the series overflow."""
-    dtype = _float_dtype(dtype)
-    return dtypes.float32 if dtype in dtypes.HALF else dtype
+    """The dtype a special function computes in: float64, whose rounding the series' sums of large terms of
+    either sign leave far below a float32 result's last digit (computed in float32, Lanczos' lgamma is off by
+    thousands of units in the last place near its zeros, where torch's is correctly rounded)."""
+    return dtypes.float64
 
 
 # ---- erfc and erfinv ---------------------------------------------------------------------------------------

@@ -505,7 +505,7 @@ class Tensor:
         if self.dtype not in implied:
             suffixes.append(f"dtype={self.dtype!r}")
         if self.grad_fn is not None:
-            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+            suffixes.append(f"grad_fn=<{self.grad_fn.name().rsplit('::', 1)[-1]}>")  # torch's C++ records: short
         elif self.requires_grad:
             suffixes.append("requires_grad=True")
         return printing.tensor_repr(self._value(), suffixes)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from helpers import HAS_TORCH
@@ -77,8 +79,15 @@ def test_errors_and_strict_mode_follow_torch() -> None:
     x = _t(X)
     with pytest.raises(RuntimeError, match="v can only be None"):
         AF.vjp(lambda t: t * 2, x)
-    with pytest.raises(RuntimeError, match="independent of input 0"):
+    with pytest.raises(RuntimeError, match=r"^Output 0 of the user-provided function does not require gradients"):
         AF.jacobian(lambda t: _t(V), x, strict=True)
+    with pytest.raises(RuntimeError, match="independent of input 1"):
+        AF.jacobian(lambda a, b: a * 2, (x, x), strict=True)
+    for second_order in (AF.hessian, functools.partial(AF.vhp, v=x), functools.partial(AF.hvp, v=x)):
+        with pytest.raises(RuntimeError, match=r"^While computing the hessian, found that the jacobian of the "
+                                                r"user-provided function with respect to input 0 is independent"):
+            second_order(lambda t: (t * 2).sum(), x, strict=True)  # a linear function's gradient is a constant
+    assert AF.hessian(lambda t: (t * t).sum(), x, strict=True).tolist() == (2 * np.eye(3)).tolist()
     with pytest.raises(RuntimeError, match="single Tensor with a single element"):
         AF.hessian(lambda t: t * 2, x)
     with pytest.raises(TypeError, match="must be either a Tensor or a tuple of Tensors"):

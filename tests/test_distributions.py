@@ -882,6 +882,22 @@ def test_cauchy_chi2_half_normal_are_torchs(cls, shape):
 
 
 @needs_torch
+@pytest.mark.parametrize("shape", [(), (3,)])
+def test_student_t_is_torchs(shape):
+    """Moments (NaN and inf where df is at most 1 or 2), scores, draws and their gradients towards every parameter."""
+    def case(T):
+        g = T.Generator().manual_seed(8)
+        df = (T.tensor([0.8, 1.5, 4.0]) if shape else T.tensor(3.5)).requires_grad_()
+        loc = (T.rand(shape, generator=g) - 0.5).requires_grad_()
+        scale = (T.rand(shape, generator=g) + 0.5).requires_grad_()
+        d = T.distributions.StudentT(df, loc, scale)
+        out = scored(T, d, T.rand(shape, generator=g) * 4 - 2, [df, loc, scale])
+        return {**out, "mode": d.mode.detach(), "expanded": repr(d.expand((2, *shape))), **drawn(T, d, [df, scale])}
+
+    same_as_torch(case, rtol=1e-5, atol=1e-6)
+
+
+@needs_torch
 @pytest.mark.parametrize("event", [False, True])
 def test_mixture_same_family_is_torchs(event):
     def case(T):

@@ -131,3 +131,27 @@ def test_transforms_stay_connected_to_outer_history() -> None:
     g = func.grad(lambda y: (y**3).sum())(x)
     (gg,) = autograd.grad(g.sum(), x)
     assert_close(gg, 6 * np.array([0.5, 1.5]))
+
+
+def test_grad_and_value_returns_the_gradient_first() -> None:
+    """torch.func's name and order: ``(gradient, value)``, and ``(gradient, (value, aux))`` with ``has_aux``."""
+    x = t(np.array([1.0, -2.0]))
+    g, value = func.grad_and_value(lambda v: (v ** 2).sum())(x)
+    assert_close(g, [2.0, -4.0])
+    assert value.item() == 5.0
+    g, (value, aux) = func.grad_and_value(lambda v: ((v ** 2).sum(), v * 3), has_aux=True)(x)
+    assert value.item() == 5.0 and aux.tolist() == [3.0, -6.0]
+
+
+def test_functional_call_swaps_parameters_for_one_call() -> None:
+    """The module computes with the given tensors (gradients reach them, not the parameters), then has its own
+    parameters back; strict mode names the missing keys."""
+    layer = lazygrad.nn.Linear(2, 1).double()
+    weight = t(np.array([[2.0, -1.0]]), requires_grad=True)
+    out = func.functional_call(layer, {"weight": weight, "bias": t(np.array([0.5]))}, (t(np.ones((3, 2))),))
+    assert out.tolist() == [[1.5]] * 3
+    out.sum().backward()
+    assert weight.grad.tolist() == [[3.0, 3.0]] and layer.weight.grad is None
+    assert isinstance(layer.weight, lazygrad.nn.Parameter) and layer.weight.tolist() != [[2.0, -1.0]]
+    with pytest.raises(RuntimeError, match="Missing key\\(s\\): 'bias'"):
+        func.functional_call(layer, {"weight": weight}, (t(np.ones((1, 2))),), strict=True)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import HAS_TORCH, assert_close
 
 import lazygrad
 from lazygrad import autograd, nn
+from lazygrad.autograd.function import once_differentiable
 
 pytestmark = pytest.mark.backend_agnostic  # Functions and hooks act while the graph is built
 
@@ -73,7 +77,7 @@ def test_custom_backward_is_what_flows() -> None:
 
 def test_custom_function_forward_value_and_grad_fn_name() -> None:
     y = MyExp.apply(leaf())
-    assert repr(y.grad_fn).startswith("<MyExpBackward object at ")
+    assert repr(y.grad_fn).startswith("<torch.autograd.function.MyExpBackward object at ")  # where torch makes it
     assert y.grad_fn.name() == "MyExpBackward"
     assert_close(y, np.exp(X))
 
@@ -163,6 +167,69 @@ def test_custom_backward_is_differentiable_with_create_graph() -> None:
     (g,) = autograd.grad(Exp.apply(x).sum(), x, create_graph=True)
     (gg,) = autograd.grad((g * x).sum(), x)
     assert_close(gg, np.exp(X) * (1 + X))
+
+
+class ScaledSquare(autograd.Function):
+    """torch's newer style: ``forward`` without a ctx, ``setup_context`` filling it from the inputs and output."""
+
+    @staticmethod
+    def forward(x: lazygrad.Tensor, k: float) -> lazygrad.Tensor:
+        return x * x * k
+
+    @staticmethod
+    def setup_context(ctx: autograd.FunctionCtx, inputs: tuple, output: lazygrad.Tensor) -> None:
+        x, k = inputs
+        ctx.save_for_backward(x)
+        ctx.k, ctx.output_shape = k, output.shape
+
+    @staticmethod
+    def backward(ctx: autograd.FunctionCtx, grad: lazygrad.Tensor) -> tuple[lazygrad.Tensor, None]:
+        (x,) = ctx.saved_tensors
+        return 2 * x * grad * ctx.k, None
+
+
+def test_a_function_with_setup_context_gets_its_ctx_from_the_inputs_and_output() -> None:
+    x = leaf()
+    y = ScaledSquare.apply(x, 3.0)
+    assert_close(y, 3 * X ** 2)
+    assert y.grad_fn.name() == "ScaledSquareBackward" and y.grad_fn.output_shape == (3,)
+    assert_close(autograd.grad(y.sum(), x)[0], 6 * X)
+    assert_close(ScaledSquare.apply(lazygrad.tensor(X), 2.0), 2 * X ** 2)  # no gradient needed: same value
+
+
+RECORDING: list[bool] = []  # whether each OnceSquare backward ran recording history
+
+
+class OnceSquare(autograd.Function):
+    """x ** 2 with a backward marked once-differentiable."""
+
+    @staticmethod
+    def forward(ctx: autograd.FunctionCtx, x: lazygrad.Tensor) -> lazygrad.Tensor:
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: autograd.FunctionCtx, grad: lazygrad.Tensor) -> tuple[lazygrad.Tensor]:
+        RECORDING.append(lazygrad.is_grad_enabled())
+        (x,) = ctx.saved_tensors
+        return (2 * x * grad,)
+
+
+def test_once_differentiable_backward_runs_unrecorded_and_refuses_a_second_derivative() -> None:
+    """As torch's: the backward runs under no_grad; when its incoming gradient has history (create_graph), its
+    results carry a record (printed ``grad_fn=<Error>``) whose backward raises; otherwise they are plain."""
+    RECORDING.clear()
+    x = leaf()
+    (g,) = autograd.grad((OnceSquare.apply(x) ** 2).sum(), x, create_graph=True)
+    assert_close(g, 4 * X ** 3)
+    assert g.requires_grad and g.grad_fn.name() == "torch::autograd::Error" and "grad_fn=<Error>" in repr(g)
+    with pytest.raises(RuntimeError, match="trying to differentiate twice a function that was marked with "
+                                           "@once_differentiable"):
+        g.sum().backward()
+    (plain,) = autograd.grad(OnceSquare.apply(x).sum(), x, create_graph=True)  # its incoming gradient: constant
+    assert not plain.requires_grad and RECORDING == [False, False]
+    assert_close(plain, 2 * X)
 
 
 # ---- tensor hooks and retain_grad -----------------------------------------------------------------------------------
@@ -266,3 +333,60 @@ def test_forward_hook_sees_lazy_tensors_and_gradients_flow_through() -> None:
     layer(lazygrad.ones(4, 2)).sum().backward()
     assert captured == [True] and lazygrad.metrics()["executions"] == 0
     assert_close(layer.weight.grad, np.full((1, 2), 4.0))
+
+
+def _backward_hooks_run(m: Any) -> list[Any]:
+    """A Linear-Tanh-Linear stack with a full backward pre-hook (doubling the outputs' gradient) on the first layer,
+    a full backward hook (zeroing one input column's gradient) on the tanh, and one on a layer called on data that
+    needs no gradient: what the hooks saw, the gradients, and the record the hooked outputs carry."""
+    m.manual_seed(0)
+    first, last = m.nn.Linear(3, 3), m.nn.Linear(3, 1)
+    seen: list[Any] = []
+    first.register_full_backward_pre_hook(lambda mod, go: seen.append(("pre", go[0].tolist())) or (go[0] * 2,))
+    mask = m.tensor([1.0, 0.0, 1.0])
+    tanh = m.nn.Tanh()
+    tanh.register_full_backward_hook(lambda mod, gi, go: seen.append(("full", gi[0].tolist(), go[0].tolist()))
+                                     or (gi[0] * mask,))
+    data = m.nn.Linear(3, 3)
+    data.register_full_backward_hook(lambda mod, gi, go: seen.append(("data", gi, go[0].tolist())))
+    x = m.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], requires_grad=True)
+    out = last(tanh(first(x)) + data(m.ones(2, 3)))
+    out.sum().backward()
+    return [seen, x.grad.tolist(), first.weight.grad.tolist(), first(x).grad_fn.name()]
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is the oracle")
+def test_full_backward_hooks_see_and_replace_what_torchs_do() -> None:
+    import torch
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = _backward_hooks_run(lazygrad)
+    assert [str(w.message).split(" since")[0] for w in caught] == [
+        "Full backward hook is firing when gradients are computed with respect to module outputs"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = _backward_hooks_run(torch)
+    assert got[-1] == want[-1] == "BackwardHookFunctionBackward"
+    assert [entry[0] for entry in got[0]] == [entry[0] for entry in want[0]] == ["data", "full", "pre"]
+    assert got[0][0][1] == want[0][0][1] == (None,)
+    np.testing.assert_allclose(np.array(got[0][1][1], dtype=float), np.array(want[0][1][1], dtype=float), rtol=1e-6)
+    for g, w in zip(got[1:3], want[1:3]):
+        np.testing.assert_allclose(g, w, rtol=1e-6)
+
+
+def test_anomaly_mode_switches_as_torchs() -> None:
+    """detect_anomaly warns as torch does and turns the flags on inside its block; set_detect_anomaly sets them at
+    once or for a block. (Nothing is checked for NaN: the backward computes no values while it is built.)"""
+    with pytest.warns(UserWarning, match="^Anomaly Detection has been enabled"):
+        mode = autograd.detect_anomaly(check_nan=False)
+    with mode:
+        assert lazygrad.is_anomaly_enabled() and not lazygrad.is_anomaly_check_nan_enabled()
+    assert not lazygrad.is_anomaly_enabled() and lazygrad.is_anomaly_check_nan_enabled()
+    autograd.set_detect_anomaly(True)
+    assert lazygrad.is_anomaly_enabled()
+    with autograd.set_detect_anomaly(False):
+        assert not lazygrad.is_anomaly_enabled()
+    assert lazygrad.is_anomaly_enabled()
+    autograd.set_detect_anomaly(False)
+    assert not lazygrad.is_anomaly_enabled()

@@ -117,6 +117,20 @@ def test_create_graph_gradients_carry_history() -> None:
     assert g.grad_fn.name().endswith("Backward")
 
 
+def test_a_gradient_requires_grad_only_through_what_its_formula_uses() -> None:
+    """As in torch: under create_graph, ``(2 * x).sum()``'s gradient is a constant (no history, so it cannot be
+    differentiated again), ``(x * x).sum()``'s depends on x; a chain keeps history only where a factor does."""
+    x = leaf()
+    (constant,) = autograd.grad((2 * x).sum(), x, create_graph=True)
+    (linear,) = autograd.grad((x * x).sum(), x, create_graph=True)
+    (chained,) = autograd.grad((x.exp() * 3).sum() + (x * 2).sum(), x, create_graph=True)
+    assert not constant.requires_grad and constant.grad_fn is None and "grad_fn" not in repr(constant)
+    assert linear.requires_grad and chained.requires_grad
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does not have a grad_fn"):
+        autograd.grad(constant.sum(), x)
+    assert_close(autograd.grad(chained.sum(), x)[0], 3 * np.exp(X))
+
+
 def test_third_derivative_of_x_to_the_fourth_is_24x() -> None:
     x = leaf()
     (d1,) = autograd.grad((x**4).sum(), x, create_graph=True)

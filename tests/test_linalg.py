@@ -143,6 +143,33 @@ def test_cholesky_with_gradients(upper):
     check_op(lambda T, a: T.linalg.cholesky(_spd(T, a), upper=upper), oracle, BATCH)
 
 
+@pytest.mark.parametrize("upper", [False, True])
+def test_solves_and_inverse_from_a_cholesky_factor(upper):
+    """torch.cholesky_solve and cholesky_inverse: the solve and inverse of the matrix the factor factors, with
+    gradients towards the right side and, through the factor, the matrix."""
+    def factor(T, a):
+        return T.linalg.cholesky(_spd(T, a), upper=upper)
+
+    check_op(lambda T, a, b: T.cholesky_solve(b, factor(T, a), upper=upper),
+             lambda m, a, b: m.linalg.solve(_np_spd(m, a), b), A, B)
+    check_op(lambda T, a: factor(T, a).cholesky_inverse(upper), lambda m, a: m.linalg.inv(_np_spd(m, a)), BATCH)
+    _raises(lambda: lazygrad.cholesky_solve(lazygrad.ones(3), lazygrad.eye(3)), RuntimeError,
+            "b should have at least 2 dimensions, but has 1 dimensions instead")
+
+
+@pytest.mark.parametrize(("upper", "left", "unitriangular"), [(False, True, False), (True, False, True)])
+def test_solve_triangular_reads_one_triangle(upper, left, unitriangular):
+    def triangle(m, a):
+        part = m.triu(a, int(unitriangular)) if upper else m.tril(a, -int(unitriangular))
+        return part + m.eye(3) if unitriangular else part
+
+    check_op(lambda T, a, b: T.linalg.solve_triangular(a, b, upper=upper, left=left, unitriangular=unitriangular),
+             lambda m, a, b: m.linalg.solve(triangle(m, a), b) if left else b @ m.linalg.inv(triangle(m, a)),
+             A, B if left else B.T.copy())
+    _raises(lambda: lazygrad.linalg.solve_triangular(lazygrad.eye(3), lazygrad.ones(3), upper=upper), RuntimeError,
+            "linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
+
+
 def test_eigh_values_and_vectors_with_gradients():
     def symmetric(m, a):
         return a + m.swapaxes(a, -1, -2)

@@ -9,6 +9,8 @@ value is read.
 from __future__ import annotations
 
 import math
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -123,6 +125,27 @@ def test_lbfgs_solves_a_quadratic(line_search_fn):
 
     opt.step(closure)
     assert_close(x, np.linalg.solve(a, b), 1e-6, 1e-8)
+
+
+def test_lbfgs_reads_the_closures_loss_without_a_warning(monkeypatch):
+    """torch's step runs under no_grad and only the closure records history: reading the loss (which requires
+    grad) to decide the step is no conversion that drops a graph, so it warns nothing."""
+    monkeypatch.setattr(sys.modules["lazygrad.tensor"], "_scalar_conversion_warned", False)  # it warns once
+    x = lazygrad.ones(2, requires_grad=True)
+    opt = optim.LBFGS([x], max_iter=2)
+    modes = []
+
+    def closure():
+        modes.append(lazygrad.is_grad_enabled())
+        opt.zero_grad()
+        loss = (x * x).sum()
+        loss.backward()
+        return loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = opt.step(closure)
+    assert loss.requires_grad and modes == [True, True] and lazygrad.is_grad_enabled()
 
 
 def test_optimizer_steps_stay_lazy():

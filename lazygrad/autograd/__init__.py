@@ -8,9 +8,11 @@ graph: a Hessian-vector product is still one backend program when its value is r
 """
 
 from . import functional
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import backward, grad
 from .function import Function, FunctionCtx
 from .gradcheck import GradcheckError, gradcheck
 from .variable import Variable
 
-__all__ = ["Function", "FunctionCtx", "GradcheckError", "Variable", "backward", "functional", "grad", "gradcheck"]
+__all__ = ["Function", "FunctionCtx", "GradcheckError", "Variable", "backward", "detect_anomaly", "functional", "grad",
+           "gradcheck", "set_detect_anomaly"]

@@ -13,7 +13,9 @@ one, so the engine sums each output's gradient into one cotangent, which the rec
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 from .. import ops
@@ -71,6 +73,9 @@ class BackwardCFunction(FunctionCtx, GradFn):
         GradFn.release(self)
         self._saved = None
 
+    def __repr__(self) -> str:  # torch makes these classes in its autograd.function module
+        return f"<torch.autograd.function.{type(self).__name__} object at {hex(id(self))}>"
+
     def apply_backward(self, ct: Any, create_graph: bool) -> list[Any]:
         """Call the user's ``backward`` with one gradient per forward output; one result per tensor input."""
         ct = ct if isinstance(ct, Tensor) else _wrap(ct)
@@ -125,13 +130,23 @@ class Function:
         raise NotImplementedError("You must implement either the backward or vjp method for your custom "
                                   "autograd.Function to use it with backward mode AD.")
 
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple[Any, ...], output: Any) -> Any:
+        """Overridden, it makes the Function torch's newer style: ``forward(*args)`` takes no ctx, and this
+        fills the ctx from the inputs and the output."""
+        raise NotImplementedError("setup_context is not implemented.")
+
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Run ``forward`` without recording, then record the outputs as results of this Function."""
         ctx = cls._backward_cls()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
-            result = cls.forward(ctx, *args)
+            if cls.setup_context is Function.setup_context:
+                result = cls.forward(ctx, *args)
+            else:
+                result = cls.forward(*args)
+                cls.setup_context(ctx, args, result)
         if not (is_grad_enabled() and any(ctx.needs_input_grad)):
             return result
         outs = list(result) if isinstance(result, tuple) else [result]
@@ -175,3 +190,52 @@ class Function:
             ctx._saved = tuple(replaced.get(id(t), t) for t in ctx._saved)
         new = [replaced.get(id(o), o) for o in outs]
         return tuple(new) if isinstance(result, tuple) else new[0]
+
+
+class _DelayedError(Function):
+    """Passes tensors through; differentiating the result raises: what a once-differentiable backward's
+    gradients carry when they would otherwise be recorded."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *tensors: Any) -> Any:
+        return tensors if len(tensors) > 1 else tensors[0]
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grads: Any) -> Any:
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+
+
+class Error(BackwardCFunction):
+    """The record of ``_DelayedError``, named as torch names it."""
+
+    function = _DelayedError
+
+    def name(self) -> str:
+        return "torch::autograd::Error"
+
+
+_DelayedError._backward_cls = Error
+
+
+def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a ``Function.backward`` that is not itself differentiable: it runs without recording, and
+    when its incoming gradients require grad (under ``create_graph``), differentiating its results raises."""
+    @functools.wraps(backward)
+    def wrapper(ctx: FunctionCtx, *grads: Any) -> Any:
+        with no_grad():
+            outputs = backward(ctx, *grads)
+        if not (is_grad_enabled() and any(isinstance(g, Tensor) and g.requires_grad for g in grads)):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outputs = (outputs,) if single else outputs
+        present = [i for i, o in enumerate(outputs) if o is not None]
+        if not present:
+            return outputs[0] if single else outputs
+        guarded = _DelayedError.apply(*(outputs[i].detach().requires_grad_() for i in present))
+        guarded = guarded if len(present) > 1 else (guarded,)
+        result = list(outputs)
+        for i, tensor in zip(present, guarded):
+            result[i] = tensor
+        return result[0] if single else tuple(result)
+
+    return wrapper

@@ -54,6 +54,25 @@ def _grads(outputs: Sequence[Tensor], inputs: Sequence[Tensor], cotangents: Sequ
     return tuple(zeros_like(x) if g is None else g for g, x in zip(found, inputs))
 
 
+_NO_GRAD = {
+    "outputs": "Output {i} of the user-provided function does not require gradients. The outputs must be computed "
+               "in a differentiable manner from the input when running in strict mode.",
+    "jacobian": "While computing the hessian, found that the jacobian of the user-provided function with respect "
+                "to input {i} is independent of the input. This is not allowed in strict mode. You should ensure that "
+                "your function is twice differentiable and that the jacobian depends on the inputs (this would be "
+                "violated by a linear function for example).",
+}
+
+
+def _check_requires_grad(values: Sequence[Tensor], kind: str, strict: bool) -> None:
+    """In strict mode, refuse ``values`` (the function's outputs, or the gradient a Hessian differentiates) that
+    carry no graph: a constant output, a linear function's gradient."""
+    if strict:
+        for i, value in enumerate(values):
+            if not value.requires_grad:
+                raise RuntimeError(_NO_GRAD[kind].format(i=i))
+
+
 def _out(values: Sequence[Tensor], is_tuple: bool, create_graph: bool) -> Any:
     values = tuple(v if create_graph else v.detach() for v in values)
     return values if is_tuple else values[0]
@@ -75,8 +94,10 @@ def _cotangents(v: Any, outputs: tuple[Tensor, ...], fn: str) -> tuple[Tensor, .
     return vs
 
 
-def _call(func: Callable, inputs: tuple[Tensor, ...], fn: str) -> tuple[tuple[Tensor, ...], bool]:
-    return _as_tuple(func(*inputs), "outputs of the user-provided function", fn)
+def _call(func: Callable, inputs: tuple[Tensor, ...], fn: str, strict: bool) -> tuple[tuple[Tensor, ...], bool]:
+    outputs, is_tuple = _as_tuple(func(*inputs), "outputs of the user-provided function", fn)
+    _check_requires_grad(outputs, "outputs", strict)
+    return outputs, is_tuple
 
 
 def vjp(func: Callable, inputs: Inputs, v: Any = None, create_graph: bool = False,
@@ -84,7 +105,7 @@ def vjp(func: Callable, inputs: Inputs, v: Any = None, create_graph: bool = Fals
     """``(func(inputs), v^T J)``: the vector-Jacobian product at ``inputs``."""
     with enable_grad():
         xs, inputs_tuple = _stand_ins(inputs, create_graph, "vjp")
-        outputs, outputs_tuple = _call(func, xs, "vjp")
+        outputs, outputs_tuple = _call(func, xs, "vjp", strict)
         products = _grads(outputs, xs, _cotangents(v, outputs, "vjp"), create_graph, strict)
     return _out(outputs, outputs_tuple, create_graph), _out(products, inputs_tuple, create_graph)
 
@@ -95,7 +116,7 @@ def jvp(func: Callable, inputs: Inputs, v: Any = None, create_graph: bool = Fals
     with enable_grad():
         xs, _ = _stand_ins(inputs, create_graph, "jvp")
         tangents = _cotangents(v, xs, "jvp")
-        outputs, outputs_tuple = _call(func, xs, "jvp")
+        outputs, outputs_tuple = _call(func, xs, "jvp", strict)
         dummies = tuple(zeros_like(o).requires_grad_() for o in outputs)
         transposed = _grads(outputs, xs, dummies, True, strict)
         products = _grads(transposed, dummies, tangents, create_graph, strict, "output")
@@ -105,7 +126,7 @@ def jvp(func: Callable, inputs: Inputs, v: Any = None, create_graph: bool = Fals
 def _jacobian(func: Callable, xs: tuple[Tensor, ...], create_graph: bool, strict: bool,
               fn: str) -> tuple[tuple[Tensor, ...], bool, tuple[tuple[Tensor, ...], ...]]:
     """The outputs, whether they were a tuple, and ``d output_i / d input_j`` at ``[i][j]``, one pass per row."""
-    outputs, outputs_tuple = _call(func, xs, fn)
+    outputs, outputs_tuple = _call(func, xs, fn, strict)
     blocks = []
     for out in outputs:
         flat = out.reshape(-1)
@@ -143,8 +164,8 @@ def jacobian(func: Callable, inputs: Inputs, create_graph: bool = False, strict:
     return _nested(blocks, outputs_tuple, inputs_tuple, create_graph)
 
 
-def _scalar_output(func: Callable, xs: tuple[Tensor, ...], fn: str) -> Tensor:
-    outputs, _ = _call(func, xs, fn)
+def _scalar_output(func: Callable, xs: tuple[Tensor, ...], fn: str, strict: bool) -> Tensor:
+    outputs, _ = _call(func, xs, fn, strict)
     if len(outputs) != 1 or outputs[0].numel() != 1:
         raise RuntimeError(f"The function given to {fn} should return a single Tensor with a single element.")
     return outputs[0]
@@ -156,7 +177,9 @@ def hessian(func: Callable, inputs: Inputs, create_graph: bool = False, strict: 
     _check_strategy(outer_jacobian_strategy, vectorize)
 
     def gradient(*xs: Tensor) -> tuple[Tensor, ...]:
-        return _grads((_scalar_output(func, xs, "hessian"),), xs, None, True, strict)
+        result = _grads((_scalar_output(func, xs, "hessian", strict),), xs, None, True, strict)
+        _check_requires_grad(result, "jacobian", strict)
+        return result
 
     with enable_grad():
         xs, inputs_tuple = _stand_ins(inputs, create_graph, "hessian")
@@ -168,8 +191,10 @@ def _gradient(func: Callable, xs: tuple[Tensor, ...], v: Any, strict: bool,
               fn: str) -> tuple[Tensor, tuple[Tensor, ...], tuple[Tensor, ...]]:
     """A scalar ``func``'s value at ``xs``, its differentiable gradient, and ``v`` checked against ``xs``."""
     vs = _cotangents(v, xs, fn)
-    out = _scalar_output(func, xs, fn)
-    return out, _grads((out,), xs, None, True, strict), vs
+    out = _scalar_output(func, xs, fn, strict)
+    gradient = _grads((out,), xs, None, True, strict)
+    _check_requires_grad(gradient, "jacobian", strict)
+    return out, gradient, vs
 
 
 def vhp(func: Callable, inputs: Inputs, v: Any = None, create_graph: bool = False,

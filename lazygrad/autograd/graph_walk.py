@@ -220,5 +220,28 @@ def _differentiable_vjp(fn: GradFn, ct: Any) -> list[Any]:
         if id(g) in used:
             g = _identity(g)
         used.add(id(g))
-        out.append(_wrap(g, cls(g, inputs, edges)))
+        reached = _reached(g, inputs)
+        g_edges = tuple(edge if id(node) in reached else None for node, edge in zip(inputs, edges))
+        out.append(_wrap(g, cls(g, inputs, g_edges)) if any(e is not None for e in g_edges) else _wrap(g))
     return out
+
+
+def _reached(node: Any, inputs: Sequence[Any]) -> set[int]:
+    """Ids of the ``inputs`` that ``node`` is computed from. A gradient requires grad only through what its
+    formula uses, as in torch: ``(2 * x).sum()``'s gradient is a constant, ``(x * x).sum()``'s is not.
+    A node older than every input cannot depend on one, which bounds the walk to the op's own nodes."""
+    input_ids = {id(n) for n in inputs}
+    oldest = min(n.serial for n in inputs)
+    reached: set[int] = set()
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in input_ids:
+            reached.add(id(n))
+            continue
+        if id(n) in seen or n.serial < oldest:
+            continue
+        seen.add(id(n))
+        stack.extend(n.args)
+    return reached

@@ -31,6 +31,7 @@ from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical, OneHotCategoricalStraightThrough
 from .poisson import Poisson
+from .studentT import StudentT
 from .transformed_distribution import TransformedDistribution
 from .transforms import (
     AbsTransform,
@@ -48,6 +49,7 @@ from .transforms import (
 from .uniform import Uniform
 
 __all__ = [
+    "StudentT",
     "Bernoulli",
     "Beta",
     "Binomial",

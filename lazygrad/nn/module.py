@@ -18,6 +18,7 @@ from .. import capture, dtypes
 from ..creation import tensor as make_tensor
 from ..grad_mode import no_grad
 from ..tensor import Tensor
+from .backward_hooks import BackwardHook
 from .parameter import Parameter, UninitializedParameter
 
 
@@ -87,12 +88,14 @@ class Module:
     _modules: dict[str, Module | None]
     _forward_hooks: dict[int, Callable]
     _forward_pre_hooks: dict[int, Callable]
+    _backward_hooks: dict[int, Callable]
+    _backward_pre_hooks: dict[int, Callable]
 
     def __init__(self) -> None:
         # Set through object.__setattr__ because our __setattr__ relies on these dicts existing.
         for name, value in (("training", True), ("_parameters", {}), ("_buffers", {}),
                             ("_non_persistent_buffers", set()), ("_modules", {}), ("_forward_hooks", {}),
-                            ("_forward_pre_hooks", {})):
+                            ("_forward_pre_hooks", {}), ("_backward_hooks", {}), ("_backward_pre_hooks", {})):
             object.__setattr__(self, name, value)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -101,18 +104,23 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if capture.current() is not None:  # a compiled function guards on the state of the modules it calls
             capture.note_module(self)
-        if not self._forward_pre_hooks and not self._forward_hooks:  # the usual case: no copies of empty tables
-            return self.forward(*args, **kwargs)
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
+            return self.forward(*args, **kwargs)  # the usual case: no copies of empty tables
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        backward_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward_hook = BackwardHook(self, list(self._backward_hooks.values()),
+                                         list(self._backward_pre_hooks.values()))
+            args = backward_hook.setup_input_hook(args)
         output = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, output)
             if result is not None:
                 output = result
-        return output
+        return output if backward_hook is None else backward_hook.setup_output_hook(output)
 
     def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
         """``hook(module, inputs, output)`` runs after ``forward``; a non-None result replaces the output."""
@@ -124,6 +132,20 @@ class Module:
         """``hook(module, inputs)`` runs before ``forward``; a non-None result replaces the inputs."""
         handle = RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook: Callable[[Module, tuple, tuple], Any]) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs once the gradients with respect to the module's inputs are
+        complete; a non-None result replaces ``grad_input``."""
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_pre_hook(self, hook: Callable[[Module, tuple], Any]) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradients with respect to the module's outputs arrive; a
+        non-None result replaces them."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        self._backward_pre_hooks[handle.id] = hook
         return handle
 
     # ---- registration ----

@@ -162,8 +162,10 @@ class LBFGS(Optimizer):
                 p.copy_(x)
         return loss, grad
 
+    @no_grad()
     def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]
-        """Run up to ``max_iter`` L-BFGS iterations; returns the loss of the first closure evaluation."""
+        """Run up to ``max_iter`` L-BFGS iterations; returns the loss of the first closure evaluation.
+        As in torch, only the closure records history: reading its loss is no conversion that drops a graph."""
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
