@@ -81,7 +81,6 @@ def _sum_unused(node: Node, labels: list[Label], needed: set[Label]) -> tuple[No
     return ops.reduce("reduce_sum", node, axes), [c for c in labels if c in needed]
 
 
-@lower_precision_op
 def _subscript(n: Any) -> str:
     """A sublist entry's label, as torch spells it: 0-25 are ``A``-``Z``, 26-51 ``a``-``z``, ``...`` is itself."""
     if n is Ellipsis:
@@ -101,6 +100,7 @@ def _from_sublists(args: tuple) -> tuple[str, tuple]:
     return equation, tuple(operands)
 
 
+@lower_precision_op
 def einsum(equation: Any, *operands: Any) -> Tensor:
     """torch.einsum for any valid equation: explicit or implicit output, repeated labels, ``...``; or in the
     sublist form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``."""

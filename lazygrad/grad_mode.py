@@ -30,9 +30,9 @@ def is_inference_mode_enabled() -> bool:
     return _state.inference
 
 
-def is_inference(t: object) -> bool:
-    """Whether ``t`` is an inference tensor: made inside ``inference_mode``, or a view of one."""
-    return inference_tensors.get(id(t)) is t
+def is_inference(input: object) -> bool:
+    """Whether ``input`` is an inference tensor: made inside ``inference_mode``, or a view of one."""
+    return inference_tensors.get(id(input)) is input
 
 
 class _GradModeContext:

@@ -98,8 +98,8 @@ def fold_data(pending: list[Node], take: Callable[[np.ndarray], Any], shared: Ca
     Results are the same bits on every backend; a node reading memory numpy shares (``shared``) stays pending.
     """
     folded = False
-    for node in pending:
-        if node.op not in _FOLDABLE or node.dtype.is_floating_point or math.prod(node.shape) > _MAX_FOLDED_ELEMENTS:
+    for node in [n for n in pending if n.op in _FOLDABLE and not n.dtype.is_floating_point]:
+        if math.prod(node.shape) > _MAX_FOLDED_ELEMENTS:
             continue
         args = _host_args(node, shared)
         if args:

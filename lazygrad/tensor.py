@@ -172,7 +172,7 @@ def _alias(source: Tensor, out: Tensor) -> Tensor:
 
 def _same_memory_kind(source: Tensor, out: Tensor) -> None:
     """A view or alias is an inference tensor exactly when the memory it reads is, whatever mode made it."""
-    if not inference_tensors:
+    if not inference_tensors.data:  # none made (the mapping's own len() is a Python-level call on every view)
         return
     if is_inference(source):
         inference_tensors[id(out)] = out

@@ -20,6 +20,11 @@ from collections.abc import Iterator
 # and a run must neither depend on nor fill the user's cache (tests of the cache give their own folder).
 # Set before anything imports lazygrad, which loads the jax backend at import under LAZYGRAD_BACKEND=jax.
 os.environ.setdefault("LAZYGRAD_PERSISTENT_CACHE", "0")
+# Parallel workers (pytest -n) share the cores: a BLAS or OpenMP pool per worker would oversubscribe them, and
+# spinning pools descheduled mid-matmul make small products 10-100x slower. Read when numpy and torch load.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for pool in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(pool, "1")
 
 import pytest
 from helpers import REFERENCE

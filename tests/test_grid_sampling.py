@@ -27,12 +27,15 @@ CASES = {
     3: (_RNG.standard_normal((2, 2, 3, 4, 5)), _RNG.uniform(-1.4, 1.4, (2, 2, 2, 3, 3))),
 }
 SETTINGS = list(itertools.product(("bilinear", "nearest"), ("zeros", "border", "reflection"), (False, True)))
+# On jax all twelve make one program that XLA compiles for half a minute: each mode and each padding once there.
+JAX_SETTINGS = [("bilinear", "zeros", False), ("bilinear", "reflection", True), ("nearest", "border", False),
+                ("nearest", "reflection", False)]
 
 
-def _sampled(lib, functional, image, grid):
+def _sampled(lib, functional, image, grid, settings):
     """Each setting's output and the gradients of a weighted sum of all outputs for its input and its grid."""
     leaves, outs = [], []
-    for mode, padding_mode, align_corners in SETTINGS:
+    for mode, padding_mode, align_corners in settings:
         x, g = lib.tensor(image, requires_grad=True), lib.tensor(grid, requires_grad=True)
         leaves.append((x, g))
         outs.append(functional.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners))
@@ -44,9 +47,10 @@ def _sampled(lib, functional, image, grid):
 @pytest.mark.parametrize("rank", sorted(CASES))
 def test_grid_sample_matches_torch(rank: int) -> None:
     image, grid = CASES[rank]
-    ours, our_leaves = _sampled(lazygrad, F, image, grid)
-    theirs, their_leaves = _sampled(torch, torch.nn.functional, image, grid)
-    for setting, got, want, (x, g), (tx, tg) in zip(SETTINGS, ours, theirs, our_leaves, their_leaves):
+    settings = JAX_SETTINGS if lazygrad.get_backend() == "jax" else SETTINGS
+    ours, our_leaves = _sampled(lazygrad, F, image, grid, settings)
+    theirs, their_leaves = _sampled(torch, torch.nn.functional, image, grid, settings)
+    for setting, got, want, (x, g), (tx, tg) in zip(settings, ours, theirs, our_leaves, their_leaves):
         assert got.grad_fn.name() == want.grad_fn.name(), setting
         assert_close(got, want.detach().numpy())
         assert_close(x.grad, tx.grad.numpy())
