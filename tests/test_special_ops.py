@@ -47,7 +47,6 @@ def test_special_functions_match_torch(name):
 
 
 @needs_torch
-@needs_torch
 @pytest.mark.parametrize("name", ["lgamma", "erfc", "erfinv"])
 def test_float32_special_functions_round_as_torchs(name):
     """In float32 torch's lgamma, erfc and erfinv are correctly rounded (lgamma(4) is log 6 to the last bit, which
@@ -63,6 +62,7 @@ def test_float32_special_functions_round_as_torchs(name):
     assert np.all(np.abs(ours - theirs) <= np.spacing(np.abs(theirs).astype(np.float32))), name
 
 
+@needs_torch
 def test_special_functions_in_place_and_half_precision():
     import torch
 
