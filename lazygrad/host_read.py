@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .backends.numpy_backend import IMPLS
-from .ir import Node
+from .ir import Node, cut
 
 _STRUCTURAL = frozenset({"reshape", "broadcast", "permute", "slice", "dynamic_slice", "dynamic_update_slice", "rev",
                          "pad", "concat", "select", "gather", "const", "iota", "stop_gradient"})
@@ -96,6 +96,8 @@ def fold_data(pending: list[Node], take: Callable[[np.ndarray], Any], shared: Ca
     a sentence and an ``<eos>``) is otherwise part of the step's program, whose structure then changes with every
     batch's lengths: a compile per step. Folded, the batch is one input whose shape alone is in the structure.
     Results are the same bits on every backend; a node reading memory numpy shares (``shared``) stays pending.
+    A folded node becomes a computed leaf, as a realized one does: integer data has no gradient to keep its
+    arguments for, and a batch kept for later must not hold every sentence it was padded from.
     """
     folded = False
     for node in [n for n in pending if n.op in _FOLDABLE and not n.dtype.is_floating_point]:
@@ -104,6 +106,7 @@ def fold_data(pending: list[Node], take: Callable[[np.ndarray], Any], shared: Ca
         args = _host_args(node, shared)
         if args:
             node.buffer = take(np.asarray(IMPLS[node.op](*args, *node.params), dtype=node.dtype.np))
+            cut(node)
             folded = True
     return folded
 

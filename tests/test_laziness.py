@@ -163,6 +163,16 @@ def test_batches_padded_from_sequences_of_new_lengths_do_not_recompile():
     assert count.take()["compiles"] == 0
 
 
+def test_a_batch_worked_out_on_the_host_lets_go_of_its_sentences():
+    sentence = lazygrad.tensor([4, 5, 6])
+    batch = lazygrad.cat([lazygrad.tensor([1]), sentence, lazygrad.tensor([2])])
+    kept = batch[1:]  # pending on the batch, so the batch is folded inside the program that computes this
+    assert batch.node.args
+    assert kept.tolist() == [4, 5, 6, 2]
+    assert batch.tolist() == [1, 4, 5, 6, 2]
+    assert batch.node.args == () and kept.node.args == ()  # computed leaves, as realized tensors are
+
+
 def test_the_loop_learns_the_same_parameters_as_torch():
     _, losses, w, b = _linear_regression(30, lambda step: 0.1, _fixed_data())
     if HAS_TORCH:
