@@ -30,7 +30,7 @@ _STRUCTURAL = frozenset({"reshape", "broadcast", "permute", "slice", "dynamic_sl
 _INTEGRAL = frozenset({"add", "sub", "mul", "neg", "abs", "sign", "max", "min", "eq", "ne", "lt", "le", "gt", "ge",
                        "and", "or", "xor", "logical_not", "cast"})
 # Larger graphs, or larger device buffers (which would be copied to the host whole), go through a program.
-_MAX_NODES = 16
+MAX_NODES = 16
 _MAX_DEVICE_ELEMENTS = 1 << 16
 _serial = attrgetter("serial")
 
@@ -52,9 +52,9 @@ def _host(buffer: object) -> np.ndarray | None:
     return np.asarray(buffer)
 
 
-def values(node: Node) -> tuple[dict[Node, np.ndarray], list[np.ndarray]] | None:
+def values(node: Node, limit: int = MAX_NODES) -> tuple[dict[Node, np.ndarray], list[np.ndarray]] | None:
     """The values of ``node`` and of the pending nodes below it, computed on the host, and the buffers they were
-    computed from; None when the pending graph is too large or not exact."""
+    computed from; None when the pending graph is larger than ``limit`` nodes or not exact."""
     pending: list[Node] = []
     leaves: dict[Node, np.ndarray] = {}
     stack, seen = [node], set()
@@ -68,7 +68,7 @@ def values(node: Node) -> tuple[dict[Node, np.ndarray], list[np.ndarray]] | None
             if host is None:
                 return None
             leaves[current] = host
-        elif len(pending) == _MAX_NODES or not exact(current):
+        elif len(pending) == limit or not exact(current):
             return None
         else:
             pending.append(current)

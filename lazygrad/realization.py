@@ -615,17 +615,20 @@ def one_value(holder: Holder) -> np.ndarray:
     return to_numpy(holder)
 
 
-def settle(node: Node) -> None:
-    """Give an integer or boolean tensor's new value (just written in place) its buffer now, computed on the host,
-    when it is a small exact function of computed buffers.
+def settle(node: Node, limit: int = host_read.MAX_NODES) -> None:
+    """Give a value its buffer now, computed on the host, when it is an exact function of computed buffers through
+    at most ``limit`` pending nodes: an integer or boolean tensor's new value (just written in place), or a batch
+    assembled from computed tensors (``cat``, ``stack``, ``pad_sequence``).
 
     A counting loop (``N[i, j] += 1`` over every bigram of a corpus) otherwise grows one chain of writes until the
-    pending-graph guard cuts it, and each cut is a long program of its own to compile. Integer results are the
-    same bits on every backend, so computing them here changes no value, only when they are computed.
+    pending-graph guard cuts it, and each cut is a long program of its own to compile. A batch sampled from a
+    replay memory would make the step's program follow which samples it holds and which of them are the same
+    tensor. Exact results are the same bits on every backend, so computing them here changes no value, only when
+    they are computed.
     """
     if node.buffer is not None or capture.current() is not None:  # computed already (``settle_number``)
         return
-    found = host_read.values(node)
+    found = host_read.values(node, limit)
     if found is None:
         return
     computed, leaves = found

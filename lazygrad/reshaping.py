@@ -7,9 +7,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from . import dtypes, ops, shared_memory, views
+from . import dtypes, host_read, ops, shared_memory, views
+from . import realization as realize
 from .dtypes import DType
-from .ir import apply
+from .ir import Node, apply
 from .tensor import (
     Tensor,
     _as_view,
@@ -278,6 +279,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                                    f"but got size {got} for tensor number {i} in the list.")
     nodes = tuple(ops.cast(t.node, dtype) for t in tensors)
     node = nodes[0] if len(nodes) == 1 else apply("concat", nodes, (axis,))
+    _settle_batch(node, tensors)
     return _record("CatBackward0", node, *tensors)
 
 
@@ -296,7 +298,16 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     shape = (*first[:axis], 1, *first[axis:])
     parts = tuple(ops.reshape(ops.cast(t.node, dtype), shape) for t in tensors)
     node = parts[0] if len(parts) == 1 else apply("concat", parts, (axis,))
+    _settle_batch(node, tensors)
     return _record("StackBackward0", node, *tensors)
+
+
+def _settle_batch(node: Node, tensors: Sequence[Tensor]) -> None:
+    """A batch assembled from computed tensors that need no gradient (samples of a replay memory, a collate_fn's
+    rows) is computed now, on the host: one input to the program that uses it, whichever samples it holds and
+    whichever of them are the same tensor. Each part may add a cast and a reshape to the nodes computed."""
+    if len(tensors) > 1 and not any(t.requires_grad for t in tensors):
+        realize.settle(node, host_read.MAX_NODES + 2 * len(tensors))
 
 
 # The shape each rank takes in atleast_1d, atleast_2d and atleast_3d (ranks at or above the target keep theirs).

@@ -163,6 +163,31 @@ def test_batches_padded_from_sequences_of_new_lengths_do_not_recompile():
     assert count.take()["compiles"] == 0
 
 
+@pytest.mark.parametrize("assemble", [lazygrad.cat, lazygrad.stack])
+def test_batches_sampled_from_a_replay_memory_do_not_recompile(assemble):
+    """Which computed samples a batch holds, and which of them are one tensor sampled twice, is data: the batch
+    is assembled before the step's program, which reads it as one input."""
+    rng = np.random.default_rng(3)
+    samples = [rng.standard_normal((1, 4)).astype(np.float32) for _ in range(6)]
+    memory = [lazygrad.tensor(sample) for sample in samples]  # copies: no memory shared with numpy
+    picks = [[0, 1, 2], [3, 4, 5], [0, 0, 1], [2, 5, 2], [4, 4, 4], [1, 3, 0]]
+    net = lazygrad.nn.Linear(4, 2)
+    optimizer = lazygrad.optim.SGD(net.parameters(), lr=0.1)
+    count = Counter()
+    for step, pick in enumerate(picks):
+        batch = assemble([memory[i] for i in pick])
+        weight, bias = net.weight.detach().numpy().copy(), net.bias.detach().numpy().copy()
+        loss = net(batch).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        rows = np.concatenate([samples[i] for i in pick]).reshape(batch.shape)
+        assert np.isclose(loss.item(), ((rows @ weight.T + bias) ** 2).mean(), rtol=1e-5)
+        if step == 1:
+            count.take()
+    assert count.take()["compiles"] == 0
+
+
 def test_a_batch_worked_out_on_the_host_lets_go_of_its_sentences():
     sentence = lazygrad.tensor([4, 5, 6])
     batch = lazygrad.cat([lazygrad.tensor([1]), sentence, lazygrad.tensor([2])])
