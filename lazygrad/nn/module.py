@@ -90,12 +90,14 @@ class Module:
     _forward_pre_hooks: dict[int, Callable]
     _backward_hooks: dict[int, Callable]
     _backward_pre_hooks: dict[int, Callable]
+    _load_state_dict_pre_hooks: dict[int, Callable]
 
     def __init__(self) -> None:
         # Set through object.__setattr__ because our __setattr__ relies on these dicts existing.
         for name, value in (("training", True), ("_parameters", {}), ("_buffers", {}),
                             ("_non_persistent_buffers", set()), ("_modules", {}), ("_forward_hooks", {}),
-                            ("_forward_pre_hooks", {}), ("_backward_hooks", {}), ("_backward_pre_hooks", {})):
+                            ("_forward_pre_hooks", {}), ("_backward_hooks", {}), ("_backward_pre_hooks", {}),
+                            ("_load_state_dict_pre_hooks", {})):
             object.__setattr__(self, name, value)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -146,6 +148,13 @@ class Module:
         non-None result replaces them."""
         handle = RemovableHandle(self._backward_pre_hooks)
         self._backward_pre_hooks[handle.id] = hook
+        return handle
+
+    def _register_load_state_dict_pre_hook(self, hook: Callable[..., None]) -> RemovableHandle:
+        """``hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)`` runs
+        before ``load_state_dict`` reads this module's keys and may rename them (a checkpoint in an older layout)."""
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = hook
         return handle
 
     # ---- registration ----
@@ -421,8 +430,13 @@ class Module:
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
         """Copy values into the existing parameters and buffers (lazily) with torch's checks and messages."""
         missing: list[str] = []
+        unexpected: list[str] = []
         errors: list[str] = []
         expected: set[str] = set()
+        state_dict = OrderedDict(state_dict)  # the pre-hooks may rename keys: the caller's mapping stays as given
+        for module_prefix, module in self.named_modules():
+            for hook in module._load_state_dict_pre_hooks.values():
+                hook(state_dict, module_prefix + "." if module_prefix else "", {}, strict, missing, unexpected, errors)
         with no_grad():
             for module_prefix, module in self.named_modules():
                 base = module_prefix + "." if module_prefix else ""
@@ -443,7 +457,7 @@ class Module:
                                       f"checkpoint, the shape in current model is {current.shape}.")
                     else:
                         current.copy_(value)
-        unexpected = [key for key in state_dict if key not in expected]
+        unexpected += [key for key in state_dict if key not in expected]
         if strict:
             if unexpected:
                 errors.insert(0, f"Unexpected key(s) in state_dict: {_quoted(unexpected)}. ")

@@ -16,27 +16,9 @@ from ...grad_mode import no_grad
 from ...tensor import Tensor
 from .. import functional as F
 from ..conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from ..functional_base import _as_op
 from ..module import Module
 from ..parameter import Parameter, UninitializedParameter
-
-
-def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
-    """The 2-norm of ``v`` over every axis but ``dim`` (kept, the others of size 1); over all of ``v`` for -1."""
-    if dim == -1:
-        return v.norm(2)
-    if dim == 0:
-        return v.reshape(v.shape[0], -1).norm(2, 1).reshape(v.shape[0], *([1] * (v.ndim - 1)))
-    if dim == v.ndim - 1:
-        return v.reshape(-1, v.shape[-1]).norm(2, 0).reshape(*([1] * (v.ndim - 1)), v.shape[-1])
-    return _norm_except_dim(v.transpose(0, dim), 0).transpose(0, dim)
-
-
-def _weight_norm(v: Tensor, g: Tensor, dim: int) -> Tensor:
-    out = v * (g / _norm_except_dim(v, dim))
-    if dim in (0, v.ndim - 1):  # torch's fused kernel for these axes
-        return _as_op("WeightNormInterfaceBackward0", out, v, g)
-    return out
+from .norm_reparam import norm_except_dim, random_unit_vectors, rescaled_direction, weight_as_matrix
 
 
 class WeightNorm:
@@ -47,7 +29,7 @@ class WeightNorm:
         self.dim = dim
 
     def compute_weight(self, module: Module) -> Tensor:
-        return _weight_norm(getattr(module, self.name + "_v"), getattr(module, self.name + "_g"), self.dim)
+        return rescaled_direction(getattr(module, self.name + "_v"), getattr(module, self.name + "_g"), self.dim)
 
     def remove(self, module: Module) -> None:
         weight = self.compute_weight(module)
@@ -71,7 +53,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
         raise ValueError("The module passed to `WeightNorm` can't have uninitialized parameters. Make sure to run "
                          "the dummy forward before applying weight normalization")
     del module._parameters[name]
-    module.register_parameter(name + "_g", Parameter(_norm_except_dim(weight, fn.dim).data))
+    module.register_parameter(name + "_g", Parameter(norm_except_dim(weight, fn.dim).data))
     module.register_parameter(name + "_v", Parameter(weight.data))
     setattr(module, name, fn.compute_weight(module))
     module.register_forward_pre_hook(fn)
@@ -90,16 +72,10 @@ class SpectralNorm:
         self.n_power_iterations = n_power_iterations
         self.eps = eps
 
-    def reshape_weight_to_matrix(self, weight: Tensor) -> Tensor:
-        """``weight`` as a matrix whose rows run along ``dim``."""
-        if self.dim != 0:
-            weight = weight.permute(self.dim, *[d for d in range(weight.ndim) if d != self.dim])
-        return weight.reshape(weight.shape[0], -1)
-
     def compute_weight(self, module: Module, do_power_iteration: bool) -> Tensor:
         weight = getattr(module, self.name + "_orig")
         u, v = getattr(module, self.name + "_u"), getattr(module, self.name + "_v")
-        matrix = self.reshape_weight_to_matrix(weight)
+        matrix = weight_as_matrix(weight, self.dim)
         if do_power_iteration:
             with no_grad():
                 for _ in range(self.n_power_iterations):
@@ -130,10 +106,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     if isinstance(weight, UninitializedParameter):
         raise ValueError("The module passed to `SpectralNorm` can't have uninitialized parameters. Make sure to run "
                          "the dummy forward before applying spectral normalization")
-    with no_grad():
-        height, width = fn.reshape_weight_to_matrix(weight).shape
-        u = F.normalize(weight.new_empty(height).normal_(0, 1), dim=0, eps=fn.eps)
-        v = F.normalize(weight.new_empty(width).normal_(0, 1), dim=0, eps=fn.eps)
+    u, v = random_unit_vectors(weight_as_matrix(weight, fn.dim), fn.eps)
     delattr(module, fn.name)
     module.register_parameter(fn.name + "_orig", weight)
     setattr(module, fn.name, weight.data)
