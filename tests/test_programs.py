@@ -172,8 +172,8 @@ LONG_ON_JAX = {"nanogpt", "policy_gradient", "tiny_gpt", "seq2seq_reverse", "tut
                "tutorial_vae_dcgan", "tutorial_nn_really", "transformer_classifier", "cnn_accumulate",
                "data_utilities", "lstm_word_lm", "gan_1d", "gru_name_generator",
                "bigru_sequence_classifier", "resnet_tiny", "unet_autoencoder", "char_transformer_lm",
-               "translate_attention", "pinn_heat", "bayes_vae_tools",
-               "dqn_gridworld", "backprop_ninja"}  # on jax its run only shows KNOWN_DIFFERENCES' last-bit fused multiply-adds
+               "translate_attention", "pinn_heat", "bayes_vae_tools", "dqn_gridworld",
+               "backprop_ninja"}  # on jax, backprop_ninja's run only shows its known last-bit difference
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="needs torch")
