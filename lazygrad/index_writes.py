@@ -18,7 +18,7 @@ import numpy as np
 
 from . import checks, dtypes, ops
 from .grad_mode import is_grad_enabled
-from .index_ops import _RULES, _coordinates, _index_node, _Rule
+from .index_ops import _RULES, _coordinates, _index_node, _Rule, _zero_with_negated_gradient
 from .ir import Node, apply
 from .scans import prefix_scan
 from .sorting import order
@@ -223,8 +223,8 @@ def _shared_among_ties(result: Node, base: Node, updates: Node, flat: Node, writ
     ties = ops.add(apply("scatter_add", (hit, flat), (0, size)), own)
     ties = apply("stop_gradient", (apply("max", (ties, ops.const(1, dtype))),))
 
-    def share(x: Node, weight: Node) -> Node:
-        return ops.mul(weight, apply("sub", (x, apply("stop_gradient", (x,)))))
+    def share(x: Node, weight: Node) -> Node:  # an infinite x (a -inf start, a masked score) takes no share
+        return ops.mul(ops.neg(weight), _zero_with_negated_gradient(x))
 
     spread = apply("scatter_add", (share(updates, ops.div(hit, apply("gather", (ties, flat), (0,)))), flat),
                    (0, size))

@@ -102,6 +102,20 @@ def _scatter_reduce_loop(x, index, src, reduce, include_self):
     return out
 
 
+@pytest.mark.parametrize("reduce", ["amax", "amin"])
+def test_scatter_reduce_extremum_from_infinite_starts(reduce, backend):
+    """A per-destination softmax starts its maximum at -inf and may hold masked (-inf) scores: the result is the
+    extremum, never nan, and each gradient goes to the element that reached it."""
+    sign = 1.0 if reduce == "amax" else -1.0
+    start = lazygrad.full((4,), -sign * np.inf)
+    scores = lazygrad.tensor([1.0, 3.0, -np.inf, 2.0, 5.0], requires_grad=True)  # a masked score: sign * -inf
+    destination = lazygrad.tensor([0, 0, 0, 1, 3])
+    out = start.scatter_reduce(0, destination, scores * sign, reduce, include_self=True)
+    assert out.tolist() == [3.0 * sign, 2.0 * sign, -sign * np.inf, 5.0 * sign]
+    (out[[0, 1, 3]] * lazygrad.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert scores.grad.tolist() == [0.0, sign, 0.0, 2.0 * sign, 3.0 * sign]
+
+
 def test_scatter_reduce_of_integers_rounds_the_mean_down():
     z = lazygrad.arange(6).reshape(2, 3)
     out = z.scatter_reduce(1, lazygrad.tensor([[0, 0], [2, 2]]), lazygrad.tensor([[1, 2], [3, 4]]), "mean")
