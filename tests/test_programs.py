@@ -173,7 +173,7 @@ LONG_ON_JAX = {"nanogpt", "policy_gradient", "tiny_gpt", "seq2seq_reverse", "tut
                "data_utilities", "lstm_word_lm", "gan_1d", "gru_name_generator",
                "bigru_sequence_classifier", "resnet_tiny", "unet_autoencoder", "char_transformer_lm",
                "translate_attention", "pinn_heat", "bayes_vae_tools", "dqn_gridworld",
-               "fgsm_style_transfer", "knowledge_distillation", "bilstm_crf",
+               "fgsm_style_transfer", "knowledge_distillation", "bilstm_crf", "realnvp_flow",
                "backprop_ninja"}  # on jax, backprop_ninja's run only shows its known last-bit difference
 
 
