@@ -151,15 +151,19 @@ def _is_leaf_edge(edge: Any) -> bool:
 # with the tensor. Backward looks here only when the table is non-empty.
 
 _leaf_hooks: dict[int, list[Callable]] = {}
+# ``hook(tensor)`` after a backward pass has accumulated into the leaf's ``.grad`` (an optimizer step per
+# parameter, run inside backward).
+post_accumulate_hooks: dict[int, list[Callable]] = {}
 
 
-def register_leaf_hook(tensor: Any, hook: Callable) -> RemovableHook:
-    """Register ``hook(grad)`` on a leaf tensor; it runs before the gradient is accumulated."""
+def register_leaf_hook(tensor: Any, hook: Callable, table: dict[int, list[Callable]] = _leaf_hooks) -> RemovableHook:
+    """Register ``hook(grad)`` on a leaf tensor, run before the gradient is accumulated (or ``hook(tensor)`` in
+    ``post_accumulate_hooks``, run after)."""
     key = id(tensor)
-    hooks = _leaf_hooks.get(key)
+    hooks = table.get(key)
     if hooks is None:
-        hooks = _leaf_hooks[key] = []
-        weakref.finalize(tensor, _leaf_hooks.pop, key, None)
+        hooks = table[key] = []
+        weakref.finalize(tensor, table.pop, key, None)
     hooks.append(hook)
     return RemovableHook(hooks, hook)
 

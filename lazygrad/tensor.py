@@ -20,7 +20,14 @@ import numpy as np
 
 from . import dtypes, ops, printing, shared_memory, views
 from . import realization as realize
-from .autograd_graph import GradFn, RemovableHook, RetainGrad, grad_fn_class, register_leaf_hook
+from .autograd_graph import (
+    GradFn,
+    RemovableHook,
+    RetainGrad,
+    grad_fn_class,
+    post_accumulate_hooks,
+    register_leaf_hook,
+)
 from .device import device as device_
 from .device import of as device_of
 from .dtypes import DType
@@ -582,6 +589,14 @@ class Tensor:
         if self.grad_fn is None:
             return register_leaf_hook(self, hook)
         return self.grad_fn.register_hook(hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> RemovableHook:
+        """``hook(self)`` after each backward pass has accumulated into this leaf's ``.grad``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        return register_leaf_hook(self, hook, post_accumulate_hooks)
 
     def _accumulate_grad(self, g: Node | Tensor) -> None:
         """Add ``g`` to ``.grad``: in place for a node, out of place for a gradient that keeps its history.

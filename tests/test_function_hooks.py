@@ -390,3 +390,49 @@ def test_anomaly_mode_switches_as_torchs() -> None:
     assert lazygrad.is_anomaly_enabled()
     autograd.set_detect_anomaly(False)
     assert not lazygrad.is_anomaly_enabled()
+
+
+def _optimizer_in_backward(T: Any) -> tuple[list[float], list[list[float]]]:
+    """The optimizer step inside backward: a post-accumulate-grad hook steps and clears each parameter."""
+    T.manual_seed(0)
+    model = T.nn.Sequential(T.nn.Linear(3, 4), T.nn.Tanh(), T.nn.Linear(4, 1))
+    optimizers = {p: T.optim.SGD([p], lr=0.1, momentum=0.9) for p in model.parameters()}
+
+    def step(parameter: Any) -> None:
+        optimizers[parameter].step()
+        optimizers[parameter].zero_grad()
+
+    handles = [p.register_post_accumulate_grad_hook(step) for p in model.parameters()]
+    x = T.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
+    losses = []
+    for _ in range(5):
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        losses.append(loss.item())
+    handles[0].remove()
+    model(x).sum().backward()  # the first weight keeps its gradient now
+    return losses, [p.grad is None for p in model.parameters()]
+
+
+def test_post_accumulate_grad_hooks_run_the_optimizer_inside_backward():
+    losses, cleared = _optimizer_in_backward(lazygrad)
+    assert losses[-1] < losses[0] and cleared == [False, True, True, True]
+    if HAS_TORCH:
+        import torch
+
+        want_losses, want_cleared = _optimizer_in_backward(torch)
+        assert_close(np.array(losses), np.array(want_losses), rtol=1e-6)
+        assert cleared == want_cleared
+
+
+def test_post_accumulate_grad_hooks_only_on_leaves_that_require_grad():
+    x = leaf()
+    seen = []
+    x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+    (x * 2).sum().backward()
+    (x * 3).sum().backward()
+    assert seen == [[2.0] * 3, [5.0] * 3]  # after each accumulation
+    with pytest.raises(RuntimeError, match="post accumulate grad hooks cannot be registered on non-leaf tensors"):
+        (x * 2).register_post_accumulate_grad_hook(print)
+    with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
+        lazygrad.ones(2).register_post_accumulate_grad_hook(print)

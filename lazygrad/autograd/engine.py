@@ -8,6 +8,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from .. import ops
+from ..autograd_graph import post_accumulate_hooks
 from ..creation import _as_tensor
 from ..grad_mode import enable_grad
 from ..realization import after_backward, before_backward
@@ -77,12 +78,20 @@ def _accumulate(outputs: tuple[Tensor, ...], grad_tensors: Any, keep: bool, crea
     before_backward()  # after the checks: a backward that raises computes nothing
     if inputs is None:
         for leaf_tensor, g in run_backward(roots, keep, create_graph):
-            leaf_tensor._accumulate_grad(g)
+            _accumulate_into(leaf_tensor, g)
     else:
         targets = _as_tuple(inputs)
         for target, g in zip(targets, run_backward(roots, keep, create_graph, targets=targets)):
             if g is not None:
-                target._accumulate_grad(g)
+                _accumulate_into(target, g)
+
+
+def _accumulate_into(leaf: Tensor, g: Any) -> None:
+    """Add ``g`` to ``leaf.grad``, then run the leaf's post-accumulate-grad hooks."""
+    leaf._accumulate_grad(g)
+    if post_accumulate_hooks:
+        for hook in list(post_accumulate_hooks.get(id(leaf), ())):
+            hook(leaf)
 
 
 def grad(outputs: TensorOrTensors, inputs: TensorOrTensors, grad_outputs: Any = None,
