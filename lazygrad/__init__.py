@@ -8,6 +8,7 @@ them, by the backend chosen with ``LAZYGRAD_BACKEND`` (``numpy`` by default, or 
 from __future__ import annotations
 
 import importlib
+import math
 
 __version__ = "0.1.0"  # the one place the version is written: pyproject.toml reads it from here
 
@@ -374,6 +375,10 @@ for _name in __all__:
 del _name, _fn
 _accept_numpy_names(Tensor)  # after the functions above took the methods: each renames its own arguments
 __all__ += ["compile"]
+
+# torch's constants: Python floats (and None for indexing), as in torch.
+pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None
+__all__ += ["pi", "e", "inf", "nan", "newaxis"]
 
 gc_policy.apply()
 

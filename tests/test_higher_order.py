@@ -259,3 +259,39 @@ def test_plain_backward_stays_free_of_history() -> None:
     x = leaf()
     (x * x).sum().backward()
     assert x.grad.grad_fn is None and not x.grad.requires_grad
+
+
+def _maml_outer_loss(a: np.ndarray, b: np.ndarray, create_graph: bool) -> tuple[lazygrad.Tensor, ...]:
+    """One MAML step on ``x @ a.t() @ b.t()`` (two linear layers' weights): the query loss after an inner SGD
+    step, and the leaves it was computed from."""
+    rng = np.random.default_rng(4)
+    x, y = lazygrad.tensor(rng.standard_normal((5, 1))), lazygrad.tensor(rng.standard_normal((5, 1)))
+    xq, yq = lazygrad.tensor(rng.standard_normal((4, 1))), lazygrad.tensor(rng.standard_normal((4, 1)))
+    A, B = (lazygrad.tensor(v, dtype=F64, requires_grad=True) for v in (a, b))
+
+    def loss(A: lazygrad.Tensor, B: lazygrad.Tensor, x: lazygrad.Tensor, y: lazygrad.Tensor) -> lazygrad.Tensor:
+        return ((x @ A.t()).tanh() @ B.t() - y).pow(2).mean()
+
+    gA, gB = autograd.grad(loss(A, B, x, y), [A, B], create_graph=create_graph)
+    return loss(A - 0.1 * gA, B - 0.1 * gB, xq, yq), A, B
+
+
+def test_second_order_gradients_through_transposed_weights_match_finite_differences() -> None:
+    """A transposed weight's rule builds its gradient from the product behind its cotangent; under create_graph
+    the cotangent must stay on the path, or the meta-gradient loses every term through the inner gradient."""
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((3, 1)), rng.standard_normal((1, 3))
+    outer, A, B = _maml_outer_loss(a, b, create_graph=True)
+    assert outer.requires_grad
+    got = [g.numpy().ravel() for g in autograd.grad(outer, [A, B])]
+    step, want = 1e-6, []
+    for k, v in enumerate((a, b)):
+        slope = np.zeros(v.size)
+        for i in range(v.size):
+            moved = [a.copy(), b.copy()]
+            for sign in (1, -1):
+                moved[k].flat[i] = v.flat[i] + sign * step
+                slope[i] += sign * _maml_outer_loss(*moved, create_graph=False)[0].item() / (2 * step)
+        want.append(slope)
+    for g, w in zip(got, want):
+        assert_close(g, w, rtol=1e-6, atol=1e-8)

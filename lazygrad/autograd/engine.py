@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from contextlib import nullcontext
 from typing import Any
@@ -95,14 +96,21 @@ def _accumulate_into(leaf: Tensor, g: Any) -> None:
 
 
 def grad(outputs: TensorOrTensors, inputs: TensorOrTensors, grad_outputs: Any = None,
-         retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool | None = None, materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
+         retain_graph: bool | None = None, create_graph: bool = False, only_inputs: bool = True,
+         allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
     """The gradients of ``outputs`` with respect to ``inputs``, returned rather than accumulated.
 
     With ``create_graph`` the results carry their own history, so they can be differentiated again.
     An input the outputs do not depend on raises unless ``allow_unused`` (it then comes back as None,
-    or as zeros with ``materialize_grads``).
+    or as zeros with ``materialize_grads``). ``only_inputs`` is torch's deprecated flag, ignored as there.
     """
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.", stacklevel=2)
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) needs vmap, which lazygrad does not have: "
+                                  "call grad once per row of grad_outputs")
     targets = _as_tuple(inputs)
     for t in targets:
         if not t.requires_grad:

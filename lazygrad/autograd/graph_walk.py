@@ -203,10 +203,11 @@ def _differentiable_vjp(fn: GradFn, ct: Any) -> list[Any]:
     the gradient again, towards the cotangent's history and the forward inputs alike. Each gradient gets
     a node of its own: two tensors sharing a node would be confused by the per-node VJP walk.
     """
-    ct_node = ct.node
+    # The cotangent enters as a node of its own: a rule that looks into its cotangent's structure (a transposed
+    # weight's rule reads a product's operands) would otherwise compute the gradient around it, and nothing
+    # would differentiate it towards the cotangent's history.
+    ct_node = _identity(ct.node)
     used = {id(n) for n in fn.inputs}
-    if id(ct_node) in used:
-        ct_node = _identity(ct_node)
     used.add(id(ct_node))
     inputs = (ct_node, *fn.inputs)
     ct_edge = ct.grad_fn if ct.grad_fn is not None else (ct if ct.requires_grad else None)
