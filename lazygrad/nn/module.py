@@ -93,11 +93,12 @@ class Module:
     _load_state_dict_pre_hooks: dict[int, Callable]
 
     def __init__(self) -> None:
-        # Set through object.__setattr__ because our __setattr__ relies on these dicts existing.
+        # Set through object.__setattr__ because our __setattr__ relies on these dicts existing. The hook tables
+        # are OrderedDicts as torch's are, so printing one (as the pruning tutorial does) reads the same.
         for name, value in (("training", True), ("_parameters", {}), ("_buffers", {}),
-                            ("_non_persistent_buffers", set()), ("_modules", {}), ("_forward_hooks", {}),
-                            ("_forward_pre_hooks", {}), ("_backward_hooks", {}), ("_backward_pre_hooks", {}),
-                            ("_load_state_dict_pre_hooks", {})):
+                            ("_non_persistent_buffers", set()), ("_modules", {}), ("_forward_hooks", OrderedDict()),
+                            ("_forward_pre_hooks", OrderedDict()), ("_backward_hooks", OrderedDict()),
+                            ("_backward_pre_hooks", OrderedDict()), ("_load_state_dict_pre_hooks", OrderedDict())):
             object.__setattr__(self, name, value)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
