@@ -14,19 +14,13 @@ from typing import Any
 
 from . import dtypes, ops, special_ops
 from .function_forms import torch_function
-from .ir import Node, apply
+from .ir import Node
+from .math_ops import _b, _c, _u
+from .special_ops import _constant_where
 from .tensor import Tensor, _float_dtype, _record
 
 # erfc(-x / sqrt(2)) underflows in float64 below this; the tail's asymptotic series is exact to float64 there.
 _LOG_NDTR_TAIL = -37.0
-
-
-def _c(value: float, like: Node) -> Node:
-    return ops.broadcast_to(ops.scalar(value, like.dtype), like.shape)
-
-
-def _where(pred: Node, on_true: Node, on_false: Node) -> Node:
-    return ops.select(pred, on_true, on_false)
 
 
 def _floats(input: Tensor) -> Node:
@@ -36,11 +30,10 @@ def _floats(input: Tensor) -> Node:
 def entr(input: Tensor) -> Tensor:
     """-x log x elementwise: 0 at 0, -inf for negative x."""
     x = _floats(input)
-    positive = apply("gt", (x, _c(0, x)))
-    safe = _where(positive, x, _c(1, x))
-    plogp = ops.neg(ops.mul(x, apply("log", (safe,))))
-    out = _where(positive, plogp, _where(apply("eq", (x, _c(0, x))), _c(0, x),
-                                         _where(apply("lt", (x, _c(0, x))), _c(-math.inf, x), x)))
+    positive = _b("gt", x, _c(0, x))
+    safe = ops.select(positive, x, ops.broadcast_to(_c(1, x), x.shape))
+    out = ops.select(positive, ops.neg(ops.mul(x, _u("log", safe))),
+                     _constant_where(_b("eq", x, _c(0, x)), 0, _constant_where(_b("lt", x, _c(0, x)), -math.inf, x)))
     return _record("SpecialEntrBackward0", out, input)
 
 
@@ -57,36 +50,25 @@ def log_ndtr(input: Tensor) -> Tensor:
     the branches not taken give no infinite slope for the select to multiply by zero."""
     x = _floats(input)
     wide = ops.cast(x, dtypes.float64)
-    above = apply("gt", (wide, _c(-1, wide)))
-    beyond = apply("le", (wide, _c(_LOG_NDTR_TAIL, wide)))
-    upper_x = apply("max", (wide, _c(-1, wide)))
-    lower_x = apply("max", (apply("min", (wide, _c(-1, wide))), _c(_LOG_NDTR_TAIL, wide)))
-    far_x = apply("min", (wide, _c(_LOG_NDTR_TAIL, wide)))
-    upper = apply("log1p", (ops.scale(special_ops._erfc(ops.scale(upper_x, math.sqrt(0.5))), -0.5),))
-    lower = apply("log", (ops.scale(special_ops._erfc(ops.scale(lower_x, -math.sqrt(0.5))), 0.5),))
+    upper_x = _b("max", wide, _c(-1, wide))
+    lower_x = _b("max", _b("min", wide, _c(-1, wide)), _c(_LOG_NDTR_TAIL, wide))
+    far_x = _b("min", wide, _c(_LOG_NDTR_TAIL, wide))
+    upper = _u("log1p", ops.scale(special_ops._erfc(ops.scale(upper_x, math.sqrt(0.5))), -0.5))
+    lower = _u("log", ops.scale(special_ops._erfc(ops.scale(lower_x, -math.sqrt(0.5))), 0.5))
     square = ops.mul(far_x, far_x)
-    inverse_square = ops.div(_c(1, wide), square)
-    inner = ops.add(_c(3, wide), ops.scale(inverse_square, -15))
-    series = ops.add(_c(1, wide), ops.mul(inverse_square, ops.add(_c(-1, wide), ops.mul(inverse_square, inner))))
-    far = ops.add(ops.add(ops.scale(square, -0.5), ops.neg(apply("log", (ops.neg(far_x),)))),
-                  ops.add(_c(-0.5 * math.log(2 * math.pi), wide), apply("log", (series,))))
-    out = _where(above, upper, _where(beyond, far, lower))
+    u = ops.div(_c(1, wide), square)  # the series 1 - u + 3u^2 - 15u^3 in u = 1 / x^2
+    series = ops.add(_c(1, wide), ops.mul(u, ops.add(_c(-1, wide), ops.mul(u, ops.add(_c(3, wide),
+                                                                                   ops.scale(u, -15))))))
+    far = ops.add(ops.add(ops.scale(square, -0.5), ops.neg(_u("log", ops.neg(far_x)))),
+                  ops.add(_c(-0.5 * math.log(2 * math.pi), wide), _u("log", series)))
+    out = ops.select(_b("gt", wide, _c(-1, wide)), upper,
+                     ops.select(_b("le", wide, _c(_LOG_NDTR_TAIL, wide)), far, lower))
     return _record("SpecialLogNdtrBackward0", ops.cast(out, x.dtype), input)
 
 
 def xlog1py(input: Any, other: Any) -> Tensor:
     """input * log1p(other), 0 where input is 0 (unless other is NaN); either may be a number."""
-    a, b, tensors = special_ops._pair(input, other, True)
-    shape = apply("add", (a, b)).shape
-    a, b = ops.broadcast_to(a, shape), ops.broadcast_to(b, shape)
-    unbounded = apply("or", (apply("le", (b, _c(-1, b))), apply("eq", (b, _c(math.inf, b)))))
-    at_zero = apply("eq", (a, _c(0, a)))
-    zero = apply("and", (at_zero, unbounded))
-    product = ops.mul(a, apply("log1p", (_where(zero, _c(0, b), b),)))
-    out = _where(zero, _c(0, a), product)
-    name = "SpecialXlog1PyBackward0" if len(tensors) == 2 else \
-        "SpecialXlog1PyBackward1" if isinstance(other, Tensor) else "SpecialXlog1PyBackward2"
-    return _record(name, out, *tensors)
+    return special_ops.times_log(input, other, "log1p", -1.0, "SpecialXlog1PyBackward")
 
 
 def multigammaln(input: Tensor, p: int) -> Tensor:

@@ -357,7 +357,14 @@ def _nan_ignoring(op: str, a: Node, b: Node) -> Node:
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
-    """input * log(other), 0 where input is 0 (unless other is NaN); either may be a number.
+    """input * log(other), 0 where input is 0 (unless other is NaN); either may be a number."""
+    return times_log(input, other, "log", 0.0, "XlogyBackward")
+
+
+def times_log(input: Any, other: Any, log: str, pole: float, name: str) -> Tensor:
+    """input * log(other) for the primitive ``log`` (``log`` or ``log1p``, whose pole is at ``pole``), 0 where
+    input is 0 (unless other is NaN); either may be a number. ``name`` + 0, 1 or 2 is torch's grad_fn name for
+    two tensors, a number input or a number other.
 
     Where input is 0 and log(other) finite the product is 0 already, and its slope in input is log(other), as
     torch's; only where log(other) is not finite is the 0 put in, with no slope.
@@ -365,17 +372,16 @@ def xlogy(input: Any, other: Any) -> Tensor:
     a, b, tensors = _pair(input, other, True)
     shape = _b("add", a, b).shape
     a, b = ops.broadcast_to(a, shape), ops.broadcast_to(b, shape)
-    unbounded = _b("or", _b("le", b, _c(0, b)), _b("eq", b, _c(math.inf, b)))
+    unbounded = _b("or", _b("le", b, _c(pole, b)), _b("eq", b, _c(math.inf, b)))
     at_zero = _b("eq", a, _c(0, a))
     zero = _b("and", at_zero, unbounded)
-    safe = ops.select(zero, ops.broadcast_to(_c(1, b), shape), b)  # no 0 * log(0) in the branch not taken
-    product = ops.mul(a, _u("log", safe))
+    safe = ops.select(zero, ops.broadcast_to(_c(pole + 1, b), shape), b)  # no 0 * log(pole) where not taken
+    product = ops.mul(a, _u(log, safe))
     # torch's 0 is +0 (-0.0 * log(2) would be -0.0): the product less itself, whose slope is still log(other)
     positive_zero = _sub(product, _u("stop_gradient", product))
     out = ops.select(zero, ops.broadcast_to(_c(0, a), shape), ops.select(at_zero, positive_zero, product))
-    name = "XlogyBackward0" if len(tensors) == 2 else "XlogyBackward1" if isinstance(other, Tensor) else \
-        "XlogyBackward2"
-    return _record(name, out, *tensors)
+    kind = 0 if len(tensors) == 2 else 1 if isinstance(other, Tensor) else 2
+    return _record(f"{name}{kind}", out, *tensors)
 
 
 def float_power(input: Any, exponent: Any) -> Tensor:
