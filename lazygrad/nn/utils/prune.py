@@ -215,42 +215,48 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` units (a count, or a fraction of the units) chosen at random."""
+class _ByScore(BasePruningMethod):
+    """Prunes ``amount`` units (a count, or a fraction of the units): the ones ``_scores`` ranks first, largest
+    or smallest as ``_prune_largest`` says."""
 
     PRUNING_TYPE = "unstructured"
+    _prune_largest: bool
 
     def __init__(self, amount: float) -> None:
         _check_amount(amount)
         self.amount = amount
 
+    def _scores(self, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         count = _units_to_prune(self.amount, t.nelement())
         mask = default_mask.clone()
-        if count:  # torch draws nothing when nothing is pruned
-            mask.view(-1)[_top_positions(rand_like(t), count, largest=True)] = 0
+        if count:  # nothing is scored (for random pruning: drawn) when nothing is pruned, as in torch
+            mask.view(-1)[_top_positions(self._scores(t), count, largest=self._prune_largest)] = 0
         return mask
+
+
+class RandomUnstructured(_ByScore):
+    """Prunes ``amount`` units (a count, or a fraction of the units) chosen at random."""
+
+    _prune_largest = True
+
+    def _scores(self, t: Tensor) -> Tensor:
+        return rand_like(t)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: float) -> BasePruningMethod:
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_ByScore):
     """Prunes the ``amount`` units (a count, or a fraction of the units) of smallest absolute value."""
 
-    PRUNING_TYPE = "unstructured"
+    _prune_largest = False
 
-    def __init__(self, amount: float) -> None:
-        _check_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        count = _units_to_prune(self.amount, t.nelement())
-        mask = default_mask.clone()
-        if count:
-            mask.view(-1)[_top_positions(t.abs(), count, largest=False)] = 0
-        return mask
+    def _scores(self, t: Tensor) -> Tensor:
+        return t.abs()
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: float,
