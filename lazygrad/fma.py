@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import struct
+import threading
 from typing import Any
 
 import numpy as np
@@ -69,15 +70,45 @@ def _fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     last bit set when inexact), which makes the rounding to float the single rounding of the true value.
     Everything else is a few full passes: each numpy call counts, the common case is a parameter update.
     """
-    total = _double_sum(a, b, c)
-    result = total.astype(np.float32)
-    if result.size and _any_suspect(total, result):
+    if not b.ndim and a.shape == c.shape and a.size > _BLOCK:
+        result, suspect = _fma32_blocks(a, b, c)
+    else:
+        total = _double_sum(a, b, c)
+        result = total.astype(np.float32)
+        suspect = bool(result.size) and _any_suspect(total, result)
+    if suspect:
         at = _suspects(_double_sum(a, b, c), result)  # a mask, which indexes a 0-d result too
         a, b, c = np.broadcast_arrays(a, b, c)
         exact, error = two_sum(a[at].astype(np.float64) * b[at], c[at].astype(np.float64))
         inexact_even = (error != 0) & ((exact.view(np.int64) & 1) == 0)
         result[at] = np.where(inexact_even, np.nextafter(exact, np.where(error > 0, np.inf, -np.inf)), exact)
     return result
+
+
+# A large update by a number (a weight's learning rate) works through its double sums a block at a time, in one
+# scratch array per thread: 512 KiB that stays in the cache and is never handed back to the system. A new double
+# array of a whole weight's size would cost a page fault per 4 KiB at every step, and twice the time.
+_BLOCK = 1 << 16
+_scratch = threading.local()
+
+
+def _fma32_blocks(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, bool]:
+    """``a * b + c`` rounded twice (through its double sum) for a number ``b``, and whether a result is suspect."""
+    work = getattr(_scratch, "work", None)
+    if work is None:
+        work = _scratch.work = np.empty(_BLOCK, np.float64)
+    result = np.empty(a.shape, np.float32)
+    flat_a, flat_c, flat_result = a.reshape(-1), c.reshape(-1), result.reshape(-1)
+    suspect = False
+    for start in range(0, a.size, _BLOCK):
+        stop = min(start + _BLOCK, a.size)
+        total = work[:stop - start]
+        np.copyto(total, flat_a[start:stop])
+        total *= b
+        total += flat_c[start:stop]
+        flat_result[start:stop] = total
+        suspect = suspect or _any_suspect(total, flat_result[start:stop])
+    return result, suspect
 
 
 def _any_suspect(total: np.ndarray, result: np.ndarray) -> bool:

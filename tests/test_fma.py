@@ -198,3 +198,35 @@ def test_fused_ops_round_as_torch(name, dtype, backend):
         np.testing.assert_allclose(run(lazygrad), run(torch), rtol=unit, atol=unit)
         return
     np.testing.assert_array_equal(run(lazygrad).view(np.uint32), run(torch).view(np.uint32))
+
+
+TRAPS = [  # (a, b, c) whose double sum is a midpoint: the normal-range trap above, and the subnormal one
+    (-(1 + 2.0**-18), 2.0**-24 * (1 - 2.0**-18), 1 + 2.0**-23),
+    (2.0**-75 * (1 + 2.0**-23), 2.0**-75 * (1 - 2.0**-23), 2.0**-127 + 2.0**-149),
+]
+
+
+@pytest.mark.backend_agnostic  # the numpy kernel itself
+@pytest.mark.parametrize(("trap_a", "b", "trap_c"), TRAPS)
+def test_an_update_larger_than_a_block_rounds_once_in_every_block(trap_a, b, trap_c):
+    """A large weight's update works through its double sums a block at a time: a trap in any one block, and the
+    special values, still round once, as the loop over a few floats rounds them."""
+    from lazygrad import fma as fma_module
+
+    rng = np.random.default_rng(0)
+    size = 5 * (fma_module._BLOCK // 3)  # one and a half blocks, as a (rows, 5) weight
+    number = np.asarray(np.float32(b))
+    for at in (7, fma_module._BLOCK + 1, size - 1):
+        a = rng.standard_normal(size).astype(np.float32)
+        c = rng.standard_normal(size).astype(np.float32)
+        a[at], c[at] = trap_a, trap_c
+        got = fma(a.reshape(-1, 5), number, c.reshape(-1, 5)).reshape(-1)
+        assert got[at] == _rounded_once(trap_a, b, trap_c, np.float32)
+        assert got[at] != (np.float64(trap_a) * number + np.float64(trap_c)).astype(np.float32)
+        twice = (a.astype(np.float64) * number + c).astype(np.float32)  # a second rounding matters only at a trap
+        np.testing.assert_array_equal(np.delete(got, at), np.delete(twice, at))
+    a = np.resize(SPECIAL, size)
+    for c_value in SPECIAL:
+        c = np.full(size, c_value, np.float32)
+        few = np.resize(fma(SPECIAL, number, c[:len(SPECIAL)]), size)
+        np.testing.assert_array_equal(_bits_or_nan(fma(a, number, c)), _bits_or_nan(few))
