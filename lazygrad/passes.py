@@ -122,6 +122,48 @@ def drop_unit_products(program: Program) -> Program:
     return _rebuild(program, keep, remap)
 
 
+# For each comparison, the comparisons of the same two arguments that hold wherever it holds (NaN fails every
+# ordering and passes "ne", so it keeps each implication).
+_IMPLIES = {"lt": ("lt", "le", "ne"), "gt": ("gt", "ge", "ne"), "eq": ("eq", "le", "ge"),
+            "le": ("le",), "ge": ("ge",), "ne": ("ne",)}
+
+
+def drop_implied_selects(program: Program) -> Program:
+    """Replace ``select(p, select(q, a, x), x)`` by the inner select when ``q`` implies ``p``.
+
+    Where ``p`` fails both give ``x``; where it holds the outer one takes the inner one's value, which is ``x``
+    wherever ``q`` fails: the same bits everywhere. ReLU builds one in every forward pass: its value zeroes
+    ``x < 0`` (torch keeps -0) and its gradient passes where ``x > 0``, through an outer select on ``x <= 0``
+    whose true branch is the inner one with its gradient stopped. The inner one is found through such stops.
+    """
+    instrs = program.instrs
+    remap: list[int] = []
+    keep: list[Instr | None] = []
+    for i, ins in enumerate(instrs):
+        inner = _implied_select(instrs, ins)
+        if inner is not None and instrs[inner][3:] == ins[3:]:
+            remap.append(remap[inner])
+            keep.append(None)
+        else:
+            remap.append(i)
+            keep.append(ins)
+    return _rebuild(program, keep, remap) if None in keep else program
+
+
+def _implied_select(instrs: tuple[Instr, ...], ins: Instr) -> int | None:
+    """The inner select that ``ins`` (a select) repeats, per ``drop_implied_selects``, or None."""
+    if ins.op != "select" or min(ins.args) < 0:
+        return None
+    outer_pred, inner, on_false = ins.args
+    while instrs[inner].op == "stop_gradient" and instrs[inner].args[0] >= 0:
+        inner = instrs[inner].args[0]
+    nested = instrs[inner]
+    if nested.op != "select" or nested.args[2] != on_false or nested.args[0] < 0:
+        return None
+    p, q = instrs[outer_pred], instrs[nested.args[0]]
+    return inner if p.args == q.args and p.op in _IMPLIES.get(q.op, ()) else None
+
+
 def eliminate_dead_code(program: Program) -> Program:
     """Drop instructions no output depends on."""
     live = [False] * len(program.instrs)
@@ -139,7 +181,8 @@ def eliminate_dead_code(program: Program) -> Program:
 
 def optimize(program: Program) -> Program:
     """The default pipeline run before a backend compiles a program."""
-    return eliminate_dead_code(drop_unit_products(fold_constants(eliminate_common_subexpressions(program))))
+    merged = eliminate_common_subexpressions(program)
+    return eliminate_dead_code(drop_implied_selects(drop_unit_products(fold_constants(merged))))
 
 
 check_covers(_FOLD, "the constant folder", set(_FOLD))

@@ -141,3 +141,39 @@ def test_numpy_row_scatter_add_sums_what_np_add_at_sums(rows, size, width, seed)
     expected = np.zeros((size, width), np.float32)
     np.add.at(expected, indices, updates)
     np.testing.assert_allclose(numpy_backend._scatter_add(updates, indices, 0, size), expected, rtol=1e-5, atol=1e-5)
+
+
+def _relu_program(outer: str, inner: str):
+    x = ir.leaf(EDGES, EDGES.shape, dtypes.float32)
+    h = ops.add(x, x)
+    zero = ops.const(0, dtypes.float32)
+    value = ops.select(ir.apply(inner, (h, zero)), zero, h)
+    return linearize([ops.select(ir.apply(outer, (h, zero)), ir.apply("stop_gradient", (value,)), h)])
+
+
+@pytest.mark.parametrize(("outer", "inner"), [("le", "lt"), ("ne", "lt"), ("ge", "eq"), ("lt", "lt"), ("ge", "gt")])
+def test_a_select_repeating_an_inner_one_under_a_weaker_test_is_dropped(backend, outer, inner):
+    """ReLU's forward pass is one select once its gradient's outer select is dropped; the bits stay the same."""
+    program, buffers = _relu_program(outer, inner)
+    optimized = optimize(program)
+    assert _ops(optimized).count("select") == 1
+    expected = lazygrad.realization.backend().compile(program)(buffers)[0]
+    np.testing.assert_array_equal(np.asarray(lazygrad.realization.backend().compile(optimized)(buffers)[0]).view(
+        np.uint32), np.asarray(expected).view(np.uint32))
+
+
+@pytest.mark.parametrize(("outer", "inner"), [("lt", "le"), ("gt", "lt"), ("le", "ne")])
+def test_a_select_under_a_stronger_test_is_kept(outer, inner):
+    """``select(x < 0, select(x <= 0, 0, x), x)`` differs at 0: its outer select is needed."""
+    program, _ = _relu_program(outer, inner)
+    assert _ops(optimize(program)).count("select") == 2
+
+
+def test_relu_value_and_gradient_keep_torchs_zeros_and_nans(backend):
+    """After the pass ReLU still keeps -0 and NaN, and its gradient is 0 at both zeros and passes at NaN."""
+    x = lazygrad.tensor(EDGES, requires_grad=True)
+    y = (x * 1.0).relu()
+    y.backward(lazygrad.ones(len(EDGES)))
+    expected = np.where(EDGES < 0, np.float32(0), EDGES)
+    np.testing.assert_array_equal(y.detach().numpy().view(np.uint32), expected.view(np.uint32))
+    np.testing.assert_array_equal(x.grad.numpy(), np.where((EDGES > 0) | np.isnan(EDGES), 1.0, 0.0))
