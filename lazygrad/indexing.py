@@ -10,6 +10,7 @@ Indices with tensors, lists or masks are handled in ``index_ops``.
 from __future__ import annotations
 
 import operator
+import weakref
 from typing import Any
 
 from . import dtypes, index_ops, ops
@@ -114,6 +115,13 @@ def _integer_scalar(t: Tensor) -> bool:
 
 
 def getitem(t: Tensor, index: Any) -> Tensor:
+    out = _getitem(t, index)
+    if out._view is not None and out._view.indexed is None:
+        out._view.indexed = (weakref.ref(t), index)
+    return out
+
+
+def _getitem(t: Tensor, index: Any) -> Tensor:
     node = t.node
     shape = node.shape
     index = _integer_scalars(index)
@@ -146,6 +154,8 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         index_ops.setitem(t, index, value)
         return
     t._check_inplace()
+    if isinstance(value, Tensor) and _assigns_itself(t, index, value):
+        return
     plan = _Plan(t.node.shape, index)
     view = tuple(plan.view)
     if isinstance(value, Tensor):
@@ -165,6 +175,20 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     whole = "CopyBackwards" if isinstance(value, Tensor) and value.ndim else "FillBackward3"
     name = whole if plan.name == "AliasBackward0" else "CopySlices"
     t._assign(_record(name, plan.write(t.node, source), *inputs), cast=True)
+
+
+def _assigns_itself(t: Tensor, index: Any, value: Tensor) -> bool:
+    """Whether ``value`` is the view ``t[index]`` made with this very index, still reading ``t``'s memory.
+
+    ``x[i] += v`` is Python's read of ``x[i]``, an in-place update of that view (which writes ``x``), and an
+    assignment of the view back to ``x[i]``: a copy of a window onto itself, which changes no value. Skipping it
+    halves the graph a loop of such updates builds.
+    """
+    view, own = value._view, t._view
+    if view is None or view.indexed is None or own is None or view.storage is not own.storage:
+        return False
+    source, read_with = view.indexed
+    return read_with is index and source() is t and value.dtype is t.dtype
 
 
 class IndexMethods:

@@ -62,12 +62,14 @@ class View:
     ``Parameter`` follow no history: their ``base`` is None, and so is the root's own.
     """
 
-    __slots__ = ("base", "steps", "storage")
+    __slots__ = ("base", "indexed", "steps", "storage")
 
     def __init__(self, storage: Storage, steps: tuple[Step, ...], base: object | None) -> None:
         self.storage = storage
         self.steps = steps
         self.base = base
+        # (the tensor indexed, the index) for a view made by ``tensor[index]``: ``x[i] += v`` assigns it back
+        self.indexed: tuple[weakref.ref, object] | None = None
 
 
 def steps_between(node: Node, base: Node) -> tuple[Step, ...]:
