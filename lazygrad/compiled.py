@@ -515,8 +515,12 @@ class _Plan:
                 holders.append(t)
             elif source[0] == "arg":
                 holders.append(leaves[source[1]])
-        if any(t.node.buffer is None for t in holders):
-            realization.realize(t for t in holders if t.node.buffer is None)
+        pending = [t for t in holders if t.node.buffer is None]
+        for t in pending:
+            if not t.requires_grad:  # a minibatch sliced from a computed dataset: computed on the host, no program
+                realization.settle(t.node)
+        if any(t.node.buffer is None for t in pending):
+            realization.realize(t for t in pending if t.node.buffer is None)
         generators = [g() for g, _ in self.draws]
         if any(g is None for g in generators):
             return self._miss("a random generator the trace drew from is gone")

@@ -353,3 +353,37 @@ def test_a_tensor_copied_from_another_before_the_trace_is_read_apart_in_replays(
     sums += [compiled().item() for _ in range(5)]
     np.testing.assert_allclose(sums, [2.7, 2.4, 2.1, 1.8, 1.5, 1.2], rtol=1e-6)
     np.testing.assert_allclose(ema.numpy(), np.full(3, 0.496875), rtol=1e-6)
+
+
+def _minibatch_run(compiled: bool, epochs: int) -> tuple[list[float], list[np.ndarray]]:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    data, target = torch.randn(40, 3), torch.randn(40, 1)
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = nn.functional.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    work = torch.compile(step) if compiled else step
+    losses = []
+    for _ in range(epochs):
+        for i in range(4):
+            losses.append(work(data[i * 10:(i + 1) * 10], target[i * 10:(i + 1) * 10]).item())
+    return losses, _values(list(model.parameters()))
+
+
+def test_minibatches_sliced_from_a_dataset_replay_in_one_execution_per_step() -> None:
+    """The slices a replay takes as arguments are computed on the host, not by a program of their own before the
+    step's (a device's buffers too large to copy still take one); the values are those of the uncompiled epochs."""
+    expected = _minibatch_run(False, 3)
+    before = _counts()
+    got = _minibatch_run(True, 3)
+    after = _counts()
+    assert got[0] == expected[0] and _same(got[1], expected[1])
+    assert after["replays"] - before["replays"] == 12 - 2  # the first two calls warm up and trace
+    # the warm-up and the trace take three; then each replay is one program (the loss read is its output)
+    assert after["executions"] - before["executions"] == 3 + 10
