@@ -101,6 +101,25 @@ def test_training_loops_agree_with_torch_and_report_their_compiles(backend: str,
         assert low <= compiles[loop] <= high, loop
 
 
+@pytest.mark.backend_agnostic  # the replay path is the same on every backend; jax would add compiles only
+@pytest.mark.usefixtures("one_torch_thread")
+def test_compiled_training_loops_agree_and_replay_one_program_per_step(capsys: pytest.CaptureFixture) -> None:
+    loops = ["read_rarely", "dynamic_depth", "minibatch_epoch"]
+    chosen = ["lazygrad-numpy", "lazygrad-numpy-compiled"] + (["torch"] if HAS_TORCH else [])
+    assert main(["--quick", "--samples", "1", "-w", ",".join(loops), "-s", ",".join(chosen)]) == 0
+    out = capsys.readouterr().out
+    assert {(row[0], row[1]) for row in _table_rows(out)} == {(w, s) for w in loops for s in chosen}
+    assert "Notes:" not in out and "Skipped:" not in out  # the compiled steps computed the same losses
+    counters = out.split("Framework counters per timed call:")[1].split("\n\n")[1]
+    header, _, *lines = counters.splitlines()
+    names = [cell.strip() for cell in header.strip("|").split("|")]
+    for line in lines:
+        row = dict(zip(names, (cell.strip() for cell in line.strip("|").split("|"))))
+        if row["system"] == "lazygrad-numpy-compiled":  # every step a replay: one program, no node built for it
+            steps = {"read_rarely": 100, "dynamic_depth": 100, "minibatch_epoch": 4}[row["workload"]]
+            assert float(row["executions"]) == steps and float(row["compiles"]) == 0, row
+
+
 def test_cold_start_second_run_compiles_from_the_persistent_cache(backend: str) -> None:
     if backend != "jax":
         pytest.skip("the persistent compile cache is the jax backend's")

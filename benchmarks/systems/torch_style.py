@@ -226,6 +226,39 @@ def _linear(sys: TorchLike, layer: Layer) -> Any:
     return module
 
 
+def _training_loop(sys: TorchLike, forward: Callable[..., Any], optimizer: Any, batch: Callable[[int], tuple],
+                   steps: int, read_every: int, params: Sequence[Any], read_early: bool = True) -> Bench:
+    """``steps`` steps of ``forward(*batch(t))`` then backward and an optimizer step, the loss read every
+    ``read_every`` steps. Uncompiled, as the tutorials write it: the loss is read before the update (unless not
+    ``read_early``). Compiled (``lazygrad.compile``), the step is one function whose returned loss is read after it."""
+
+    def update(loss: Any) -> Any:
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    work = sys.compile(lambda *args: update(forward(*args)))
+
+    def run() -> list[float]:
+        read = []
+        for t in range(steps):
+            due = t % read_every == read_every - 1
+            if sys.compiled:
+                loss = work(*batch(t))
+            else:
+                loss = forward(*batch(t))
+                if due and read_early:
+                    read.append(loss.item())
+                update(loss)
+            if due and (sys.compiled or not read_early):
+                read.append(loss.item())
+        sys.force(*params)
+        return read
+
+    return sys.bench(run)
+
+
 def read_rarely(sys: TorchLike, data: PolyFitData) -> Bench:
     lib, nn = sys.lib, sys.lib.nn
     sys.select()
@@ -234,20 +267,8 @@ def read_rarely(sys: TorchLike, data: PolyFitData) -> Bench:
     model = nn.Sequential(_linear(sys, data.layer), nn.Flatten(0, 1))
     loss_fn = nn.MSELoss(reduction="sum")
     optimizer = lib.optim.SGD(model.parameters(), lr=data.lr)
-
-    def run() -> list[float]:
-        read = []
-        for t in range(data.steps):
-            loss = loss_fn(model(xx), y)
-            if t % data.read_every == data.read_every - 1:
-                read.append(loss.item())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        sys.force(*model.parameters())
-        return read
-
-    return sys.bench(run)
+    return _training_loop(sys, lambda: loss_fn(model(xx), y), optimizer, lambda t: (), data.steps, data.read_every,
+                          list(model.parameters()))
 
 
 def dynamic_depth(sys: TorchLike, data: DynamicDepthData) -> Bench:
@@ -269,20 +290,8 @@ def dynamic_depth(sys: TorchLike, data: DynamicDepthData) -> Bench:
     x, y = lib.tensor(data.x), lib.tensor(data.y)
     loss_fn = nn.MSELoss(reduction="sum")
     optimizer = lib.optim.SGD(model.parameters(), lr=data.lr, momentum=data.momentum)
-
-    def run() -> list[float]:
-        read = []
-        for t, depth in enumerate(data.depths):
-            loss = loss_fn(model(x, depth), y)
-            if t % data.read_every == data.read_every - 1:
-                read.append(loss.item())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        sys.force(*model.parameters())
-        return read
-
-    return sys.bench(run)
+    return _training_loop(sys, lambda depth: loss_fn(model(x, depth), y), optimizer, lambda t: (data.depths[t],),
+                          len(data.depths), data.read_every, list(model.parameters()))
 
 
 def minibatch_epoch(sys: TorchLike, data: MinibatchData) -> Bench:
@@ -295,15 +304,12 @@ def minibatch_epoch(sys: TorchLike, data: MinibatchData) -> Bench:
     optimizer = lib.optim.SGD(model.parameters(), lr=data.lr)
     batches, size = len(data.x) // data.batch, data.batch
 
-    def epoch() -> float:
-        for i in range(batches):
-            loss = loss_fn(model(x[i * size:(i + 1) * size]), y[i * size:(i + 1) * size])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        return loss.item()
+    def batch(i: int) -> tuple[Any, Any]:
+        return x[i * size:(i + 1) * size], y[i * size:(i + 1) * size]
 
-    return sys.bench(epoch)
+    # the last batch's loss is read after its update: the epoch's one read
+    return _training_loop(sys, lambda xb, yb: loss_fn(model(xb), yb), optimizer, batch, batches, batches,
+                          list(model.parameters()), read_early=False)
 
 
 def _char_lm_model(lib: ModuleType, data: CharLMData) -> Any:
@@ -383,5 +389,6 @@ def builders(sys: TorchLike) -> dict[str, Builder]:
         "minibatch_epoch": minibatch_epoch, "char_lm": char_lm, "compile-cold": first_call, "compile-warm": first_call,
     }
     if sys.compiled:  # the workloads with a compiled variant
-        table = {name: table[name] for name in ("seed", "mlp_train", "cnn_train")}
+        table = {name: table[name] for name in ("seed", "mlp_train", "cnn_train", "read_rarely", "dynamic_depth",
+                                                "minibatch_epoch")}
     return {name: (lambda data, fn=fn: fn(sys, data)) for name, fn in table.items()}
