@@ -171,6 +171,7 @@ from .math_ops import (
 )
 from .matmul_ops import dot, matmul
 from .metrics import metrics, metrics_report, reset_metrics
+from .per_example import vmap
 from .primitives import FLOAT_UNARY_METHODS
 from .printing import set_printoptions
 from .products import (
@@ -374,7 +375,7 @@ for _name in __all__:
         globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
 del _name, _fn
 _accept_numpy_names(Tensor)  # after the functions above took the methods: each renames its own arguments
-__all__ += ["compile"]
+__all__ += ["compile", "vmap"]
 
 # torch's constants: Python floats (and None for indexing), as in torch.
 pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None

@@ -37,6 +37,7 @@ from .nn.module import Module
 from .optim.optimizer import Optimizer
 from .program import linearize
 from .tensor import Tensor, _fresh, _wrap
+from .trees import flatten, unflatten
 
 log = logging.getLogger("lazygrad")
 
@@ -109,7 +110,7 @@ class CompiledFunction:
 
     def _call(self, args: tuple, kwargs: dict) -> Any:
         leaves: list[Any] = []
-        tree = _flatten((args, kwargs), leaves)
+        tree = flatten((args, kwargs), leaves)
         key = (tree, tuple(map(self._describe, leaves)), _grad_state.enabled, realization._backend_name)
         entry = self._entries.get(key)
         if entry is None:
@@ -156,7 +157,7 @@ class CompiledFunction:
         trace = capture.Trace(self._fullgraph, realization._user_frame)
         traced = [capture.SymFloat(v, ("arg", i)) if type(v) is float and self._symbolic else v
                   for i, v in enumerate(leaves)]
-        args, kwargs = _unflatten(tree, iter(traced))
+        args, kwargs = unflatten(tree, iter(traced))
         numbers = capture.record_numbers()
         capture.begin(trace)
         try:
@@ -194,25 +195,6 @@ class _Entry:
 
 
 # ---- argument trees ------------------------------------------------------------------------------------
-
-
-def _flatten(value: Any, leaves: list[Any]) -> Any:
-    """The structure of nested tuples, lists and dicts, with their other contents appended to ``leaves``."""
-    kind = type(value)
-    if kind in (tuple, list):
-        return (kind, tuple(_flatten(v, leaves) for v in value))
-    if kind is dict:
-        return (dict, tuple(value), tuple(_flatten(v, leaves) for v in value.values()))
-    leaves.append(value)
-    return None
-
-
-def _unflatten(tree: Any, leaves: Any) -> Any:
-    if tree is None:
-        return next(leaves)
-    if tree[0] is dict:
-        return dict(zip(tree[1], [_unflatten(t, leaves) for t in tree[2]]))
-    return tree[0](_unflatten(t, leaves) for t in tree[1])
 
 
 def _signature_change(key: tuple, entries: dict) -> str:
@@ -290,7 +272,7 @@ def _build(trace: capture.Trace, before: _Snapshot, leaves: list[Any], result: A
         if _optimizer_state(optimizer) != state:
             return None, f"{type(optimizer).__name__} keeps Python-number state that the call changed"
     outputs: list[Any] = []
-    out_tree = _flatten(result, outputs)
+    out_tree = flatten(result, outputs)
     roots: dict[int, tuple[int, Node]] = {}
 
     def root(node: Node) -> int:
@@ -625,7 +607,7 @@ class _Plan:
                 values.append(capture.evaluate(payload, leaves))
             else:
                 values.append(payload)
-        return _unflatten(self.out_tree, iter(values))
+        return unflatten(self.out_tree, iter(values))
 
 
 def _spec(program: Any, j: int) -> tuple:

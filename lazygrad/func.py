@@ -1,4 +1,4 @@
-"""``lazygrad.func``: function transforms (``grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``, ``hessian``).
+"""``lazygrad.func``: function transforms (``grad``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``, ``hessian``, ``vmap``).
 
 Each transform calls the function on fresh differentiable stand-ins of its arguments and asks
 ``autograd.grad`` for the result. The stand-ins stay connected to the real arguments, and gradients are
@@ -21,10 +21,13 @@ from . import ops
 from .autograd import grad as _autograd_grad
 from .creation import zeros_like
 from .grad_mode import enable_grad
+from .per_example import vmap as vmap  # torch.func.vmap
 from .reshaping import stack
 from .tensor import Tensor, _record, _wrap
+from .trees import flatten, unflatten
 
 Argnums = int | tuple[int, ...]
+Regroup = Callable[[Sequence[Tensor]], tuple]
 
 
 def _stand_in(x: Tensor) -> Tensor:
@@ -55,28 +58,41 @@ def _nested(args: Sequence[Any]) -> bool:
     return any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
 
-def _call(f: Callable, args: tuple, argnums: Argnums) -> tuple[Any, tuple[Tensor, ...]]:
-    positions = _tuple(argnums)
+def _call(f: Callable, args: tuple, argnums: Argnums) -> tuple[Any, tuple[Tensor, ...], Regroup]:
+    """``f`` on stand-ins of its ``argnums`` arguments (each a tensor, or tuples, lists and dicts of them, as a
+    dict of parameters), the stand-ins in order, and the function giving one gradient per stand-in back the
+    arguments' shapes: a tuple with one entry per position in ``argnums``."""
     args = list(args)
-    for i in positions:
-        if not isinstance(args[i], Tensor) or not args[i].dtype.is_floating_point:
+    inputs: list[Tensor] = []
+    trees = []
+    for i in _tuple(argnums):
+        leaves: list[Any] = []
+        trees.append(flatten(args[i], leaves))
+        if not all(isinstance(t, Tensor) and t.dtype.is_floating_point for t in leaves):
             raise RuntimeError(f"grad: argument {i} must be a floating-point Tensor to be differentiated")
-        args[i] = _stand_in(args[i])
+        stand_ins = [_stand_in(t) for t in leaves]
+        args[i] = unflatten(trees[-1], iter(stand_ins))
+        inputs += stand_ins
+
+    def regroup(grads: Sequence[Tensor]) -> tuple:
+        flat = iter(grads)
+        return tuple(unflatten(tree, flat) for tree in trees)
+
     with enable_grad():
-        return f(*args), tuple(args[i] for i in positions)
+        return f(*args), tuple(inputs), regroup
 
 
 def value_and_grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
     """``f``'s value and its gradient with respect to the ``argnums`` arguments (``f`` returns a scalar)."""
 
     def wrapper(*args: Any) -> Any:
-        result, inputs = _call(f, args, argnums)
+        result, inputs, regroup = _call(f, args, argnums)
         value, aux = result if has_aux else (result, None)
         if not isinstance(value, Tensor) or value.numel() != 1:
             raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got "
                                f"{getattr(value, 'shape', type(value).__name__)}")
         keep = _nested(args)
-        grads = _grads([value], inputs, None, keep)
+        grads = regroup(_grads([value], inputs, None, keep))
         g = grads if isinstance(argnums, tuple) else grads[0]
         value = value if keep else value.detach()
         return ((value, aux) if has_aux else value), g
@@ -97,13 +113,13 @@ def grad(f: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callable:
 
 def vjp(f: Callable, *primals: Tensor, has_aux: bool = False) -> tuple[Any, ...]:
     """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangents)`` gives one gradient per primal."""
-    result, inputs = _call(f, primals, tuple(range(len(primals))))
+    result, inputs, regroup = _call(f, primals, tuple(range(len(primals))))
     output, aux = result if has_aux else (result, None)
     keep = _nested(primals)
 
-    def vjp_fn(*cotangents: Any) -> tuple[Tensor, ...]:
+    def vjp_fn(*cotangents: Any) -> tuple[Any, ...]:
         cts = _tuple(cotangents[0]) if len(cotangents) == 1 else cotangents
-        return _grads(list(_tuple(output)), inputs, list(cts), keep or _nested(cts))
+        return regroup(_grads(list(_tuple(output)), inputs, list(cts), keep or _nested(cts)))
 
     shown = output if keep else _detach(output)
     return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
@@ -114,7 +130,7 @@ def jvp(f: Callable, primals: Sequence[Tensor], tangents: Sequence[Tensor], has_
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same length")
-    result, inputs = _call(f, primals, tuple(range(len(primals))))
+    result, inputs, _ = _call(f, primals, tuple(range(len(primals))))
     output, aux = result if has_aux else (result, None)
     outputs = _tuple(output)
     keep = _nested(primals) or _nested(tangents)
@@ -145,7 +161,7 @@ def jacrev(f: Callable, argnums: Argnums = 0) -> Callable:
     """The Jacobian of ``f`` (one tensor output), shaped ``output.shape + input.shape``, row by row (VJPs)."""
 
     def wrapper(*args: Any) -> Any:
-        output, inputs = _call(f, args, argnums)
+        output, inputs, _ = _call(f, args, argnums)
         keep = _nested(args)
         columns = [[] for _ in inputs]
         for ct in _basis(output):
@@ -228,3 +244,29 @@ def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = No
                 table[leaf] = previous
             else:
                 del table[leaf]
+
+
+def stack_module_state(models: Sequence[Any]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """The parameters and buffers of ``models`` (one class, all training or all evaluating), each name's tensors
+    stacked along a new first dimension: the state ``vmap(functional_call)`` runs an ensemble with. Stacked
+    parameters are new leaves (requiring grad when the models' do); they no longer follow the models."""
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if len({m.training for m in models}) > 1:
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    if len({type(m) for m in models}) > 1:
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+    return (_stacked_by_name([dict(m.named_parameters()) for m in models]),
+            _stacked_by_name([dict(m.named_buffers()) for m in models]))
+
+
+def _stacked_by_name(tables: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+    stacked = {}
+    for name in tables[0]:
+        tensors = [table[name] for table in tables]
+        wanted = {t.requires_grad for t in tensors}
+        if len(wanted) > 1:
+            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+        value = stack(tensors)
+        stacked[name] = value.detach().requires_grad_() if wanted == {True} else value
+    return stacked

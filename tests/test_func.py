@@ -155,3 +155,29 @@ def test_functional_call_swaps_parameters_for_one_call() -> None:
     assert isinstance(layer.weight, lazygrad.nn.Parameter) and layer.weight.tolist() != [[2.0, -1.0]]
     with pytest.raises(RuntimeError, match="Missing key\\(s\\): 'bias'"):
         func.functional_call(layer, {"weight": weight}, (t(np.ones((1, 2))),), strict=True)
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax is the oracle")
+def test_grad_and_vjp_over_nested_arguments_give_gradients_shaped_like_them() -> None:
+    """A dict of parameters (torch.func's per-example gradient tutorial) and a tuple inside a list."""
+    params = {"w": np.array([[0.5, -1.0], [2.0, 0.25]]), "pair": [(np.array([1.5, -0.5]), np.array(0.75))]}
+
+    def loss(m, p, x):
+        (b, s), = p["pair"]
+        return (m.tanh(x @ p["w"] + b) * s).sum()
+
+    x = np.array([0.3, -0.2])
+    got = func.grad(functools.partial(loss, lazygrad))(
+        {"w": t(params["w"]), "pair": [(t(params["pair"][0][0]), t(params["pair"][0][1]))]}, t(x))
+    with jax.enable_x64(True):
+        want = jax.grad(functools.partial(loss, jnp))(
+            {"w": jnp.asarray(params["w"]), "pair": [(jnp.asarray(params["pair"][0][0]),
+                                                      jnp.asarray(params["pair"][0][1]))]}, jnp.asarray(x))
+    assert set(got) == {"w", "pair"} and type(got["pair"]) is list and type(got["pair"][0]) is tuple
+    assert_close(got["w"], np.asarray(want["w"]), 1e-12, 1e-12)
+    for g, w in zip(got["pair"][0], want["pair"][0]):
+        assert_close(g, np.asarray(w), 1e-12, 1e-12)
+    _, pull = func.vjp(lambda p: p["w"] * 2, {"w": t(params["w"])})
+    (pulled,) = pull(t(np.ones((2, 2))))
+    assert set(pulled) == {"w"}
+    assert_close(pulled["w"], np.full((2, 2), 2.0))

@@ -181,7 +181,7 @@ LONG_ON_JAX = {"nanogpt", "policy_gradient", "tiny_gpt", "seq2seq_reverse", "tut
                "bigru_sequence_classifier", "resnet_tiny", "unet_autoencoder", "char_transformer_lm",
                "translate_attention", "pinn_heat", "bayes_vae_tools", "dqn_gridworld",
                "fgsm_style_transfer", "knowledge_distillation", "bilstm_crf", "realnvp_flow",
-               "wgan_gp_maml",
+               "wgan_gp_maml", "func_per_sample",
                "backprop_ninja"}  # on jax, backprop_ninja's run only shows its known last-bit difference
 
 
