@@ -214,3 +214,14 @@ def test_op_families_attach_their_methods_to_tensor():
                            ("index_ops", "gather")):
         module = importlib.import_module(f"lazygrad.{family}")
         assert getattr(lazygrad.Tensor, method).__module__ == module.__name__
+
+
+def test_pyproject_lists_every_package():
+    """A wheel holds the packages pyproject.toml lists (an editable install sees every folder): a subpackage left
+    out would be missing from a user's install only."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 on
+
+    listed = set(tomllib.loads((ROOT.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {"lazygrad." + ".".join(p.parent.relative_to(ROOT).parts) if p.parent != ROOT else "lazygrad"
+               for p in ROOT.rglob("__init__.py")} | {"lazygrad.backends"}
+    assert listed == folders
