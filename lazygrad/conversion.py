@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, ops, realization
+from . import accelerator, dtypes, ops, realization
 from .device import _placed, device, of
 from .device import device as device_
 from .dtypes import DType
@@ -104,6 +104,15 @@ class ConversionMethods:
 
     def cpu(self, memory_format: Any = None) -> Tensor:
         return self.to("cpu")
+
+    def pin_memory(self, device: Any = None) -> Tensor:
+        """Page-locked host memory speeds up copies to an accelerator; without one, torch refuses, as here."""
+        if not accelerator.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self
+
+    def is_pinned(self, device: Any = None) -> bool:
+        return False
 
 
 attach(ConversionMethods)

@@ -7,6 +7,7 @@ the loop body receives (a tuple where torch gives a list, float32 where torch gi
 from __future__ import annotations
 
 import collections
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -386,3 +387,56 @@ def test_iterable_dataset_refuses_ordering_options(option: str) -> None:
     with pytest.raises(ValueError, match=f"DataLoader with IterableDataset: expected unspecified {option} option, "
                                          f"but got {option}="):
         DataLoader(Stream(), **{option: value})
+
+
+@given(size=st.integers(0, 40), replicas=st.integers(1, 5), shuffle=st.booleans(), drop_last=st.booleans(),
+       seed=st.integers(0, 100), epoch=st.integers(0, 3))
+def test_distributed_sampler_splits_one_order_between_processes(size, replicas, shuffle, drop_last, seed, epoch):
+    """Each rank gets every replicas-th index of one order, all ranks as many; together they cover the dataset
+    (once each, or with the start repeated to even them out); torch draws the same shares."""
+    shares = []
+    for rank in range(replicas):
+        sampler = data.DistributedSampler(range(size), replicas, rank, shuffle, seed, drop_last)
+        sampler.set_epoch(epoch)
+        shares.append(list(sampler))
+        assert len(shares[-1]) == len(sampler)
+        if HAS_TORCH:
+            theirs = real_data.DistributedSampler(range(size), replicas, rank, shuffle, seed, drop_last)
+            theirs.set_epoch(epoch)
+            assert shares[-1] == list(theirs)
+    assert len({len(s) for s in shares}) == 1
+    seen = collections.Counter(i for s in shares for i in s)
+    if drop_last:
+        assert sum(seen.values()) == size - size % replicas and max(seen.values(), default=1) == 1
+    elif size:
+        assert set(seen) == set(range(size)) and max(seen.values()) <= math.ceil(replicas / size) + 1
+
+
+def test_distributed_sampler_needs_a_process_group_or_its_place():
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        data.DistributedSampler(range(4))
+    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
+        data.DistributedSampler(range(4), num_replicas=3, rank=3)
+
+
+def test_stack_and_chain_datasets():
+    stacked = data.StackDataset(torch.arange(3), [10, 20, 30])
+    assert len(stacked) == 3 and stacked[1][0].item() == 1 and stacked[1][1] == 20
+    assert data.StackDataset(image=[1, 2], label=[3, 4])[1] == {"image": 2, "label": 4}
+    with pytest.raises(ValueError, match="Size mismatch between datasets"):
+        data.StackDataset([1, 2], [1])
+    batch = next(iter(DataLoader(data.StackDataset(torch.arange(4.0), torch.arange(4)), batch_size=4)))
+    assert [b.tolist() for b in batch] == [[0.0, 1.0, 2.0, 3.0], [0, 1, 2, 3]]
+
+    class Stream(IterableDataset):
+        def __init__(self, values):
+            self.values = values
+
+        def __iter__(self):
+            return iter(self.values)
+
+        def __len__(self):
+            return len(self.values)
+
+    chained = data.ChainDataset([Stream([1, 2]), Stream([3])])
+    assert list(chained) == [1, 2, 3] and len(chained) == 3

@@ -423,3 +423,15 @@ def test_legacy_typed_constructors_build_check_and_convert_types() -> None:
     assert torch.ones(2).type("torch.HalfTensor").dtype is torch.float16
     with pytest.raises(TypeError, match=r"expected torch\.float32"):
         torch.FloatTensor(labels)
+
+
+@no_gpu
+def test_pinning_memory_needs_an_accelerator() -> None:
+    """A CPU-only torch refuses ``pin_memory()`` and reports no tensor pinned; a DataLoader asked to pin runs."""
+    x = torch.ones(2)
+    assert not x.is_pinned()
+    with pytest.raises(RuntimeError, match="Cannot access accelerator device when none is available"):
+        x.pin_memory()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(4, 2)), batch_size=2,
+                                         pin_memory=True)
+    assert [b[0].shape for b in loader] == [(2, 2), (2, 2)]

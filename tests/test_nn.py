@@ -708,3 +708,36 @@ def test_invalid_reduction_raises():
 def test_loss_weight_is_a_buffer():
     loss = nn.CrossEntropyLoss(weight=lazygrad.ones(3))
     assert list(loss.state_dict()) == ["weight"]
+
+
+def test_a_buffer_assigned_to_an_attribute_is_registered():
+    """``self.b = nn.Buffer(t)`` registers ``b`` as ``register_buffer`` does; ``persistent=False`` keeps it out of
+    the state dict. The buffer is the tensor detached, sharing its memory."""
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Buffer(lazygrad.ones(2))
+            self.cache = nn.Buffer(lazygrad.zeros(1), persistent=False)
+
+    model = Model()
+    assert isinstance(model.scale, nn.Buffer) and isinstance(model.scale, lazygrad.Tensor)
+    assert list(model.state_dict()) == ["scale"] and [n for n, _ in model.named_buffers()] == ["scale", "cache"]
+    source = lazygrad.ones(3, requires_grad=True)
+    kept = nn.Buffer(source)
+    assert kept.requires_grad and kept.is_leaf and kept.grad_fn is None
+    with lazygrad.no_grad():
+        source.mul_(2)
+    assert kept.tolist() == [2.0, 2.0, 2.0]
+    model.double()
+    assert model.scale.dtype == lazygrad.float64
+
+
+def test_data_parallel_without_accelerators_runs_the_module():
+    inner = nn.Linear(2, 3)
+    wrapped = nn.DataParallel(inner)
+    x = lazygrad.ones(4, 2)
+    assert wrapped.module is inner and wrapped.device_ids == []
+    assert lazygrad.equal(wrapped(x), inner(x))
+    assert list(wrapped.state_dict()) == ["module.weight", "module.bias"]
+    assert repr(wrapped) == "DataParallel(\n  (module): Linear(in_features=2, out_features=3, bias=True)\n)"

@@ -53,6 +53,7 @@ from .conv import (
     LazyConvTranspose3d,
     MaxPool2d,
 )
+from .data_parallel import DataParallel
 from .distance import CosineSimilarity
 from .layers import Dropout, Dropout1d, Dropout2d, Flatten, Identity, LazyLinear, Linear
 from .loss import (
@@ -83,7 +84,7 @@ from .padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
-from .parameter import Parameter, UninitializedParameter
+from .parameter import Buffer, Parameter, UninitializedParameter
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool1d, MaxPool1d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .shuffle import PixelShuffle, PixelUnshuffle, Unflatten
@@ -147,4 +148,5 @@ __all__ += [
     "Fold", "LPPool1d", "LPPool2d", "LocalResponseNorm", "Unfold",
     "LazyLinear", "RReLU", "UninitializedParameter", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
     "LazyConvTranspose2d", "LazyConvTranspose3d",
+    "Buffer", "DataParallel",
 ]

@@ -19,7 +19,7 @@ from ..creation import tensor as make_tensor
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .backward_hooks import BackwardHook
-from .parameter import Parameter, UninitializedParameter
+from .parameter import Buffer, Parameter, UninitializedParameter
 
 
 def _converted(t: Tensor, dtype: dtypes.DType | None, target: Any) -> Tensor:
@@ -181,6 +181,10 @@ class Module:
                 raise TypeError(f"cannot assign '{_type_name(value)}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
             self._modules[name] = None
+        elif isinstance(value, Buffer):
+            if params is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            self.register_buffer(name, value, value.persistent)
         elif params is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_type_name(value)}' as buffer '{name}' "

@@ -26,17 +26,7 @@ class Parameter(Tensor):
             raise TypeError(f"Parameter expects a Tensor, got {type(data).__name__}")
         if requires_grad and not data.dtype.is_floating_point:
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
-        param = _new(cls)
-        param.node = _fresh(data.node)
-        param.grad_fn = None
-        param._requires_grad = bool(requires_grad)
-        param._grad = None
-        param._retains_grad = False
-        param._view = None
-        if param.node.buffer is None:
-            track(param)
-        _alias(data, param)
-        return param
+        return _leaf_alias(cls, data, requires_grad)
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
         # Everything happens in __new__; Tensor.__init__ would rebuild the value from ``data``.
@@ -56,6 +46,41 @@ class Parameter(Tensor):
             copy.grad = _wrap(_fresh(self.grad.node))
         memo[id(self)] = copy
         return copy
+
+
+def _leaf_alias(cls: type, data: Tensor, requires_grad: bool) -> Any:
+    """A new leaf of class ``cls`` sharing ``data``'s storage, without its history."""
+    leaf = _new(cls)
+    leaf.node = _fresh(data.node)
+    leaf.grad_fn = None
+    leaf._requires_grad = bool(requires_grad)
+    leaf._grad = None
+    leaf._retains_grad = False
+    leaf._view = None
+    if leaf.node.buffer is None:
+        track(leaf)
+    _alias(data, leaf)
+    return leaf
+
+
+class Buffer(Tensor):
+    """``nn.Buffer(data, persistent=True)``: assigned to a Module's attribute, it becomes a buffer (a
+    ``register_buffer`` in one line); ``persistent=False`` keeps it out of ``state_dict``. Like torch's, it is
+    ``data`` detached, still requiring grad if ``data`` did."""
+
+    __slots__ = ("persistent",)
+
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Buffer:
+        if data is None:
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Buffer expects a Tensor, got {type(data).__name__}")
+        buffer = _leaf_alias(cls, data, data.requires_grad)
+        buffer.persistent = persistent
+        return buffer
+
+    def __init__(self, data: Tensor | None = None, *, persistent: bool = True) -> None:
+        pass  # everything happens in __new__, as for Parameter
 
 
 class UninitializedParameter(Parameter):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..data_parallel import DataParallel
 from .distributed import DistributedDataParallel
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]
