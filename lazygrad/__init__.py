@@ -30,6 +30,7 @@ from . import (
     index_writes,
     indexing,
     inplace_ops,
+    jit,
     linalg,
     logic_ops,
     matmul_ops,
@@ -39,6 +40,7 @@ from . import (
     reductions,
     reshaping,
     return_types,
+    runtime_settings,
     special,
     special_ops,
     testing,
@@ -69,6 +71,7 @@ from .creation import (
     Generator,
     arange,
     as_tensor,
+    asarray,
     default_generator,
     empty,
     empty_like,
@@ -99,6 +102,7 @@ from .creation import (
 )
 from .device import device
 from .dtypes import DType as dtype
+from .dtypes import can_cast
 from .einsum import einsum
 from .function_forms import accept_numpy_names as _accept_numpy_names
 from .function_forms import torch_function as _torch_function
@@ -124,7 +128,7 @@ from .layouts import (
     sparse_coo,
     strided,
 )
-from .legacy_types import LEGACY_TYPES
+from .legacy_types import LEGACY_TYPES, typename
 from .linalg import cholesky_inverse, cholesky_solve, det, dist, logdet, matrix_power
 from .linalg import inv as inverse
 from .masking import (
@@ -375,7 +379,10 @@ for _name in __all__:
         globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
 del _name, _fn
 _accept_numpy_names(Tensor)  # after the functions above took the methods: each renames its own arguments
-__all__ += ["compile", "vmap"]
+__all__ += ["compile", "vmap", "asarray", "can_cast", "typename", "jit"]
+# process-wide settings, taking torch's own argument names (not ``input=``)
+globals().update({name: getattr(runtime_settings, name) for name in runtime_settings.__all__})
+__all__ += runtime_settings.__all__
 
 # torch's constants: Python floats (and None for indexing), as in torch.
 pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None

@@ -118,6 +118,21 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
+def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None,
+            requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor, sharing memory where it can (a tensor, a numpy array of the dtype asked) unless
+    ``copy``; anything else (lists, numbers) is copied into a new tensor."""
+    if isinstance(obj, Tensor):
+        out = as_tensor(obj, dtype)
+        out = out.clone() if copy and out is obj else out
+    elif isinstance(obj, np.ndarray) and not copy and (dtype is None or dtypes.to_dtype(dtype).np == obj.dtype):
+        out = from_numpy(obj)
+    else:
+        out = tensor(obj, dtype=dtype)
+    out = out if device is None else out.to(device)
+    return out.requires_grad_() if requires_grad else out
+
+
 def from_numpy(ndarray: np.ndarray) -> Tensor:
     """A tensor that shares ``ndarray``'s memory, as torch's does (see ``tensor._share_host``)."""
     if not isinstance(ndarray, np.ndarray):

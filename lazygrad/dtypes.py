@@ -60,6 +60,11 @@ def category(dtype: DType) -> int:
     return _FLOAT if dtype.is_floating_point else _INT
 
 
+def can_cast(from_: DType, to: DType) -> bool:
+    """torch's rule for casts that ops may do implicitly: never to a lower category (float to int, int to bool)."""
+    return category(from_) <= category(to)
+
+
 def from_numpy(np_dtype: np.dtype) -> DType:
     """The lazygrad dtype for a numpy dtype; raises TypeError for one lazygrad does not support."""
     try:

@@ -46,3 +46,13 @@ LEGACY_TYPES = {
     for dtype in (dtypes.float32, dtypes.float64, dtypes.float16, dtypes.bfloat16, dtypes.uint8, dtypes.int8,
                   dtypes.int16, dtypes.int32, dtypes.int64, dtypes.bool_)
 }
+
+
+def typename(obj: Any) -> str:
+    """A tensor's legacy type name (``torch.FloatTensor``), or any other object's module-qualified name."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    named = obj if hasattr(obj, "__qualname__") else type(obj)
+    module = getattr(named, "__module__", "") or ""
+    return named.__qualname__ if module in ("", "builtins") else f"{module}.{named.__qualname__}"
+
