@@ -192,5 +192,18 @@ def _policy(lower_precision: bool) -> Callable[[F], F]:
     return decorate
 
 
+# torch's CPU autocast runs an LSTM and the plain RNNs as one lower-precision op (oneDNN's layer). GRU is on no
+# list: its steps' products are cast one by one, and its state keeps the input's dtype (float32 stays float32).
+_LOWER_RECURRENT = frozenset({"LSTM", "RNN_TANH", "RNN_RELU"})
+
+
+def recurrent_dtype(mode: str, input: Tensor) -> DType | None:
+    """The dtype a recurrent layer's input and states take in the current autocast region; None outside one."""
+    target = _target(input, True) if STATE.active else None
+    if target is None:
+        return None
+    return target if mode in _LOWER_RECURRENT else input.dtype
+
+
 lower_precision_op = _policy(True)
 float32_op = _policy(False)

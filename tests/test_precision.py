@@ -499,3 +499,28 @@ def test_grad_scaler_refuses_out_of_order_calls():
         scaler.step(opt)
     scaler.update()
     np.testing.assert_allclose(w.tolist(), [0.8, 0.8], rtol=1e-6)
+
+
+# torch's CPU autocast runs an LSTM and the plain RNNs in the region's dtype (oneDNN's layer, one lower-precision
+# op); a GRU's state keeps its input's dtype while its products are cast one by one
+RECURRENT_OUT = {("LSTM", "float32"): "bfloat16", ("RNN", "float32"): "bfloat16", ("GRU", "float32"): "float32",
+                 ("LSTM", "bfloat16"): "bfloat16", ("RNN", "bfloat16"): "bfloat16", ("GRU", "bfloat16"): "bfloat16"}
+
+
+@pytest.mark.parametrize(("mode", "given"), sorted(RECURRENT_OUT))
+def test_recurrent_layers_run_under_autocast_in_torchs_dtype(mode, given):
+    """Float32 layers take a float32 or a bfloat16 input in a region (outside one, a bfloat16 input is refused);
+    the result has torch's dtype and is the float32 layer's up to bfloat16 rounding."""
+    torch.manual_seed(0)
+    layer = getattr(torch.nn, mode)(4, 3, num_layers=2, batch_first=True)
+    x = torch.randn(2, 5, 4)
+    exact = layer(x)[0].detach().numpy()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, state = layer(x.to(getattr(torch, given)))
+    assert out.dtype.name == RECURRENT_OUT[mode, given]
+    assert (state[0] if mode == "LSTM" else state).dtype is out.dtype
+    np.testing.assert_allclose(out.float().detach().numpy(), exact, rtol=0.05, atol=0.03)
+    out.float().sum().backward()
+    assert layer.weight_hh_l1.grad.dtype is torch.float32
+    with pytest.raises(ValueError, match="does not match weight dtype"):
+        layer(x.bfloat16())

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from .. import dtypes
+from .. import autocast_mode, dtypes
 from ..autograd_graph import grad_fn_class
 from ..creation import empty, zeros
 from ..reshaping import cat, stack
@@ -191,8 +191,15 @@ class RNNBase(Module):
         return [*sizes, (stacks, batch, self.hidden_size)] if self.mode == "LSTM" else sizes
 
     def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple[Any, Any]:
+        dtype = autocast_mode.recurrent_dtype(self.mode, input.data if isinstance(input, PackedSequence) else input)
+        if dtype is not None:  # inside an autocast region: input and states in the dtype torch runs the layer in
+            input = input.to(dtype)
+            hx = None if hx is None else tuple(h.to(dtype) for h in hx) if isinstance(hx, tuple) else hx.to(dtype)
+        return self._forward(input, hx, dtype is not None)
+
+    def _forward(self, input: Tensor | PackedSequence, hx: Any, autocast: bool) -> tuple[Any, Any]:
         if isinstance(input, PackedSequence):
-            return self._forward_packed(input, hx)
+            return self._forward_packed(input, hx, autocast)
         name = "RNN" if self.mode.startswith("RNN") else self.mode
         if input.ndim not in (2, 3):
             tail = " tensor instead" if name == "RNN" else " instead"
@@ -205,7 +212,7 @@ class RNNBase(Module):
         if not batched:
             input = input.unsqueeze(batch_dim)
             states = None if states is None else [s.unsqueeze(1) for s in states]
-        self._check_input(input)
+        self._check_input(input, autocast)
         states = self._initial_states(states, input.shape[batch_dim], input.dtype)
         output, finals = self._run(input.transpose(0, 1) if self.batch_first else input, states)
         if self._fused_by_torch(output):
@@ -225,12 +232,12 @@ class RNNBase(Module):
         return self.mode == "LSTM" and not self.bidirectional and not self.proj_size and \
             output.dtype is dtypes.float32
 
-    def _forward_packed(self, input: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+    def _forward_packed(self, input: PackedSequence, hx: Any, autocast: bool) -> tuple[PackedSequence, Any]:
         """A packed batch: the output is packed alike, and each sequence's final state is taken at its last
         step. Given states are in the caller's order; they are permuted to the packed (longest first) order
         and back, as torch does."""
         data, sizes = input.data, [int(n) for n in input.batch_sizes.tolist()]
-        self._check_input(data)
+        self._check_input(data, autocast)
         states = None if hx is None else (_pair(hx) if self.mode == "LSTM" else [hx])
         if states is not None and input.sorted_indices is not None:
             states = [s.index_select(1, input.sorted_indices) for s in states]
@@ -252,9 +259,10 @@ class RNNBase(Module):
                 raise RuntimeError(f"Expected {which} {size}, got {list(state.shape)}")
         return states
 
-    def _check_input(self, input: Tensor) -> None:
+    def _check_input(self, input: Tensor, autocast: bool) -> None:
+        """The input's dtype must be the weights', except in an autocast region, which casts the weights too."""
         weight_dtype = self.weight_ih_l0.dtype
-        if input.dtype is not weight_dtype:
+        if input.dtype is not weight_dtype and not autocast:
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight_dtype}). "
                              f"Convert input: input.to({weight_dtype}), or convert model: model.to({input.dtype})")
         if input.shape[-1] != self.input_size:
