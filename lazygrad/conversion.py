@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from . import accelerator, dtypes, ops, realization
-from .device import _placed, device, of
+from . import dtypes, ops, realization
+from .device import _placed, accelerator_devices, device, of
 from .device import device as device_
 from .dtypes import DType
 from .grad_mode import is_grad_enabled
@@ -107,7 +107,7 @@ class ConversionMethods:
 
     def pin_memory(self, device: Any = None) -> Tensor:
         """Page-locked host memory speeds up copies to an accelerator; without one, torch refuses, as here."""
-        if not accelerator.is_available():
+        if not accelerator_devices("gpu"):
             raise RuntimeError("Cannot access accelerator device when none is available.")
         return self
 

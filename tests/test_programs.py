@@ -60,6 +60,12 @@ KNOWN_DIFFERENCES = {
     ("backprop_ninja", "jax"): "XLA contracts a product and a sum into one fused multiply-add where it fuses, so a "
                                "hand-derived gradient can differ from autograd's in the last bit where torch's agree",
 }
+# Lines whose words follow float noise, with the reason: compared as long as they have the same length.
+NOISE_LINES: dict[str, tuple[re.Pattern, str]] = {
+    "backprop_ninja": (re.compile(r"\(64,\) +\| approximate"), "b1's gradient is zero up to rounding (batch norm "
+                       "follows it), so allclose of two roundings of it is True or False by the BLAS and SIMD kernels "
+                       "of the machine, in torch too"),
+}
 
 
 @contextlib.contextmanager
@@ -198,5 +204,6 @@ def test_tutorial_prints_what_torch_prints(name, backend, request):
     assert len(lines) == len(expected), "\n".join(lines)
     assert caught == []
     close = DRIFT.get(name, (CLOSE, ""))[0]
+    noise = NOISE_LINES.get(name, (re.compile("$^"), ""))[0]
     for got, want in zip(lines, expected):
-        assert same_print(got, want, close), (got, want)
+        assert same_print(got, want, close) or (noise.match(want) and noise.match(got)), (got, want)
