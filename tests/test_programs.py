@@ -89,18 +89,23 @@ def torch_is_lazygrad() -> Iterator[None]:
 def run_program(name: str, steps: int = 0) -> list[str]:
     """The lines the program prints when run as a script (with ``PROGRAM_STEPS=steps`` when steps are given).
 
-    The program runs in this process, so the default dtype it may set (``torch.set_default_dtype``) is put back
-    afterwards, on whichever ``torch`` it ran."""
+    The program runs in this process, so the process settings it may change (the default dtype, threads, matmul
+    precision, deterministic algorithms) are put back afterwards, on whichever ``torch`` it ran."""
     out = io.StringIO()
     previous = os.environ.get("PROGRAM_STEPS")
     os.environ["PROGRAM_STEPS"] = str(steps)
     framework = sys.modules.get("torch") or importlib.import_module("torch")
-    default_dtype = framework.get_default_dtype()
+    default_dtype, threads = framework.get_default_dtype(), framework.get_num_threads()
+    precision = framework.get_float32_matmul_precision()
+    deterministic = framework.are_deterministic_algorithms_enabled()
     try:
         with contextlib.redirect_stdout(out):
             runpy.run_path(str(PROGRAMS / f"{name}.py"), run_name="__main__")
     finally:
         framework.set_default_dtype(default_dtype)
+        framework.set_num_threads(threads)
+        framework.set_float32_matmul_precision(precision)
+        framework.use_deterministic_algorithms(deterministic)
         if previous is None:
             del os.environ["PROGRAM_STEPS"]
         else:
