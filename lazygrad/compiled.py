@@ -194,7 +194,7 @@ class _Entry:
         self.eager: str | None = None
 
 
-# ---- argument trees ------------------------------------------------------------------------------------
+# ---- explaining a new signature -------------------------------------------------------------------------
 
 
 def _signature_change(key: tuple, entries: dict) -> str:

@@ -130,10 +130,11 @@ def _stacked(results: list[Any], out_dims: Any, name: str, empty: bool) -> Any:
     if not isinstance(first, Tensor):
         raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(first)}. Did you mean "
                          "to set out_dims= to None for output?")
-    axis = out_dims % (first.dim() + 1) if -first.dim() - 1 <= out_dims <= first.dim() else out_dims
-    if type(axis) is not int or not 0 <= axis <= first.dim():
+    rank = first.dim() + 1  # the stacked output's
+    if type(out_dims) is not int or not -rank <= out_dims < rank:
         raise ValueError(f"vmap({name}, ...): out_dims={out_dims} is out of range for an output of dimensionality "
                          f"{first.dim()}")
+    axis = out_dims % rank
     shape = (*first.shape[:axis], 1, *first.shape[axis:])
     parts = tuple(ops.reshape(r.node, shape) for r in results)
     node = parts[0] if len(parts) == 1 else apply("concat", parts, (axis,))
