@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import HAS_TORCH, assert_close
+from helpers import HAS_TORCH, assert_close, check_like_torch
 
 import lazygrad
 from lazygrad import nn
@@ -455,3 +455,22 @@ def test_module_signature_is_torch_s(name):
         return [(p.name, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
 
     assert params(getattr(nn, name)) == params(getattr(torch.nn, name))
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [2.0, 1.0, 0.0, 3.0, math.inf])
+def test_pdist_matches_torch(p):
+    """Every pair of rows i < j, in torch's order; two equal rows (a zero distance) take torch's zero slope."""
+    rows = np.concatenate([X[0, :3], X[0, :1]])  # the last row repeats the first
+    check_like_torch(lambda T, x: T.nn.functional.pdist(x, p), rows)
+
+
+@needs_torch
+def test_channel_shuffle_matches_torch():
+    check_like_torch(lambda T, x: T.nn.functional.channel_shuffle(x, 2), X4)
+    check_like_torch(lambda T, x: T.nn.ChannelShuffle(4)(x), X4)
+    assert repr(nn.ChannelShuffle(3)) == "ChannelShuffle(groups=3)"
+    with pytest.raises(RuntimeError, match=r"Number of channels must be divisible by groups\. Got 4 channels and 3"):
+        F.channel_shuffle(lazygrad.tensor(X4), 3)
+    with pytest.raises(RuntimeError, match="pdist only supports 2D tensors, got: 3D"):
+        F.pdist(lazygrad.tensor(X))

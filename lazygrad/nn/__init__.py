@@ -87,7 +87,7 @@ from .padding import (
 from .parameter import Buffer, Parameter, UninitializedParameter
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AvgPool1d, MaxPool1d
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
-from .shuffle import PixelShuffle, PixelUnshuffle, Unflatten
+from .shuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
 from .sparse import Embedding
 from .transformer import (
     Transformer,
@@ -148,5 +148,5 @@ __all__ += [
     "Fold", "LPPool1d", "LPPool2d", "LocalResponseNorm", "Unfold",
     "LazyLinear", "RReLU", "UninitializedParameter", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
     "LazyConvTranspose2d", "LazyConvTranspose3d",
-    "Buffer", "DataParallel",
+    "Buffer", "ChannelShuffle", "DataParallel",
 ]

@@ -1185,6 +1185,7 @@ from .functional_losses import (  # noqa: E402, F401 (re-exported)
     multilabel_margin_loss,
     multilabel_soft_margin_loss,
     pairwise_distance,
+    pdist,
     poisson_nll_loss,
     soft_margin_loss,
     triplet_margin_loss,
@@ -1194,7 +1195,7 @@ from .grid_sampling import affine_grid, grid_sample  # noqa: E402, F401
 from .lp_norm_ops import local_response_norm, lp_pool1d, lp_pool2d  # noqa: E402, F401
 from .normalization_ops import instance_norm, rms_norm  # noqa: E402, F401
 from .random_activation_ops import gumbel_softmax, rrelu, rrelu_  # noqa: E402, F401
-from .shuffle_ops import pixel_shuffle, pixel_unshuffle  # noqa: E402, F401
+from .shuffle_ops import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: E402, F401
 from .unpool_ops import max_unpool1d, max_unpool2d  # noqa: E402, F401
 
 threshold = _threshold

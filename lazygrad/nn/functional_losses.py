@@ -11,7 +11,8 @@ import math
 from .. import dtypes
 from ..arithmetic import where
 from ..creation import arange
-from ..tensor import Tensor, _torch_type_name
+from ..masking import triu_indices
+from ..tensor import Tensor, _record, _torch_type_name
 from .functional_base import _as_op, _reduce, _reduction, logsigmoid
 
 # Added to each squared norm in the cosine embedding loss, so a zero vector has cosine 0 instead of NaN.
@@ -21,6 +22,17 @@ _COSINE_EPSILON = 1e-12
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """The ``p``-norm of ``x1 - x2 + eps`` along the last axis; ``eps`` keeps the norm's gradient finite."""
     return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """The ``p``-norm distance of every pair of rows ``i < j`` of an (N, M) input, in row-major pair order."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    first, second = triu_indices(input.shape[0], input.shape[0], 1)
+    distances = (input[first] - input[second]).norm(p, 1)
+    return _record("PdistBackward0", distances.node, input)
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,

@@ -38,3 +38,18 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     split = input.reshape(*batch, channels, h // r, r, w // r, r)
     moved = split.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
     return _record("PixelUnshuffleBackward0", moved.reshape(*batch, channels * r * r, h // r, w // r).node, input)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """(N, g * k, *) -> (N, k * g, *): the channels dealt out group by group (ShuffleNet's mixing of groups)."""
+    if input.ndim < 3:
+        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.ndim} dimension(s)")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    batch, channels, *rest = input.shape
+    if channels % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {channels} channels and {groups} "
+                           "groups.")
+    dealt = input.reshape(batch, groups, channels // groups, *rest).transpose(1, 2).reshape(input.shape)
+    return _record("ChannelShuffleBackward0", dealt.node, input)
