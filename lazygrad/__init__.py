@@ -116,6 +116,7 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .index_writes import index_copy, index_reduce, masked_scatter, put, scatter_reduce
+from .integration import cumulative_trapezoid, trapezoid, trapz
 from .interop import from_dlpack
 from .layouts import (
     channels_last,
@@ -379,7 +380,7 @@ for _name in __all__:
         globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
 del _name, _fn
 _accept_numpy_names(Tensor)  # after the functions above took the methods: each renames its own arguments
-__all__ += ["compile", "vmap", "asarray", "can_cast", "typename", "jit"]
+__all__ += ["compile", "vmap", "asarray", "can_cast", "typename", "jit", "trapezoid", "cumulative_trapezoid", "trapz"]
 # process-wide settings, taking torch's own argument names (not ``input=``)
 globals().update({name: getattr(runtime_settings, name) for name in runtime_settings.__all__})
 __all__ += runtime_settings.__all__

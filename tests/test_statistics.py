@@ -1,14 +1,15 @@
-"""Statistics: cdist, cov, corrcoef, histc, quantile/nanquantile, unique_consecutive, and the random
-generator's state (seed, get_rng_state, set_rng_state, randint_like)."""
+"""Statistics: cdist, cov, corrcoef, histc, quantile/nanquantile, unique_consecutive, the trapezoidal rule, and
+the random generator's state (seed, get_rng_state, set_rng_state, randint_like)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import check_op
+from helpers import HAS_TORCH, check_like_torch, check_op
 
 import lazygrad
 
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="compares with torch")
 RNG = np.random.default_rng(11)
 A = RNG.permutation(np.arange(12, dtype=np.float64) - 5.5).reshape(4, 3) / 4  # distinct: no ties
 B = RNG.standard_normal((5, 3))
@@ -103,3 +104,28 @@ def test_fork_rng_restores_the_default_generator():
         lazygrad.rand(5)
     assert lazygrad.rand(2).tolist() == first
     assert lazygrad.random.initial_seed() == 3
+
+
+@needs_torch
+@pytest.mark.parametrize("case", ["uniform", "dx", "points", "points_dim0", "cumulative", "cumulative_points"])
+def test_trapezoid_matches_torch(case):
+    """torch's composition: the same values, gradients for ``y`` and the sample points, and grad_fn names."""
+    y = np.array([[1.0, 2.0, 4.0, 7.0], [0.5, -1.0, 3.0, 2.0], [2.0, 2.0, 1.0, 0.0]])
+    calls = {
+        "uniform": (lambda T, y: T.trapezoid(y), (y,)),
+        "dx": (lambda T, y: T.trapezoid(y, dx=0.5, dim=0), (y,)),
+        "points": (lambda T, y, x: T.trapezoid(y, x), (y, np.array([0.0, 1.0, 3.0, 3.5]))),
+        "points_dim0": (lambda T, y, x: T.trapz(y, x, dim=0), (y, np.array([0.0, 0.5, 2.0]))),
+        "cumulative": (lambda T, y: T.cumulative_trapezoid(y, dx=2.0), (y,)),
+        "cumulative_points": (lambda T, y, x: T.cumulative_trapezoid(y, x), (y, np.array([[0.0, 1.0, 3.0, 3.5]]))),
+    }
+    fn, inputs = calls[case]
+    check_like_torch(fn, *inputs)
+
+
+def test_trapezoid_refuses_mismatched_points():
+    with pytest.raises(RuntimeError, match="There must be one `x` value for each sample point"):
+        lazygrad.trapezoid(lazygrad.ones(3), lazygrad.ones(2))
+    with pytest.raises(TypeError, match="argument 'x' must be Tensor"):
+        lazygrad.trapezoid(lazygrad.ones(3), 2.0)
+    assert lazygrad.trapezoid(lazygrad.zeros(2, 0)).tolist() == [0.0, 0.0]
