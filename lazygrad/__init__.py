@@ -132,6 +132,7 @@ from .layouts import (
 from .legacy_types import LEGACY_TYPES, typename
 from .linalg import cholesky_inverse, cholesky_solve, det, dist, logdet, matrix_power
 from .linalg import inv as inverse
+from .linalg import vander_of as vander
 from .masking import (
     argwhere,
     bincount,
@@ -380,7 +381,8 @@ for _name in __all__:
         globals()[_name] = _torch_function(_fn, _name, _name in _TAKES_OUT)
 del _name, _fn
 _accept_numpy_names(Tensor)  # after the functions above took the methods: each renames its own arguments
-__all__ += ["compile", "vmap", "asarray", "can_cast", "typename", "jit", "trapezoid", "cumulative_trapezoid", "trapz"]
+__all__ += ["compile", "vmap", "asarray", "can_cast", "typename", "jit", "trapezoid", "cumulative_trapezoid", "trapz",
+            "vander"]
 # process-wide settings, taking torch's own argument names (not ``input=``)
 globals().update({name: getattr(runtime_settings, name) for name in runtime_settings.__all__})
 __all__ += runtime_settings.__all__

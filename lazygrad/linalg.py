@@ -20,12 +20,16 @@ from typing import Any
 from . import dtypes, ops, return_types
 from .autocast_mode import float32_op
 from .checks import LinAlgError
+from .creation import zeros_like
 from .grad_mode import no_grad
 from .ir import Node, apply, broadcast_shapes
+from .masking import where
 from .matmul_ops import matmul as _matmul
 from .reductions import _p_norm, _safe_sqrt
+from .reshaping import cat
 from .shape_ops import rolled
 from .tensor import Tensor, _dim, _dims, _record, _torch_type_name, _wrap
+from .type_info import finfo
 
 
 def _check(op: str, A: Tensor, square: bool = True) -> None:
@@ -358,9 +362,79 @@ def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
     return result.reshape(shape)
 
 
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """The dot product of ``x`` and ``y`` along ``dim`` (broadcast against each other)."""
+    return (x * y).sum(dim)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonals of a batch of matrices: ``torch.diagonal`` over the last two dimensions by default."""
+    return A.diagonal(offset, dim1, dim2)
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:
+    """The powers ``x**0, x**1, ..., x**(N - 1)`` of each element along a new last dimension (torch's running
+    product, so the bits of repeated multiplication)."""
+    count = x.shape[-1] if N is None else N
+    if count <= 0:
+        raise RuntimeError("N must be greater than 1.")
+    ones = x.new_ones(x.shape).unsqueeze(-1)
+    if count == 1:
+        return ones
+    return cat([ones, x.unsqueeze(-1).expand(*x.shape, count - 1).cumprod(-1)], -1)
+
+
+def vander_of(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """``torch.vander``: the powers of a 1-D ``x``, highest first unless ``increasing`` (``linalg.vander`` flipped)."""
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    if N is not None and N < 0:
+        raise RuntimeError("N must be non-negative.")
+    powers = x.new_zeros(x.shape[0], 0) if N == 0 else vander(x, N=N)
+    return powers if increasing else powers.flip(-1)
+
+
+def _cutoff(S: Tensor, shape: tuple[int, ...], atol: float | None, rtol: float | None) -> Tensor:
+    """The singular values below which a matrix counts as singular: torch's ``max(atol, rtol * S.max())``, with
+    ``rtol`` = eps * max(m, n) when neither is given."""
+    if rtol is None:
+        rtol = 0.0 if atol is not None and atol > 0 else finfo(S.dtype).eps * max(shape[-2:])
+    largest = S.amax(-1, keepdim=True) if S.numel() else S.sum(-1, keepdim=True)
+    return (largest * rtol).clamp(min=atol or 0.0)
+
+
+def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
+    """The Moore-Penrose pseudo-inverse, from the SVD: the reciprocals of the singular values above the cutoff.
+    Its gradient would need the SVD's through U and Vh, which is not implemented (``backward`` says so)."""
+    _check("pinv", A, square=False)
+    U, S, Vh = svd(A, full_matrices=False)
+    kept = _cutoff(S, A.shape, atol, rtol) < S
+    scale = where(kept, S.reciprocal(), zeros_like(S))
+    inverse = (Vh.mT * scale.unsqueeze(-2)) @ U.mT
+    return _record("LinalgPinvBackward0", inverse.node, A)
+
+
+def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
+    """How many singular values lie above the cutoff (see ``pinv``)."""
+    _check("matrix_rank", A, square=False)
+    S = svdvals(A)
+    return (_cutoff(S, A.shape, atol, rtol) < S).sum(-1)
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
+    """The least-squares solution of ``A X = B`` by the pseudo-inverse (no gradient yet, see ``pinv``), with
+    ``rank``; like torch's CPU default driver (gelsy), it leaves ``residuals`` and ``singular_values`` empty."""
+    _check("lstsq", A, square=False)
+    vector = B.ndim == A.ndim - 1
+    solution = pinv(A, rtol=rcond) @ (B.unsqueeze(-1) if vector else B)
+    solution = _record("LinalgLstsqBackward0", (solution.squeeze(-1) if vector else solution).node, A, B)
+    empty = A.new_zeros(0)
+    return return_types.linalg_lstsq(solution, empty, matrix_rank(A, rtol=rcond), empty)
+
+
 __all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
            "matrix_power", "multi_dot", "norm", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals",
-           "vector_norm"]
+           "vector_norm", "diagonal", "lstsq", "matrix_rank", "pinv", "vander", "vecdot"]
 
 
 for _name, _fn in {"det": det, "dist": dist, "inverse": inv, "slogdet": _slogdet, "logdet": logdet,

@@ -227,3 +227,40 @@ def test_factorization_results_print_like_torch():
     assert type(lazygrad.linalg.eigh(lazygrad.eye(2))).__name__ == "linalg_eigh"
     _raises(lambda: lazygrad.linalg.cholesky(lazygrad.tensor(RECT)), RuntimeError,
             "linalg.cholesky: A must be batches of square matrices, but they are 2 by 3 matrices")
+
+
+TALL = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0], [0.5, -1.0]])
+RHS = np.array([[1.0, 0.0], [2.0, 1.0], [2.0, -1.0], [0.0, 3.0]])
+
+
+def test_lstsq_and_pinv_solve_least_squares_as_numpy():
+    """The solution, rank and pseudo-inverse of a tall full-rank system against numpy.linalg. Their gradients
+    would need the SVD's through U and Vh, which is not implemented: asking for one says so."""
+    A = lazygrad.tensor(TALL, requires_grad=True)
+    B = lazygrad.tensor(RHS)
+    result = lazygrad.linalg.lstsq(A, B)
+    assert_close(result.solution, np.linalg.lstsq(TALL, RHS, rcond=None)[0], 1e-10, 1e-12)
+    assert result.rank.item() == 2 and result.residuals.shape == (0,) and result.singular_values.shape == (0,)
+    assert_close(lazygrad.linalg.pinv(A), np.linalg.pinv(TALL), 1e-10, 1e-12)
+    with pytest.raises(NotImplementedError, match=r"gradient of linalg\.svd through U or Vh"):
+        result.solution.sum().backward()
+    vector = lazygrad.linalg.lstsq(lazygrad.tensor(TALL), lazygrad.tensor(RHS[:, 0])).solution
+    assert_close(vector, np.linalg.lstsq(TALL, RHS[:, 0], rcond=None)[0], 1e-10, 1e-12)
+
+
+def test_matrix_rank_and_pinv_drop_tiny_singular_values():
+    ones = lazygrad.ones(3, 3, dtype=lazygrad.float64)
+    assert lazygrad.linalg.matrix_rank(ones).item() == 1
+    assert lazygrad.linalg.matrix_rank(ones, atol=10.0).item() == 0
+    assert_close(lazygrad.linalg.pinv(ones), np.linalg.pinv(np.ones((3, 3))), 1e-10, 1e-12)
+
+
+def test_vecdot_vander_and_diagonal():
+    x = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 4.0]])
+    assert_close(lazygrad.linalg.vecdot(lazygrad.tensor(x), lazygrad.tensor(x[::-1].copy())), (x * x[::-1]).sum(-1))
+    assert_close(lazygrad.linalg.vander(lazygrad.tensor(x[0]), N=4), np.vander(x[0], 4, increasing=True))
+    assert_close(lazygrad.vander(lazygrad.tensor(x[1])), np.vander(x[1]))
+    assert_close(lazygrad.vander(lazygrad.tensor(x[1]), N=2, increasing=True), np.vander(x[1], 2, increasing=True))
+    assert_close(lazygrad.linalg.diagonal(lazygrad.tensor(x), offset=1), np.diagonal(x, 1))
+    with pytest.raises(RuntimeError, match="x must be a one-dimensional tensor"):
+        lazygrad.vander(lazygrad.tensor(x))
