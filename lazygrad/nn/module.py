@@ -131,6 +131,15 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
+    def _pop_forward_pre_hook(self, wanted: Callable[[Any], bool]) -> Any:
+        """Take out and return the first forward pre-hook ``wanted`` accepts (a reparametrization being made
+        permanent), or None."""
+        for key, hook in self._forward_pre_hooks.items():
+            if wanted(hook):
+                del self._forward_pre_hooks[key]
+                return hook
+        return None
+
     def register_forward_pre_hook(self, hook: Callable[[Module, tuple], Any]) -> RemovableHandle:
         """``hook(module, inputs)`` runs before ``forward``; a non-None result replaces the inputs."""
         handle = RemovableHandle(self._forward_pre_hooks)

@@ -275,8 +275,7 @@ class RandomStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        channels = _channel_count(t, self.dim)
-        count = _units_to_prune(self.amount, channels)
+        channels, count = _channels_to_prune(t, self.amount, self.dim)
         if not count:
             return default_mask
         # one draw per channel; those at or below the count-th smallest draw go (a comparison: no host read)
@@ -302,8 +301,7 @@ class LnStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        channels = _channel_count(t, self.dim)
-        count = _units_to_prune(self.amount, channels)
+        channels, count = _channels_to_prune(t, self.amount, self.dim)
         if not count:
             return default_mask
         dims = [d for d in range(t.dim()) if d != self.dim % t.dim()]
@@ -402,12 +400,11 @@ def custom_from_mask(module: Module, name: str, mask: Tensor) -> Module:
 
 def remove(module: Module, name: str) -> Module:
     """Make the pruning of ``module.<name>`` permanent: see ``BasePruningMethod.remove``."""
-    for key, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, BasePruningMethod) and hook._tensor_name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before pruning can be removed")
+    hook = module._pop_forward_pre_hook(lambda h: isinstance(h, BasePruningMethod) and h._tensor_name == name)
+    if hook is None:
+        raise ValueError(f"Parameter '{name}' of module {module} has to be pruned before pruning can be removed")
+    hook.remove(module)
+    return module
 
 
 def is_pruned(module: Module) -> bool:
@@ -435,6 +432,12 @@ def _units_to_prune(amount: float, size: int) -> int:
             raise ValueError(f"amount={amount} should be smaller than the number of parameters to prune={size}")
         return int(amount)
     return round(amount * size)
+
+
+def _channels_to_prune(t: Tensor, amount: float, dim: int) -> tuple[int, int]:
+    """How many channels ``t`` has along ``dim``, and how many of them ``amount`` prunes."""
+    channels = _channel_count(t, dim)
+    return channels, _units_to_prune(amount, channels)
 
 
 def _channel_count(t: Tensor, dim: int) -> int:

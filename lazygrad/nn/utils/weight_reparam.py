@@ -123,12 +123,11 @@ def _refuse_second(module: Module, kind: type, name: str, what: str) -> None:
 
 
 def _remove(module: Module, kind: type, name: str, what: str) -> Module:
-    for key, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, kind) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"{what} of '{name}' not found in {module}")
+    hook = module._pop_forward_pre_hook(lambda h: isinstance(h, kind) and h.name == name)
+    if hook is None:
+        raise ValueError(f"{what} of '{name}' not found in {module}")
+    hook.remove(module)
+    return module
 
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
