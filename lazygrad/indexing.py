@@ -116,7 +116,7 @@ def _integer_scalar(t: Tensor) -> bool:
 
 def getitem(t: Tensor, index: Any) -> Tensor:
     out = _getitem(t, index)
-    if out._view is not None and out._view.indexed is None:
+    if out._view is not None:  # a view made just now (an advanced index gives a copy)
         out._view.indexed = (weakref.ref(t), index)
     return out
 

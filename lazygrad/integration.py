@@ -38,14 +38,12 @@ def _pairs(y: Tensor, dim: int) -> Tensor:
 def trapezoid(y: Tensor, x: Any = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
     """The integral of ``y`` along ``dim`` by the trapezoidal rule: at points ``x`` (a tensor) or ``dx`` apart."""
     dim = _dim(dim, y.ndim)
-    if isinstance(x, Tensor):
-        if y.shape[dim] == 0:
-            return zeros(*(s for d, s in enumerate(y.shape) if d != dim), dtype=y.dtype)
-        total = (_spacing(y, x, dim, "trapezoid") * _pairs(y, dim)).sum(dim) / 2.0
-        return _record("DivBackward1", total.node, y, x)
-    spacing = _uniform(x, dx, "trapezoid")
+    spacing = x if isinstance(x, Tensor) else _uniform(x, dx, "trapezoid")
     if y.shape[dim] == 0:
         return zeros(*(s for d, s in enumerate(y.shape) if d != dim), dtype=y.dtype)
+    if isinstance(x, Tensor):
+        total = (_spacing(y, x, dim, "trapezoid") * _pairs(y, dim)).sum(dim) / 2.0
+        return _record("DivBackward1", total.node, y, x)
     ends = y.select(dim, 0) + y.select(dim, -1)
     return _record("MulBackward1", ((y.sum(dim) - ends * 0.5) * spacing).node, y)
 

@@ -407,29 +407,35 @@ def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, her
     """The Moore-Penrose pseudo-inverse, from the SVD: the reciprocals of the singular values above the cutoff.
     Its gradient would need the SVD's through U and Vh, which is not implemented (``backward`` says so)."""
     _check("pinv", A, square=False)
-    U, S, Vh = svd(A, full_matrices=False)
-    kept = _cutoff(S, A.shape, atol, rtol) < S
-    scale = where(kept, S.reciprocal(), zeros_like(S))
+    return _pseudo_inverse(A, atol, rtol)[0]
+
+
+def _pseudo_inverse(A: Tensor, atol: float | None, rtol: float | None) -> tuple[Tensor, Tensor]:
+    """``pinv(A)`` and which singular values it kept (their count is A's rank), from one SVD."""
+    U, singular, Vh = svd(A, full_matrices=False)
+    kept = singular > _cutoff(singular, A.shape, atol, rtol)
+    scale = where(kept, singular.reciprocal(), zeros_like(singular))
     inverse = (Vh.mT * scale.unsqueeze(-2)) @ U.mT
-    return _record("LinalgPinvBackward0", inverse.node, A)
+    return _record("LinalgPinvBackward0", inverse.node, A), kept
 
 
 def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
     """How many singular values lie above the cutoff (see ``pinv``)."""
     _check("matrix_rank", A, square=False)
-    S = svdvals(A)
-    return (_cutoff(S, A.shape, atol, rtol) < S).sum(-1)
+    singular = svdvals(A)
+    return (singular > _cutoff(singular, A.shape, atol, rtol)).sum(-1)
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
     """The least-squares solution of ``A X = B`` by the pseudo-inverse (no gradient yet, see ``pinv``), with
     ``rank``; like torch's CPU default driver (gelsy), it leaves ``residuals`` and ``singular_values`` empty."""
     _check("lstsq", A, square=False)
+    inverse, kept = _pseudo_inverse(A, None, rcond)
     vector = B.ndim == A.ndim - 1
-    solution = pinv(A, rtol=rcond) @ (B.unsqueeze(-1) if vector else B)
+    solution = inverse @ (B.unsqueeze(-1) if vector else B)
     solution = _record("LinalgLstsqBackward0", (solution.squeeze(-1) if vector else solution).node, A, B)
     empty = A.new_zeros(0)
-    return return_types.linalg_lstsq(solution, empty, matrix_rank(A, rtol=rcond), empty)
+    return return_types.linalg_lstsq(solution, empty, kept.sum(-1), empty)
 
 
 __all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
