@@ -18,7 +18,20 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jax
+
+def _round_every_16_bit_result() -> None:
+    """XLA may keep a bfloat16 or float16 intermediate in float32 when a later op widens it (``(a / b).float()``),
+    which skips a rounding that torch and the numpy backend do. Turning that off before jax creates its CPU
+    client makes each 16-bit result rounded to its dtype; a process whose jax already runs keeps its setting."""
+    flag = "--xla_allow_excess_precision"
+    flags = os.environ.get("XLA_FLAGS", "")
+    if flag not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {flag}=false".strip()
+
+
+_round_every_16_bit_result()
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 

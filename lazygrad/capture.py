@@ -3,10 +3,10 @@
 ``lazygrad.compile`` runs the user's function once more under a ``Trace``. Python numbers that vary from
 call to call (arguments, optimizer hyper-parameters) enter it as ``SymFloat``/``SymInt``: they
 behave as the number they hold, and remember how that number was derived, so a replay can derive the new
-value and pass it to the program as an input. When Python inspects one (compares it, branches on it,
-formats it, turns it into a plain number) the trace guards on its value instead: a replay with another
-value traces again. This module sits below the Tensor: ``ops.scalar``, ``realize`` and a few callers
-report to it, and it imports none of them.
+value and pass it to the program as an input. When Python tests one (compares it, branches on it) the
+trace guards on the test's outcome; when it inspects one otherwise (formats it, turns it into a plain number)
+the trace guards on its value. A replay where a guard no longer holds traces again. This module sits below
+the Tensor: ``ops.scalar``, ``realize`` and a few callers report to it, and it imports none of them.
 """
 
 from __future__ import annotations
@@ -224,10 +224,28 @@ def _inspecting(name: str, base: type) -> Callable[..., Any]:
     return inspected
 
 
+def _testing(test: Callable[..., Any]) -> Callable[..., Any]:
+    """A comparison or truth test guards on its outcome, not on the number: ``alpha != 1`` or ``lr > 0`` holds
+    for every learning rate a schedule sets, so a replay with a new rate still matches the trace. A test whose
+    outcome is not a bool (against a tensor) guards on the number, as any other inspection."""
+
+    def tested(self: Any, *other: Any) -> Any:
+        outcome = test(self._plain(), *(o._plain() if isinstance(o, _Sym) else o for o in other))
+        trace = _local.trace
+        if trace is not None and type(outcome) is bool:
+            trace.guards.append(((test, self.expr, *map(expression, other)), outcome))
+        else:
+            self._guard()
+        return outcome
+    return tested
+
+
 _BINARY = (operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod,
            operator.pow)
 _UNARY = (operator.neg, operator.pos, operator.abs)
-_INSPECTIONS = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__bool__", "__hash__", "__int__",
+_TESTS = {"__eq__": operator.eq, "__ne__": operator.ne, "__lt__": operator.lt, "__le__": operator.le,
+          "__gt__": operator.gt, "__ge__": operator.ge, "__bool__": operator.truth}
+_INSPECTIONS = ("__hash__", "__int__",
                 "__float__", "__round__", "__trunc__", "__floor__", "__ceil__", "__format__", "__repr__",
                 "__str__", "__divmod__", "__rdivmod__", "is_integer", "as_integer_ratio", "hex", "bit_length")
 
@@ -244,6 +262,8 @@ def _symbolic_class(base: type) -> type:
         namespace[f"__r{name}__"] = _arithmetic(op, base, True)
     for op in _UNARY:
         namespace[f"__{op.__name__.strip('_')}__"] = _unary(op, base)
+    for name, test in _TESTS.items():
+        namespace[name] = _testing(test)
     for name in _INSPECTIONS:
         if hasattr(base, name):
             namespace[name] = _inspecting(name, base)

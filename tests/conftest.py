@@ -33,6 +33,9 @@ from hypothesis import HealthCheck, settings
 import lazygrad
 
 BACKENDS = [REFERENCE] + (["jax"] if importlib.util.find_spec("jax") else [])
+if "jax" in BACKENDS:
+    # Loaded before any oracle runs a jax op: its XLA flags apply only to a jax client created after it.
+    importlib.import_module("lazygrad.backends.jax_backend")
 COMPILED_EXAMPLES = 5
 
 settings.register_profile("ci", max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -105,6 +107,64 @@ def _sgd_run(compiled: bool) -> list[np.ndarray]:
 
 def test_sgd_with_momentum_is_bit_identical() -> None:
     assert _same(_sgd_run(False), _sgd_run(True))
+
+
+def _scheduled_sgd_run(compiled: bool, steps: int, decay: float) -> list[np.ndarray]:
+    torch.manual_seed(2)
+    w = torch.randn(3, 3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0 / (1 + decay * t))
+
+    def step(x: torch.Tensor) -> torch.Tensor:
+        opt.zero_grad()
+        loss = (x @ w).square().sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = torch.compile(step) if compiled else step
+    x = torch.randn(2, 3)
+    losses = []
+    for _ in range(steps):
+        losses.append(run(x).detach().numpy())
+        sched.step()
+    return [*losses, *_values([w, opt.state[w]["momentum_buffer"]])]
+
+
+def _trace_counts(run: Callable[[], object]) -> tuple[float, float]:
+    before = _counts()
+    run()
+    after = _counts()
+    return after["traces"] - before["traces"], after["replays"] - before["replays"]
+
+
+def test_a_schedule_moving_sgds_rate_keeps_replaying_bit_for_bit() -> None:
+    """SGD's update is ``add(alpha=-lr)``, whose ``alpha != 1`` test guards on its outcome, not on the rate: a rate
+    that moves every step traces as often as a constant one (the momentum buffer's first step adds one trace)."""
+    steps = 10
+    assert _same(_scheduled_sgd_run(False, steps, 1.0), _scheduled_sgd_run(True, steps, 1.0))
+    moving = _trace_counts(lambda: _scheduled_sgd_run(True, steps, 1.0))
+    constant = _trace_counts(lambda: _scheduled_sgd_run(True, steps, 0.0))
+    assert moving == constant and moving[1] >= steps - 3
+
+
+@pytest.mark.parametrize("rate", [0.5, 1.0])
+def test_a_test_that_comes_out_the_other_way_traces_again(rate: float) -> None:
+    w = torch.ones(3, requires_grad=True)
+
+    def step(lr: float) -> torch.Tensor:
+        with torch.no_grad():
+            w.add_(torch.ones(3), alpha=lr)  # alpha == 1 takes a plain add, any other rate a fused one
+            return w.sum()
+
+    compiled = torch.compile(step)
+    for _ in range(3):
+        compiled(0.25)
+    before = _counts()
+    compiled(rate)
+    after = _counts()
+    assert after["replays"] - before["replays"] == (rate != 1.0)  # the other outcome runs as traced anew
+    assert w.sum().item() == 3 * (1 + 3 * 0.25 + rate)
 
 
 def _manual_run(compiled: bool) -> list[np.ndarray]:

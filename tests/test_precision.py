@@ -39,6 +39,15 @@ def test_bfloat16_and_float16_promote_to_float32():
     assert torch.promote_types(torch.float16, torch.float64) is torch.float64
 
 
+@pytest.mark.parametrize("half", HALVES)
+def test_a_16_bit_result_widened_in_the_same_program_is_rounded_first(half):
+    """``(a / b).float()`` in one program: XLA would keep the quotient in float32 unless told not to."""
+    a, b = LONG[:64], LONG[64:128] + 4.0
+    x, y = torch.tensor(a).to(getattr(torch, half)), torch.tensor(b).to(getattr(torch, half))
+    quotient = x.numpy().astype(np.float32) / y.numpy().astype(np.float32)
+    assert np.array_equal((x / y).float().numpy(), quotient.astype(x.numpy().dtype).astype(np.float32))
+
+
 @needs_torch
 def test_promote_types_matches_torch_for_every_pair():
     import torch as T
