@@ -30,21 +30,31 @@ from . import (
     index_writes,
     indexing,
     inplace_ops,
+    integer_ops,
     jit,
+    legacy_forms,
     linalg,
+    linalg_legacy,
     logic_ops,
     matmul_ops,
     nn,
+    nn_function_forms,
+    norm_limits,
     optim,
     random,
     reductions,
     reshaping,
     return_types,
     runtime_settings,
+    signal,
     special,
     special_ops,
+    special_series,
+    tensor_queries,
     testing,
     utils,
+    view_forms,
+    windows,
 )
 from .autocast_mode import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled
@@ -322,7 +332,7 @@ __all__ += [
     "cross", "cumprod", "det", "diag",
     "diag_embed", "diagonal", "dist", "exp2", "hypot", "index_add", "index_fill", "inverse", "isclose", "kthvalue",
     "lerp", "linalg", "log10", "log2", "logdet", "logical_xor", "masked_fill", "median", "meshgrid", "mode", "msort",
-    "multinomial", "nanmedian", "special",
+    "multinomial", "nanmedian", "signal", "special",
     "bincount", "masked_select", "trace", "nonzero", "normal", "outer", "randperm", "return_types", "roll",
     "poisson", "binomial",
     "searchsorted", "sinh", "slogdet", "sort", "histogram",
@@ -360,8 +370,10 @@ _TAKES_OUT = {
     "topk", "tril", "triu", "trunc", "var", "vstack", "where", "zeros",
 }
 # torch's second names for existing ops (torch.multiply, torch.concat, ...), the numpy-style shape functions, and
-# in-place forms and conversions with a torch.* function (torch.nan_to_num, ...).
-for _family in (aliases, inplace_ops, logic_ops, special_ops):
+# in-place forms and conversions with a torch.* function (torch.nan_to_num, ...), and the nn kernels' torch.*
+# forms (torch.conv2d, torch.dropout, ...).
+for _family in (aliases, inplace_ops, integer_ops, legacy_forms, linalg_legacy, logic_ops, nn_function_forms,
+                norm_limits, special_ops, special_series, tensor_queries, view_forms, windows):
     globals().update(_family.FUNCTIONS)
     __all__ += list(_family.FUNCTIONS)
     _TAKES_OUT |= _family.TAKES_OUT

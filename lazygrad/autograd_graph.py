@@ -27,10 +27,11 @@ class GradFn:
 
     ``hooks`` holds the tensor hooks registered on the op's output (None until one is): they run on the
     output's complete gradient before it is pushed further. ``custom`` marks records whose backward is
-    user code (``autograd.Function``) rather than the VJP rules.
+    user code (``autograd.Function``) rather than the VJP rules. ``packed`` holds what saved-tensor hooks
+    packed when the op was recorded under them (see ``saved_tensors``), None otherwise.
     """
 
-    __slots__ = ("edges", "hooks", "inputs", "out")
+    __slots__ = ("edges", "hooks", "inputs", "out", "packed")
     custom = False
 
     def __init__(self, out: Node, inputs: tuple[Node, ...], edges: tuple[Any, ...]) -> None:
@@ -38,6 +39,7 @@ class GradFn:
         self.inputs: tuple[Node, ...] | None = inputs
         self.edges = edges
         self.hooks: list[Callable] | None = None
+        self.packed: list | None = None
 
     def name(self) -> str:
         return type(self).__name__
@@ -70,7 +72,7 @@ class GradFn:
 
     def release(self) -> None:
         """Drop the saved nodes once backward has used them (unless the graph is retained)."""
-        self.out = self.inputs = None
+        self.out = self.inputs = self.packed = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"

@@ -92,5 +92,5 @@ def failed_node(roots: Sequence[Node], ordinal: int) -> Node:
 def error(node: Node, value: int) -> Exception:
     """torch's exception for ``node``'s failed check, with the user's line that asked for the op."""
     check: Check = node.params[0]
-    text = check.message.format(value) if "{}" in check.message else check.message
+    text = check.message.format(value) if "{}" in check.message or "{0}" in check.message else check.message
     return check.error(f"{text}\n  (from {check.op} at {check.origin}; the value was checked when it was computed)")

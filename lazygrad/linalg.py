@@ -2,8 +2,10 @@
 
 Each factorization is a primitive per result (``svd`` with part ``U``, ``S`` or ``Vh``), run by numpy.linalg
 or jax.numpy.linalg. Gradients are VJP rules written from the standard formulas as primitive compositions:
-inverse, solve, determinant, log-determinant, Cholesky, eigh, and the singular values (so every matrix norm
-differentiates); the SVD's U and Vh and the QR raise NotImplementedError when a gradient reaches them.
+inverse, solve, determinant, log-determinant, Cholesky, eigh, and the SVD (singular values and vectors, so every
+matrix norm and the pseudo-inverse differentiates); the QR raises NotImplementedError when a gradient reaches it.
+LU with partial pivoting (``lu_decomposition``) and ``matrix_exp`` (``matrix_functions``) have no primitive: they
+are composed from ops, and autodiff differentiates them.
 
 Errors that depend on values (a singular matrix, a matrix that is not positive-definite) cannot be seen
 when the op is recorded: the numpy backend raises torch's ``LinAlgError`` and message when the program runs
@@ -23,8 +25,10 @@ from .checks import LinAlgError
 from .creation import zeros_like
 from .grad_mode import no_grad
 from .ir import Node, apply, broadcast_shapes
+from .lu_decomposition import checked, getrf, lu, lu_factor, lu_factor_ex, lu_solve, potf2
 from .masking import where
 from .matmul_ops import matmul as _matmul
+from .matrix_functions import matrix_exp
 from .reductions import _p_norm, _safe_sqrt
 from .reshaping import cat
 from .shape_ops import rolled
@@ -292,6 +296,62 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     return _record("LinalgSolveTriangularBackward0", x.node, A, B)
 
 
+# ---- factorizations that report failure instead of raising -----------------------------------------------------
+
+
+def _eye(A: Tensor) -> Tensor:
+    return _wrap(ops.cast(apply("eq", (ops.iota(A.shape[-2:], 0), ops.iota(A.shape[-2:], 1))), A.dtype))
+
+
+def _info(info: Tensor, check_errors: bool, error: type[Exception], message: str, op: str) -> Tensor:
+    return checked(info, error, message, op) if check_errors else info
+
+
+@float32_op
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> Any:
+    """``cholesky`` and ``info``: 0, or the order of the first leading minor that is not positive-definite (whose
+    matrix then holds the factorization as far as it went, as LAPACK leaves it)."""
+    _check("cholesky", A)
+    partial, info = potf2(A)
+    info = _info(info, check_errors, LinAlgError, "linalg.cholesky_ex: The factorization could not be completed "
+                 "because the input is not positive-definite (the leading minor of order {} is not "
+                 "positive-definite).", "linalg.cholesky_ex")
+    failed = (info != 0)[..., None, None]
+    L = where(failed, partial, cholesky(where(failed, _eye(A), A)))
+    if upper:
+        L = L.mT
+    return return_types.linalg_cholesky_ex(_record("LinalgCholeskyExBackward0", L.node, A), info)
+
+
+def _singular(A: Tensor, check_errors: bool, message: str, op: str) -> Tensor:
+    """``info`` of the LU factorization of ``A``: its first zero pivot, or 0."""
+    return _info(getrf(A)[2], check_errors, LinAlgError, message, op)
+
+
+@float32_op
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> Any:
+    """``inv`` and ``info``: 0, or the first zero pivot of ``A``'s LU factorization (its inverse is then NaN)."""
+    _check("inv", A)
+    info = _singular(A, check_errors, "linalg.inv_ex: The diagonal element {} is zero, the inversion could not be "
+                     "completed because the input matrix is singular.", "linalg.inv_ex")
+    failed = (info != 0)[..., None, None]
+    inverse = where(failed, math.nan, inv(where(failed, _eye(A), A)))
+    return return_types.linalg_inv_ex(_record("LinalgInvExBackward0", inverse.node, A), info)
+
+
+@float32_op
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> Any:
+    """``solve`` and ``info``: 0, or the first zero pivot of ``A``'s LU factorization (the solution is then NaN)."""
+    _check("solve", A)
+    info = _singular(A, check_errors, "torch.linalg.solve_ex: The solver failed because the input matrix is "
+                     "singular.", "linalg.solve_ex")
+    failed = info != 0
+    x = solve(where(failed[..., None, None], _eye(A), A), B, left=left)
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    x = where(failed[..., None] if vector else failed[..., None, None], math.nan, x)
+    return return_types.linalg_solve_ex(_record("LinalgSolveExBackward0", x.node, A, B), info)
+
+
 # ---- products -------------------------------------------------------------------------------------------------
 
 
@@ -405,7 +465,7 @@ def _cutoff(S: Tensor, shape: tuple[int, ...], atol: float | None, rtol: float |
 
 def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse, from the SVD: the reciprocals of the singular values above the cutoff.
-    Its gradient would need the SVD's through U and Vh, which is not implemented (``backward`` says so)."""
+    Its gradient is the SVD's (for distinct singular values, as the SVD's own)."""
     _check("pinv", A, square=False)
     return _pseudo_inverse(A, atol, rtol)[0]
 
@@ -427,7 +487,7 @@ def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = No
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
-    """The least-squares solution of ``A X = B`` by the pseudo-inverse (no gradient yet, see ``pinv``), with
+    """The least-squares solution of ``A X = B`` by the pseudo-inverse (differentiable as ``pinv`` is), with
     ``rank``; like torch's CPU default driver (gelsy), it leaves ``residuals`` and ``singular_values`` empty."""
     _check("lstsq", A, square=False)
     inverse, kept = _pseudo_inverse(A, None, rcond)
@@ -438,9 +498,56 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     return return_types.linalg_lstsq(solution, empty, kept.sum(-1), empty)
 
 
+# ---- condition numbers and tensor equations ----------------------------------------------------------------
+
+
+def cond(A: Tensor, p: Any = None) -> Tensor:
+    """The condition number ``norm(A, p) * norm(inv(A), p)``: from the singular values for ``p`` None, 2, -2 and
+    'nuc' (NaN for a zero matrix), else from the inverse, and inf where ``A`` is singular."""
+    if p not in (None, *_MATRIX_ORDS):
+        raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
+    _check(f"cond(ord={p})", A, square=p not in (None, 2, -2))
+    if p in (None, 2, -2):
+        S = svdvals(A)
+        largest, smallest = S[..., :1], S[..., -1:]
+        return (largest / smallest if p != -2 else smallest / largest).squeeze(-1)
+    if p == "nuc":
+        S = svdvals(A)
+        return S.sum(-1) * S.reciprocal().sum(-1)
+    failed = (getrf(A.detach())[2] != 0)[..., None, None]
+    inverse = where(failed, math.inf, inv(where(failed, _eye(A), A)))
+    return (matrix_norm(A, p) * matrix_norm(inverse, p)).nan_to_num(math.inf, math.inf)
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of ``A`` seen as a linear map from its last dimensions to its first ``ind`` ones, shaped so that
+    ``tensordot(tensorinv(A, ind), A, ind)`` is the identity."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {cols} != {rows}")
+    return inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None) -> Tensor:
+    """``X`` with ``tensordot(A, X, X.ndim) = B``; ``dims`` moves those dimensions of ``A`` to its end first."""
+    if dims is not None:
+        moved = [_dim(d, A.ndim) for d in dims]
+        A = A.permute(*[d for d in range(A.ndim) if d not in moved], *moved)
+    rows, cols = math.prod(A.shape[:B.ndim]), math.prod(A.shape[B.ndim:])
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {cols} != {rows}")
+    return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(A.shape[B.ndim:])
+
+
 __all__ = ["LinAlgError", "cholesky", "cross", "det", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
            "matrix_power", "multi_dot", "norm", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals",
-           "vector_norm", "diagonal", "lstsq", "matrix_rank", "pinv", "vander", "vecdot"]
+           "vector_norm", "diagonal", "lstsq", "matrix_rank", "pinv", "vander", "vecdot", "cholesky_ex", "cond",
+           "inv_ex", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "solve_ex", "tensorinv",
+           "tensorsolve"]
 
 
 for _name, _fn in {"det": det, "dist": dist, "inverse": inv, "slogdet": _slogdet, "logdet": logdet,

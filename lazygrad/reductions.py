@@ -245,7 +245,11 @@ class ReductionMethods:
         x = self.node
         axes = _dims(dim, self.ndim)
         if p in ("fro", 2, 2.0):
-            node = _safe_sqrt(ops.reduce("reduce_sum", ops.mul(x, x), axes, keepdim))
+            # torch squares and sums 16-bit floats in float32 and rounds the root once
+            wide = _widened(self)
+            node = _safe_sqrt(ops.reduce("reduce_sum", ops.mul(wide, wide), axes, keepdim))
+            if wide is not x:
+                node = ops.cast(node, self.dtype)
         elif p in (math.inf, "inf", -math.inf):
             node = ops.reduce("reduce_max" if p != -math.inf else "reduce_min", apply("abs", (x,)), axes, keepdim)
         elif p == 0:  # the count of nonzero elements: no gradient

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes, ops, printing, shared_memory, views
+from . import dtypes, ops, printing, saved_tensors, shared_memory, views
 from . import realization as realize
 from .autograd_graph import (
     GradFn,
@@ -126,7 +126,10 @@ def _record(name: str, node: Node, *inputs: Tensor) -> Tensor:
     else:
         nodes = tuple([t.node for t in inputs])
         edges = tuple([t.grad_fn if t.grad_fn is not None else t if t._requires_grad else None for t in inputs])
-    return _wrap(node, grad_fn_class(name)(node, nodes, edges))
+    result = _wrap(node, grad_fn_class(name)(node, nodes, edges))
+    if saved_tensors.active and saved_tensors.hooks.stack:
+        saved_tensors.pack_record(result.grad_fn, inputs, result)
+    return result
 
 
 def _edge(t: Tensor) -> Any:

@@ -99,6 +99,8 @@ SKIPPED_OVERLOADS = {
     "hsplit(indices)", "vsplit(indices)", "dsplit(indices)",
     # repeat_interleave(repeats) alone is recognized by its argument count, under the name ``input``.
     "repeat_interleave(repeats)",
+    # view(dtype) reinterprets bits, which lazygrad does not do (Tensor.view refuses a dtype; so does view_copy).
+    "view_copy(input, dtype)",
 }
 
 

@@ -18,10 +18,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .. import ops
+from .. import ops, saved_tensors
 from ..autograd_graph import _FREED, GradFn, _identity, grad_fn_class
 from ..grad_mode import is_grad_enabled, no_grad, set_grad_enabled
 from ..ir import apply
+from ..saved_tensors import Saved, pack
 from ..tensor import Tensor, _wrap
 
 
@@ -29,14 +30,18 @@ class FunctionCtx:
     """What ``forward`` can leave for ``backward``: saved tensors, flags, and any attribute it sets."""
 
     needs_input_grad: tuple[bool, ...]
+    _packed: list[Saved | None] | None = None  # the saved tensors as saved-tensor hooks packed them
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         self._saved = tensors
 
     @property
     def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        """The saved tensors; under saved-tensor hooks, unpacked afresh at each access, as in torch."""
         if self._saved is None:
             raise RuntimeError(_FREED)
+        if self._packed is not None:
+            return tuple(None if saved is None else saved.unpacked() for saved in self._packed)
         return self._saved
 
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
@@ -71,7 +76,7 @@ class BackwardCFunction(FunctionCtx, GradFn):
 
     def release(self) -> None:
         GradFn.release(self)
-        self._saved = None
+        self._saved = self._packed = None
 
     def __repr__(self) -> str:  # torch makes these classes in its autograd.function module
         return f"<torch.autograd.function.{type(self).__name__} object at {hex(id(self))}>"
@@ -188,6 +193,11 @@ class Function:
         if ctx._saved:
             # A saved output is the recorded one, so a backward that uses it stays differentiable.
             ctx._saved = tuple(replaced.get(id(t), t) for t in ctx._saved)
+            # Packed once the outputs are recorded, as torch does; only the packs are kept.
+            if saved_tensors.active and saved_tensors.hooks.stack:
+                packs = iter(pack([t for t in ctx._saved if t is not None]))
+                ctx._packed = [None if t is None else next(packs) for t in ctx._saved]
+                ctx._saved = ()
         new = [replaced.get(id(o), o) for o in outs]
         return tuple(new) if isinstance(result, tuple) else new[0]
 

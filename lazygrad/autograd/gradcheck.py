@@ -1,4 +1,5 @@
-"""``gradcheck``: analytic Jacobians against central finite differences, as ``torch.autograd.gradcheck``."""
+"""``gradcheck``: analytic Jacobians against central finite differences, as ``torch.autograd.gradcheck``;
+``gradgradcheck``: the same check of the gradients themselves, as functions of the inputs and the output gradients."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..creation import tensor
-from ..grad_mode import no_grad
+from ..creation import rand, tensor
 from ..tensor import Tensor
 from .engine import grad
 
@@ -32,9 +32,8 @@ def _numerical(fn: Callable, inputs: list[Any], index: int, n_outputs: int, eps:
             bumped[flat_index] += sign * eps
             args = list(inputs)
             args[index] = tensor(bumped.reshape(base.shape), dtype=inputs[index].dtype)
-            with no_grad():
-                values.append([o.detach().numpy().astype(np.float64).reshape(-1)
-                               for o in _outputs(fn(*args))])
+            # Not under no_grad, as in torch: a checked function may itself differentiate (gradgradcheck's does).
+            values.append([o.detach().numpy().astype(np.float64).reshape(-1) for o in _outputs(fn(*args))])
         for j in range(n_outputs):
             columns[j].append((values[0][j] - values[1][j]) / (2 * eps))
     return [np.stack(c) if c else np.zeros((0, 0)) for c in columns]
@@ -93,3 +92,34 @@ def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], *, eps: fl
                     raise GradcheckError(f"Jacobian mismatch for output {j} with respect to input {i},\n"
                                          f"numerical:{tensor(n)}\nanalytical:{tensor(a)}\n")
     return True
+
+
+def gradgradcheck(func: Callable[..., Any], inputs: Tensor | Sequence[Any], grad_outputs: Any = None, *,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """Whether ``func``'s second derivatives match finite differences of its (``create_graph``) gradients.
+
+    The checked function maps the inputs and the output gradients to the input gradients, so both the
+    backward's dependence on the inputs and its linearity in the output gradients are checked, as torch does.
+    Missing ``grad_outputs`` are drawn uniformly from [-1, 1) (one per output that requires grad).
+    """
+    tupled_inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None:
+        outputs = [o for o in _outputs(func(*tupled_inputs)) if o.requires_grad]
+        tupled_grads = tuple((rand(o.shape, dtype=o.dtype) * 2 - 1).requires_grad_() for o in outputs)
+    else:
+        tupled_grads = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    n_grads = len(tupled_grads)
+    diff_inputs = {i for i, x in enumerate(tupled_inputs) if isinstance(x, Tensor) and x.requires_grad}
+    diff_grads = {i for i, g in enumerate(tupled_grads) if g.requires_grad}
+
+    def first_derivatives(*args: Any) -> tuple[Tensor, ...]:
+        # gradcheck hands in fresh (bumped) tensors: give them back the requires_grad of the originals.
+        input_args = [x.requires_grad_() if i in diff_inputs else x for i, x in enumerate(args[:-n_grads])]
+        outputs = [o for o in _outputs(func(*input_args)) if o.requires_grad]
+        grads = [g.requires_grad_() if i in diff_grads else g for i, g in enumerate(args[-n_grads:])]
+        wrt = [x for i, x in enumerate(input_args) if i in diff_inputs]
+        grad_inputs = grad(outputs, wrt, grads, create_graph=True, allow_unused=True)
+        return tuple(g for g in grad_inputs if g is not None)
+
+    return gradcheck(first_derivatives, tupled_inputs + tupled_grads, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

@@ -9,6 +9,7 @@ can be differentiated again by the same machinery.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..autograd_graph import (
 )
 from ..ops import add, zeros_like
 from ..realization import backward_in_flight
+from ..saved_tensors import substitute, unpack_record
 from ..tensor import _wrap
 
 
@@ -39,9 +41,36 @@ def _run_hooks(hooks: list[Callable], ct: Any, plain: bool) -> Any:
 
 # ---- the engine -------------------------------------------------------------------------------------------
 
+# The backward passes in progress, innermost last (a hook may start another), each by a number of its own, and
+# the callbacks to run when the innermost ends: what a hook over several tensors needs to know which gradients
+# belong to one pass (``autograd.graph.register_multi_grad_hook``).
+_passes: list[int] = []
+_pass_numbers = itertools.count()
+end_of_pass: list[Callable[[], None]] = []
+
+
+def current_pass() -> int | None:
+    """The number of the innermost backward pass in progress (None outside backward)."""
+    return _passes[-1] if _passes else None
+
 
 def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_graph: bool = False,
                  targets: Sequence[Any] | None = None) -> list[Any]:
+    """``_propagate`` as one numbered pass; the callbacks queued in ``end_of_pass`` meanwhile run when it ends."""
+    mark = len(end_of_pass)
+    _passes.append(next(_pass_numbers))
+    try:
+        results = _propagate(roots, retain_graph, create_graph, targets)
+        for callback in end_of_pass[mark:]:
+            callback()
+        return results
+    finally:
+        del end_of_pass[mark:]
+        _passes.pop()
+
+
+def _propagate(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_graph: bool = False,
+               targets: Sequence[Any] | None = None) -> list[Any]:
     """Propagate cotangents from ``(tensor, cotangent)`` roots.
 
     Without ``targets`` return ``(leaf, gradient)`` for every leaf reached (what ``backward()`` needs);
@@ -113,9 +142,12 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
                         raise RuntimeError(_FREED)
                     if fn.custom:
                         grads = fn.apply_backward(ct, create_graph)
+                    elif not plain:
+                        grads = _zeros_where_unreached(fn, _differentiable_vjp(fn, ct), False)
+                    elif fn.packed is None:
+                        grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct, fn.needed), True)
                     else:
-                        grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct, fn.needed) if plain
-                                                       else _differentiable_vjp(fn, ct), plain)
+                        grads = _zeros_where_unreached(fn, _unpacked_vjp(fn, ct), True)
                     for edge, g in zip(fn.edges, grads):
                         if g is None or edge is None:
                             continue
@@ -135,7 +167,7 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
     if _leaf_hooks:
         for key, (leaf_tensor, ct) in leaf_cts.items():
             hooks = _leaf_hooks.get(key)
-            if hooks:
+            if hooks and (everything or key in target_ids):  # a leaf that is not asked for is not reached
                 leaf_cts[key] = (leaf_tensor, _run_hooks(hooks, ct, plain))
     if targets is None:
         return list(leaf_cts.values())
@@ -147,6 +179,12 @@ def run_backward(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_gr
             entry = leaf_cts.get(id(t))
             results.append(None if entry is None else entry[1])
     return results
+
+
+def _unpacked_vjp(fn: GradFn, ct: Any) -> list[Any]:
+    """``fn``'s VJP computed from what its saved-tensor hooks unpack (see ``saved_tensors``)."""
+    replaced = unpack_record(fn, False)
+    return substitute(vjp(fn.out, fn.inputs, ct, fn.needed), replaced, fn, ct)
 
 
 def _zeros_where_unreached(fn: GradFn, grads: list[Any], plain: bool) -> list[Any]:
@@ -207,6 +245,9 @@ def _differentiable_vjp(fn: GradFn, ct: Any) -> list[Any]:
     # weight's rule reads a product's operands) would otherwise compute the gradient around it, and nothing
     # would differentiate it towards the cotangent's history.
     ct_node = _identity(ct.node)
+    grads = vjp(fn.out, fn.inputs, ct_node)
+    if fn.packed is not None:
+        grads = substitute(grads, unpack_record(fn, True), fn, ct_node)
     used = {id(n) for n in fn.inputs}
     used.add(id(ct_node))
     inputs = (ct_node, *fn.inputs)
@@ -214,7 +255,7 @@ def _differentiable_vjp(fn: GradFn, ct: Any) -> list[Any]:
     edges = (ct_edge, *fn.edges)
     cls = grad_fn_class(fn.name() + "Backward")
     out = []
-    for g in vjp(fn.out, fn.inputs, ct_node):
+    for g in grads:
         if g is None:
             out.append(None)
             continue

@@ -119,26 +119,43 @@ __all__ = [
     "Unflatten",
 ]
 
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .bilinear import Bilinear
+from .containers import Container
 from .distance import PairwiseDistance
 from .dropout_extra import AlphaDropout, Dropout3d, FeatureAlphaDropout
 from .embedding_bag import EmbeddingBag
 from .fold import Fold, Unfold
+from .fractional_pooling import FractionalMaxPool2d, FractionalMaxPool3d
+from .lazy_norms import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+)
 from .losses_more import (
     CosineEmbeddingLoss,
+    CTCLoss,
     GaussianNLLLoss,
     HingeEmbeddingLoss,
     MarginRankingLoss,
     MultiLabelMarginLoss,
     MultiLabelSoftMarginLoss,
     MultiMarginLoss,
+    NLLLoss2d,
     PoissonNLLLoss,
     SoftMarginLoss,
     TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
 )
-from .lp_norm import LocalResponseNorm, LPPool1d, LPPool2d
-from .pooling_3d import AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool3d, MaxPool3d
-from .unpool import MaxUnpool1d, MaxUnpool2d
+from .lp_norm import CrossMapLRN2d, LocalResponseNorm, LPPool1d, LPPool2d, LPPool3d
+from .padding import CircularPad3d, ReflectionPad3d, ReplicationPad3d
+from .parameter import UninitializedBuffer
+from .pooling_3d import AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d, AvgPool3d, MaxPool3d
+from .sync_batchnorm import SyncBatchNorm
+from .unpool import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 
 __all__ += [
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AlphaDropout", "AvgPool3d", "Bilinear", "CosineEmbeddingLoss",
@@ -150,3 +167,11 @@ __all__ += [
     "LazyConvTranspose2d", "LazyConvTranspose3d",
     "Buffer", "ChannelShuffle", "DataParallel",
 ]
+
+__all__ += [
+    "AdaptiveMaxPool3d", "CircularPad3d", "Container", "FractionalMaxPool2d", "FractionalMaxPool3d", "LPPool3d",
+    "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d", "MaxUnpool3d", "ReflectionPad3d", "ReplicationPad3d", "SyncBatchNorm", "UninitializedBuffer",
+]
+
+__all__ += ["AdaptiveLogSoftmaxWithLoss", "CTCLoss", "CrossMapLRN2d", "NLLLoss2d", "TripletMarginWithDistanceLoss"]

@@ -4,6 +4,7 @@ printed like torch's."""
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -292,3 +293,14 @@ class ParameterDict(Module):
     def extra_repr(self) -> str:
         # torch names the tensor type here ("torch.FloatTensor"), where ParameterList names the dtype.
         return "\n".join(_describe(key, value, Tensor.type) for key, value in self.items())
+
+
+class Container(Module):
+    """Deprecated: a module holding the keyword arguments' modules as children (subclass ``Module`` instead)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now implemented in `nn.Module`. "
+                      "Subclass that instead.", FutureWarning, stacklevel=2)
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)

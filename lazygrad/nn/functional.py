@@ -206,6 +206,12 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return convolution.max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
 
 
+def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False, return_indices: bool = False) -> tuple[Tensor, Tensor]:
+    """``max_pool2d``'s ``(values, indices)`` form, which torch's ``max_pool2d`` dispatches to."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     return convolution.avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -733,9 +739,17 @@ def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return _as_op("SqueezeBackward1", out, input)
 
 
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False, return_indices: bool = False) -> tuple[Tensor, Tensor]:
+    """``max_pool1d``'s ``(values, indices)`` form, which torch's ``max_pool1d`` dispatches to."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
     _pool1d_input(input, "avg_pool1d")
+    if stride is not None and not isinstance(stride, int) and not len(stride):  # torch's empty stride: the kernel's
+        stride = None
     for name, value in (("kernel_size", kernel_size), ("stride", stride), ("padding", padding)):
         _one_int(value, name, "avg_pool1d")
     out = convolution.avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
@@ -899,6 +913,20 @@ def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: st
     warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", UserWarning,
                   stacklevel=2)
     return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate`` in ``nearest`` mode, with torch's warning."""
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
+                  UserWarning, stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate`` in ``bilinear`` mode with aligned corners, with torch's warning."""
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
+                  UserWarning, stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # ---- attention ------------------------------------------------------------------------------------------
@@ -1173,8 +1201,15 @@ from .activation_ops import (  # noqa: E402, F401
     tanhshrink,
 )
 from .activation_ops import threshold as _threshold  # noqa: E402
+from .ctc import ctc_loss  # noqa: E402, F401 (re-exported)
 from .embedding_bag_ops import _renorm_read_rows, embedding_bag  # noqa: E402, F401
 from .fold_ops import fold, unfold  # noqa: E402, F401
+from .fractional_pool_ops import (  # noqa: E402, F401 (re-exported)
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
 from .functional_layers import alpha_dropout, bilinear, dropout3d, feature_alpha_dropout  # noqa: E402, F401 (re-exported)
 from .functional_losses import (  # noqa: E402, F401 (re-exported)
     cosine_embedding_loss,
@@ -1189,14 +1224,25 @@ from .functional_losses import (  # noqa: E402, F401 (re-exported)
     poisson_nll_loss,
     soft_margin_loss,
     triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
-from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d  # noqa: E402, F401
+from .functional_pooling import (  # noqa: E402, F401 (re-exported)
+    adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
+    avg_pool3d,
+    max_pool3d,
+    max_pool3d_with_indices,
+)
 from .grid_sampling import affine_grid, grid_sample  # noqa: E402, F401
-from .lp_norm_ops import local_response_norm, lp_pool1d, lp_pool2d  # noqa: E402, F401
+from .lp_norm_ops import local_response_norm, lp_pool1d, lp_pool2d, lp_pool3d  # noqa: E402, F401
 from .normalization_ops import instance_norm, rms_norm  # noqa: E402, F401
 from .random_activation_ops import gumbel_softmax, rrelu, rrelu_  # noqa: E402, F401
 from .shuffle_ops import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: E402, F401
-from .unpool_ops import max_unpool1d, max_unpool2d  # noqa: E402, F401
+from .unpool_ops import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: E402, F401
 
 threshold = _threshold
 

@@ -7,6 +7,7 @@ agree to the last bits; ``reduction`` (and the legacy ``size_average``/``reduce`
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from .. import dtypes
 from ..arithmetic import where
@@ -21,7 +22,9 @@ _COSINE_EPSILON = 1e-12
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """The ``p``-norm of ``x1 - x2 + eps`` along the last axis; ``eps`` keeps the norm's gradient finite."""
-    return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
+    shifted = x1 - x2 + eps
+    # torch takes this norm with its ATen ``norm``, not ``linalg.vector_norm``: its record says so
+    return _as_op("NormBackward1", shifted.norm(p, max(x1.ndim, x2.ndim) - 1, keepdim=keepdim), shifted)
 
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
@@ -44,7 +47,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
                            f"input1: torch.Size({list(input1.shape)}), input2: torch.Size({list(input2.shape)}), "
                            f"target: torch.Size({list(target.shape)}) ")
     reduction = _reduction(reduction, size_average, reduce)
-    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average: bool | None = None,
@@ -173,7 +176,27 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     to_negative = pairwise_distance(anchor, negative, p, eps)
     if swap:
         to_negative = to_negative.minimum(pairwise_distance(positive, negative, p, eps))
-    return _reduce((margin + to_positive - to_negative).clamp(min=0), reduction)
+    return _reduce((margin + to_positive - to_negative).clamp_min(0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function: Callable[[Tensor, Tensor], Tensor] | None = None,
+                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """The triplet loss under any ``distance_function`` (``pairwise_distance`` when None)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    distance = pairwise_distance if distance_function is None else distance_function
+    to_positive = distance(anchor, positive)
+    to_negative = distance(anchor, negative)
+    if swap:
+        to_negative = to_negative.minimum(distance(positive, negative))
+    return _reduce((margin + to_positive - to_negative).clamp_min(0), reduction)
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,

@@ -3,6 +3,9 @@
 ``max_pool3d``/``avg_pool3d`` are the n-dimensional pools of ``lazygrad.convolution`` at ``n=3``.
 Adaptive max pooling reads the same bins as adaptive average pooling, [floor(i*L/n), ceil((i+1)*L/n)),
 gathered one spatial axis at a time.
+
+The ``*_with_indices`` forms are the pools with the indices always returned: torch's pools dispatch to them
+on ``return_indices``, and some code calls them by name.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     """torch's max_pool3d over (N, C, D, H, W) or unbatched (C, D, H, W) input."""
     _volume_input(input)
     return convolution.max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                            ceil_mode: bool = False, return_indices: bool = False) -> tuple[Tensor, Tensor]:
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -92,3 +100,22 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
 
 def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
     return _adaptive_max_pool(input, output_size, return_indices, 2)
+
+
+def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    return _adaptive_max_pool(input, output_size, return_indices, 3)
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any,
+                                     return_indices: bool = False) -> tuple[Tensor, Tensor]:
+    return _adaptive_max_pool(input, output_size, True, 1)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any,
+                                     return_indices: bool = False) -> tuple[Tensor, Tensor]:
+    return _adaptive_max_pool(input, output_size, True, 2)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any,
+                                     return_indices: bool = False) -> tuple[Tensor, Tensor]:
+    return _adaptive_max_pool(input, output_size, True, 3)

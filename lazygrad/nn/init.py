@@ -6,12 +6,16 @@ constant), so building a model computes nothing until a value is needed.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from ..creation import Generator, as_tensor, empty_like, eye
+from ..creation import Generator, as_tensor, empty_like
+from ..creation import eye as _identity
 from ..grad_mode import no_grad
 from ..linalg import qr
 from ..masking import where
@@ -209,7 +213,7 @@ def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     with no_grad():
-        return tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
+        return tensor.copy_(_identity(*tensor.shape, dtype=tensor.dtype))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
@@ -227,3 +231,33 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
             kernel[(g * per_group + d, d, *center)] = 1
     with no_grad():
         return tensor.copy_(as_tensor(kernel, dtype=tensor.dtype))
+
+
+# ---- the names before the trailing underscore, deprecated in torch but still called by older programs --------
+
+
+def _deprecated(init: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``init`` under its old name (without the trailing underscore), warning as torch does."""
+    old = init.__name__[:-1]
+
+    @functools.wraps(init)
+    def deprecated_init(*args: Any, **kwargs: Any) -> Tensor:
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{init.__name__}`.", FutureWarning,
+                      stacklevel=2)
+        return init(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old
+    return deprecated_init
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+eye = _deprecated(eye_)
+dirac = _deprecated(dirac_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)

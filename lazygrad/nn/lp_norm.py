@@ -1,11 +1,12 @@
-"""Window power-sum modules: ``LPPool1d``, ``LPPool2d`` and ``LocalResponseNorm``."""
+"""Window power-sum modules: ``LPPool1d/2d/3d``, ``LocalResponseNorm`` and its legacy form ``CrossMapLRN2d``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..tensor import Tensor
-from .lp_norm_ops import local_response_norm, lp_pool1d, lp_pool2d
+from .lp_norm_ops import CrossMapLRN2d as _cross_map_lrn2d
+from .lp_norm_ops import local_response_norm, lp_pool1d, lp_pool2d, lp_pool3d
 from .module import Module
 
 
@@ -37,6 +38,10 @@ class LPPool2d(_LPPoolNd):
     pool = staticmethod(lp_pool2d)
 
 
+class LPPool3d(_LPPoolNd):
+    pool = staticmethod(lp_pool3d)
+
+
 class LocalResponseNorm(Module):
     """Divides each value by a power of the mean square over ``size`` neighbouring channels."""
 
@@ -49,6 +54,23 @@ class LocalResponseNorm(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """The legacy form of ``LocalResponseNorm`` for (N, C, H, W), with torch's own windows and gradient."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> None:
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return _cross_map_lrn2d.apply(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

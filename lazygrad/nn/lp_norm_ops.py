@@ -1,5 +1,5 @@
 """Power sums over windows: LP pooling (``x**p`` summed over a spatial window) and local response
-normalization (``x**2`` summed over a window of neighbouring channels).
+normalization (``x**2`` summed over a window of neighbouring channels; ``CrossMapLRN2d`` is its legacy form).
 
 Both follow torch's compositions, so values and gradients agree at the edges too: LP pooling is an average
 pool of ``x**p`` times the window size (in ``ceil_mode`` a clipped window is still scaled by the full
@@ -12,7 +12,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from .. import convolution, ops
+from ..autograd.function import Function, FunctionCtx
+from ..creation import tensor
 from ..tensor import Tensor, _record
 from .functional_base import _as_op
 
@@ -64,3 +68,61 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     # torch averages the squares with a (size, 1) or (size, 1, 1) average pool over the channel axis
     mean = _record(f"AvgPool{2 if ndim == 3 else 3}DBackward0", ops.div(total, ops.const(size, input.dtype)), squares)
     return input / mean.mul(alpha).add(k).pow(beta)
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],
+              stride: int | Sequence[int] | None = None, ceil_mode: bool = False) -> Tensor:
+    """Power-average pooling over (N, C, D, H, W) or (C, D, H, W)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode,
+                    math.prod((kernel_size,) * 3 if isinstance(kernel_size, int) else kernel_size), 3)
+
+
+def _channel_windows(channels: int, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """A (channels, channels) 0/1 matrix whose row ``c`` marks the channels ``first[c]..last[c]``."""
+    index = np.arange(channels)
+    return ((index >= first[:, None]) & (index <= last[:, None])).astype(np.float64)
+
+
+class CrossMapLRN2d(Function):
+    """The legacy cross-channel normalization of (N, C, H, W): ``x * (k + alpha / size * window sum of x**2)
+    ** -beta``, with torch's windows and its hand-written backward.
+
+    Both windows are torch's, quirks included: the forward's running sum never drops channel 0 (so every
+    channel's window holds it), and the backward's window reaches one channel further back than forward. That
+    backward is not the exact gradient of this forward; it is kept because it is the gradient torch gives.
+    """
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                k: float = 1) -> Tensor:
+        if input.ndim != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.ndim}D instead.")
+        ctx.size, ctx.alpha, ctx.beta = size, alpha, beta
+        channels = input.shape[1]
+        reach = int((size - 1) / 2 + 1) - 1
+        index = np.arange(channels)
+        window = _channel_windows(channels, index - reach, index + reach)
+        window[:, 0] = 1.0
+        ctx.scale = _mix_channels(window, input * input) * (alpha / size) + k
+        output = ctx.scale.pow(-beta) * input
+        ctx.save_for_backward(input, output)
+        return output
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad_output: Tensor) -> tuple[Tensor | None, ...]:
+        input, output = ctx.saved_tensors
+        size = ctx.size
+        channels = input.shape[1]
+        back = int(size - (size - 1) / 2)
+        index = np.arange(channels)
+        window = _channel_windows(channels, index - back, index + size - 1 - back)
+        accumulated = _mix_channels(window, grad_output * output / ctx.scale)
+        grad_input = ctx.scale.pow(-ctx.beta) * grad_output - (2 * ctx.alpha * ctx.beta / size) * input * accumulated
+        return grad_input, None, None, None, None
+
+
+def _mix_channels(window: np.ndarray, x: Tensor) -> Tensor:
+    """``sum_j window[c, j] * x[:, j]`` for each channel ``c`` of (N, C, H, W) ``x``."""
+    batch, channels = x.shape[:2]
+    mixed = tensor(window, dtype=x.dtype) @ x.reshape(batch, channels, -1)
+    return mixed.reshape(x.shape)

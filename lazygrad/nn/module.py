@@ -19,7 +19,7 @@ from ..creation import tensor as make_tensor
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .backward_hooks import BackwardHook
-from .parameter import Buffer, Parameter, UninitializedParameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 
 def _converted(t: Tensor, dtype: dtypes.DType | None, target: Any) -> Tensor:
@@ -466,6 +466,8 @@ class Module:
                                       f"Tensor-like object from checkpoint but received {type(state_dict[key])}")
                     elif isinstance(current, UninitializedParameter):  # a lazy module takes the saved shape
                         module._parameters[name] = Parameter(value.to(current.dtype).clone())
+                    elif isinstance(current, UninitializedBuffer):
+                        module._buffers[name] = value.to(current.dtype).clone()
                     elif value.shape != current.shape:
                         errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from "
                                       f"checkpoint, the shape in current model is {current.shape}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +26,14 @@ class _InstanceNorm(StatisticsNorm):
         if input.ndim not in (self.batch_ndim - 1, self.batch_ndim):
             raise ValueError(f"expected {self.batch_ndim - 1}D or {self.batch_ndim}D input (got {input.ndim}D input)")
         unbatched = input.ndim == self.batch_ndim - 1
+        channels = input.shape[0 if unbatched else 1]
+        if channels != self.num_features:  # the affine parameters need it; otherwise num_features is unused
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={int(not unbatched)} to match num_features "
+                                 f"({self.num_features}), but got: {channels}.")
+            warnings.warn(f"input's size at dim={int(not unbatched)} does not match num_features. You can silence "
+                          "this warning by not passing in num_features, which is not used because affine=False",
+                          UserWarning, stacklevel=2)
         out = F.instance_norm(input.unsqueeze(0) if unbatched else input, self.running_mean, self.running_var,
                               self.weight, self.bias, self.training or not self.track_running_stats, self.momentum,
                               self.eps)

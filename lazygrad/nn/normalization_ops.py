@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from ..grad_mode import no_grad
 from ..tensor import Tensor
 from ..type_info import finfo
-from .functional_base import _channel_affine, _channel_view, _moments
+from .functional_base import _as_op, _channel_affine, _channel_view, _moments
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
@@ -35,7 +35,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
             raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
         centered = input - _channel_view(running_mean, ndim, 1)
         var = _channel_view(running_var, ndim, 1)
-    return _channel_affine(centered * (var + eps).rsqrt(), weight, bias)
+    # torch batch-normalizes the (1, N*C, ...) view of the input and views the result back: its record says so
+    out = _channel_affine(centered * (var + eps).rsqrt(), weight, bias)
+    return _as_op("ViewBackward0", out, input, weight, bias)
 
 
 def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,

@@ -101,3 +101,15 @@ class CircularPad1d(_PadNd):
 
 class CircularPad2d(_PadNd):
     mode, dims = "circular", 2
+
+
+class ReflectionPad3d(_PadNd):
+    mode, dims = "reflect", 3
+
+
+class ReplicationPad3d(_PadNd):
+    mode, dims = "replicate", 3
+
+
+class CircularPad3d(_PadNd):
+    mode, dims = "circular", 3

@@ -92,3 +92,30 @@ class UninitializedParameter(Parameter):
         return "<UninitializedParameter>"
 
     __str__ = __repr__
+
+
+class UninitializedBuffer(Buffer):
+    """The placeholder buffer a lazy module holds until its first call tells it the buffer's shape; a dtype
+    conversion keeps it a placeholder (of the new dtype), so the shape is still taken from that call."""
+
+    __slots__ = ()
+
+    def __new__(cls, requires_grad: bool = False, device: Any = None, dtype: Any = None,
+                persistent: bool = True) -> UninitializedBuffer:
+        buffer = _leaf_alias(cls, empty(0, dtype=dtype), requires_grad)
+        buffer.persistent = persistent
+        return buffer
+
+    def __init__(self, requires_grad: bool = False, device: Any = None, dtype: Any = None,
+                 persistent: bool = True) -> None:
+        pass  # everything happens in __new__
+
+    def to(self, *args: Any, **kwargs: Any) -> UninitializedBuffer:
+        converted = Tensor.to(self, *args, **kwargs)
+        return self if converted is self else UninitializedBuffer(self.requires_grad, dtype=converted.dtype,
+                                                                  persistent=self.persistent)
+
+    def __repr__(self) -> str:
+        return "<UninitializedBuffer>"
+
+    __str__ = __repr__

@@ -1,4 +1,4 @@
-"""Volume pooling (``MaxPool3d``, ``AvgPool3d``) and adaptive max pooling (``AdaptiveMaxPool1d/2d``)."""
+"""Volume pooling (``MaxPool3d``, ``AvgPool3d``) and adaptive max pooling (``AdaptiveMaxPool1d/2d/3d``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from ..tensor import Tensor
 from .conv import AvgPoolNd, MaxPoolNd
-from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, avg_pool3d, max_pool3d
+from .functional_pooling import adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d, avg_pool3d, max_pool3d
 from .module import Module
 
 
@@ -41,3 +41,7 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     pool = staticmethod(adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    pool = staticmethod(adaptive_max_pool3d)

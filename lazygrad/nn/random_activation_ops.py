@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import dtypes
 from ..arithmetic import where
-from ..creation import drawn, empty_like, zeros_like
+from ..creation import Generator, drawn, empty_like, zeros_like
 from ..grad_mode import no_grad
 from ..random_stream import RandomStream
 from ..tensor import Tensor, _torch_type_name
@@ -18,7 +18,7 @@ from .functional_base import _as_op, _inplace
 _RRELU_DTYPES = ("float32", "float64", "bfloat16")
 
 
-def _rrelu_noise(input: Tensor, lower: float, upper: float) -> Tensor:
+def _rrelu_noise(input: Tensor, lower: float, upper: float, generator: Generator | None) -> Tensor:
     """torch's rrelu noise: walking the input in order, each value at or below zero draws its slope from
     U(lower, upper) (a double-precision uniform, the bounds first rounded to the input's arithmetic type, the
     slope rounded to it), every other value gets 1. Which values draw depends on their sign, so the input is
@@ -35,17 +35,23 @@ def _rrelu_noise(input: Tensor, lower: float, upper: float) -> Tensor:
         noise[draws] = (unit * (high - low) + low).astype(work)
         return noise
 
-    return drawn(make, device=input.device)
+    return drawn(make, generator, device=input.device)
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False) -> Tensor:
     """Leaky ReLU whose negative slope is drawn per element from U(lower, upper) in training, and is their
     mean in evaluation (no draw)."""
+    return randomized_leaky_relu(input, lower, upper, training, inplace, None)
+
+
+def randomized_leaky_relu(input: Tensor, lower: float, upper: float, training: bool, inplace: bool,
+                          generator: Generator | None) -> Tensor:
+    """``rrelu`` drawing its slopes from ``generator`` (the default one when None), as ``torch.rrelu`` can."""
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if training:  # the product in the noise's type, rounded once more for bfloat16, as torch's kernel does
-        out = (input * _rrelu_noise(input, lower, upper)).to(input.dtype)
+        out = (input * _rrelu_noise(input, lower, upper, generator)).to(input.dtype)
     else:
         out = where(input > 0, input, input * ((lower + upper) / 2))
     if inplace:

@@ -1,4 +1,4 @@
-"""``MaxUnpool1d``/``MaxUnpool2d``: the partial inverses of max pooling, as modules."""
+"""``MaxUnpool1d/2d/3d``: the partial inverses of max pooling, as modules."""
 
 from __future__ import annotations
 
@@ -40,3 +40,8 @@ class MaxUnpool1d(_MaxUnpoolNd):
 class MaxUnpool2d(_MaxUnpoolNd):
     dims = 2
     unpool = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    dims = 3
+    unpool = staticmethod(F.max_unpool3d)

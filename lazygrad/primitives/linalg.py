@@ -9,7 +9,7 @@ from .. import dtypes
 from ..autodiff import Cotangents
 from ..dtypes import DType
 from ..ir import Node, Shape, apply
-from ..ops import add, const, div, iota, mul, neg, permute, reshape, scale, select
+from ..ops import add, const, div, iota, mul, neg, permute, reshape, scale, select, slice_
 from .rules import _same_dtype, declare
 
 # ---- shape/dtype rules ------------------------------------------------------------------------------------
@@ -139,14 +139,42 @@ def _eigh(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
     return _mm(vectors, _mm(middle, _mT(vectors))),
 
 
+def _leading(x: Node, rows: int, cols: int) -> Node:
+    """The top-left ``rows`` x ``cols`` block of each matrix."""
+    stops = (*x.shape[:-2], rows, cols)
+    return slice_(x, (0,) * len(x.shape), stops, (1,) * len(x.shape))
+
+
 def _svd(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:
+    # A = U S V^T with k = min(m, n) singular values: the reduced factors (full_matrices' extra columns of U and
+    # rows of Vh take no part in A, so their cotangents are dropped, as torch drops them).
     a = n.args[0]
-    if n.params[0] != "S":
-        raise NotImplementedError("the gradient of linalg.svd through U or Vh is not implemented; the singular "
-                                  "values (linalg.svdvals, matrix norms) are differentiable")
-    u = apply("svd", (a,), ("U", False))
-    vh = apply("svd", (a,), ("Vh", False))
-    return _mm(mul(u, reshape(ct, (*ct.shape[:-1], 1, ct.shape[-1]))), vh),
+    part, full = n.params
+    rows, cols = a.shape[-2:]
+    k = min(rows, cols)
+    u = _leading(apply("svd", (a,), ("U", full)), rows, k)
+    vh = _leading(apply("svd", (a,), ("Vh", full)), k, cols)
+    if part == "S":
+        return _mm(mul(u, reshape(ct, (*ct.shape[:-1], 1, ct.shape[-1]))), vh),
+    s = apply("svd", (a,), ("S", full))
+    row, column = reshape(s, (*s.shape[:-1], 1, k)), reshape(s, (*s.shape, 1))  # s_j and s_i
+    # F_ij = 1 / (s_j^2 - s_i^2) off the diagonal, 0 on it: how each pair of singular vectors turns into the other.
+    diagonal = apply("eq", (iota((k, k), 0), iota((k, k), 1)))
+    zero, one = const(0, a.dtype), const(1, a.dtype)
+    gaps = apply("sub", (mul(row, row), mul(column, column)))
+    f = select(diagonal, zero, div(one, select(diagonal, one, gaps)))
+    if part == "U":  # U [F o (U^T G - G^T U)] S V^T + (I - U U^T) G S^-1 V^T
+        g = _leading(ct, rows, k)
+        inner = _mm(_mT(u), g)
+        core = mul(mul(f, apply("sub", (inner, _mT(inner)))), row)
+        outside = div(apply("sub", (g, _mm(u, inner))), row)
+        return _mm(add(_mm(u, core), outside), vh),
+    # Vh, with G = ct^T the cotangent of V: U S [F o (V^T G - G^T V)] V^T + U S^-1 G^T (I - V V^T)
+    g = _leading(ct, k, cols)
+    inner = _mm(vh, _mT(g))
+    core = mul(column, mul(f, apply("sub", (inner, _mT(inner)))))
+    outside = div(apply("sub", (g, _mm(_mT(inner), vh))), column)
+    return _mm(u, add(_mm(core, vh), outside)),
 
 
 def _qr(ct: Node, n: Node, needs: tuple[bool, ...]) -> Cotangents:

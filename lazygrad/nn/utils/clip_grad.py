@@ -5,6 +5,7 @@ Only ``error_if_nonfinite=True`` has to read the norm, to decide whether to rais
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 from ...creation import tensor
@@ -58,6 +59,14 @@ def clip_grad_norm_(parameters: Tensors, max_norm: float, norm_type: float | str
     total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite, foreach)
     clip_grads_with_norm_(parameters, max_norm, total, foreach)
     return total
+
+
+def clip_grad_norm(parameters: Tensors, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: bool | None = None) -> Tensor:
+    """``clip_grad_norm_`` under its deprecated name, which older programs still call."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of `torch.nn.utils.clip_grad_norm_`.",
+                  FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters: Tensors, clip_value: float, foreach: bool | None = None) -> None:
