@@ -53,7 +53,11 @@ STEPS = {"numpy": 2000, "jax": 200}  # XLA compiles dominate a jax run: a tenth 
 NUMBER = re.compile(r"-?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)")
 TUTORIALS = sorted(path.stem for path in PROGRAMS.glob("*.py") if path.stem not in STEP_STRUCTURES)
 # Programs whose printed numbers drift further than CLOSE from torch's, with the reason and the tolerance.
-DRIFT: dict[str, tuple[tuple[float, float], str]] = {}
+DRIFT: dict[str, tuple[tuple[float, float], str]] = {
+    "gpt_muon": ((1e-3, 1e-6), "Muon orthogonalizes each update in bfloat16: where a gradient differs from torch's in "
+                 "its last float32 bit, an update element can round to the neighbouring bfloat16, and the losses "
+                 "after 100 steps differ in the fourth digit"),
+}
 # Differences that lazygrad has on purpose, with the reason: the test is expected to fail there.
 KNOWN_DIFFERENCES = {
     ("tutorial_tensors", "jax"): "jax holds its own copy of a from_numpy array, so later numpy writes are not seen",
@@ -192,7 +196,7 @@ LONG_ON_JAX = {"nanogpt", "policy_gradient", "tiny_gpt", "seq2seq_reverse", "tut
                "bigru_sequence_classifier", "resnet_tiny", "unet_autoencoder", "char_transformer_lm",
                "translate_attention", "pinn_heat", "bayes_vae_tools", "dqn_gridworld",
                "fgsm_style_transfer", "knowledge_distillation", "bilstm_crf", "realnvp_flow",
-               "wgan_gp_maml", "func_per_sample",
+               "wgan_gp_maml", "func_per_sample", "ctc_digits", "gpt_muon",
                "backprop_ninja"}  # on jax, backprop_ninja's run only shows its known last-bit difference
 
 
