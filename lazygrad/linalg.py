@@ -56,6 +56,8 @@ def _mT(node: Node) -> Node:
 
 
 def _vector_norm(x: Node, ord: float, axes: tuple[int, ...], keepdim: bool) -> Node:
+    if x.dtype in dtypes.HALF:  # torch accumulates a 16-bit norm in float32 and rounds it once
+        return ops.cast(_vector_norm(ops.cast(x, dtypes.float32), ord, axes, keepdim), x.dtype)
     magnitude = apply("abs", (x,))
     if ord == 2:
         return _safe_sqrt(ops.reduce("reduce_sum", ops.mul(x, x), axes, keepdim))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 
@@ -46,6 +47,17 @@ def test_a_16_bit_result_widened_in_the_same_program_is_rounded_first(half):
     x, y = torch.tensor(a).to(getattr(torch, half)), torch.tensor(b).to(getattr(torch, half))
     quotient = x.numpy().astype(np.float32) / y.numpy().astype(np.float32)
     assert np.array_equal((x / y).float().numpy(), quotient.astype(x.numpy().dtype).astype(np.float32))
+
+
+@needs_torch
+@pytest.mark.parametrize("half", HALVES)
+@pytest.mark.parametrize("order", [2, 1, 3, -math.inf])
+def test_a_16_bit_vector_norm_accumulates_in_float32_as_torch(half, order):
+    import torch as T
+
+    got = torch.linalg.vector_norm(torch.tensor(LONG).to(getattr(torch, half)), order, dim=0)
+    want = T.linalg.vector_norm(T.tensor(LONG).to(getattr(T, half)), order, dim=0)
+    assert got.dtype == getattr(torch, half) and got.float().item() == want.float().item()
 
 
 @needs_torch
