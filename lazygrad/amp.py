@@ -28,12 +28,14 @@ from .autocast_mode import (
     set_autocast_cache_enabled,
 )
 from .creation import tensor
+from .custom_amp import custom_bwd, custom_fwd
 from .device import accelerator_devices
 from .dtypes import DType
 from .grad_mode import no_grad
 from .tensor import Tensor
 
-__all__ = ["GradScaler", "autocast", "clear_autocast_cache", "get_autocast_dtype", "is_autocast_available",
+__all__ = ["GradScaler", "autocast", "clear_autocast_cache", "custom_bwd", "custom_fwd", "get_autocast_dtype",
+           "is_autocast_available",
            "is_autocast_cache_enabled", "is_autocast_enabled", "set_autocast_cache_enabled"]
 
 
@@ -215,6 +217,23 @@ def _deprecated(device: str, what: str) -> None:
                   "args...)` instead.", FutureWarning, stacklevel=3)
 
 
+def _deprecated_decorator(what: str) -> None:
+    warnings.warn(f"`torch.cuda.amp.{what}(args...)` is deprecated. Please use `torch.amp.{what}(args..., "
+                  "device_type='cuda')` instead.", FutureWarning, stacklevel=3)
+
+
+def _device_custom_fwd(fwd: Any = None, *, cast_inputs: DType | None = None) -> Any:
+    """``torch.cuda.amp.custom_fwd``: ``amp.custom_fwd`` for ``"cuda"``, with torch's deprecation warning."""
+    _deprecated_decorator("custom_fwd")
+    return custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+
+def _device_custom_bwd(bwd: Any) -> Any:
+    """``torch.cuda.amp.custom_bwd``: ``amp.custom_bwd`` for ``"cuda"``, with torch's deprecation warning."""
+    _deprecated_decorator("custom_bwd")
+    return custom_bwd(bwd, device_type="cuda")
+
+
 def device_namespace(device: str) -> types.ModuleType:
     """The ``torch.<device>.amp`` module: ``autocast`` and ``GradScaler`` fixed to ``device``, each warning once
     per use that the ``torch.amp`` spelling replaces it. Registered so ``from lazygrad.cuda.amp import ...`` works."""
@@ -235,6 +254,8 @@ def device_namespace(device: str) -> types.ModuleType:
     DeviceGradScaler.__name__ = DeviceGradScaler.__qualname__ = "GradScaler"
     module = types.ModuleType(f"lazygrad.{device}.amp", f"Deprecated per-device names: use lazygrad.amp ('{device}').")
     module.autocast, module.GradScaler = DeviceAutocast, DeviceGradScaler  # type: ignore[attr-defined]
+    if device == "cuda":  # torch.cpu.amp never had the Function decorators
+        module.custom_fwd, module.custom_bwd = _device_custom_fwd, _device_custom_bwd  # type: ignore[attr-defined]
     sys.modules[module.__name__] = module
     return module
 

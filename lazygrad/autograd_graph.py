@@ -25,20 +25,22 @@ _FREED = (
 class GradFn:
     """The record of one differentiable op; its class is named like torch's (``MulBackward0``).
 
-    ``hooks`` holds the tensor hooks registered on the op's output (None until one is): they run on the
-    output's complete gradient before it is pushed further. ``custom`` marks records whose backward is
-    user code (``autograd.Function``) rather than the VJP rules. ``packed`` holds what saved-tensor hooks
+    ``tensor_hooks`` holds the tensor hooks registered on the op's output (None until one is): they run on
+    the output's complete gradient before it is pushed further. ``attached`` holds what user code put on the
+    record itself, node hooks and ``metadata`` (None until it does). ``custom`` marks records whose backward
+    is user code (``autograd.Function``) rather than the VJP rules. ``packed`` holds what saved-tensor hooks
     packed when the op was recorded under them (see ``saved_tensors``), None otherwise.
     """
 
-    __slots__ = ("edges", "hooks", "inputs", "out", "packed")
+    __slots__ = ("attached", "edges", "inputs", "out", "packed", "tensor_hooks")
     custom = False
 
     def __init__(self, out: Node, inputs: tuple[Node, ...], edges: tuple[Any, ...]) -> None:
         self.out: Node | None = out
         self.inputs: tuple[Node, ...] | None = inputs
         self.edges = edges
-        self.hooks: list[Callable] | None = None
+        self.tensor_hooks: list[Callable] | None = None
+        self.attached: Attached | None = None
         self.packed: list | None = None
 
     def name(self) -> str:
@@ -57,18 +59,43 @@ class GradFn:
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         return tuple((AccumulateGrad(e) if _is_leaf_edge(e) else e, 0) for e in self.edges)
 
-    def register_hook(self, hook: Callable) -> RemovableHook:
-        """``hook(grad)`` runs on the output's gradient; a non-None result replaces it.
+    @property
+    def metadata(self) -> dict:
+        """A dict of the user's own, kept with the record (empty until something is stored in it)."""
+        return self._attached().metadata
+
+    def register_hook(self, fn: Callable) -> RemovableHook:
+        """``fn(grad_inputs, grad_outputs)`` runs once the op has computed its inputs' gradients (a tuple with
+        None for an input that needs none); a tuple it returns replaces them."""
+        hooks = self._attached().hooks
+        hooks.append(fn)
+        return RemovableHook(hooks, fn)
+
+    def register_prehook(self, fn: Callable) -> RemovableHook:
+        """``fn(grad_outputs)`` runs before the op computes its inputs' gradients, after the output tensor's
+        hooks; a tuple it returns replaces the output gradients."""
+        hooks = self._attached().prehooks
+        hooks.append(fn)
+        return RemovableHook(hooks, fn)
+
+    def _attached(self) -> Attached:
+        if self.attached is None:
+            self.attached = Attached()
+        return self.attached
+
+    def register_tensor_hook(self, hook: Callable) -> RemovableHook:
+        """``hook(grad)`` runs on the output tensor's gradient; a non-None result replaces it.
 
         Hooks run in registration order, except that ``retain_grad`` storage always runs last, as in
         torch, so a retained gradient is the one that actually flows on.
         """
-        if self.hooks is None:
-            self.hooks = []
-        retained = [h for h in self.hooks if isinstance(h, RetainGrad)]
-        position = self.hooks.index(retained[0]) if retained and not isinstance(hook, RetainGrad) else len(self.hooks)
-        self.hooks.insert(position, hook)
-        return RemovableHook(self.hooks, hook)
+        if self.tensor_hooks is None:
+            self.tensor_hooks = []
+        hooks = self.tensor_hooks
+        retained = [h for h in hooks if isinstance(h, RetainGrad)]
+        position = hooks.index(retained[0]) if retained and not isinstance(hook, RetainGrad) else len(hooks)
+        hooks.insert(position, hook)
+        return RemovableHook(hooks, hook)
 
     def release(self) -> None:
         """Drop the saved nodes once backward has used them (unless the graph is retained)."""
@@ -76,6 +103,17 @@ class GradFn:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+
+class Attached:
+    """What user code attaches to a record: node pre-hooks, node hooks and ``metadata``."""
+
+    __slots__ = ("hooks", "metadata", "prehooks")
+
+    def __init__(self) -> None:
+        self.prehooks: list[Callable] = []
+        self.hooks: list[Callable] = []
+        self.metadata: dict = {}
 
 
 class AccumulateGrad:

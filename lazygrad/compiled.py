@@ -584,7 +584,7 @@ class _Plan:
                 if record is not None:  # its graph was used up by backward() inside the call, as it is now
                     t.grad_fn = record.__new__(record)
                     t.grad_fn.out = t.grad_fn.inputs = None
-                    t.grad_fn.edges, t.grad_fn.hooks = (), None
+                    t.grad_fn.edges, t.grad_fn.tensor_hooks, t.grad_fn.attached = (), None, None
                     t._requires_grad = True
             return t
 

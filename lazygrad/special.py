@@ -5,6 +5,13 @@ Most are torch's other names for functions lazygrad has (``expit`` is ``sigmoid`
 primitives written as torch computes them, so a printed value is torch's: ``ndtr`` is torch's
 ``(1 + erf(x / sqrt(2))) / 2``, which is 2.98e-07 at -5 in float32 where the true value is 2.87e-07.
 ``log_ndtr`` works in float64 and follows the tail asymptotically where even a double's erfc underflows.
+The Bessel functions, erfcx and ndtri live in ``special_functions``, the orthogonal polynomials in
+``special_polynomials``, and i0, polygamma, zeta and multigammaln in ``special_series``.
+
+Not offered: bessel_y0/y1 and airy_ai, which oscillate between their small- and large-argument expansions where
+neither holds to float64's precision (their power series cancel by factors of e^x there) and which have no
+integral over a full period, as J has, for a fixed rule to converge on geometrically; and gammainc/gammaincc
+(see ``special_series``).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import dtypes, ops, special_ops
+from . import dtypes, ops, special_functions, special_ops, special_polynomials, special_series
 from .function_forms import torch_function
 from .ir import Node
 from .math_ops import _b, _c, _u
@@ -71,15 +78,6 @@ def xlog1py(input: Any, other: Any) -> Tensor:
     return special_ops.times_log(input, other, "log1p", -1.0, "SpecialXlog1PyBackward")
 
 
-def multigammaln(input: Tensor, p: int) -> Tensor:
-    """The log of the multivariate gamma function of dimension ``p``: every element must exceed (p - 1) / 2."""
-    if p < 1:
-        raise RuntimeError("p has to be greater than or equal to 1")
-    terms = input.unsqueeze(-1) - input.new_tensor([j / 2 for j in range(p)])
-    out = terms.lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
-    return _record("MvlgammaBackward0", out.node, input)
-
-
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     return input.logsumexp(dim, keepdim)
 
@@ -114,11 +112,17 @@ def _method(method: str) -> Any:
 
 for _name, _method_name in _SAME_AS_TENSOR_METHOD.items():
     globals()[_name] = torch_function(_method(_method_name), _name, True)
-for _name in ("entr", "ndtr", "log_ndtr", "xlog1py", "multigammaln", "logsumexp", "round", "logit", "xlogy"):
+for _name in ("entr", "ndtr", "log_ndtr", "xlog1py", "logsumexp", "round", "logit", "xlogy"):
     globals()[_name] = torch_function(special_ops.xlogy if _name == "xlogy" else globals()[_name], _name, True)
+# The special functions of their own modules: the Bessel family, erfcx and ndtri; the orthogonal polynomials;
+# and the series (i0, polygamma, zeta, multigammaln), whose module also gives them as torch.* functions.
+_OWN_MODULES = {**special_functions.FUNCTIONS, **special_polynomials.FUNCTIONS,
+                **{name: getattr(special_series, name) for name in ("i0", "polygamma", "zeta", "multigammaln")}}
+for _name, _function in _OWN_MODULES.items():
+    globals()[_name] = torch_function(_function, _name, True)
 for _name in ("softmax", "log_softmax"):
     globals()[_name] = torch_function(globals()[_name], _name, False)
-del _name, _method_name
+del _name, _method_name, _function
 
-__all__ = sorted([*_SAME_AS_TENSOR_METHOD, "entr", "ndtr", "log_ndtr", "xlog1py", "multigammaln", "logsumexp",
-                  "round", "logit", "xlogy", "softmax", "log_softmax"])
+__all__ = sorted([*_SAME_AS_TENSOR_METHOD, "entr", "ndtr", "log_ndtr", "xlog1py", "logsumexp", "round", "logit",
+                  "xlogy", "softmax", "log_softmax", *_OWN_MODULES])

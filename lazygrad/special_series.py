@@ -1,5 +1,6 @@
-"""The special functions defined by series: the modified Bessel function i0, polygamma (through Hurwitz's zeta)
-and the multivariate log-gamma mvlgamma, as torch functions and Tensor methods with their in-place forms.
+"""The special functions defined by series: the modified Bessel function i0, polygamma (through Hurwitz's zeta,
+itself torch.special.zeta) and the multivariate log-gamma mvlgamma, as torch functions and Tensor methods with
+their in-place forms.
 
 i0 sums its power series in float64 up to |x| = 30 and its asymptotic expansion beyond, where both are accurate
 to float64's rounding; torch's exponential overflows where the input dtype's does, and so does this one.
@@ -20,9 +21,8 @@ from typing import Any
 from . import dtypes, ops
 from .ir import Node
 from .math_ops import _b, _c, _u
-from .special import multigammaln
-from .special_ops import _constant_where, _poly
-from .tensor import Tensor, _float_dtype, _record, attach
+from .special_ops import _constant_where, _pair, _poly
+from .tensor import Tensor, _float_dtype, _record, _torch_type_name, attach
 
 _I0_SERIES_LIMIT = 30.0
 # The power series sum_k (x^2/4)^k / (k!)^2 in t = x^2/4, highest power first: at t = 225 the 50th term is
@@ -45,8 +45,8 @@ def _i0(x: Node, overflow: float) -> Node:
     # e^x directly: its relative error stays at one rounding for large x, and it overflows where torch's does
     scale = ops.div(_u("exp", large), _u("sqrt", ops.scale(large, 2 * math.pi)))
     asymptotic = ops.mul(scale, _poly(ops.div(_c(1, x), large), _I0_ASYMPTOTIC))
-    out = ops.select(near, series, asymptotic)
-    return _constant_where(_b("gt", size, _c(overflow, x)), math.inf, out)
+    out = _constant_where(_b("gt", size, _c(overflow, x)), math.inf, ops.select(near, series, asymptotic))
+    return _constant_where(_b("eq", size, _c(math.inf, x)), math.nan, out)  # torch's e^x / sqrt(x) is inf / inf
 
 
 # Bernoulli numbers B_2 ... B_20 for the Euler-Maclaurin remainder of zeta.
@@ -54,31 +54,62 @@ _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617
 _ZETA_TERMS = 32  # summed directly, so the remainder's series starts at q + 32
 
 
-def _signed_power(base: Node, s: int) -> Node:
-    """base ** -s for an integer s, also for a negative base (whose power of a float exponent would be NaN)."""
-    out = _b("pow", _u("abs", base), _c(-s, base))
-    if s % 2:
-        out = ops.select(_b("lt", base, _c(0, base)), ops.neg(out), out)
-    return out
+def _signed_power(base: Node, s: Node) -> Node:
+    """base ** -s, also for a negative base and an integer s (whose power of a float exponent would be NaN)."""
+    out = _b("pow", _u("abs", base), ops.neg(s))
+    odd = _b("ne", _b("sub", s, ops.scale(_u("floor", ops.scale(s, 0.5)), 2.0)), _c(0, s))
+    return ops.select(_b("and", _b("lt", base, _c(0, base)), odd), ops.neg(out), out)
 
 
-def _zeta(s: int, q: Node) -> Node:
-    """Hurwitz's zeta(s, q) = sum_k (q + k)^-s for an integer s >= 2: the first terms directly, then the rest as
-    w^(1-s) / (s-1) + w^-s / 2 + sum_j B_2j / (2j)! s (s+1) ... (s+2j-2) w^(-s-2j+1), w = q + 32."""
+def _zeta(s: Node, q: Node) -> Node:
+    """Hurwitz's zeta(s, q) = sum_k (q + k)^-s for s > 1: the first terms directly, then the rest as
+    w^(1-s) / (s-1) + w^-s / 2 + sum_j B_2j / (2j)! s (s+1) ... (s+2j-2) w^(-s-2j+1), w = q + 32.
+    As torch's: inf at s = 1 and at the poles q = 0, -1, ...; NaN for s < 1, and for q < 0 unless s is an
+    integer (a negative number's power)."""
     total = _signed_power(q, s)
     for k in range(1, _ZETA_TERMS):
         total = ops.add(total, _signed_power(ops.add(q, _c(k, q)), s))
     w = ops.add(q, _c(_ZETA_TERMS, q))
-    tail = ops.add(ops.scale(_b("pow", w, _c(1 - s, w)), 1 / (s - 1)), ops.scale(_b("pow", w, _c(-s, w)), 0.5))
-    rising, inverse_square = float(s), ops.div(_c(1, w), ops.mul(w, w))
-    power = _b("pow", w, _c(-s - 1, w))
+    head = _b("pow", w, ops.neg(s))
+    tail = ops.add(ops.div(ops.mul(head, w), _b("sub", s, _c(1, s))), ops.scale(head, 0.5))
+    rising, inverse_square = s, ops.div(_c(1, w), ops.mul(w, w))
+    power = ops.div(head, w)
     for j, bernoulli in enumerate(_BERNOULLI, 1):
-        tail = ops.add(tail, ops.scale(power, bernoulli / math.factorial(2 * j) * rising))
-        rising *= (s + 2 * j - 1) * (s + 2 * j)
+        tail = ops.add(tail, ops.scale(ops.mul(power, rising), bernoulli / math.factorial(2 * j)))
+        rising = ops.mul(rising, ops.mul(ops.add(s, _c(2 * j - 1, s)), ops.add(s, _c(2 * j, s))))
         power = ops.mul(power, inverse_square)
     out = ops.add(total, tail)
     pole = _b("and", _b("le", q, _c(0, q)), _b("eq", _u("floor", q), q))
-    return _constant_where(pole, math.inf, out)
+    negative_power = _b("and", _b("lt", q, _c(0, q)), _b("ne", _u("floor", s), s))
+    # s = inf: some q + k is in (0, 1) whenever q < 1, and its power is inf; at q = 1 the first term is 1 and
+    # the rest 0; above, torch's remainder is 0 * inf, NaN
+    limit = _constant_where(_b("lt", q, _c(1, q)), math.inf,
+                            _constant_where(_b("eq", q, _c(1, q)), 1.0, ops.broadcast_to(_c(math.nan, q), q.shape)))
+    out = ops.select(_b("eq", s, _c(math.inf, s)), limit, _constant_where(negative_power, math.nan, out))
+    out = _constant_where(pole, math.inf, out)
+    return _constant_where(_b("eq", s, _c(1, s)), math.inf, _constant_where(_b("lt", s, _c(1, s)), math.nan, out))
+
+
+def zeta(input: Any, other: Any) -> Tensor:
+    """Hurwitz's zeta function of ``input`` (the exponent) at ``other``; either may be a number. Accurate for
+    q down to about -20 (the direct sum covers 32 terms). torch differentiates only in ``other``; here both
+    slopes are the composition's, the true derivatives."""
+    s, q, tensors = _pair(input, other, True)
+    if s.dtype not in (dtypes.float32, dtypes.float64):
+        raise NotImplementedError(f"\"zeta_cpu\" not implemented for '{_torch_type_name(s.dtype)}'")
+    shape = _b("add", s, q).shape
+    wide_s, wide_q = (ops.broadcast_to(ops.cast(v, dtypes.float64), shape) for v in (s, q))
+    kind = 0 if len(tensors) == 2 else 1 if isinstance(other, Tensor) else 2
+    return _record(f"SpecialZetaBackward{kind}", ops.cast(_zeta(wide_s, wide_q), s.dtype), *tensors)
+
+
+def multigammaln(input: Tensor, p: int) -> Tensor:
+    """The log of the multivariate gamma function of dimension ``p``: every element must exceed (p - 1) / 2."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    terms = input.unsqueeze(-1) - input.new_tensor([j / 2 for j in range(p)])
+    out = terms.lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+    return _record("MvlgammaBackward0", out.node, input)
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:
@@ -88,7 +119,7 @@ def polygamma(n: int, input: Tensor) -> Tensor:
     if n == 0:
         return _record("PolygammaBackward0", input.digamma().node, input)
     wide = ops.cast(input.node, dtypes.float64)
-    out = ops.scale(_zeta(n + 1, wide), (-1) ** (n + 1) * math.factorial(n))
+    out = ops.scale(_zeta(_c(n + 1, wide), wide), (-1) ** (n + 1) * math.factorial(n))
     return _record("PolygammaBackward0", ops.cast(out, _float_dtype(input.dtype)), input)
 
 

@@ -578,7 +578,7 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.is_leaf or self._retains_grad:
             return
-        self.grad_fn.register_hook(RetainGrad(self))
+        self.grad_fn.register_tensor_hook(RetainGrad(self))
         self._retains_grad = True
 
     @property
@@ -591,7 +591,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is None:
             return register_leaf_hook(self, hook)
-        return self.grad_fn.register_hook(hook)
+        return self.grad_fn.register_tensor_hook(hook)
 
     def register_post_accumulate_grad_hook(self, hook: Any) -> RemovableHook:
         """``hook(self)`` after each backward pass has accumulated into this leaf's ``.grad``."""

@@ -1,20 +1,25 @@
 """``torch.testing.assert_close``: compare tensors, numbers and nested containers with dtype-aware tolerances.
 
 Failures raise ``AssertionError`` with torch's message: the count of mismatched elements and where the
-greatest absolute and relative differences are, or, for scalars, the two values.
+greatest absolute and relative differences are, or, for scalars, the two values. ``assert_allclose`` is its
+deprecated predecessor; ``make_tensor`` (in ``testing_creation``) draws test inputs.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import dtypes
-from .creation import from_numpy
+from .creation import from_numpy, tensor
 from .device import of as device_of
 from .tensor import Tensor
+from .testing_creation import make_tensor
+
+__all__ = ["assert_allclose", "assert_close", "make_tensor"]
 
 # Default (rtol, atol) per dtype; integers and booleans must match exactly.
 _TOLERANCES = {dtypes.float16: (1e-3, 1e-5), dtypes.bfloat16: (1.6e-2, 1e-5),
@@ -32,6 +37,27 @@ def assert_close(actual: Any, expected: Any, *, allow_subclasses: bool = True, r
         raise ValueError(f"Both 'rtol' and 'atol' must be either specified or omitted, but got no "
                          f"{'atol' if atol is None else 'rtol'}.")
     _compare(actual, expected, "", (rtol, atol, equal_nan, check_device, check_dtype), msg)
+
+
+# assert_allclose's own defaults, looser than assert_close's; any other dtype (bfloat16 too) must match exactly.
+_ALLCLOSE_TOLERANCES = {dtypes.float16: (1e-3, 1e-3), dtypes.float32: (1e-4, 1e-5), dtypes.float64: (1e-5, 1e-8)}
+
+
+def assert_allclose(actual: Any, expected: Any, rtol: float | None = None, atol: float | None = None,
+                    equal_nan: bool = True, msg: str = "") -> None:
+    """Deprecated: ``assert_close`` with NaNs equal, dtypes unchecked and the older, looser default tolerances."""
+    warnings.warn("`torch.testing.assert_allclose()` is deprecated since 1.12 and will be removed in a future "
+                  "release. Please use `torch.testing.assert_close()` instead. You can find detailed upgrade "
+                  "instructions in https://github.com/pytorch/pytorch/issues/61844.", FutureWarning, stacklevel=2)
+    if not isinstance(actual, Tensor):
+        actual = tensor(actual)
+    if not isinstance(expected, Tensor):
+        expected = tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        pairs = [_ALLCLOSE_TOLERANCES.get(t.dtype, (0.0, 0.0)) for t in (actual, expected)]
+        rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True, check_dtype=False,
+                 check_stride=False, msg=msg or None)
 
 
 def _compare(actual: Any, expected: Any, where: str, options: tuple, msg: Message) -> None:

@@ -25,6 +25,7 @@ from ..ops import add, zeros_like
 from ..realization import backward_in_flight
 from ..saved_tensors import substitute, unpack_record
 from ..tensor import _wrap
+from .node_hooks import run_hooks, run_prehooks
 
 
 def _run_hooks(hooks: list[Callable], ct: Any, plain: bool) -> Any:
@@ -133,14 +134,19 @@ def _propagate(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_grap
             fn = ready.pop()
             ct = cts.pop(fn, None)
             if ct is not None and (everything or id(fn) in wanted or id(fn) in target_ids):
-                if fn.hooks:
-                    ct = _run_hooks(fn.hooks, ct, plain)
+                if fn.tensor_hooks:
+                    ct = _run_hooks(fn.tensor_hooks, ct, plain)
                 if id(fn) in target_ids:
                     captured[id(fn)] = ct
                 if everything or id(fn) in wanted:
                     if fn.inputs is None:
                         raise RuntimeError(_FREED)
-                    if fn.custom:
+                    attached = fn.attached  # node hooks: pre-hooks after the tensor hooks, hooks after the VJP
+                    if attached is not None and attached.prehooks:
+                        ct = run_prehooks(attached.prehooks, ct, plain)
+                    if ct is None:  # a pre-hook dropped the gradient: nothing flows on
+                        grads = [None] * len(fn.edges)
+                    elif fn.custom:
                         grads = fn.apply_backward(ct, create_graph)
                     elif not plain:
                         grads = _zeros_where_unreached(fn, _differentiable_vjp(fn, ct), False)
@@ -148,6 +154,8 @@ def _propagate(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_grap
                         grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct, fn.needed), True)
                     else:
                         grads = _zeros_where_unreached(fn, _unpacked_vjp(fn, ct), True)
+                    if attached is not None and attached.hooks:
+                        grads = run_hooks(attached.hooks, grads, ct, plain)
                     for edge, g in zip(fn.edges, grads):
                         if g is None or edge is None:
                             continue

@@ -13,12 +13,17 @@ from ..tensor import Size, Tensor
 from . import constraints
 from .categorical import check_one_parameter
 from .exp_family import ExponentialFamily
-from .utils import EMPTY_SIZE, broadcast_all, is_number, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (
+    EMPTY_SIZE,
+    BinaryParameters,
+    broadcast_all,
+    is_number,
+)
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(ExponentialFamily):
+class Bernoulli(BinaryParameters, ExponentialFamily):
     """A coin per batch entry, scored by the binary cross entropy of its logits."""
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
@@ -43,12 +48,7 @@ class Bernoulli(ExponentialFamily):
     def expand(self, batch_shape: Any, _instance: Any = None) -> Bernoulli:
         new = self._get_checked_instance(Bernoulli, _instance)
         batch_shape = Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        self._expand_parameter(new, batch_shape)
         return self._expanded(new, batch_shape)
 
     @property
@@ -63,18 +63,6 @@ class Bernoulli(ExponentialFamily):
     @property
     def variance(self) -> Tensor:
         return self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.size()
 
     def sample(self, sample_shape: Any = EMPTY_SIZE) -> Tensor:
         shape = self._extended_shape(sample_shape)

@@ -12,7 +12,7 @@ from ..tensor import Size, Tensor
 from . import constraints
 from .categorical import check_one_parameter
 from .distribution import Distribution
-from .utils import EMPTY_SIZE, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import EMPTY_SIZE, BinaryParameters, broadcast_all
 
 __all__ = ["Binomial"]
 
@@ -22,7 +22,7 @@ def _clamp_by_zero(x: Tensor) -> Tensor:
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(Distribution):
+class Binomial(BinaryParameters, Distribution):
     """Binomial distribution with ``total_count`` trials of success probability ``probs`` (or ``sigmoid(logits)``)."""
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
@@ -49,10 +49,7 @@ class Binomial(Distribution):
         new = self._get_checked_instance(Binomial, _instance)
         batch_shape = Size(batch_shape)
         new.total_count = self.total_count.expand(batch_shape)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(batch_shape))
-                new._param = getattr(new, name)
+        self._expand_parameter(new, batch_shape)
         return self._expanded(new, batch_shape)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
@@ -70,18 +67,6 @@ class Binomial(Distribution):
     @property
     def variance(self) -> Tensor:
         return self.total_count * self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.size()
 
     def sample(self, sample_shape: Any = EMPTY_SIZE) -> Tensor:
         shape = self._extended_shape(sample_shape)

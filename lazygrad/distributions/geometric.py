@@ -13,12 +13,17 @@ from ..type_info import finfo
 from . import constraints
 from .categorical import check_one_parameter
 from .distribution import Distribution
-from .utils import EMPTY_SIZE, broadcast_all, is_number, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (
+    EMPTY_SIZE,
+    BinaryParameters,
+    broadcast_all,
+    is_number,
+)
 
 __all__ = ["Geometric"]
 
 
-class Geometric(Distribution):
+class Geometric(BinaryParameters, Distribution):
     """Number of failures before the first success of trials with success probability ``probs``."""
 
     arg_constraints: ClassVar[dict[str, constraints.Constraint]] = {
@@ -47,9 +52,7 @@ class Geometric(Distribution):
     def expand(self, batch_shape: Any, _instance: Any = None) -> Geometric:
         new = self._get_checked_instance(Geometric, _instance)
         batch_shape = Size(batch_shape)
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(batch_shape))
+        self._expand_parameter(new, batch_shape)
         return self._expanded(new, batch_shape)
 
     @property
@@ -63,14 +66,6 @@ class Geometric(Distribution):
     @property
     def variance(self) -> Tensor:
         return (1.0 / self.probs - 1.0) / self.probs
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     def sample(self, sample_shape: Any = EMPTY_SIZE) -> Tensor:
         shape = self._extended_shape(sample_shape)

@@ -18,24 +18,29 @@ from ..arithmetic import where
 from ..combining import broadcast_shapes
 from ..creation import full_like
 from ..nn import functional as F
+from ..shape_ops import diag_embed
 from ..tensor import Tensor
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
 from .categorical import Categorical
 from .cauchy import Cauchy
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exp_family import ExponentialFamily, bregman_kl
 from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
+from .gumbel import Gumbel
 from .half_normal import HalfNormal
 from .independent import Independent
 from .laplace import Laplace
+from .lowrank_multivariate_normal import LowRankMultivariateNormal, lowrank_logdet, lowrank_mahalanobis
 from .multivariate_normal import MultivariateNormal, batch_mahalanobis, half_log_det
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .pareto import Pareto
 from .poisson import Poisson
 from .transformed_distribution import TransformedDistribution
 from .uniform import Uniform
@@ -389,13 +394,228 @@ def _kl_uniform_normal(p: Uniform, q: Normal) -> Tensor:
     return t1 + 0.5 * (width.pow(2) / 12 + t3) / q.scale.pow(2)
 
 
+# ---- the Gumbel ---------------------------------------------------------------------------------------------------
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p: Gumbel, q: Gumbel) -> Tensor:
+    ct1, ct2, ct3 = p.scale / q.scale, q.loc / q.scale, p.loc / q.scale
+    t3 = (ct2 + (1 + ct1).lgamma() - ct3).exp()
+    return -ct1.log() - ct2 + ct3 + ct1 * _EULER_GAMMA + t3 - (1 + _EULER_GAMMA)
+
+
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p: Exponential, q: Gumbel) -> Tensor:
+    scale_rate = p.rate * q.scale
+    loc_scale = q.loc / q.scale
+    t2 = loc_scale.exp() * scale_rate / (scale_rate + 1)
+    return scale_rate.log() - 1 - loc_scale + t2 + scale_rate.reciprocal()
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p: Gamma, q: Gumbel) -> Tensor:
+    c = p.concentration
+    rate_scale = p.rate * q.scale
+    loc_scale = q.loc / q.scale
+    t1 = (c - 1) * c.digamma() - c.lgamma() - c
+    t2 = rate_scale.log() + c / rate_scale
+    t3 = loc_scale.exp() * (1 + rate_scale.reciprocal()).pow(-c) - loc_scale
+    return t1 + t2 + t3
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p: Gumbel, q: Normal) -> Tensor:
+    ratio = p.scale / q.scale
+    t1 = (ratio / math.sqrt(2 * math.pi)).log()
+    t2 = (math.pi * ratio * 0.5).pow(2) / 3
+    t3 = ((p.loc + p.scale * _EULER_GAMMA - q.loc) / q.scale).pow(2) * 0.5
+    return -t1 + t2 + t3 - (_EULER_GAMMA + 1)
+
+
+@register_kl(Normal, Gumbel)
+def _kl_normal_gumbel(p: Normal, q: Gumbel) -> Tensor:
+    mean_scale = p.loc / q.scale
+    var_scale = (p.scale / q.scale).pow(2)
+    loc_scale = q.loc / q.scale
+    t3 = (-mean_scale + 0.5 * var_scale + loc_scale).exp()
+    return -var_scale.log() * 0.5 + mean_scale - loc_scale + t3 - (0.5 * (1 + math.log(2 * math.pi)))
+
+
+@register_kl(Uniform, Gumbel)
+def _kl_uniform_gumbel(p: Uniform, q: Gumbel) -> Tensor:
+    common = q.scale / (p.high - p.low)
+    high_loc, low_loc = (p.high - q.loc) / q.scale, (p.low - q.loc) / q.scale
+    t1 = common.log() + 0.5 * (high_loc + low_loc)
+    return t1 - common * ((-high_loc).exp() - (-low_loc).exp())
+
+
+# ---- the continuous Bernoulli and the Pareto ---------------------------------------------------------------------
+
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p: ContinuousBernoulli, q: ContinuousBernoulli) -> Tensor:
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + (-p.probs).log1p()
+    t3 = -q._cont_bern_log_norm() - (-q.probs).log1p()
+    return t1 + t2 + t3
+
+
+def _cross_entropy_with_continuous_bernoulli(p: Distribution, q: ContinuousBernoulli) -> Tensor:
+    """``KL(p || q)`` for ``p`` on [0, 1]: ``q``'s log-density is linear in the value, so only ``p``'s mean enters."""
+    return -p.entropy() - p.mean * q.logits - (-q.probs).log1p() - q._cont_bern_log_norm()
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p: Beta, q: ContinuousBernoulli) -> Tensor:
+    return _cross_entropy_with_continuous_bernoulli(p, q)
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_continuous_bernoulli(p: Uniform, q: ContinuousBernoulli) -> Tensor:
+    result = _cross_entropy_with_continuous_bernoulli(p, q)
+    outside = p.high.ge(q.support.upper_bound) | p.low.le(q.support.lower_bound)
+    return _inf_where(outside, result)
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_continuous_bernoulli_exponential(p: ContinuousBernoulli, q: Exponential) -> Tensor:
+    return -p.entropy() - q.rate.log() + q.rate * p.mean
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_continuous_bernoulli_normal(p: ContinuousBernoulli, q: Normal) -> Tensor:
+    t2 = 0.5 * (math.log(2.0 * math.pi) + (q.loc / q.scale).square()) + q.scale.log()
+    t3 = (p.variance + p.mean.square() - 2.0 * q.loc * p.mean) / (2.0 * q.scale.square())
+    return -p.entropy() + t2 + t3
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_continuous_bernoulli_uniform(p: ContinuousBernoulli, q: Uniform) -> Tensor:
+    result = -p.entropy() + (q.high - q.low).log()
+    return _inf_where(q.low.ge(p.support.lower_bound) | q.high.le(p.support.upper_bound), result)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p: Pareto, q: Pareto) -> Tensor:
+    alpha_ratio = q.alpha / p.alpha
+    result = q.alpha * (p.scale / q.scale).log() - alpha_ratio.log() + alpha_ratio - 1
+    return _inf_where(p.support.lower_bound < q.support.lower_bound, result)
+
+
+@register_kl(Pareto, Exponential)
+def _kl_pareto_exponential(p: Pareto, q: Exponential) -> Tensor:
+    scale_rate = p.scale * q.rate
+    result = (p.alpha / scale_rate).log() - p.alpha.reciprocal() + p.alpha * scale_rate / (p.alpha - 1) - 1
+    return _inf_where(p.alpha <= 1, result)
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p: Pareto, q: Gamma) -> Tensor:
+    common = p.scale.log() + p.alpha.reciprocal()
+    t2 = q.concentration.lgamma() - q.concentration * q.rate.log()
+    t4 = q.rate * p.alpha * p.scale / (p.alpha - 1)
+    return _inf_where(p.alpha <= 1, p.alpha.log() - common + t2 + (1 - q.concentration) * common + t4 - 1)
+
+
+@register_kl(Pareto, Normal)
+def _kl_pareto_normal(p: Pareto, q: Normal) -> Tensor:
+    var_normal = 2 * q.scale.pow(2)
+    common = p.scale / (p.alpha - 1)
+    t1 = (math.sqrt(2 * math.pi) * q.scale * p.alpha / p.scale).log()
+    t3 = p.alpha * common.pow(2) / (p.alpha - 2)
+    t4 = (p.alpha * common - q.loc).pow(2)
+    return _inf_where(p.alpha <= 2, t1 - p.alpha.reciprocal() + (t3 + t4) / var_normal - 1)
+
+
+@register_kl(Uniform, Pareto)
+def _kl_uniform_pareto(p: Uniform, q: Pareto) -> Tensor:
+    width = p.high - p.low
+    t1 = (q.alpha * q.scale.pow(q.alpha) * width).log()
+    t2 = (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
+    return _inf_where(p.low < q.support.lower_bound, t2 * (q.alpha + 1) - t1)
+
+
+# ---- low-rank multivariate normals: traces through the Woodbury form of the inverse covariance ------------------
+
+
+def _trace_xxt(x: Tensor) -> Tensor:
+    """``trace(x @ x.mT)`` over batches of matrices."""
+    return x.pow(2).sum((-2, -1))
+
+
+def _check_event_shapes(p: Distribution, q: Distribution, kinds: str) -> None:
+    if p.event_shape != q.event_shape:
+        gap = " " * 26  # torch's message keeps the indentation of its continued line
+        raise ValueError(f"KL-divergence between two {kinds} with{gap}different event shapes cannot be computed")
+
+
+def _woodbury_factor(q: LowRankMultivariateNormal) -> Tensor:
+    """``A`` with ``inv(cov_q) = inv(D_q) - A.mT @ A``."""
+    projected = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
+    return linalg.solve_triangular(q._capacitance_tril, projected, upper=False)
+
+
+def _lowrank_distance(p: Distribution, q: LowRankMultivariateNormal) -> Tensor:
+    factor, diag = q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag
+    return lowrank_mahalanobis(factor, diag, q.loc - p.loc, q._capacitance_tril)
+
+
+def _lowrank_logdet_of(d: LowRankMultivariateNormal) -> Tensor:
+    return lowrank_logdet(d._unbroadcasted_cov_diag, d._capacitance_tril)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_lowrank(p: LowRankMultivariateNormal, q: LowRankMultivariateNormal) -> Tensor:
+    _check_event_shapes(p, q, "Low Rank Multivariate Normals")
+    a = _woodbury_factor(q)
+    p_diag, q_diag = p._unbroadcasted_cov_diag, q._unbroadcasted_cov_diag
+    trace = (
+        (p_diag / q_diag).sum(-1)
+        + _trace_xxt(p._unbroadcasted_cov_factor * q_diag.rsqrt().unsqueeze(-1))
+        - _trace_xxt(a * p_diag.sqrt().unsqueeze(-2))
+        - _trace_xxt(a.matmul(p._unbroadcasted_cov_factor))
+    )
+    log_det = _lowrank_logdet_of(q) - _lowrank_logdet_of(p)
+    return 0.5 * (log_det + trace + _lowrank_distance(p, q) - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_multivariatenormal_lowrank(p: MultivariateNormal, q: LowRankMultivariateNormal) -> Tensor:
+    _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
+    a = _woodbury_factor(q)
+    factor = p._unbroadcasted_scale_tril
+    trace = _trace_xxt(factor * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1)) - _trace_xxt(a.matmul(factor))
+    log_det = _lowrank_logdet_of(q) - 2 * half_log_det(factor)
+    return 0.5 * (log_det + trace + _lowrank_distance(p, q) - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrank_multivariatenormal(p: LowRankMultivariateNormal, q: MultivariateNormal) -> Tensor:
+    _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
+    n = p.event_shape[0]
+    batch = broadcast_shapes(q._unbroadcasted_scale_tril.shape[:-2], p._unbroadcasted_cov_factor.shape[:-2])
+    q_factor = q._unbroadcasted_scale_tril.expand((*batch, n, n))
+    p_factor = p._unbroadcasted_cov_factor.expand((*batch, n, p.cov_factor.shape[-1]))
+    p_diag = diag_embed(p._unbroadcasted_cov_diag.sqrt()).expand((*batch, n, n))
+    trace = _trace_xxt(linalg.solve_triangular(q_factor, p_factor, upper=False)) + _trace_xxt(
+        linalg.solve_triangular(q_factor, p_diag, upper=False)
+    )
+    log_det = 2 * half_log_det(q._unbroadcasted_scale_tril) - _lowrank_logdet_of(p)
+    distance = batch_mahalanobis(q._unbroadcasted_scale_tril, q.loc - p.loc)
+    return 0.5 * (log_det + trace + distance - n)
+
+
 # ---- pairs whose divergence is infinite: p puts mass where q has none --------------------------------------------
 
 _INFINITE = {
-    Exponential: ((Beta, Uniform), "rate"),
-    Gamma: ((Beta, Uniform), "concentration"),
-    Laplace: ((Beta, Exponential, Gamma, Uniform), "loc"),
-    Normal: ((Beta, Exponential, Gamma, Uniform), "loc"),
+    Beta: ((Pareto,), "concentration1"),
+    ContinuousBernoulli: ((Pareto,), "probs"),
+    Exponential: ((Beta, ContinuousBernoulli, Pareto, Uniform), "rate"),
+    Gamma: ((Beta, ContinuousBernoulli, Pareto, Uniform), "concentration"),
+    Gumbel: ((Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform), "loc"),
+    Laplace: ((Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform), "loc"),
+    Normal: ((Beta, ContinuousBernoulli, Exponential, Gamma, Pareto, Uniform), "loc"),
+    Pareto: ((Beta, ContinuousBernoulli, Uniform), "scale"),
     Poisson: ((Bernoulli, Binomial), "rate"),
 }
 

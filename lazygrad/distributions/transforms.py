@@ -14,10 +14,16 @@ import operator
 from numbers import Number
 from typing import Any
 
+from .. import linalg
 from ..combining import broadcast_shapes
-from ..creation import full_like, zeros_like
+from ..creation import eye, full_like, zeros_like
+from ..creation import tensor as as_tensor_value
+from ..dtypes import int64
 from ..nn import functional as F
-from ..tensor import Tensor
+from ..reshaping import cat as cat_tensors
+from ..reshaping import stack as stack_tensors
+from ..shape_ops import diag_embed
+from ..tensor import Size, Tensor
 from ..type_info import finfo
 from . import constraints
 from .utils import broadcast_all, lazy_property, sum_rightmost
@@ -25,12 +31,21 @@ from .utils import broadcast_all, lazy_property, sum_rightmost
 __all__ = [
     "AbsTransform",
     "AffineTransform",
+    "CatTransform",
     "ComposeTransform",
+    "CorrCholeskyTransform",
+    "CumulativeDistributionTransform",
     "ExpTransform",
     "IndependentTransform",
+    "LowerCholeskyTransform",
+    "PositiveDefiniteTransform",
     "PowerTransform",
+    "ReshapeTransform",
     "SigmoidTransform",
+    "SoftmaxTransform",
     "SoftplusTransform",
+    "StackTransform",
+    "StickBreakingTransform",
     "TanhTransform",
     "Transform",
     "identity_transform",
@@ -494,3 +509,377 @@ class AffineTransform(Transform):
 
     def inverse_shape(self, shape: Any) -> Any:
         return broadcast_shapes(shape, getattr(self.loc, "shape", ()), getattr(self.scale, "shape", ()))
+
+
+def _clipped_sigmoid(x: Tensor) -> Tensor:
+    info = finfo(x.dtype)
+    return x.sigmoid().clamp(min=info.tiny, max=1.0 - info.eps)
+
+
+def _too_few_dimensions(shape: Any, needed: int) -> None:
+    if len(shape) < needed:
+        raise ValueError("Too few dimensions on input")
+
+
+class ReshapeTransform(Transform):
+    """A reshape of the rightmost ``in_shape`` axes into ``out_shape`` (its Jacobian is a permutation)."""
+
+    bijective = True
+
+    def __init__(self, in_shape: Any, out_shape: Any, cache_size: int = 0) -> None:
+        self.in_shape, self.out_shape = Size(in_shape), Size(out_shape)
+        if self.in_shape.numel() != self.out_shape.numel():
+            raise ValueError("in_shape, out_shape have different numbers of elements")
+        super().__init__(cache_size=cache_size)
+
+    @constraints.dependent_property
+    def domain(self) -> constraints.Constraint:
+        return constraints.independent(constraints.real, len(self.in_shape))
+
+    @constraints.dependent_property
+    def codomain(self) -> constraints.Constraint:
+        return constraints.independent(constraints.real, len(self.out_shape))
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x.reshape(x.shape[: x.ndim - len(self.in_shape)] + self.out_shape)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y.reshape(y.shape[: y.ndim - len(self.out_shape)] + self.in_shape)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return x.new_zeros(x.shape[: x.ndim - len(self.in_shape)])
+
+    def forward_shape(self, shape: Any) -> Any:
+        return _reshaped(shape, self.in_shape, self.out_shape)
+
+    def inverse_shape(self, shape: Any) -> Any:
+        return _reshaped(shape, self.out_shape, self.in_shape)
+
+
+def _reshaped(shape: Any, old: Size, new: Size) -> Any:
+    _too_few_dimensions(shape, len(old))
+    cut = len(shape) - len(old)
+    if tuple(shape[cut:]) != tuple(old):
+        raise ValueError(f"Shape mismatch: expected {shape[cut:]} but got {old}")
+    return shape[:cut] + new
+
+
+class SoftmaxTransform(Transform):
+    """Unconstrained vectors to the simplex by ``softmax``; not bijective (adding a constant changes nothing), so
+    it has no log-determinant and is used where only a map onto the simplex is needed."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SoftmaxTransform)
+
+    def _call(self, x: Tensor) -> Tensor:
+        probs = (x - x.max(-1, True)[0]).exp()
+        return probs / probs.sum(-1, True)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y.log()
+
+    def forward_shape(self, shape: Any) -> Any:
+        _too_few_dimensions(shape, 1)
+        return shape
+
+    def inverse_shape(self, shape: Any) -> Any:
+        _too_few_dimensions(shape, 1)
+        return shape
+
+
+def _stick_offsets(x: Tensor) -> Tensor:
+    """``log(K - k)`` for the ``k``-th of ``K`` coordinates: centres each break at an even split of the rest."""
+    return (x.shape[-1] + 1 - x.new_ones(x.shape[-1]).cumsum(-1)).log()
+
+
+class StickBreakingTransform(Transform):
+    """A bijection from ``R^(K-1)`` onto the ``K``-simplex: each coordinate's sigmoid breaks off that fraction of
+    the stick left, and the last entry is what remains."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+    bijective = True
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StickBreakingTransform)
+
+    def _call(self, x: Tensor) -> Tensor:
+        z = _clipped_sigmoid(x - _stick_offsets(x))
+        remaining = (1 - z).cumprod(-1)
+        return F.pad(z, [0, 1], value=1) * F.pad(remaining, [1, 0], value=1)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        y_crop = y[..., :-1]
+        offset = (y.shape[-1] - y.new_ones(y_crop.shape[-1]).cumsum(-1)).log()
+        rest = (1 - y_crop.cumsum(-1)).clamp(min=finfo(y.dtype).tiny)
+        return y_crop.log() - rest.log() + offset
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        x = x - _stick_offsets(x)
+        return (-x + F.logsigmoid(x) + y[..., :-1].log()).sum(-1)
+
+    def forward_shape(self, shape: Any) -> Any:
+        _too_few_dimensions(shape, 1)
+        return Size((*shape[:-1], shape[-1] + 1))
+
+    def inverse_shape(self, shape: Any) -> Any:
+        _too_few_dimensions(shape, 1)
+        return Size((*shape[:-1], shape[-1] - 1))
+
+
+class LowerCholeskyTransform(Transform):
+    """Square matrices to lower-triangular ones with a positive diagonal: the strict lower triangle kept, the
+    diagonal exponentiated (not bijective: the upper triangle is dropped)."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.lower_cholesky
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LowerCholeskyTransform)
+
+    def _call(self, x: Tensor) -> Tensor:
+        return x.tril(-1) + diag_embed(x.diagonal(dim1=-2, dim2=-1).exp())
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y.tril(-1) + diag_embed(y.diagonal(dim1=-2, dim2=-1).log())
+
+
+class PositiveDefiniteTransform(Transform):
+    """Square matrices to positive-definite ones, ``L @ L.mT`` of their ``LowerCholeskyTransform``."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PositiveDefiniteTransform)
+
+    def _call(self, x: Tensor) -> Tensor:
+        x = LowerCholeskyTransform()(x)
+        return x @ x.mT
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return LowerCholeskyTransform().inv(linalg.cholesky(y))
+
+
+def _strict_lower_positions(n: int, diag: int) -> list[int]:
+    """Flat row-major positions of an ``n x n`` matrix's entries below diagonal ``diag``, in that order."""
+    return [i * n + j for i in range(n) for j in range(n) if j < i + diag + 1]
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = -1) -> Tensor:
+    """Vectors laid row by row into the entries of square matrices below diagonal ``diag`` (zeros elsewhere)."""
+    n = round((-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2)
+    source = [0] * (n * n)  # entry 0 of the padded vector is the zero
+    for k, position in enumerate(_strict_lower_positions(n, diag)):
+        source[position] = k + 1
+    padded = F.pad(vec, [1, 0])
+    index = as_tensor_value(source, dtype=int64)
+    return padded.index_select(-1, index).reshape((*vec.shape[:-1], n, n))
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = -1) -> Tensor:
+    """The entries below diagonal ``diag`` of square matrices, row by row."""
+    n = mat.shape[-1]
+    index = as_tensor_value(_strict_lower_positions(n, diag), dtype=int64)
+    return mat.reshape((*mat.shape[:-2], n * n)).index_select(-1, index)
+
+
+class CorrCholeskyTransform(Transform):
+    """Vectors of ``D(D-1)/2`` reals to Cholesky factors of ``D x D`` correlation matrices: ``tanh`` maps each to
+    a partial correlation in (-1, 1), and each row is completed by stick-breaking to unit length."""
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def _call(self, x: Tensor) -> Tensor:
+        eps = finfo(x.dtype).eps
+        r = vec_to_tril_matrix(x.tanh().clamp(min=-1 + eps, max=1 - eps), diag=-1)
+        remaining = (1 - r**2).sqrt().cumprod(-1)
+        r = r + eye(r.shape[-1], dtype=r.dtype)
+        return r * F.pad(remaining[..., :-1], [1, 0], value=1)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        rest = 1 - (y * y).cumsum(-1)
+        rest_shifted = F.pad(rest[..., :-1], [1, 0], value=1)
+        t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(rest_shifted, diag=-1).sqrt()
+        return (t.log1p() - t.neg().log1p()) / 2
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        rest = tril_matrix_to_vec(1 - (y * y).cumsum(-1), diag=-2)
+        stick_breaking = 0.5 * rest.log().sum(-1)
+        tanh = -2 * (x + F.softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking + tanh
+
+    def forward_shape(self, shape: Any) -> Any:
+        _too_few_dimensions(shape, 1)
+        n = shape[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)
+        if d * (d - 1) // 2 != n:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return Size((*shape[:-1], d, d))
+
+    def inverse_shape(self, shape: Any) -> Any:
+        _too_few_dimensions(shape, 2)
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        d = shape[-1]
+        return Size((*shape[:-2], d * (d - 1) // 2))
+
+
+def _check_dim(t: Tensor, dim: int, size: int, what: str, name: str, short: str) -> None:
+    """The asserts torch's ``CatTransform``/``StackTransform`` make on their input before slicing it."""
+    if not -t.ndim <= dim < t.ndim:
+        raise AssertionError(f"dim {dim} out of range for {name} with {t.ndim} dimensions")
+    if t.shape[dim] != size:
+        raise AssertionError(f"{short}.size({dim}) = {t.shape[dim]} must equal {what} {size}")
+
+
+class CatTransform(Transform):
+    """One transform per consecutive slice of ``dim`` (of ``lengths``, 1 each by default), results concatenated."""
+
+    def __init__(
+        self, tseq: list[Transform], dim: int = 0, lengths: list[int] | None = None, cache_size: int = 0
+    ) -> None:
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.transforms)
+        if len(self.lengths) != len(self.transforms):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})")
+        self.dim = dim
+
+    @lazy_property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return max(t.event_dim for t in self.transforms)
+
+    @lazy_property
+    def length(self) -> int:
+        return sum(self.lengths)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
+
+    def _pieces(self, t: Tensor, name: str, short: str) -> list[Tensor]:
+        _check_dim(t, self.dim, self.length, "length", name, short)
+        starts = [sum(self.lengths[:i]) for i in range(len(self.lengths))]
+        return [t.narrow(self.dim, start, length) for start, length in zip(starts, self.lengths)]
+
+    def _call(self, x: Tensor) -> Tensor:
+        pieces = self._pieces(x, "tensor", "x")
+        return cat_tensors([t(piece) for t, piece in zip(self.transforms, pieces)], dim=self.dim)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        pieces = self._pieces(y, "tensor", "y")
+        return cat_tensors([t.inv(piece) for t, piece in zip(self.transforms, pieces)], dim=self.dim)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        xs, ys = self._pieces(x, "x", "x"), self._pieces(y, "y", "y")
+        terms = [
+            sum_rightmost(t.log_abs_det_jacobian(xi, yi), self.event_dim - t.event_dim)
+            for t, xi, yi in zip(self.transforms, xs, ys)
+        ]
+        dim = (self.dim - x.ndim if self.dim >= 0 else self.dim) + self.event_dim
+        return cat_tensors(terms, dim=dim) if dim < 0 else functools.reduce(operator.add, terms)
+
+    @property
+    def bijective(self) -> bool:  # type: ignore[override]
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self) -> constraints.Constraint:
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
+
+    @constraints.dependent_property
+    def codomain(self) -> constraints.Constraint:
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+
+
+class StackTransform(Transform):
+    """One transform per index of ``dim``, results stacked."""
+
+    def __init__(self, tseq: list[Transform], dim: int = 0, cache_size: int = 0) -> None:
+        if not all(isinstance(t, Transform) for t in tseq):
+            raise AssertionError("All elements of tseq must be Transform instances")
+        if cache_size:
+            tseq = [t.with_cache(cache_size) for t in tseq]
+        super().__init__(cache_size=cache_size)
+        self.transforms = list(tseq)
+        self.dim = dim
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return StackTransform(self.transforms, self.dim, cache_size)
+
+    def _slices(self, t: Tensor, name: str, short: str) -> list[Tensor]:
+        _check_dim(t, self.dim, len(self.transforms), "len(transforms)", name, short)
+        return [t.select(self.dim, i) for i in range(t.shape[self.dim])]
+
+    def _call(self, x: Tensor) -> Tensor:
+        pieces = self._slices(x, "tensor", "x")
+        return stack_tensors([t(piece) for t, piece in zip(self.transforms, pieces)], dim=self.dim)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        pieces = self._slices(y, "tensor", "y")
+        return stack_tensors([t.inv(piece) for t, piece in zip(self.transforms, pieces)], dim=self.dim)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        xs, ys = self._slices(x, "x", "x"), self._slices(y, "y", "y")
+        terms = [t.log_abs_det_jacobian(xi, yi) for t, xi, yi in zip(self.transforms, xs, ys)]
+        return stack_tensors(terms, dim=self.dim)
+
+    @property
+    def bijective(self) -> bool:  # type: ignore[override]
+        return all(t.bijective for t in self.transforms)
+
+    @constraints.dependent_property
+    def domain(self) -> constraints.Constraint:
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
+
+    @constraints.dependent_property
+    def codomain(self) -> constraints.Constraint:
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+
+
+class CumulativeDistributionTransform(Transform):
+    """A distribution's cdf as a transform onto (0, 1); its log-determinant is the log-density."""
+
+    bijective = True
+    codomain = constraints.unit_interval
+    sign = +1
+
+    def __init__(self, distribution: Any, cache_size: int = 0) -> None:
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self) -> constraints.Constraint:  # type: ignore[override]
+        return self.distribution.support
+
+    def _call(self, x: Tensor) -> Tensor:
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.distribution.log_prob(x)
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)

@@ -88,3 +88,29 @@ class lazy_property:
 
 
 EMPTY_SIZE = Size()  # the default sample shape: one draw per batch entry
+
+
+class BinaryParameters:
+    """The two forms of a two-outcome distribution's parameter, ``probs`` and ``logits``: the one given is stored
+    (and is ``_param``), the other computed from it on first read (Bernoulli, Binomial, Geometric, ...)."""
+
+    _param: Tensor
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self) -> Size:
+        return self._param.size()
+
+    def _expand_parameter(self, new: Any, batch_shape: Size) -> None:
+        """Give ``new`` (an ``expand``'s instance) each form this one holds, expanded; the last is its ``_param``."""
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(batch_shape))
+                new._param = getattr(new, name)
