@@ -269,6 +269,7 @@ def _new_pairs() -> list[tuple[str, str]]:
 
 
 @needs_torch
+@pytest.mark.backend_agnostic  # compositions of ops each family's own tests run on every backend
 @pytest.mark.parametrize(("p", "q"), _new_pairs())
 def test_kl_divergence_is_torchs(p, q):
     def case(T):
@@ -366,6 +367,7 @@ CONSTRAINTS = [
 
 
 @needs_torch
+@pytest.mark.backend_agnostic  # which transform a constraint maps to; the transforms run on every backend above
 @pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
 @pytest.mark.parametrize("constraint", CONSTRAINTS)
 def test_biject_to_and_transform_to_are_torchs(registry, constraint):
