@@ -150,10 +150,8 @@ def _propagate(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_grap
                         grads = fn.apply_backward(ct, create_graph)
                     elif not plain:
                         grads = _zeros_where_unreached(fn, _differentiable_vjp(fn, ct), False)
-                    elif fn.packed is None:
-                        grads = _zeros_where_unreached(fn, vjp(fn.out, fn.inputs, ct, fn.needed), True)
                     else:
-                        grads = _zeros_where_unreached(fn, _unpacked_vjp(fn, ct), True)
+                        grads = _zeros_where_unreached(fn, _rule_vjp(fn, ct, fn.needed, False), True)
                     if attached is not None and attached.hooks:
                         grads = run_hooks(attached.hooks, grads, ct, plain)
                     for edge, g in zip(fn.edges, grads):
@@ -189,10 +187,11 @@ def _propagate(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_grap
     return results
 
 
-def _unpacked_vjp(fn: GradFn, ct: Any) -> list[Any]:
-    """``fn``'s VJP computed from what its saved-tensor hooks unpack (see ``saved_tensors``)."""
-    replaced = unpack_record(fn, False)
-    return substitute(vjp(fn.out, fn.inputs, ct, fn.needed), replaced, fn, ct)
+def _rule_vjp(fn: GradFn, ct: Any, needed: Any, differentiable: bool) -> list[Any]:
+    """``fn``'s VJP by the primitives' rules, computed from what its saved-tensor hooks unpack if it was recorded
+    under them (see ``saved_tensors``)."""
+    grads = vjp(fn.out, fn.inputs, ct, needed)
+    return grads if fn.packed is None else substitute(grads, unpack_record(fn, differentiable), fn, ct)
 
 
 def _zeros_where_unreached(fn: GradFn, grads: list[Any], plain: bool) -> list[Any]:
@@ -253,9 +252,7 @@ def _differentiable_vjp(fn: GradFn, ct: Any) -> list[Any]:
     # weight's rule reads a product's operands) would otherwise compute the gradient around it, and nothing
     # would differentiate it towards the cotangent's history.
     ct_node = _identity(ct.node)
-    grads = vjp(fn.out, fn.inputs, ct_node)
-    if fn.packed is not None:
-        grads = substitute(grads, unpack_record(fn, True), fn, ct_node)
+    grads = _rule_vjp(fn, ct_node, None, True)
     used = {id(n) for n in fn.inputs}
     used.add(id(ct_node))
     inputs = (ct_node, *fn.inputs)
