@@ -775,25 +775,31 @@ KL_FAMILIES = {
 }
 
 
-def _registered_pairs() -> list[tuple[str, str]]:
-    """The pairs of the families above that torch's registry has a rule for (not its exponential-family rule)."""
+def registered_pairs(families: dict[str, Any]) -> list[tuple[str, str]]:
+    """The pairs of ``families`` that torch's registry has a rule for (not its exponential-family rule)."""
     if not HAS_TORCH:
         return []
     registry = torch.distributions.kl._KL_REGISTRY
-    names = {getattr(torch.distributions, name): name for name in KL_FAMILIES}
+    names = {getattr(torch.distributions, name): name for name in families}
     return sorted((names[p], names[q]) for p, q in registry if p in names and q in names)
 
 
-@needs_torch
-@pytest.mark.parametrize(("p", "q"), _registered_pairs())
-def test_kl_divergence_is_torchs(p, q):
+def same_kl_as_torch(families: dict[str, Any], p: str, q: str) -> None:
+    """``kl_divergence(p, q)`` and its gradient in ``q``'s scale, on lazygrad and on torch."""
+
     def case(T):
         a = T.tensor(1.3, requires_grad=True)
-        kl = T.distributions.kl_divergence(KL_FAMILIES[p](T, 1.0), KL_FAMILIES[q](T, a))
+        kl = T.distributions.kl_divergence(families[p](T, 1.0), families[q](T, a))
         grad = T.autograd.grad(kl[kl.isfinite()].sum(), a, allow_unused=True)[0] if kl.isfinite().any() else None
         return {"kl": kl.detach(), "grad": grad if grad is not None else "none"}
 
     same_as_torch(case, rtol=1e-5, atol=1e-5)
+
+
+@needs_torch
+@pytest.mark.parametrize(("p", "q"), registered_pairs(KL_FAMILIES))
+def test_kl_divergence_is_torchs(p, q):
+    same_kl_as_torch(KL_FAMILIES, p, q)
 
 
 @needs_torch

@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 from helpers import HAS_TORCH
-from test_distributions import _with_icdf, drawn, needs_torch, params, same_as_torch, same_error
+from test_distributions import (
+    _with_icdf,
+    drawn,
+    needs_torch,
+    params,
+    registered_pairs,
+    same_as_torch,
+    same_error,
+    same_kl_as_torch,
+)
 
 import lazygrad
 import lazygrad.distributions as D
@@ -261,24 +270,14 @@ NEW_FAMILIES = ("ContinuousBernoulli", "Pareto", "LowRankMultivariateNormal", "G
 def _new_pairs() -> list[tuple[str, str]]:
     """The pairs of the families above with a rule in torch's registry that involve a family added here (or the
     Gumbel, whose rules came with them)."""
-    if not HAS_TORCH:
-        return []
-    names = {getattr(torch.distributions, name): name for name in KL_FAMILIES}
-    pairs = [(names[p], names[q]) for p, q in torch.distributions.kl._KL_REGISTRY if p in names and q in names]
-    return sorted(pair for pair in pairs if set(pair) & set(NEW_FAMILIES))
+    return [pair for pair in registered_pairs(KL_FAMILIES) if set(pair) & set(NEW_FAMILIES)]
 
 
 @needs_torch
 @pytest.mark.backend_agnostic  # compositions of ops each family's own tests run on every backend
 @pytest.mark.parametrize(("p", "q"), _new_pairs())
 def test_kl_divergence_is_torchs(p, q):
-    def case(T):
-        a = T.tensor(1.3, requires_grad=True)
-        kl = T.distributions.kl_divergence(KL_FAMILIES[p](T, 1.0), KL_FAMILIES[q](T, a))
-        grad = T.autograd.grad(kl[kl.isfinite()].sum(), a, allow_unused=True)[0] if kl.isfinite().any() else None
-        return {"kl": kl.detach(), "grad": grad if grad is not None else "none"}
-
-    same_as_torch(case, rtol=1e-5, atol=1e-5)
+    same_kl_as_torch(KL_FAMILIES, p, q)
 
 
 @needs_torch
