@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--donation", action="store_true",
                         help="instead, measure the peak memory of a step over 4 x 4096^2 float32 weights with and "
                         "without buffer donation (lazygrad-jax compiled and jax.jit), each in a fresh process")
+    parser.add_argument("--programs", nargs="?", const="", metavar="NAMES",
+                        help="instead, time the third-party programs of tests/programs whole, start to exit, on "
+                        "torch and each lazygrad backend (default all, or comma-separated names; --quick: three; "
+                        "-s picks among torch, lazygrad-numpy, lazygrad-jax and lazygrad-jax-again, its second run)")
     parser.add_argument("--list", action="store_true", help="list workloads and systems, then exit")
     return parser
 
@@ -57,6 +61,23 @@ def _listing() -> str:
     return "\n".join(lines)
 
 
+def _run_programs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from . import programs
+
+    available = programs.available_systems()
+    try:
+        chosen_programs = programs.select(_names(args.programs), args.quick)
+    except ValueError as error:
+        parser.error(str(error))
+    chosen_systems = _names(args.systems) or available
+    if missing := sorted(set(chosen_systems) - set(available)):
+        parser.error(f"--programs runs on {', '.join(available)}; not {', '.join(missing)}")
+    runs, imports = programs.measure(chosen_programs, chosen_systems,
+                                     lambda text: print(text, file=sys.stderr, flush=True))
+    print(programs.markdown(runs, imports))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -71,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         print(_listing())
         return 0
+    if args.programs is not None:
+        return _run_programs(args, parser)
     try:
         chosen_workloads = workloads.select(_names(args.workloads))
         chosen_systems = systems.select(_names(args.systems))

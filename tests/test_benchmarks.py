@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import HAS_TORCH
 
-from benchmarks import cold_start, donation, environment, harness, memory, report, systems, workloads
+from benchmarks import cold_start, donation, environment, harness, memory, programs, report, systems, workloads
 from benchmarks.__main__ import main
 from benchmarks.systems import Bench, System, Unavailable, Unsupported
 
@@ -212,3 +212,31 @@ def test_plot(tmp_path: Path) -> None:
     path = tmp_path / "plot.png"
     report.write_plot(harness.Report(environment.describe(fakes), plan, results, []), path)
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.backend_agnostic  # the child processes choose their own backend
+def test_whole_programs_are_timed_in_fresh_processes_and_failures_reported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "fits.py").write_text("import torch\nprint(torch.ones(3).sum().item())\n")
+    (tmp_path / "breaks.py").write_text("import torch\ntorch.ones(2) @ torch.ones(3)\n")
+    monkeypatch.setattr(programs, "PROGRAMS", tmp_path)
+    runs, imports = programs.measure(programs.select([], quick=False), ["lazygrad-numpy"], progress=lambda _: None)
+    by_name = {run.program: run for run in runs}
+    assert by_name["fits"].seconds > 0 and by_name["breaks"].seconds is None
+    assert by_name["breaks"].error.startswith("RuntimeError")  # the last line of its traceback
+    assert imports["lazygrad-numpy"] > 0
+    with pytest.raises(ValueError, match="unknown programs nope"):
+        programs.select(["nope"], quick=False)
+
+
+@pytest.mark.backend_agnostic
+def test_the_programs_table_gives_ratios_to_torch_and_their_geometric_mean() -> None:
+    runs = [programs.ProgramRun("a", "torch", 2.0), programs.ProgramRun("a", "lazygrad-numpy", 1.0),
+            programs.ProgramRun("b", "torch", 1.0), programs.ProgramRun("b", "lazygrad-numpy", 2.0),
+            programs.ProgramRun("c", "torch", 1.0), programs.ProgramRun("c", "lazygrad-numpy", None, "boom")]
+    table = programs.markdown(runs, {"torch": 1.5, "lazygrad-numpy": 0.5})
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.strip("|").split("|")]
+            for line in table.splitlines() if line.startswith("| ")}
+    assert rows["a"][3] == "0.50" and rows["b"][3] == "2.00" and rows["c"][2:] == ["failed", "n/a"]
+    assert rows["**geometric mean**"][3] == "1.00"  # sqrt(0.5 * 2); the failed program is left out
+    assert "c failed on lazygrad-numpy: boom" in table

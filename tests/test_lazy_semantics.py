@@ -368,7 +368,7 @@ def _run(T, program, requires_grad: bool, lazy: bool):
     w = T.tensor([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]], dtype=T.float64, requires_grad=requires_grad)
     pool = [w * 1.0 if requires_grad else w.clone(), T.tensor([4.0, -3.0, 2.0], dtype=T.float64)]
     opt = T.optim.SGD([w], lr=0.5, momentum=0.5) if requires_grad else None
-    reads, arrays = [], []
+    reads, arrays, tracked = [], [], []
     for op, i, j, kind, c in program:
         t, other = pool[i % len(pool)], pool[j % len(pool)]
         if other.shape != t.shape:
@@ -406,7 +406,11 @@ def _run(T, program, requires_grad: bool, lazy: bool):
             pool[0] = w * 1.0
         elif op == "numpy":
             arrays.append(t.detach().numpy())
-        elif op == "numpy_write" and arrays:
+            tracked.append(t.requires_grad)
+        elif op == "numpy_write" and arrays and not tracked[j % len(arrays)]:
+            # numpy writes bypass torch's version counter: in memory that backward saved (relu_ keeps its result)
+            # they change torch's gradient silently, an outcome torch itself does not define; so only memory of
+            # tensors outside the autograd graph is written
             _write_numpy(arrays[j % len(arrays)], kind, c)
         elif op == "from_numpy" and arrays:
             pool.append(T.from_numpy(arrays[j % len(arrays)]))

@@ -20,13 +20,13 @@ import re
 import runpy
 import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import HAS_TORCH
 
 import lazygrad
+from lazygrad.as_torch import installed_as_torch
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 # Compile budgets are in step structures: a printing step is three of them (its loss.item() splits it into a
@@ -72,24 +72,6 @@ NOISE_LINES: dict[str, tuple[re.Pattern, str]] = {
 }
 
 
-@contextlib.contextmanager
-def torch_is_lazygrad() -> Iterator[None]:
-    """Install lazygrad as ``torch`` (and each ``lazygrad.x`` as ``torch.x``), restoring the modules afterwards."""
-    saved = {name: module for name, module in sys.modules.items() if name == "torch" or name.startswith("torch.")}
-    for name in saved:
-        del sys.modules[name]
-    sys.modules["torch"] = lazygrad
-    for name, module in list(sys.modules.items()):
-        if name.startswith("lazygrad."):
-            sys.modules["torch" + name[len("lazygrad") :]] = module
-    try:
-        yield
-    finally:
-        for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-
-
 def run_program(name: str, steps: int = 0) -> list[str]:
     """The lines the program prints when run as a script (with ``PROGRAM_STEPS=steps`` when steps are given).
 
@@ -129,7 +111,7 @@ def run_on_lazygrad(name: str, backend: str) -> tuple[tuple[str, ...], dict[str,
     """The printed lines, the metrics of the run and the warnings it raised (one run per program and backend)."""
     assert lazygrad.get_backend() == backend
     lazygrad.reset_metrics()
-    with torch_is_lazygrad(), warnings.catch_warnings(record=True) as caught:
+    with installed_as_torch(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         lines = run_program(name, STEPS[backend] if name in STEP_STRUCTURES else 0)
     return tuple(lines), lazygrad.metrics(), [str(w.message) for w in caught]
