@@ -45,7 +45,9 @@ def _finish(t: Tensor, requires_grad: bool, device: Any = None) -> Tensor:
     return t
 
 
-def _from_host(array: np.ndarray, requires_grad: bool = False, device: Any = None) -> Tensor:
+def from_host(array: np.ndarray, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A new leaf that takes ``array``, a fresh array nothing else holds: no copy, and unlike ``from_numpy`` no
+    sharing, which would have every op built while the array lives watch for numpy's writes to it."""
     dtype = dtypes.from_numpy(array.dtype)
     return _finish(_wrap(leaf(realization.from_numpy(array), array.shape, dtype)), requires_grad, device)
 
@@ -107,7 +109,7 @@ def _host_data(data: Any, dtype: DType | None) -> np.ndarray:
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of ``data`` (nested lists, numbers, numpy arrays, tensors)."""
     array = _host_data(data, None if dtype is None else dtypes.to_dtype(dtype))
-    return _from_host(array, requires_grad, device)
+    return from_host(array, requires_grad, device)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
@@ -236,7 +238,7 @@ def arange(start: float = 0, end: float | None = None, step: float = 1, *, dtype
     # way, so float ranges match it element for element (-1 + 5 * 0.2 is 5.55e-17, not 0).
     work = np.longdouble if is_float or dtype.is_floating_point else np.int64
     array = (work(start) + np.arange(count, dtype=work) * work(step)).astype(np.float64).astype(dtype.np)
-    return _from_host(array, requires_grad, device)
+    return from_host(array, requires_grad, device)
 
 
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, layout: Any = None, device: Any = None,
@@ -252,7 +254,7 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, layout:
     step = (end - start) / work.type(steps - 1) if steps > 1 else work.type(0)
     values = np.where(index < steps // 2, start + index * step, end - (steps - 1 - index) * step) if steps > 1 \
         else np.full(steps, start, work)
-    return _from_host(values.astype(dtype.np), requires_grad, device)
+    return from_host(values.astype(dtype.np), requires_grad, device)
 
 
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None, layout: Any = None,
@@ -267,7 +269,7 @@ def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype:
     index = np.arange(steps, dtype=work)
     step = (end - start) / work.type(steps - 1) if steps > 1 else work.type(0)
     exponents = np.where(index < steps // 2, start + index * step, end - (steps - 1 - index) * step)
-    return _from_host(np.power(base, exponents).astype(dtype.np), requires_grad, device)
+    return from_host(np.power(base, exponents).astype(dtype.np), requires_grad, device)
 
 
 def eye(n: int, m: int | None = None, *, dtype: Any = None, layout: Any = None, device: Any = None,
@@ -356,7 +358,7 @@ def drawn(make: Callable[[RandomStream], np.ndarray], generator: Generator | Non
     so each replay draws anew, in the same order as an uncompiled call.
     """
     generator = generator or default_generator
-    t = _from_host(make(generator._stream))
+    t = from_host(make(generator._stream))
     capture.note_draw(t.node.buffer, generator, make)
     return _finish(t, requires_grad, device)
 

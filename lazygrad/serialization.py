@@ -32,7 +32,7 @@ from typing import IO, Any, BinaryIO
 import numpy as np
 
 from . import dtypes
-from .creation import from_numpy
+from .creation import from_host
 from .nn.parameter import Parameter
 from .tensor import Tensor
 
@@ -287,7 +287,7 @@ def _decode_tensor(entry: dict[str, Any], archive: _Archive) -> Tensor:
     if requires_grad and not dtype.is_floating_point:
         raise LoadError(f"entry {key!r} is a {dtype.name} tensor marked requires_grad: only Tensors of floating "
                         "point dtype can require gradients")
-    out = from_numpy(archive.array(key, _storage(dtype.np)).view(dtype.np))
+    out = from_host(archive.array(key, _storage(dtype.np)).view(dtype.np))
     if parameter:
         return Parameter(out, requires_grad=requires_grad)
     return out.requires_grad_(requires_grad)

@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lazygrad as torch
+from lazygrad import ir as lazygrad_ir
 from lazygrad.utils import data
 from lazygrad.utils.data import (
     BatchSampler,
@@ -110,6 +111,22 @@ def test_every_full_batch_runs_the_same_program() -> None:
     sums = [x.sum().item() for x, _ in DataLoader(mine, batch_size=3, shuffle=True)]
     assert len(sums) == 3 and torch.metrics()["compiles"] <= 1
     assert sum(sums) == float(np.arange(18).sum())
+
+
+def test_a_batch_of_host_tensors_is_collated_at_once_and_shares_no_memory_with_numpy(backend: str) -> None:
+    """On numpy a batch is gathered when collated, as torch collates, so reading its lengths in a step (a CTC loss)
+    runs no program; on jax the gather stays in the step's program. No collation leaves memory numpy may write,
+    whose watch would tax every op built meanwhile."""
+    features, lengths = torch.arange(24.0).reshape(8, 3), torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
+    torch.realize()
+    torch.reset_metrics()
+    batches = []
+    for x, n in DataLoader(data.TensorDataset(features, lengths), batch_size=4, shuffle=True):
+        batches.append((x, n.tolist()))
+        assert lazygrad_ir.watch is None
+    assert torch.metrics()["executions"] == (0 if backend == "numpy" else 2)
+    for x, n in batches:
+        assert n == [[3, 1, 4, 1, 5, 9, 2, 6][int(first) // 3] for first in x[:, 0].tolist()]
 
 
 def test_subset_of_a_tensor_dataset_batches_the_chosen_rows() -> None:

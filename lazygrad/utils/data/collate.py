@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ... import dtypes
-from ...creation import from_numpy, tensor
+from ...creation import from_host, from_numpy, tensor
 from ...reshaping import stack
 from ...tensor import Tensor
 
@@ -29,7 +29,7 @@ def _numpy_kind_ok(array: np.ndarray | np.generic) -> bool:
 def _collate_arrays(batch: Sequence[Any]) -> Tensor:
     if not _numpy_kind_ok(batch[0]):
         raise TypeError(_UNSUPPORTED.format(batch[0].dtype))
-    return from_numpy(np.stack(batch))
+    return from_host(np.stack(batch))  # a new array: torch's stack of the samples does not share them either
 
 
 def _collate_mapping(batch: Sequence[Any]) -> Any:

@@ -11,7 +11,8 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from ...creation import Generator, default_generator, from_numpy
+from ... import realization
+from ...creation import Generator, default_generator, from_host
 from ...tensor import Tensor
 from .collate import default_collate
 from .sampler import permutation
@@ -52,15 +53,22 @@ class TensorDataset(Dataset[tuple[Tensor, ...]]):
     def _collated(self, indices: Sequence[int]) -> list[Tensor]:
         """``default_collate`` of the samples at ``indices``, as one gather per tensor instead of a stack of rows.
 
-        The index list enters the program as data, so every full batch has the same program.
+        A gather from a tensor in host memory (numpy's buffers) that needs no gradient is done now, as torch
+        collates: the batch is one input to the step's program, and reading a batch's lengths in the step (a CTC
+        loss, packed sequences) needs no program of its own. A device's gather stays in the program, which takes
+        the index list as data, so every full batch has the same program either way.
         """
         size = len(self)
         index = np.asarray(indices, dtype=np.int64)
         outside = index[(index < -size) | (index >= size)]
         if outside.size:
             raise IndexError(f"index {outside[0]} is out of bounds for dimension 0 with size {size}")
-        rows = from_numpy(np.where(index < 0, index + size, index))
-        return [t.index_select(0, rows.to(t.device)) for t in self.tensors]
+        rows = from_host(np.where(index < 0, index + size, index))
+        batch = [t.index_select(0, rows.to(t.device)) for t in self.tensors]
+        for source, t in zip(self.tensors, batch):
+            if not t.requires_grad and type(source.node.buffer) is np.ndarray:
+                realization.settle(t.node)
+        return batch
 
 
 class Subset(Dataset[T_co]):
