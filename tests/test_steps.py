@@ -158,6 +158,31 @@ def test_the_guard_realizes_a_runaway_graph_warns_once_at_the_users_line_and_cha
     assert all(w.filename == __file__ for w in ours)
 
 
+def test_a_backward_pass_longer_than_the_limit_is_cut_into_programs_of_about_the_limit(monkeypatch) -> None:
+    """Each record's cotangent stays visible to the guard while its rule builds on it, so the guard computes the
+    chain built so far: before, a 100,000-op chain's backward pass became one 50,000-instruction program, whose
+    XLA compile overflowed a compiler thread's stack."""
+    expected = _chain(400)
+    monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "300")
+    realization = importlib.import_module("lazygrad.realization")
+    sizes = []
+
+    def linearize(*args, **kwargs):
+        program, buffers = original(*args, **kwargs)
+        sizes.append(len(program.instrs))
+        return program, buffers
+
+    original = realization.linearize
+    monkeypatch.setattr(realization, "linearize", linearize)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lazygrad.PendingGraphWarning)
+        lazygrad.step()
+        got = _chain(400)
+    # a chunk of the backward pass also recomputes the forward values its rules read (tanh's result): ~2x the nodes
+    assert max(sizes) <= 3 * 300 and len(sizes) >= 8, sizes
+    assert got[0] == pytest.approx(expected[0], rel=1e-12) and got[1] == pytest.approx(expected[1], rel=1e-12)
+
+
 def test_a_counting_loop_is_computed_as_it_goes_without_a_warning(monkeypatch) -> None:
     """makemore's bigram counts: each integer write is computed on the host at once, so the writes never pile up
     into chains that the guard must cut (each cut a long program to compile), and nothing warns."""

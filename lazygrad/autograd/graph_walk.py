@@ -132,7 +132,9 @@ def _propagate(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_grap
     with backward_in_flight(cts, leaf_cts):  # a realization meanwhile computes the cotangents built so far
         while ready:
             fn = ready.pop()
-            ct = cts.pop(fn, None)
+            # Left in ``cts`` until the record's VJP is built: the guard may realize meanwhile, and a long chain of
+            # records is cut only if the cotangent each one starts from is among those it computes.
+            ct = cts.get(fn)
             if ct is not None and (everything or id(fn) in wanted or id(fn) in target_ids):
                 if fn.tensor_hooks:
                     ct = _run_hooks(fn.tensor_hooks, ct, plain)
@@ -164,6 +166,7 @@ def _propagate(roots: Sequence[tuple[Any, Any]], retain_graph: bool, create_grap
                             send(edge, g)
                     if not retain_graph:
                         fn.release()
+            cts.pop(fn, None)
             for edge in inner[fn]:
                 left = waiting[edge] - 1
                 waiting[edge] = left
