@@ -109,7 +109,7 @@ def broadcast_known(*shapes: Shape) -> Shape:
 build_hook: Callable[[], None] | None = None
 # The pending-graph guard (set by ``realize``): called when a node's serial number passes ``guard_at``.
 guard_at = 1 << 62
-guard: Callable[[], None] | None = None
+guard: Callable[[Node], None] | None = None  # given the node just built
 # Set once numpy shares memory with a tensor (``shared_memory``): given a node's primitive, arguments, parameters,
 # shape and dtype before it is built, the arguments it takes instead and the value it holds already (or None).
 watch: Callable[[str, tuple[Node, ...], tuple, Shape, DType], tuple[tuple[Node, ...], Any]] | None = None
@@ -128,7 +128,7 @@ def apply(op: str, args: tuple[Node, ...], params: tuple = ()) -> Node:
         args, value = watch(op, args, params, shape, dtype)
         node = Node(op, args, params, shape, dtype, value)
     if node.serial > guard_at:
-        guard()
+        guard(node)
     if build_hook is not None:
         build_hook()
     return node

@@ -199,7 +199,7 @@ def set_backend(name: str) -> None:
     realize(why="backend switch")
     _backend, _backend_name = chosen, name
     _native = getattr(chosen, "buffer_type", None)
-    ir.guard_at = ir.nodes_created() + max_pending()
+    _arm_guard()
 
 
 @contextlib.contextmanager
@@ -300,12 +300,50 @@ class backward_in_flight:
 # XLA's compile time and memory grow faster than linearly with a program's depth: a 10,000-node chain with
 # its backward pass needs more than 9 GB to compile, 5,000 about 2.5 GB. A six-layer GPT step is ~4,500 nodes.
 _DEFAULT_MAX_PENDING = {"numpy": 200_000, "jax": 5_000}
+# Depth alone slows XLA down long before the node count does: a chain of 5,000 elementwise ops compiles in 5 s,
+# five chains of 1,000 in 1.7 s. On jax the guard also cuts a chain deeper than the limit over this (1,000 nodes
+# by default; a six-layer GPT step is a few hundred deep), looking at the newest node's depth every that many.
+_DEPTH_DIVISOR = {"jax": 5}
 
 
 def max_pending() -> int:
     """How many nodes may be built without a realization before the guard realizes (LAZYGRAD_MAX_PENDING)."""
     value = _positive_setting("LAZYGRAD_MAX_PENDING")
     return _DEFAULT_MAX_PENDING.get(_backend_name, 50_000) if value is None else value
+
+
+def _max_depth(limit: int) -> int | None:
+    """The deepest chain of pending nodes the guard lets grow on this backend (None: no depth limit)."""
+    divisor = _DEPTH_DIVISOR.get(_backend_name)
+    return None if divisor is None else max(1, limit // divisor)
+
+
+def _arm_guard() -> None:
+    """From now on, call the guard at the node limit, or sooner where it also measures how deep the graph is."""
+    global _limit_at
+    limit = max_pending()
+    now = ir.nodes_created()
+    _limit_at = now + limit
+    depth = _max_depth(limit)
+    ir.guard_at = now + (limit if depth is None else min(limit, depth))
+
+
+_limit_at = 0  # the node count at which the guard realizes whatever the depth
+
+
+def _pending_depth(node: Node, bound: int) -> int:
+    """How many pending nodes lie on a path down from ``node`` (first pending argument each time), up to ``bound``:
+    a lower bound of the graph's depth that is exact for a chain, at a cost of one step per level."""
+    depth = 0
+    while depth < bound:
+        for arg in node.args:
+            if arg.buffer is None and arg.args:
+                node = arg
+                depth += 1
+                break
+        else:
+            return depth
+    return depth
 
 
 class PendingGraphWarning(UserWarning):
@@ -332,27 +370,36 @@ def _pending_nodes() -> int:
     return sum(not is_computed(node) for node in toposort(roots, is_computed))
 
 
-def _guard() -> None:
-    """Called by ``ir.apply`` once the pending graph passes the limit: realizing is safe at any node build.
+def _guard(node: Node) -> None:
+    """Called by ``ir.apply`` once the pending graph passes the limit, or is due a look at its depth: realizing is
+    safe at any node build.
 
     The limit counts the nodes built since the last realization. When most of them died or were computed on the
     host since (``settle``: a counting loop's writes), the realization is small and not worth a warning.
     """
     limit = max_pending()
-    ir.guard_at = ir.nodes_created() + limit
+    now = ir.nodes_created()
+    depth = _max_depth(limit)
+    if now < _limit_at and depth is not None:  # a look at the depth, before the node limit
+        if _pending_depth(node, depth) < depth:
+            ir.guard_at = min(_limit_at, now + depth)
+            return
+        grown = f"a chain of more than {depth} operations was"
+    else:
+        grown = f"more than {limit} operations were"
+    ir.guard_at = now + limit  # no second call while the realization below builds nodes
     where = _user_frame()
-    if where not in _warned and 2 * _pending_nodes() > limit:
+    if where not in _warned and 2 * _pending_nodes() > min(limit, depth or limit):
         _warned.add(where)
         warnings.warn_explicit(
-            f"lazygrad: more than {limit} operations were built without reading a value, so they are being "
-            "computed now to bound compile time and memory. Call lazygrad.step() where a step ends, or set "
-            "LAZYGRAD_MAX_PENDING to move the limit.", PendingGraphWarning, where[0], where[1])
+            f"lazygrad: {grown} built without reading a value, so they are being computed now to bound compile "
+            "time and memory. Call lazygrad.step() where a step ends, or set LAZYGRAD_MAX_PENDING to move the "
+            "limit.", PendingGraphWarning, where[0], where[1])
     metrics.bump("guard_realizations")
     realize(why="pending-graph guard")
 
 
 ir.guard = _guard
-ir.guard_at = ir.nodes_created() + max_pending()
 
 
 def realize(targets: Iterable[Holder] = (), why: str = "value read") -> None:
@@ -381,7 +428,7 @@ def realize(targets: Iterable[Holder] = (), why: str = "value read") -> None:
             _retrack(taken)
             raise
         _tracked.backward_pending = False
-        ir.guard_at = ir.nodes_created() + max_pending()
+        _arm_guard()
 
 
 def _in_flight_cotangents() -> list[Node]:
@@ -698,3 +745,6 @@ def clear_cache() -> None:
     """Drop every compiled program (and, with them, the memory their machine code holds)."""
     _cache.clear()
     _last[:] = None, None
+
+
+_arm_guard()

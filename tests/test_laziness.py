@@ -157,7 +157,8 @@ def test_batches_padded_from_sequences_of_new_lengths_do_not_recompile():
         loss.backward()
         losses.append(loss.item())
         expected = emb.weight.detach().numpy()[batch.numpy()].sum(where=batch.numpy()[..., None] != 0)
-        assert np.isclose(losses[-1], expected, rtol=1e-5)
+        # a sum of ~30 float32 terms near 1 in another order: an absolute error of a few 1e-7 where it cancels to ~0
+        assert np.isclose(losses[-1], expected, rtol=1e-5, atol=1e-5)
         if step == 1:
             count.take()
     assert count.take()["compiles"] == 0

@@ -183,6 +183,28 @@ def test_a_backward_pass_longer_than_the_limit_is_cut_into_programs_of_about_the
     assert got[0] == pytest.approx(expected[0], rel=1e-12) and got[1] == pytest.approx(expected[1], rel=1e-12)
 
 
+def test_on_jax_a_chain_deeper_than_a_fifth_of_the_limit_is_cut_and_a_wide_graph_is_not(monkeypatch, backend) -> None:
+    """XLA compiles a deep chain far slower than a wide graph of as many nodes, so on jax the guard also cuts at a
+    depth of a fifth of the limit; numpy's interpreter has no such cost and cuts at the limit only."""
+    monkeypatch.setenv("LAZYGRAD_MAX_PENDING", "500")
+    monkeypatch.setattr(importlib.import_module("lazygrad.realization"), "_warned", set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lazygrad.PendingGraphWarning)
+        lazygrad.step()
+        before = lazygrad.metrics()["guard_realizations"]
+        wide = [lazygrad.full((3,), float(k)) for k in range(15)]
+        for _ in range(6):
+            wide = [w * 1.5 + 1.0 for w in wide]  # 15 chains, 12 ops deep: ~380 nodes with the constants
+        wide_cuts = lazygrad.metrics()["guard_realizations"] - before
+        lazygrad.step()
+        deep = lazygrad.ones(3)
+        for _ in range(120):
+            deep = deep * 0.5 + 0.5  # one chain 240 ops deep: ~480 nodes with the constants
+        deep_cuts = lazygrad.metrics()["guard_realizations"] - before - wide_cuts
+    assert wide_cuts == 0 and deep_cuts == (2 if backend == "jax" else 0)
+    assert deep.tolist() == pytest.approx([1.0] * 3) and wide[0].tolist() == pytest.approx([(1.5**6 - 1) * 2] * 3)
+
+
 def test_a_counting_loop_is_computed_as_it_goes_without_a_warning(monkeypatch) -> None:
     """makemore's bigram counts: each integer write is computed on the host at once, so the writes never pile up
     into chains that the guard must cut (each cut a long program to compile), and nothing warns."""
