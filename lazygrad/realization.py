@@ -300,10 +300,11 @@ class backward_in_flight:
 # XLA's compile time and memory grow faster than linearly with a program's depth: a 10,000-node chain with
 # its backward pass needs more than 9 GB to compile, 5,000 about 2.5 GB. A six-layer GPT step is ~4,500 nodes.
 _DEFAULT_MAX_PENDING = {"numpy": 200_000, "jax": 5_000}
-# Depth alone slows XLA down long before the node count does: a chain of 5,000 elementwise ops compiles in 5 s,
-# five chains of 1,000 in 1.7 s. On jax the guard also cuts a chain deeper than the limit over this (1,000 nodes
-# by default; a six-layer GPT step is a few hundred deep), looking at the newest node's depth every that many.
-_DEPTH_DIVISOR = {"jax": 5}
+# A long chain slows XLA down long before the node count does: 2,500 elementwise ops in a row compile in 5 s, five
+# rows of 500 in 1.7 s. So on jax, every tenth of the limit, the guard also looks at the path down from the newest
+# node, and cuts when at least this share of the nodes built since the last realization lie on it (a chain: 0.5
+# with its constants, 1 without). A model's step is wide: a six-layer GPT step's longest path holds 0.32 of it.
+_CHAIN_SHARE = {"jax": 0.45}
 
 
 def max_pending() -> int:
@@ -312,23 +313,22 @@ def max_pending() -> int:
     return _DEFAULT_MAX_PENDING.get(_backend_name, 50_000) if value is None else value
 
 
-def _max_depth(limit: int) -> int | None:
-    """The deepest chain of pending nodes the guard lets grow on this backend (None: no depth limit)."""
-    divisor = _DEPTH_DIVISOR.get(_backend_name)
-    return None if divisor is None else max(1, limit // divisor)
+def _probe_every(limit: int) -> int | None:
+    """How many nodes apart the guard looks for a chain on this backend (None: it does not)."""
+    return max(1, limit // 10) if _backend_name in _CHAIN_SHARE else None
 
 
 def _arm_guard() -> None:
-    """From now on, call the guard at the node limit, or sooner where it also measures how deep the graph is."""
+    """From now on, call the guard at the node limit, or sooner where it also looks for a long chain."""
     global _limit_at
     limit = max_pending()
     now = ir.nodes_created()
     _limit_at = now + limit
-    depth = _max_depth(limit)
-    ir.guard_at = now + (limit if depth is None else min(limit, depth))
+    every = _probe_every(limit)
+    ir.guard_at = now + (limit if every is None else every)
 
 
-_limit_at = 0  # the node count at which the guard realizes whatever the depth
+_limit_at = 0  # the node count at which the guard realizes whatever the graph's shape
 
 
 def _pending_depth(node: Node, bound: int) -> int:
@@ -379,17 +379,19 @@ def _guard(node: Node) -> None:
     """
     limit = max_pending()
     now = ir.nodes_created()
-    depth = _max_depth(limit)
-    if now < _limit_at and depth is not None:  # a look at the depth, before the node limit
-        if _pending_depth(node, depth) < depth:
-            ir.guard_at = min(_limit_at, now + depth)
+    every = _probe_every(limit)
+    if now < _limit_at and every is not None:  # a look for a long chain, before the node limit
+        built = now - (_limit_at - limit)
+        depth = _pending_depth(node, built)
+        if depth < max(every, _CHAIN_SHARE[_backend_name] * built):
+            ir.guard_at = min(_limit_at, now + every)
             return
-        grown = f"a chain of more than {depth} operations was"
+        grown, cut_at = f"a chain of {depth} operations was", built
     else:
-        grown = f"more than {limit} operations were"
+        grown, cut_at = f"more than {limit} operations were", limit
     ir.guard_at = now + limit  # no second call while the realization below builds nodes
     where = _user_frame()
-    if where not in _warned and 2 * _pending_nodes() > min(limit, depth or limit):
+    if where not in _warned and 2 * _pending_nodes() > cut_at:
         _warned.add(where)
         warnings.warn_explicit(
             f"lazygrad: {grown} built without reading a value, so they are being computed now to bound compile "
