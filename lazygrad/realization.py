@@ -371,7 +371,7 @@ def _pending_nodes() -> int:
 
 
 def _guard(node: Node) -> None:
-    """Called by ``ir.apply`` once the pending graph passes the limit, or is due a look at its depth: realizing is
+    """Called by ``ir.apply`` once the pending graph passes the limit, or is due a look for a long chain: realizing is
     safe at any node build.
 
     The limit counts the nodes built since the last realization. When most of them died or were computed on the
