@@ -23,10 +23,8 @@ PROGRAMS = Path(__file__).resolve().parent.parent / "tests" / "programs"
 # A smoke run: the cubic fit of the issue's table, one with Python control flow, one with a DataLoader.
 QUICK = ("poly_sequential", "poly_dynamic", "loader_early_stopping")
 JAX_FIRST, JAX_AGAIN = "lazygrad-jax", "lazygrad-jax-again"  # the second run of the same script
-SYSTEMS = {"torch": (), "lazygrad-numpy": ("-m", "lazygrad"), JAX_FIRST: ("-m", "lazygrad"),
-           JAX_AGAIN: ("-m", "lazygrad")}
-BACKEND = {"lazygrad-numpy": "numpy", JAX_FIRST: "jax", JAX_AGAIN: "jax"}
-IMPORTS = {"torch": "import torch", **dict.fromkeys(BACKEND, "import lazygrad")}
+# The systems in the order they run, each with the module it needs: torch itself, or lazygrad's backend.
+SYSTEMS = {"torch": "torch", "lazygrad-numpy": "numpy", JAX_FIRST: "jax", JAX_AGAIN: "jax"}
 
 
 @dataclass(frozen=True)
@@ -41,15 +39,18 @@ def available_systems() -> list[str]:
     """torch when it is installed, lazygrad on numpy always and on jax when jax is installed."""
     import importlib.util
 
-    needs = {"torch": "torch", "lazygrad-numpy": "numpy", JAX_FIRST: "jax", JAX_AGAIN: "jax"}
-    return [name for name, module in needs.items() if importlib.util.find_spec(module)]
+    return [name for name, module in SYSTEMS.items() if importlib.util.find_spec(module)]
+
+
+def _on_torch(system: str) -> bool:
+    return system == "torch"
 
 
 def _environment(system: str, cache: str) -> dict[str, str]:
     env = {**os.environ, "LAZYGRAD_PERSISTENT_CACHE": "1", "LAZYGRAD_CACHE_DIR": cache}
     env.pop("PROGRAM_STEPS", None)
-    if system in BACKEND:
-        env["LAZYGRAD_BACKEND"] = BACKEND[system]
+    if not _on_torch(system):
+        env["LAZYGRAD_BACKEND"] = SYSTEMS[system]
     return env
 
 
@@ -61,8 +62,8 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, subprocess.C
 
 def run_program(program: str, system: str, cache: str) -> ProgramRun:
     """One run in a fresh process; ``cache`` is the persistent compile cache folder (jax uses it)."""
-    seconds, done = _timed([sys.executable, *SYSTEMS[system], str(PROGRAMS / f"{program}.py")],
-                           _environment(system, cache))
+    runner = () if _on_torch(system) else ("-m", "lazygrad")
+    seconds, done = _timed([sys.executable, *runner, str(PROGRAMS / f"{program}.py")], _environment(system, cache))
     if done.returncode:
         return ProgramRun(program, system, None, (done.stderr.strip().splitlines() or ["exit code"])[-1])
     return ProgramRun(program, system, seconds)
@@ -71,7 +72,8 @@ def run_program(program: str, system: str, cache: str) -> ProgramRun:
 def import_seconds(system: str) -> float:
     """A fresh interpreter that only imports the framework: the fixed cost inside every program's time."""
     with tempfile.TemporaryDirectory(prefix="lazygrad-programs-") as cache:
-        return _timed([sys.executable, "-c", IMPORTS[system]], _environment(system, cache))[0]
+        statement = "import torch" if _on_torch(system) else "import lazygrad"
+        return _timed([sys.executable, "-c", statement], _environment(system, cache))[0]
 
 
 def measure(programs: list[str], systems: list[str], progress=print) -> tuple[list[ProgramRun], dict[str, float]]:

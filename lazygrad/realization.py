@@ -320,15 +320,14 @@ def _probe_every(limit: int) -> int | None:
 
 def _arm_guard() -> None:
     """From now on, call the guard at the node limit, or sooner where it also looks for a long chain."""
-    global _limit_at
+    global _armed_at
     limit = max_pending()
-    now = ir.nodes_created()
-    _limit_at = now + limit
+    _armed_at = ir.nodes_created()
     every = _probe_every(limit)
-    ir.guard_at = now + (limit if every is None else every)
+    ir.guard_at = _armed_at + (limit if every is None else every)
 
 
-_limit_at = 0  # the node count at which the guard realizes whatever the graph's shape
+_armed_at = 0  # the node count at the last realization: the guard counts the nodes built since
 
 
 def _pending_depth(node: Node, bound: int) -> int:
@@ -379,12 +378,12 @@ def _guard(node: Node) -> None:
     """
     limit = max_pending()
     now = ir.nodes_created()
+    built = now - _armed_at
     every = _probe_every(limit)
-    if now < _limit_at and every is not None:  # a look for a long chain, before the node limit
-        built = now - (_limit_at - limit)
+    if built < limit and every is not None:  # a look for a long chain, before the node limit
         depth = _pending_depth(node, built)
         if depth < max(every, _CHAIN_SHARE[_backend_name] * built):
-            ir.guard_at = min(_limit_at, now + every)
+            ir.guard_at = _armed_at + min(limit, built + every)
             return
         grown, cut_at = f"a chain of {depth} operations was", built
     else:
